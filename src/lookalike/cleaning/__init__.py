@@ -1,0 +1,1 @@
+"""Cleaning of raw CRM exports: one module per kind of dirt, and the table cleaner."""

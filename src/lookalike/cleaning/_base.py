@@ -1,0 +1,49 @@
+"""Shared shapes of the single-column parsers.
+
+Every parser takes one raw column (a pandas Series of mixed str/int/float/None,
+as Excel, CSV or parquet deliver it) and returns a :class:`ColumnParse`: the
+parsed values, one status per row, and counts of anything worth reporting.
+Parsers are vectorized and work on the *unique* raw values, mapped back to the
+rows, because dirty columns have few distinct values relative to rows.
+Parsers never raise on data; they may raise ``ParameterError`` on bad arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+# Status of one cell after parsing. Order matters only for display.
+CLEAN = "clean"          # already in canonical form, taken as is
+FIXED = "fixed"          # dirty but parsed to a value (symbols, units, case, typos, ...)
+AMBIGUOUS = "ambiguous"  # parsed by a convention (e.g. "2.464" by the column's decimal style)
+CODE = "code"            # a special code, not a value ("never", 9999): value is NaN
+MISSING = "missing"      # empty / null / "N/A"-like token: value is NaN
+INVALID = "invalid"      # could not be parsed or out of range: value is NaN (never invented)
+
+STATUSES: tuple[str, ...] = (CLEAN, FIXED, AMBIGUOUS, CODE, MISSING, INVALID)
+STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
+
+
+@dataclass(frozen=True)
+class ColumnParse:
+    """Result of parsing one raw column.
+
+    values:  parsed values aligned with the input index (float, datetime64, str or category);
+             NaN/NaT/None wherever status is CODE, MISSING or INVALID.
+    status:  categorical Series (``STATUS_DTYPE``) aligned with the input index.
+    notes:   extra counts for the quality report, e.g. ``{"codes": {"never": 12}, "currencies": {"$": 900}}``.
+    extra:   additional aligned output Series (e.g. ``never_purchased`` for recency,
+             ``promo_level`` for preferences).
+    """
+
+    values: pd.Series
+    status: pd.Series
+    notes: dict[str, object] = field(default_factory=dict)
+    extra: dict[str, pd.Series] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        """Number of cells per status (every status present, zeros included)."""
+        vc = self.status.value_counts()
+        return {s: int(vc.get(s, 0)) for s in STATUSES}

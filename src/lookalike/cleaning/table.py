@@ -1,0 +1,365 @@
+"""The table cleaner: raw CRM export in, ``CleanResult(customers, quarantine, report)`` out.
+
+Rules, in order:
+
+1. **Column names** are mapped to the contract's with the column-name config
+   (``lookalike/config/columns.toml``); unknown columns are kept out of the clean
+   table and listed in the report.
+2. **Every column is parsed** by its single-column parser (one module per kind
+   of dirt). Each cell gets a status (clean, fixed, ambiguous, code, missing,
+   invalid) and the counts go to the report. A value that cannot be parsed
+   becomes missing and is counted; it is never invented.
+3. **Twins**: where a clean column and its dirty twin both exist (``age`` /
+   ``age_str_dirty``, ``days_since_last_purchase`` / ``..._dirty``,
+   ``pct_reordered`` / ``..._dirty``, ``region`` / ``region_dirty``), the clean value
+   wins where it parses, the dirty one fills the gaps. Cells where both parse
+   but disagree are counted as conflicts.
+4. **Quarantine**: rows without a customer id, and rows with no usable value at
+   all, go to ``quarantine`` with their original values and a ``reason``.
+5. **Duplicates**: rows with the same canonical id (trimmed, upper-cased) are
+   merged: the most complete row wins (ties: the later row in the file, taken as
+   the newer record) and its gaps are filled from the other rows in the same
+   order. Merged rows are counted; ids whose rows disagree are counted as conflicts.
+
+Invariant: ``rows_in == len(customers) + len(quarantine) + duplicates_merged``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from lookalike.cleaning._base import AMBIGUOUS, CLEAN, FIXED, INVALID, MISSING, ColumnParse
+from lookalike.cleaning.dates import parse_date
+from lookalike.cleaning.money import parse_money
+from lookalike.cleaning.numbers import parse_age, parse_bool, parse_number
+from lookalike.cleaning.percent import parse_percent
+from lookalike.cleaning.prefs import parse_prefs
+from lookalike.cleaning.recency import parse_recency
+from lookalike.cleaning.text import clean_text, load_vocabulary, normalize_category, normalize_id
+from lookalike.config import ColumnMapping
+from lookalike.errors import EmptyDataError, MissingColumnsError, ParameterError
+
+#: Columns of the clean table (contract section 2), in order.
+CLEAN_COLUMNS: tuple[str, ...] = (
+    "customer_id", "age", "gender", "income", "tenure_months", "total_orders",
+    "days_since_last_purchase", "never_purchased", "pct_reordered", "avg_items_per_order",
+    "avg_ticket", "region", "fav_category", "signup_channel", "signup_date", "total_spent",
+    "vip_score", "vip_flag", "promo_channel", "promo_level", "notes",
+)
+CONTACT_COLUMNS: tuple[str, ...] = ("email", "phone", "first_name", "last_name", "country", "zip")
+CONSENT_COLUMNS: tuple[str, ...] = ("consent_email", "consent_sms", "consent_push", "consent_ads")
+#: (clean column, dirty twin) pairs of the contract.
+TWINS: tuple[tuple[str, str], ...] = (
+    ("age", "age_str_dirty"),
+    ("days_since_last_purchase", "days_since_last_purchase_dirty"),
+    ("pct_reordered", "pct_reordered_dirty"),
+    ("region", "region_dirty"),
+)
+#: Output columns that count as "a usable value" for the quarantine rule.
+_USABLE = ("age", "income", "tenure_months", "total_orders", "days_since_last_purchase",
+           "pct_reordered", "avg_items_per_order", "total_spent", "region", "fav_category", "signup_channel")
+_INT_COLUMNS = ("age", "tenure_months", "total_orders", "vip_flag")
+_CATEGORY_COLUMNS = ("gender", "region", "fav_category", "signup_channel", "promo_channel")
+_OK = (CLEAN, FIXED, AMBIGUOUS)
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """What cleaning saw and did: row accounting, per-column counts, read details."""
+
+    rows_in: int
+    rows_kept: int
+    rows_quarantined: int
+    duplicates_merged: int
+    duplicate_ids: int
+    duplicate_conflicts: int
+    quarantine_reasons: dict[str, int]
+    columns: dict[str, dict]
+    twins: dict[str, dict]
+    ignored_columns: list[str]
+    missing_columns: list[str]
+    read: dict = field(default_factory=dict)
+
+    @property
+    def balanced(self) -> bool:
+        """The row-accounting invariant: rows in = kept + quarantined + merged."""
+        return self.rows_in == self.rows_kept + self.rows_quarantined + self.duplicates_merged
+
+    def to_dict(self) -> dict:
+        """A JSON-serialisable dict of the report."""
+        return {
+            "rows": {
+                "in": self.rows_in,
+                "kept": self.rows_kept,
+                "quarantined": self.rows_quarantined,
+                "duplicates_merged": self.duplicates_merged,
+                "balanced": self.balanced,
+            },
+            "duplicates": {"ids": self.duplicate_ids, "conflicting_ids": self.duplicate_conflicts},
+            "quarantine_reasons": self.quarantine_reasons,
+            "columns": self.columns,
+            "twins": self.twins,
+            "ignored_columns": self.ignored_columns,
+            "missing_columns": self.missing_columns,
+            "read": self.read,
+        }
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    """Output of :func:`clean_customers`."""
+
+    customers: pd.DataFrame
+    quarantine: pd.DataFrame
+    report: QualityReport
+
+
+def _column_parsers(vocab: dict) -> dict[str, Callable[[pd.Series], ColumnParse]]:
+    return {
+        "customer_id": normalize_id,
+        "age": parse_age,
+        "age_str_dirty": parse_age,
+        "gender": lambda s: normalize_category(s, vocab["gender"]),
+        "income": lambda s: parse_number(s, lo=0),
+        "tenure_months": lambda s: parse_number(s, integer=True, lo=0, hi=1200, units=("months", "month", "meses", "mes", "m")),
+        "total_orders": lambda s: parse_number(s, integer=True, lo=0, units=("orders", "order", "pedidos", "pedido")),
+        "days_since_last_purchase": parse_recency,
+        "days_since_last_purchase_dirty": parse_recency,
+        "pct_reordered": parse_percent,
+        "pct_reordered_dirty": parse_percent,
+        "avg_items_per_order": lambda s: parse_number(s, lo=0, units=("items", "item", "articulos", "artículos", "uds")),
+        "region": lambda s: normalize_category(s, vocab["region"]),
+        "region_dirty": lambda s: normalize_category(s, vocab["region"]),
+        "fav_category": lambda s: normalize_category(s, vocab["fav_category"]),
+        "signup_channel": lambda s: normalize_category(s, vocab["signup_channel"]),
+        "signup_date_dirty": parse_date,
+        "total_spent_dirty": parse_money,
+        "vip_score": lambda s: parse_number(s, lo=0, hi=1),
+        "vip_flag": parse_bool,
+        "notes": clean_text,
+        "json_prefs": parse_prefs,
+        **{c: clean_text for c in CONTACT_COLUMNS},
+        **{c: parse_bool for c in CONSENT_COLUMNS},
+    }
+
+
+def clean_customers(
+    raw: pd.DataFrame,
+    *,
+    columns: ColumnMapping | None = None,
+) -> CleanResult:
+    """Clean a raw CRM export (see the module docstring for the rules).
+
+    ``raw`` may come from :func:`lookalike.read_customers` (already mapped) or be any
+    DataFrame; column names are mapped again, which is idempotent.
+    """
+    if not isinstance(raw, pd.DataFrame):
+        raise ParameterError(f"clean_customers expects a pandas DataFrame, got {type(raw).__name__}")
+    mapping = columns or ColumnMapping.load()
+    read_meta = dict(raw.attrs.get("read", {}))
+    df, renamed = mapping.apply(raw)
+    if renamed:
+        read_meta["renamed_columns"] = {**read_meta.get("renamed_columns", {}), **renamed}
+    if df.columns.duplicated().any():
+        dup = sorted(set(df.columns[df.columns.duplicated()]))
+        raise ParameterError(f"column(s) {', '.join(map(str, dup))} appear more than once; rename or drop the copies")
+    _check_required(df, mapping)
+    rows_in = len(df)
+    if rows_in == 0:
+        raise EmptyDataError("the export has a header but no rows; export the customer table again")
+    df = df.reset_index(drop=True)
+
+    vocab = load_vocabulary()
+    parsers = _column_parsers(vocab)
+    parsed: dict[str, ColumnParse] = {c: parsers[c](df[c]) for c in parsers if c in df.columns}
+    known = set(parsers) | {"avg_ticket", "never_purchased", "signup_date", "total_spent", "promo_channel", "promo_level"}
+    ignored = [str(c) for c in df.columns if c not in known]
+
+    out: dict[str, pd.Series] = {}
+    twin_report: dict[str, dict] = {}
+    n = rows_in
+    nan = pd.Series(np.nan, index=df.index, dtype="float64")
+
+    def value(col: str) -> pd.Series | None:
+        p = parsed.get(col)
+        return None if p is None else p.values.where(p.status.isin(_OK))
+
+    out["customer_id"] = parsed["customer_id"].values
+    for clean_col, dirty_col in TWINS:
+        merged, info = _merge_twin(parsed.get(clean_col), parsed.get(dirty_col))
+        if info is not None:
+            twin_report[clean_col] = info
+        out[clean_col] = merged if merged is not None else nan
+    # recency codes ("never", 9999) from either twin mark never_purchased
+    never = pd.Series(False, index=df.index)
+    for col in ("days_since_last_purchase", "days_since_last_purchase_dirty"):
+        p = parsed.get(col)
+        if p is not None and "never_purchased" in p.extra:
+            never |= p.extra["never_purchased"].fillna(False).astype(bool)
+    has_recency = out["days_since_last_purchase"].notna()
+    out["never_purchased"] = never & ~has_recency
+    for col in ("gender", "income", "tenure_months", "total_orders", "avg_items_per_order",
+                "fav_category", "signup_channel", "vip_score", "vip_flag", "notes"):
+        v = parsed[col].values if col in ("gender", "fav_category", "signup_channel", "notes") and col in parsed else value(col)
+        out[col] = v if v is not None else (pd.Series("Unknown", index=df.index) if col in _CATEGORY_COLUMNS else nan)
+    out["signup_date"] = value("signup_date_dirty") if "signup_date_dirty" in parsed else pd.Series(pd.NaT, index=df.index)
+    out["total_spent"] = value("total_spent_dirty") if "total_spent_dirty" in parsed else nan
+    orders = pd.to_numeric(out["total_orders"], errors="coerce")
+    out["avg_ticket"] = pd.to_numeric(out["total_spent"], errors="coerce") / orders.where(orders > 0)
+    if "json_prefs" in parsed:
+        out["promo_channel"] = parsed["json_prefs"].values
+        out["promo_level"] = parsed["json_prefs"].extra.get("promo_level", nan)
+    else:
+        out["promo_channel"], out["promo_level"] = pd.Series("unknown", index=df.index), nan
+    for col in CONTACT_COLUMNS + CONSENT_COLUMNS:
+        if col in parsed:
+            out[col] = parsed[col].values
+    table = pd.DataFrame({c: out[c] for c in (*CLEAN_COLUMNS, *CONTACT_COLUMNS, *CONSENT_COLUMNS) if c in out})
+
+    # quarantine: rows that cannot be used, with their original values and a reason
+    reason = pd.Series(pd.NA, index=df.index, dtype="object")
+    usable = table[[c for c in _USABLE if c in table.columns]]
+    usable_any = (usable.notna() & ~usable.isin(["Unknown"])).any(axis=1) | table["never_purchased"]
+    reason[~usable_any] = "no usable values: every customer field is empty or unparseable"
+    reason[table["customer_id"].isna()] = "missing customer_id"
+    bad = reason.notna()
+    quarantine = df.loc[bad].copy()
+    quarantine.insert(0, "row_number", (quarantine.index + 1).astype("int64"))
+    quarantine["reason"] = reason[bad].astype(str)
+    quarantine = quarantine.reset_index(drop=True)
+
+    kept = table.loc[~bad]
+    customers, merged_rows, dup_ids, conflicts = _merge_duplicates(kept)
+    customers = _finalize_dtypes(customers)
+
+    col_report = {c: _column_report(p, n) for c, p in parsed.items()}
+    report = QualityReport(
+        rows_in=rows_in,
+        rows_kept=len(customers),
+        rows_quarantined=len(quarantine),
+        duplicates_merged=merged_rows,
+        duplicate_ids=dup_ids,
+        duplicate_conflicts=conflicts,
+        quarantine_reasons={str(k): int(v) for k, v in quarantine["reason"].value_counts().items()},
+        columns=col_report,
+        twins=twin_report,
+        ignored_columns=ignored,
+        missing_columns=[c for c in parsers if c not in df.columns and c not in CONTACT_COLUMNS + CONSENT_COLUMNS],
+        read=read_meta,
+    )
+    return CleanResult(customers=customers, quarantine=quarantine, report=report)
+
+
+def _check_required(df: pd.DataFrame, mapping: ColumnMapping) -> None:
+    missing = [c for c in mapping.required if c not in df.columns]
+    for group in mapping.any_of:
+        if not any(c in df.columns for c in group):
+            missing.append(" or ".join(group))
+    if missing:
+        raise MissingColumnsError(missing, [str(c) for c in df.columns], where="the export")
+
+
+def _merge_twin(clean: ColumnParse | None, dirty: ColumnParse | None) -> tuple[pd.Series | None, dict | None]:
+    """Clean value where it parses, else the dirty twin's; count fills and conflicts."""
+    if clean is None and dirty is None:
+        return None, None
+    if clean is None or dirty is None:
+        only = clean if clean is not None else dirty
+        return only.values.where(only.status.isin(_OK)), {"source": "clean" if clean is not None else "dirty",
+                                                        "filled_from_dirty": 0, "conflicts": 0}
+    c_ok = clean.status.isin(_OK)
+    d_ok = dirty.status.isin(_OK)
+    merged = clean.values.where(c_ok, dirty.values.where(d_ok))
+    both = c_ok & d_ok
+    cv, dv = clean.values[both], dirty.values[both]
+    if pd.api.types.is_numeric_dtype(cv) and pd.api.types.is_numeric_dtype(dv):
+        differ = ~np.isclose(cv.astype(float), dv.astype(float), rtol=1e-6, atol=1e-9)
+    else:
+        differ = cv.astype(str).to_numpy() != dv.astype(str).to_numpy()
+    return merged, {
+        "source": "both",
+        "filled_from_dirty": int((~c_ok & d_ok).sum()),
+        "conflicts": int(np.asarray(differ).sum()),
+    }
+
+
+def _merge_duplicates(kept: pd.DataFrame) -> tuple[pd.DataFrame, int, int, int]:
+    """Merge rows sharing a customer id (most complete row first, ties: later row; gaps filled)."""
+    dup_mask = kept["customer_id"].duplicated(keep=False)
+    if not dup_mask.any():
+        return kept.reset_index(drop=True), 0, 0, 0
+    single = kept.loc[~dup_mask]
+    dups = kept.loc[dup_mask].copy()
+    dups["_filled"] = dups.notna().sum(axis=1)
+    dups["_pos"] = np.arange(len(dups))
+    dups = dups.sort_values(["customer_id", "_filled", "_pos"], ascending=[True, False, False], kind="stable")
+    first_pos = kept.loc[dup_mask].reset_index().groupby("customer_id", sort=False)["index"].min()
+    value_cols = [c for c in kept.columns if c != "customer_id"]
+    conflicts = int((dups.groupby("customer_id", sort=False)[value_cols].nunique(dropna=True) > 1).any(axis=1).sum())
+    merged = dups.drop(columns=["_filled", "_pos"]).groupby("customer_id", sort=False, as_index=False).first()
+    # groupby.first turns all-NA groups into NA; never_purchased must stay boolean
+    merged.index = first_pos.reindex(merged["customer_id"]).to_numpy()
+    combined = pd.concat([single, merged]).sort_index(kind="stable").reset_index(drop=True)
+    n_ids = int(merged.shape[0])
+    return combined, int(dup_mask.sum() - n_ids), n_ids, conflicts
+
+
+def _finalize_dtypes(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    out["customer_id"] = out["customer_id"].astype(str)
+    for c in _INT_COLUMNS:
+        if c in out:
+            num = pd.to_numeric(out[c], errors="coerce")
+            out[c] = num.round().astype("Int64")
+    for c in ("income", "days_since_last_purchase", "pct_reordered", "avg_items_per_order", "avg_ticket",
+              "total_spent", "vip_score", "promo_level"):
+        if c in out:
+            out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    out["never_purchased"] = out["never_purchased"].astype("boolean").fillna(False).astype(bool)
+    for c in _CATEGORY_COLUMNS:
+        if c in out:
+            out[c] = out[c].astype(object).where(out[c].notna(), "unknown" if c == "promo_channel" else "Unknown")
+            out[c] = out[c].astype(str).astype("category")
+    if "signup_date" in out:
+        out["signup_date"] = pd.to_datetime(out["signup_date"], errors="coerce")
+    for c in ("notes", *CONTACT_COLUMNS):
+        if c in out:
+            out[c] = out[c].astype("string")
+    for c in CONSENT_COLUMNS:
+        if c in out:
+            out[c] = out[c].astype("boolean")
+    return out
+
+
+def _column_report(p: ColumnParse, n: int) -> dict:
+    counts = p.counts()
+    rep: dict = {
+        **counts,
+        "parsed": counts[CLEAN] + counts[FIXED] + counts[AMBIGUOUS],
+        "rejected": counts[INVALID],
+        "parsed_share": round((counts[CLEAN] + counts[FIXED] + counts[AMBIGUOUS]) / n, 6) if n else 0.0,
+    }
+    notes = {k: _jsonable(v) for k, v in p.notes.items()}
+    if notes:
+        rep["notes"] = notes
+    if counts[MISSING] == n:
+        rep["all_missing"] = True
+    return rep
+
+
+def _jsonable(v: object) -> object:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, set)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    return v

@@ -1,0 +1,253 @@
+"""``LookalikeFinder``: fit the feature pipeline and a kNN index on clean customers, then query it.
+
+>>> import lookalike as lk
+>>> from lookalike.synth import generate
+>>> data = generate(2000, seed=3)
+>>> finder = lk.LookalikeFinder().fit(lk.clean_customers(data.raw).customers)
+>>> out = finder.find_lookalikes(finder.customers_.customer_id.iloc[0], k=5)
+>>> list(out.columns)[:2], len(out), bool(out.distance.is_monotonic_increasing)
+(['customer_id', 'vip_flag'], 5, True)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import numbers
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lookalike import __version__
+from lookalike.errors import InputError, ModelFormatError, ParameterError, UnknownCustomerError
+from lookalike.features import FeatureSpec, check_feature_input, make_feature_pipeline
+from lookalike.index import INDEX_KINDS, NeighborIndex, build_index
+from lookalike.io import atomic_path, file_digest
+
+log = logging.getLogger(__name__)
+
+MODEL_FORMAT = "lookalike-model"
+MODEL_FORMAT_VERSION = 1
+#: Columns of ``find_lookalikes`` output, in order (those present in the fitted table).
+LOOKALIKE_COLUMNS = ("customer_id", "vip_flag", "total_spent", "total_orders", "region", "fav_category")
+_MANIFEST = "manifest.json"
+_CUSTOMERS = "customers.parquet"
+_FEATURES = "features.npy"
+_WS = re.compile(r"\s+")
+
+
+def canonical_id(value: object) -> str:
+    """The canonical form of a customer id: whitespace removed, upper case (as the cleaner does)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return _WS.sub("", str(value)).upper()
+
+
+class LookalikeFinder:
+    """Exact k-nearest-neighbour lookalikes over scaled customer features.
+
+    Parameters
+    ----------
+    features:
+        A :class:`~lookalike.features.FeatureSpec`; ``None`` uses the default spec
+        (never ``vip_flag``, ``vip_score``, ``gender`` or contact columns).
+    weights:
+        Per-column or per-group weights (groups: demographics, value, behaviour, preferences).
+    index:
+        ``"auto"``/``"exact"``/``"faiss-flat"``/``"sklearn"``.
+    """
+
+    def __init__(
+        self,
+        features: FeatureSpec | None = None,
+        weights: Mapping[str, float] | None = None,
+        index: str = "auto",
+    ):
+        self.features = features
+        self.weights = weights
+        self.index = index
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, customers: pd.DataFrame) -> "LookalikeFinder":
+        """Fit the feature pipeline and build the index on a clean customer table."""
+        if not isinstance(customers, pd.DataFrame):
+            raise ParameterError(f"fit expects a pandas DataFrame of clean customers, got {type(customers).__name__}")
+        if self.index not in INDEX_KINDS:
+            raise ParameterError(f"unknown index {self.index!r}; choose one of {', '.join(INDEX_KINDS)}")
+        spec = self.features or FeatureSpec.default()
+        spec.validate()
+        if "customer_id" not in customers.columns:
+            raise InputError("the customer table has no customer_id column; clean the export first (lookalike clean)")
+        check_feature_input(customers, spec)
+        n = len(customers)
+        if n < 2:
+            raise InputError(f"the customer table has {n} row(s); lookalikes need at least 2 customers")
+        ids = customers["customer_id"].astype(str)
+        dupes = ids[ids.duplicated(keep=False)]
+        if len(dupes):
+            example = ", ".join(repr(v) for v in dupes.unique()[:3])
+            raise InputError(
+                f"customer_id has {dupes.nunique():,} duplicated id(s) (e.g. {example}); "
+                "clean the export with lookalike clean, which merges duplicates"
+            )
+        table = customers.reset_index(drop=True)
+        pipeline = make_feature_pipeline(spec, self.weights)
+        X = pipeline.fit_transform(table)
+        self._set_state(spec, pipeline, table, np.ascontiguousarray(X, dtype=np.float32))
+        return self
+
+    def _set_state(self, spec: FeatureSpec, pipeline, table: pd.DataFrame, X: np.ndarray) -> None:
+        bad = ~np.isfinite(X).all(axis=0)
+        if bad.any():
+            names = pipeline.get_feature_names_out()[bad]
+            raise InputError(
+                f"feature(s) {', '.join(names[:5])} have infinite or absurd values; "
+                "check those columns in the quality report and fix or remove the rows"
+            )
+        self.spec_ = spec
+        self.pipeline_ = pipeline
+        self.customers_ = table
+        self.X_ = X
+        self.feature_names_ = [str(c) for c in pipeline.get_feature_names_out()]
+        self.n_customers_ = len(table)
+        self.ids_ = pd.Index(table["customer_id"].astype(str).to_numpy())
+        self.index_: NeighborIndex = build_index(X, self.index)
+        self._out = {c: table[c].to_numpy() for c in LOOKALIKE_COLUMNS if c in table.columns}
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "index_"):
+            raise ParameterError("this LookalikeFinder is not fitted yet; call fit(customers) or LookalikeFinder.load(dir)")
+
+    # -------------------------------------------------------------- queries
+    def positions(self, customer_ids) -> np.ndarray:
+        """Row positions of ``customer_ids`` in the fitted table; unknown ids raise ``UnknownCustomerError``."""
+        self._check_fitted()
+        if isinstance(customer_ids, (str, bytes)) or not hasattr(customer_ids, "__iter__"):
+            customer_ids = [customer_ids]
+        wanted = [canonical_id(c) for c in customer_ids]
+        pos = self.ids_.get_indexer(wanted)
+        if (pos < 0).any():
+            raise UnknownCustomerError([w for w, p in zip(wanted, pos) if p < 0], self.n_customers_)
+        return pos
+
+    def _check_k(self, k: object) -> int:
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+            raise ParameterError(f"k must be a whole number, got {k!r}")
+        k = int(k)
+        limit = self.n_customers_ - 1
+        if not 1 <= k <= limit:
+            raise ParameterError(
+                f"expected 1 <= k <= {limit} (the other customers in the table), but k = {k}, "
+                f"n_customers = {self.n_customers_}; choose a smaller k"
+            )
+        return k
+
+    def find_lookalikes(self, customer_id: str, k: int = 10) -> pd.DataFrame:
+        """The ``k`` customers nearest to ``customer_id``, nearest first, the customer itself excluded.
+
+        Columns: customer_id, vip_flag, total_spent, total_orders, region, fav_category, distance.
+        """
+        self._check_fitted()
+        k = self._check_k(k)
+        pos = int(self.positions(customer_id)[0])
+        dist, idx = self.index_.search(self.X_[pos : pos + 1], k + 1)
+        dist, idx = dist[0], idx[0]
+        keep = (idx != pos) & (idx >= 0)
+        idx, dist = idx[keep][:k], dist[keep][:k]
+        out = {c: v[idx] for c, v in self._out.items()}
+        out["distance"] = dist.astype(np.float64)
+        return pd.DataFrame(out)
+
+    def transform(self, customers: pd.DataFrame) -> np.ndarray:
+        """Feature vectors (float32) of ``customers`` with the fitted pipeline."""
+        self._check_fitted()
+        check_feature_input(customers, self.spec_)
+        return np.ascontiguousarray(self.pipeline_.transform(customers), dtype=np.float32)
+
+    # ---------------------------------------------------------- persistence
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Save to a directory: manifest.json + customers.parquet + features.npy (no pickle).
+
+        The manifest records the format version, the spec, the weights and a SHA-256
+        of each file; :meth:`load` refuses a directory whose files do not match.
+        """
+        self._check_fitted()
+        root = Path(path)
+        root.mkdir(parents=True, exist_ok=True)
+        with atomic_path(root / _CUSTOMERS) as tmp:
+            self.customers_.to_parquet(tmp, index=False, engine="pyarrow")
+        with atomic_path(root / _FEATURES) as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, self.X_, allow_pickle=False)
+        manifest = {
+            "format": MODEL_FORMAT,
+            "format_version": MODEL_FORMAT_VERSION,
+            "lookalike_version": __version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "spec": {k: (dict(v) if isinstance(v, Mapping) else list(v)) for k, v in asdict(self.spec_).items()},
+            "weights": dict(self.weights or {}),
+            "index": self.index,
+            "n_customers": self.n_customers_,
+            "feature_names": self.feature_names_,
+            "files": {name: file_digest(root / name, "sha256") for name in (_CUSTOMERS, _FEATURES)},
+        }
+        with atomic_path(root / _MANIFEST) as tmp:
+            tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        return root
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "LookalikeFinder":
+        """Load a finder saved by :meth:`save`, checking format version and file hashes."""
+        root = Path(path)
+        mpath = root / _MANIFEST
+        if not mpath.is_file():
+            raise ModelFormatError(f"{root} is not a Lookalike model directory (no {_MANIFEST}); create one with lookalike fit")
+        try:
+            manifest = json.loads(mpath.read_text("utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelFormatError(f"{mpath} is not valid JSON ({exc}); refit the model with lookalike fit") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != MODEL_FORMAT:
+            raise ModelFormatError(f"{mpath} is not a Lookalike model manifest; refit the model with lookalike fit")
+        version = manifest.get("format_version")
+        if version != MODEL_FORMAT_VERSION:
+            raise ModelFormatError(
+                f"{root} was saved in model format {version!r}, this Lookalike reads format "
+                f"{MODEL_FORMAT_VERSION}; refit the model with lookalike fit"
+            )
+        for name, digest in (manifest.get("files") or {}).items():
+            f = root / name
+            if not f.is_file():
+                raise ModelFormatError(f"{root} is incomplete: {name} is missing; refit the model")
+            if file_digest(f, "sha256") != digest:
+                raise ModelFormatError(f"{f} does not match its checksum in {_MANIFEST} (modified or corrupt); refit the model")
+        if set(manifest.get("files") or {}) != {_CUSTOMERS, _FEATURES}:
+            raise ModelFormatError(f"{mpath} does not list the model files; refit the model")
+        try:
+            spec = FeatureSpec(**{k: (dict(v) if k == "groups" else tuple(v)) for k, v in manifest["spec"].items()})
+            finder = cls(features=spec, weights=manifest.get("weights") or None, index=manifest.get("index", "auto"))
+        except (KeyError, TypeError) as exc:
+            raise ModelFormatError(f"{mpath} has an invalid feature spec ({exc}); refit the model") from None
+        table = pd.read_parquet(root / _CUSTOMERS, engine="pyarrow")
+        with open(root / _FEATURES, "rb") as fh:
+            X = np.load(fh, allow_pickle=False)
+        # Refit the (deterministic) pipeline on the saved table instead of unpickling it,
+        # then check it reproduces the saved features: guards against library changes.
+        pipeline = make_feature_pipeline(spec, finder.weights)
+        sample = slice(0, min(len(table), 2000))
+        pipeline.fit(table)
+        again = pipeline.transform(table.iloc[sample])
+        if X.shape != (len(table), len(manifest.get("feature_names", []))) or not np.allclose(
+            again, X[sample], atol=1e-4
+        ):
+            raise ModelFormatError(
+                f"{root}: the saved features cannot be reproduced by this version's feature pipeline; refit the model"
+            )
+        finder._set_state(spec, pipeline, table, np.ascontiguousarray(X, dtype=np.float32))
+        return finder
+

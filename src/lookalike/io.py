@@ -1,0 +1,269 @@
+"""Reading raw customer exports (xlsx, csv, parquet, SQL) and writing results.
+
+Reading never guesses silently: the detected encoding, delimiter and the
+column renames are recorded in ``df.attrs["read"]`` and end up in the quality
+report. Every failure is an :class:`~lookalike.errors.InputError` with a
+one-line message that names the file and the fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+
+from lookalike.config import ColumnMapping
+from lookalike.errors import EmptyDataError, InputError, UnsupportedFormatError
+
+READERS = (".xlsx", ".xlsm", ".xls", ".csv", ".tsv", ".txt", ".parquet", ".pq")
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls
+_PARQUET_MAGIC = b"PAR1"
+_SNIFF_BYTES = 256 * 1024
+_DELIMITERS = ",;\t|"
+_MULTI_BYTE = ("utf", "shift_jis", "cp932", "euc", "gb", "big5", "hz", "iso2022", "cp949", "johab")
+_SQL_SCHEMES = ("sqlite:", "postgresql:", "postgres:", "mysql:", "mssql:", "oracle:", "duckdb:")
+
+
+def is_sql_url(source: object) -> bool:
+    """True when ``source`` looks like a SQLAlchemy database URL."""
+    return isinstance(source, str) and source.lower().startswith(_SQL_SCHEMES)
+
+
+def read_customers(
+    source: str | os.PathLike[str],
+    *,
+    columns: ColumnMapping | str | os.PathLike[str] | None = None,
+    query: str | None = None,
+    sheet: int | str = 0,
+) -> pd.DataFrame:
+    """Read a raw customer export and map its column names to the contract's.
+
+    ``source`` is a path to ``.xlsx``/``.csv``/``.parquet`` or a SQLAlchemy URL
+    (then ``query`` is a SQL query or a table name). CSV files have their encoding
+    and delimiter detected. Returns a DataFrame of raw values (text stays text;
+    the cleaner parses it); ``df.attrs["read"]`` records how it was read.
+
+    >>> read_customers("missing.csv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    lookalike.errors.InputError: cannot read missing.csv: the file does not exist...
+    """
+    mapping = columns if isinstance(columns, ColumnMapping) else ColumnMapping.load(columns)
+    if is_sql_url(source):
+        df, meta = _read_sql(str(source), query)
+    else:
+        df, meta = _read_file(Path(source), sheet)
+    if df.shape[1] == 0:
+        raise EmptyDataError(f"{meta['source']} has no columns; export the customer table with a header row")
+    df, renamed = mapping.apply(df)
+    meta["renamed_columns"] = renamed
+    meta["rows"] = int(len(df))
+    df.attrs["read"] = meta
+    return df
+
+
+def _read_file(path: Path, sheet: int | str) -> tuple[pd.DataFrame, dict]:
+    name = str(path)
+    if not path.exists():
+        raise InputError(f"cannot read {name}: the file does not exist; check the path")
+    if path.is_dir():
+        raise InputError(f"cannot read {name}: it is a directory; pass a file (.xlsx, .csv or .parquet)")
+    ext = path.suffix.lower()
+    if ext not in READERS:
+        raise UnsupportedFormatError(
+            f"cannot read {name}: unsupported file type '{ext or '(none)'}'; "
+            "use .xlsx, .csv or .parquet (or a database URL)"
+        )
+    if path.stat().st_size == 0:
+        raise EmptyDataError(f"{name} is empty (0 bytes); export the customer table again")
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    meta: dict = {"source": name, "format": ext.lstrip(".")}
+    if ext in (".xlsx", ".xlsm", ".xls"):
+        if not head.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
+            raise UnsupportedFormatError(
+                f"{name} has an Excel extension but is not an Excel workbook "
+                "(maybe a CSV renamed to .xlsx); save it as .xlsx or rename it to .csv"
+            )
+        try:
+            df = pd.read_excel(path, sheet_name=sheet, engine="calamine")
+        except Exception as exc:  # calamine raises its own error types for corrupt files
+            raise InputError(f"cannot read {name}: the workbook is corrupt or unreadable ({_short(exc)}); "
+                             "open and re-save it in Excel, or export as .csv") from exc
+        meta["format"] = "xlsx"
+    elif ext in (".parquet", ".pq"):
+        if head[:4] != _PARQUET_MAGIC:
+            raise UnsupportedFormatError(
+                f"{name} has a .parquet extension but is not a parquet file; export it again as parquet or .csv"
+            )
+        try:
+            df = pd.read_parquet(path, engine="pyarrow")
+        except Exception as exc:
+            raise InputError(f"cannot read {name}: the parquet file is corrupt ({_short(exc)}); write it again") from exc
+        meta["format"] = "parquet"
+    else:
+        if head.startswith((_ZIP_MAGIC, _PARQUET_MAGIC, _OLE_MAGIC)):
+            raise UnsupportedFormatError(
+                f"{name} has a text extension but binary content (an Excel or parquet file?); "
+                "give it the right extension"
+            )
+        df, csv_meta = _read_csv(path)
+        meta.update(csv_meta)
+        meta["format"] = "csv"
+    if len(df.columns) and all(str(c).startswith("Unnamed:") for c in df.columns):
+        raise EmptyDataError(f"{name} has no header row; the first row must name the columns")
+    return df, meta
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
+    with path.open("rb") as fh:
+        sample = fh.read(_SNIFF_BYTES)
+    encoding = detect_encoding(sample)
+    text_sample = sample.decode(encoding, errors="replace")
+    delimiter = detect_delimiter(text_sample)
+    try:
+        df = pd.read_csv(
+            path,
+            sep=delimiter,
+            encoding=encoding,
+            encoding_errors="replace",
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=False,
+            engine="c",
+        )
+    except pd.errors.EmptyDataError as exc:
+        raise EmptyDataError(f"{path} has no data; export the customer table with a header row") from exc
+    except pd.errors.ParserError as exc:
+        raise InputError(f"cannot parse {path} as CSV with delimiter {delimiter!r} ({_short(exc)}); "
+                         "check that every row has the same number of fields") from exc
+    return df, {"encoding": encoding, "delimiter": delimiter}
+
+
+def detect_encoding(sample: bytes) -> str:
+    """Best guess of a text sample's encoding: UTF-8 (with or without BOM) first, else charset-normalizer."""
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    try:
+        # a multi-byte character may be cut at the end of the sample
+        sample.decode("utf-8") if len(sample) < _SNIFF_BYTES else sample[:-4].decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample).best()
+    enc = (best.encoding if best is not None else "").replace("-", "_").lower()
+    if enc.startswith(_MULTI_BYTE):
+        return best.encoding
+    # Short samples make single-byte code pages hard to tell apart (cp1250, cp1252, cp1125 ...);
+    # Western retail exports that are not UTF-8 are cp1252 far more often, so prefer it
+    # whenever the bytes are valid cp1252.
+    try:
+        sample.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return best.encoding if best is not None else "latin-1"
+
+
+def detect_delimiter(text: str) -> str:
+    """The delimiter of a CSV sample: csv.Sniffer restricted to , ; tab |, else the most consistent one."""
+    lines = [ln for ln in text.splitlines()[:200] if ln.strip()]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines[:50]), delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        pass
+    # fall back: the delimiter whose count per line is most often equal to the header's
+    best, best_score = ",", -1
+    for d in _DELIMITERS:
+        n_header = lines[0].count(d)
+        if n_header == 0:
+            continue
+        score = sum(ln.count(d) == n_header for ln in lines)
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _read_sql(url: str, query: str | None) -> tuple[pd.DataFrame, dict]:
+    if not query:
+        raise InputError(f"reading from {url.split('://')[0]} needs a query or table name (--query)")
+    try:
+        import sqlalchemy as sa
+    except ImportError as exc:  # pragma: no cover - sqlalchemy is a core dependency
+        raise InputError("reading from a database needs SQLAlchemy: pip install sqlalchemy") from exc
+    sql = query if any(ch.isspace() for ch in query.strip()) else f'SELECT * FROM "{query}"'
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            df = pd.read_sql_query(sa.text(sql), conn)
+    except Exception as exc:
+        raise InputError(f"cannot read customers from the database: {_short(exc)}; check the URL and query") from exc
+    return df, {"source": url.split("@")[-1], "format": "sql", "query": sql}
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else exc.__class__.__name__)[:200]
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; move it over ``path`` only if the block succeeds.
+
+    A crash while writing leaves the previous file untouched.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, final)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` as UTF-8 atomically and return the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a table atomically as parquet or CSV (by extension) and return the path."""
+    p = Path(path)
+    ext = p.suffix.lower()
+    with atomic_path(p) as tmp:
+        if ext in (".parquet", ".pq"):
+            df.to_parquet(tmp, index=False, engine="pyarrow")
+        elif ext == ".csv":
+            df.to_csv(tmp, index=False, encoding="utf-8")
+        else:
+            raise UnsupportedFormatError(f"cannot write {p}: use a .parquet or .csv file name")
+    return p
+
+
+def file_digest(path: str | os.PathLike[str], algorithm: str = "blake2b") -> str:
+    """Hex digest of a file's content, read in 1 MiB blocks."""
+    import hashlib
+
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+

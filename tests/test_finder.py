@@ -1,0 +1,120 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.neighbors import NearestNeighbors
+
+import lookalike as lk
+from lookalike.errors import InputError, ModelFormatError, ParameterError, UnknownCustomerError
+from lookalike.index import build_index
+
+
+@pytest.fixture
+def finder(clean_table):
+    return lk.LookalikeFinder().fit(clean_table)
+
+
+def test_find_lookalikes_contract(finder, clean_table):
+    out = finder.find_lookalikes("C000001", k=10)
+    assert list(out.columns) == ["customer_id", "vip_flag", "total_spent", "total_orders", "region",
+                                 "fav_category", "distance"]
+    assert len(out) == 10
+    assert "C000001" not in set(out.customer_id)
+    assert out.distance.is_monotonic_increasing and (out.distance >= 0).all()
+
+
+def test_matches_sklearn_exact_neighbours(finder):
+    X = finder.X_
+    nn = NearestNeighbors(n_neighbors=6).fit(X)
+    dist, idx = nn.kneighbors(X[[7]])
+    out = finder.find_lookalikes(finder.ids_[7], k=5)
+    expected = [finder.ids_[i] for i in idx[0] if i != 7][:5]
+    assert list(out.customer_id) == expected
+    np.testing.assert_allclose(out.distance, dist[0][1:6], rtol=1e-4, atol=1e-4)
+
+
+def test_ids_are_matched_after_trimming_and_upper_casing(finder):
+    a = finder.find_lookalikes("C000003", k=3)
+    b = finder.find_lookalikes("  c000003 ", k=3)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_query_excluded_even_with_exact_duplicates(clean_table):
+    table = clean_table.copy()
+    twin = table.iloc[[0]].copy()
+    twin["customer_id"] = "TWIN"
+    table = pd.concat([table, twin], ignore_index=True)
+    finder = lk.LookalikeFinder().fit(table)
+    out = finder.find_lookalikes("TWIN", k=3)
+    assert "TWIN" not in set(out.customer_id)
+    assert out.customer_id.iloc[0] == "C000001" and out.distance.iloc[0] == pytest.approx(0, abs=1e-6)
+
+
+def test_unknown_id_and_bad_k(finder):
+    with pytest.raises(UnknownCustomerError, match="X999"):
+        finder.find_lookalikes("X999", k=3)
+    n = finder.n_customers_
+    with pytest.raises(ParameterError, match=rf"k <= {n - 1}.*k = {n}"):
+        finder.find_lookalikes("C000001", k=n)
+    for bad in (0, -1, 2.5, "3", True):
+        with pytest.raises(ParameterError):
+            finder.find_lookalikes("C000001", k=bad)
+    # the largest valid k returns every other customer
+    assert len(finder.find_lookalikes("C000001", k=n - 1)) == n - 1
+
+
+def test_fit_refuses_bad_tables(clean_table):
+    with pytest.raises(InputError, match="duplicated id"):
+        lk.LookalikeFinder().fit(pd.concat([clean_table, clean_table.iloc[:2]]))
+    with pytest.raises(InputError, match="at least 2"):
+        lk.LookalikeFinder().fit(clean_table.iloc[:1])
+    with pytest.raises(InputError, match="customer_id"):
+        lk.LookalikeFinder().fit(clean_table.drop(columns=["customer_id"]))
+    with pytest.raises(ParameterError, match="DataFrame"):
+        lk.LookalikeFinder().fit([1, 2, 3])
+    with pytest.raises(ParameterError, match="not fitted"):
+        lk.LookalikeFinder().find_lookalikes("C000001")
+
+
+def test_save_load_round_trip(finder, tmp_path):
+    finder.save(tmp_path / "m")
+    again = lk.LookalikeFinder.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(finder.find_lookalikes("C000010", k=7), again.find_lookalikes("C000010", k=7))
+    assert again.feature_names_ == finder.feature_names_
+
+
+def test_load_refuses_tampered_and_other_versions(finder, tmp_path):
+    root = finder.save(tmp_path / "m")
+    X = np.load(root / "features.npy")
+    X[0, 0] += 1
+    np.save(root / "features.npy", X)
+    with pytest.raises(ModelFormatError, match="checksum"):
+        lk.LookalikeFinder.load(root)
+    root = finder.save(tmp_path / "m2")
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["format_version"] = 99
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFormatError, match="format 99"):
+        lk.LookalikeFinder.load(root)
+    with pytest.raises(ModelFormatError, match="not a Lookalike model"):
+        lk.LookalikeFinder.load(tmp_path)
+
+
+def test_index_backends_agree(finder):
+    X = finder.X_
+    d1, i1 = build_index(X, "faiss-flat").search(X[:20], 5)
+    d2, i2 = build_index(X, "sklearn").search(X[:20], 5)
+    np.testing.assert_allclose(d1, d2, rtol=1e-4, atol=1e-4)
+    assert (i1 == i2).mean() > 0.99  # exact ties may order differently
+    with pytest.raises(ParameterError, match="unknown index"):
+        build_index(X, "hnsw-please")
+
+
+def test_sensitive_columns_do_not_move_neighbours(clean_table):
+    a = lk.LookalikeFinder().fit(clean_table)
+    changed = clean_table.copy()
+    changed["gender"] = pd.Categorical(np.where(changed.gender == "F", "M", "F"))
+    changed["vip_flag"] = 1 - changed["vip_flag"]
+    b = lk.LookalikeFinder().fit(changed)
+    np.testing.assert_array_equal(a.X_, b.X_)

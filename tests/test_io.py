@@ -1,0 +1,109 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from lookalike.errors import EmptyDataError, InputError, UnsupportedFormatError
+from lookalike.io import atomic_path, detect_delimiter, read_customers, write_table
+
+ROWS = [["C000001", "35 years", "$2,464.06", "Norte"], ["C000002", "41", "1.234,50 €", " sur "]]
+HEADER = ["customer_id", "age_str_dirty", "total_spent_dirty", "region_dirty"]
+
+
+def _csv(path, sep=",", encoding="utf-8", bom=False):
+    text = "\n".join(sep.join(f'"{v}"' if sep in v else v for v in row) for row in [HEADER, *ROWS]) + "\n"
+    data = text.encode(encoding)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+    return path
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_csv_delimiters_are_detected(tmp_path, sep):
+    df = read_customers(_csv(tmp_path / "x.csv", sep=sep))
+    assert list(df.columns) == HEADER
+    assert df.iloc[1]["total_spent_dirty"] == "1.234,50 €"
+    assert df.attrs["read"]["delimiter"] == sep
+
+
+@pytest.mark.parametrize("encoding, bom", [("utf-8", True), ("utf-8", False), ("cp1252", False), ("utf-16", False)])
+def test_csv_encodings_are_detected(tmp_path, encoding, bom):
+    df = read_customers(_csv(tmp_path / "x.csv", encoding=encoding, bom=bom))
+    assert list(df.columns) == HEADER  # a BOM must not stick to the first column name
+    assert df.iloc[1]["total_spent_dirty"] == "1.234,50 €"
+
+
+def test_csv_keeps_raw_text_and_blank_is_missing(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("customer_id,total_orders,notes\nC1,007,N/A\nC2,,\n", encoding="utf-8")
+    df = read_customers(p)
+    assert df.loc[0, "total_orders"] == "007" and df.loc[0, "notes"] == "N/A"
+    assert pd.isna(df.loc[1, "total_orders"])
+
+
+def test_spanish_column_names_are_mapped(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("ID Cliente;Edad;Gasto Total\nC1;35;10\n", encoding="utf-8")
+    df = read_customers(p)
+    assert list(df.columns) == ["customer_id", "age", "total_spent_dirty"]
+    assert df.attrs["read"]["renamed_columns"]["Edad"] == "age"
+
+
+def test_xlsx_and_parquet(tmp_path):
+    df = pd.DataFrame([dict(zip(HEADER, r)) for r in ROWS])
+    df.to_excel(tmp_path / "x.xlsx", index=False, engine="xlsxwriter")
+    got = read_customers(tmp_path / "x.xlsx")
+    assert got.shape == (2, 4) and got.iloc[0]["total_spent_dirty"] == "$2,464.06"
+    write_table(df, tmp_path / "x.parquet")
+    pd.testing.assert_frame_equal(read_customers(tmp_path / "x.parquet"), df, check_dtype=False)
+
+
+def test_sql_source(tmp_path):
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    pd.DataFrame({"id_cliente": ["C1", "C2"], "pedidos": [3, 4]}).to_sql("clientes", sa.create_engine(url))
+    df = read_customers(url, query="clientes")
+    assert list(df.columns)[-2:] == ["customer_id", "total_orders"] and len(df) == 2
+    with pytest.raises(InputError, match="query"):
+        read_customers(url)
+
+
+def test_bad_files_get_one_line_errors(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        read_customers(tmp_path / "nope.csv")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    with pytest.raises(EmptyDataError, match="empty"):
+        read_customers(tmp_path / "empty.csv")
+    (tmp_path / "fake.xlsx").write_text("customer_id\nC1\n")
+    with pytest.raises(UnsupportedFormatError, match="not an Excel workbook"):
+        read_customers(tmp_path / "fake.xlsx")
+    (tmp_path / "fake.parquet").write_text("customer_id\nC1\n")
+    with pytest.raises(UnsupportedFormatError, match="not a parquet file"):
+        read_customers(tmp_path / "fake.parquet")
+    (tmp_path / "x.json").write_text("{}")
+    with pytest.raises(UnsupportedFormatError, match="unsupported file type"):
+        read_customers(tmp_path / "x.json")
+    (tmp_path / "corrupt.xlsx").write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    with pytest.raises(InputError, match="corrupt"):
+        read_customers(tmp_path / "corrupt.xlsx")
+
+
+def test_header_only_csv_reads_as_zero_rows(tmp_path):
+    p = tmp_path / "h.csv"
+    p.write_text("customer_id,total_orders\n")
+    df = read_customers(p)
+    assert len(df) == 0 and list(df.columns) == ["customer_id", "total_orders"]
+
+
+def test_detect_delimiter_prefers_consistent_counts():
+    assert detect_delimiter("a;b;c\n1;2,5;3\n4;5,1;6\n") == ";"
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    target = tmp_path / "t.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("crash")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["t.txt"]
