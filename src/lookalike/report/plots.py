@@ -1,0 +1,384 @@
+"""Figures for reports: a PCA map of the customer base and per-column distributions.
+
+Every function works on :class:`matplotlib.figure.Figure` objects created directly,
+never through the pyplot state machine, so nothing global changes (no backend is
+selected, no figure is registered with pyplot, ``plt.show()`` is never called).
+Figures come back to the caller, who writes them with :func:`save_figure` or turns
+them into inline SVG with :func:`figure_to_svg`; both close the figure.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(500, 6))
+>>> vip = np.zeros(500, dtype=bool); vip[:5] = True
+>>> svg = figure_to_svg(pca_map(X, vip))
+>>> svg.startswith("<svg")
+True
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from lookalike.errors import ParameterError
+
+__all__ = ["distributions", "figure_to_svg", "pca_map", "reach_plot", "save_figure"]
+
+BASE_COLOR = "#8c959f"
+HIGHLIGHT_COLOR = "#d1495b"
+NOTE_COLOR = "#59636e"
+#: Columns holding money amounts: drawn on a log x-axis when their distribution is skewed.
+MONEY_COLUMNS: frozenset[str] = frozenset({"income", "total_spent", "avg_ticket"})
+#: Skewness above which a money column gets a log x-axis.
+LOG_SKEW = 1.0
+MAX_BINS = 40
+_FORMATS = {".png": "png", ".svg": "svg"}
+#: Fixed SVG id salt and no date: the same figure gives the same SVG text.
+_SVG_RC = {"svg.hashsalt": "lookalike"}
+_SVG_METADATA = {"Date": None}
+
+
+def pca_map(
+    X: np.ndarray,
+    highlight: np.ndarray | None = None,
+    *,
+    labels: tuple[str, str] = ("customers", "VIP"),
+    max_points: int = 20000,
+    random_state: int | None = 0,
+    ax: Axes | None = None,
+) -> Figure:
+    """Customers on their first two principal components, a highlighted group on top.
+
+    PCA (:class:`sklearn.decomposition.PCA`, no re-scaling: pass standardised features,
+    e.g. the output of the feature pipeline) is fitted on a random sample of at most
+    ``max_points`` non-highlighted rows plus *all* highlighted rows, drawn with
+    ``random_state`` so the map is reproducible. The sample is drawn as small grey
+    dots (rasterised, so SVG stays small), the highlighted rows as larger coloured
+    markers above them.
+
+    Parameters
+    ----------
+    X : array of shape (n_customers, n_features), finite numbers.
+    highlight : boolean mask (or 0/1 values) of length n_customers, e.g. ``vip_flag == 1``.
+    labels : legend names of the base and of the highlighted group.
+    max_points : most non-highlighted rows drawn and used in the fit.
+    ax : draw into this axes (its figure is returned) instead of a new figure.
+
+    >>> fig = pca_map(np.random.default_rng(1).normal(size=(300, 4)), max_points=100)
+    >>> [len(c.get_offsets()) for c in fig.axes[0].collections]
+    [100]
+    """
+    from sklearn.decomposition import PCA  # lazy: scikit-learn is slow to import
+
+    X = _check_matrix(X)
+    n = X.shape[0]
+    if not isinstance(max_points, (int, np.integer)) or isinstance(max_points, bool) or max_points < 1:
+        raise ParameterError(f"max_points must be a positive integer, got {max_points!r}")
+    base_label, hi_label = _check_labels(labels)
+    mask = np.zeros(n, dtype=bool) if highlight is None else _check_mask(highlight, n, "highlight")
+
+    rng = np.random.default_rng(random_state)
+    base_idx = np.flatnonzero(~mask)
+    n_base = base_idx.size
+    if n_base > max_points:
+        base_idx = np.sort(rng.choice(base_idx, size=int(max_points), replace=False))
+    hi_idx = np.flatnonzero(mask)
+    fit_rows = np.concatenate([base_idx, hi_idx])
+    if fit_rows.size < 2:
+        raise ParameterError(f"pca_map needs at least 2 rows to draw, got {fit_rows.size}; "
+                             f"raise max_points or pass more customers")
+    pca = PCA(n_components=2, random_state=random_state)
+    Z = pca.fit_transform(X[fit_rows])
+    zb, zh = Z[: base_idx.size], Z[base_idx.size:]
+    var = pca.explained_variance_ratio_ * 100
+
+    fig, ax = _figure_and_axes(ax, figsize=(7.0, 6.0))
+    shown = f"{base_idx.size:,} of {n_base:,}" if base_idx.size < n_base else f"{n_base:,}"
+    ax.scatter(zb[:, 0], zb[:, 1], s=4, c=BASE_COLOR, alpha=0.35, linewidths=0, rasterized=True,
+               label=f"{base_label} ({shown})", zorder=1)
+    if highlight is not None:
+        ax.scatter(zh[:, 0], zh[:, 1], s=26, c=HIGHLIGHT_COLOR, alpha=0.9, edgecolors="white", linewidths=0.5,
+                   label=f"{hi_label} ({hi_idx.size:,})", zorder=3)
+    ax.set_xlabel(f"PC1 ({var[0]:.1f}% of variance)")
+    ax.set_ylabel(f"PC2 ({var[1]:.1f}% of variance)" if var.size > 1 else "PC2")
+    title = f"{hi_label} among {base_label}" if highlight is not None else base_label.capitalize()
+    ax.set_title(f"{title}: map of the first two principal components", fontsize=11, loc="left")
+    _style(ax)
+    ax.legend(loc="best", frameon=False, markerscale=2.0, fontsize=9)
+    return fig
+
+
+def distributions(
+    customers: pd.DataFrame,
+    columns: Sequence[str] = ("income", "total_spent", "total_orders", "days_since_last_purchase"),
+    *,
+    highlight: pd.Series | None = None,
+    labels: tuple[str, str] = ("customers", "VIP"),
+) -> Figure:
+    """A grid of histograms, one panel per column of ``columns`` present in ``customers``.
+
+    Money columns (:data:`MONEY_COLUMNS`) whose positive values are skewed get a log
+    x-axis (values <= 0 are then left out and counted in the panel's note). Every
+    panel notes its missing values. With ``highlight`` (a boolean Series aligned on
+    ``customers.index``, e.g. ``customers.vip_flag == 1``) both groups are drawn
+    density-normalised on shared bins (each group's bars sum to 1): the rest as filled
+    bars, the highlighted group as a step line, so a group of 0.6% of rows stays visible.
+
+    >>> df = pd.DataFrame({"income": [1.0, 2.0, None, 4.0], "other": [1, 2, 3, 4]})
+    >>> fig = distributions(df)
+    >>> len(fig.axes), fig.axes[0].get_title(loc="left")
+    (1, 'income')
+    """
+    if not isinstance(customers, pd.DataFrame):
+        raise ParameterError(f"distributions expects a pandas DataFrame, got {type(customers).__name__}")
+    if isinstance(columns, str):
+        columns = (columns,)
+    present = [c for c in dict.fromkeys(columns) if c in customers.columns]
+    if not present:
+        raise ParameterError(f"none of the columns {', '.join(map(str, columns))} are in the table; "
+                             f"it has: {', '.join(map(str, customers.columns[:12]))}")
+    for c in present:
+        s = customers[c]
+        if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+            raise ParameterError(f"column {c!r} is not numeric (dtype {s.dtype}); pass numeric columns only")
+    base_label, hi_label = _check_labels(labels)
+    mask = None
+    if highlight is not None:
+        if not isinstance(highlight, pd.Series):
+            raise ParameterError(f"highlight must be a pandas Series aligned with the table, "
+                                 f"got {type(highlight).__name__}")
+        if not highlight.index.is_unique:
+            raise ParameterError("highlight has a repeated index; align it with the table (one value per row)")
+        try:
+            aligned = highlight.reindex(customers.index).astype("boolean").fillna(False)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"highlight must hold booleans or 0/1 values (e.g. vip_flag == 1): {exc}") from exc
+        mask = aligned.to_numpy(dtype=bool)
+
+    ncols = 1 if len(present) == 1 else 2
+    nrows = -(-len(present) // ncols)
+    fig = Figure(figsize=(5.2 * ncols, 3.4 * nrows + 0.4), layout="constrained")
+    for i, col in enumerate(present):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        _histogram(ax, col, customers[col], mask, base_label, hi_label)
+    if mask is not None:
+        # one legend for the figure (counts per panel differ only by missing values, noted in each panel)
+        handles = [Patch(facecolor=BASE_COLOR, alpha=0.55, label=f"{base_label} ({int((~mask).sum()):,})"),
+                   Line2D([], [], color=HIGHLIGHT_COLOR, linewidth=1.8, label=f"{hi_label} ({int(mask.sum()):,})")]
+        fig.legend(handles=handles, loc="outside upper right", ncols=2, frameon=False, fontsize=9)
+        fig.suptitle(f"{hi_label} against the other {base_label}: share of each group per bin",
+                     fontsize=11, x=0.01, ha="left")
+    return fig
+
+
+def reach_plot(reach: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
+    """Audience size against similarity: the reach you buy with each step down in similarity.
+
+    ``reach`` has columns share_of_base, size, mean_similarity, min_similarity
+    (:func:`lookalike.audience.expand.reach_table`).
+    """
+    missing = {"share_of_base", "size", "mean_similarity", "min_similarity"} - set(reach.columns)
+    if missing:
+        raise ParameterError(f"reach table is missing column(s) {', '.join(sorted(missing))}")
+    fig, ax = _figure_and_axes(ax, figsize=(6.4, 3.8))
+    x = reach["share_of_base"].to_numpy(dtype=float) * 100
+    ax.plot(x, reach["mean_similarity"], marker="o", color=HIGHLIGHT_COLOR, label="mean similarity of the audience")
+    ax.plot(x, reach["min_similarity"], marker=".", linestyle="--", color=BASE_COLOR, label="similarity of the last customer in")
+    for xi, size, yi in zip(x, reach["size"], reach["mean_similarity"]):
+        ax.annotate(f"{int(size):,}", (xi, yi), textcoords="offset points", xytext=(0, 6), ha="center",
+                    fontsize=7, color=NOTE_COLOR)
+    ax.set_xlabel("audience size (% of the customer base; labels: customers)")
+    ax.set_ylabel("similarity to the seeds")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Reach against similarity")
+    ax.legend(frameon=False, fontsize=8)
+    _style(ax)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 110) -> Path:
+    """Write ``fig`` as PNG or SVG (chosen by the extension), atomically, then close it.
+
+    The image goes to a temporary file in the target directory, which then replaces
+    ``path`` (:func:`os.replace`), so readers never see a half-written file. The
+    figure is closed (and cleared) afterwards, also when writing fails.
+    """
+    if not isinstance(fig, Figure):
+        raise ParameterError(f"save_figure expects a matplotlib Figure, got {type(fig).__name__}")
+    path = Path(path)
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        _close(fig)
+        raise ParameterError(f"cannot write a figure to {path.name!r}: use a .png or .svg file name")
+    if not path.parent.is_dir():
+        _close(fig)
+        raise ParameterError(f"cannot write {path}: directory {path.parent} does not exist; create it first")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if fmt == "svg":
+                with matplotlib.rc_context(_SVG_RC):
+                    fig.savefig(fh, format="svg", dpi=dpi, metadata=_SVG_METADATA)
+            else:
+                fig.savefig(fh, format="png", dpi=dpi)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        _close(fig)
+    return path
+
+
+def figure_to_svg(fig: Figure) -> str:
+    """The figure as an SVG string ready to inline in HTML (no XML prolog), then close it.
+
+    The output is deterministic (fixed id salt, no date) and needs no external assets.
+    """
+    if not isinstance(fig, Figure):
+        raise ParameterError(f"figure_to_svg expects a matplotlib Figure, got {type(fig).__name__}")
+    buf = io.StringIO()
+    try:
+        with matplotlib.rc_context(_SVG_RC):
+            fig.savefig(buf, format="svg", metadata=_SVG_METADATA)
+    finally:
+        _close(fig)
+    text = buf.getvalue()
+    start = text.find("<svg")
+    return text[start:] if start >= 0 else text
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _histogram(ax: Axes, col: str, s: pd.Series, mask: np.ndarray | None, base_label: str, hi_label: str) -> None:
+    values = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    finite = np.isfinite(values)
+    n_missing = int((~finite).sum())
+    notes = [f"{n_missing:,} missing ({_share(n_missing / len(values))})" if n_missing else "no missing values"]
+    v = values[finite]
+    log = False
+    if col in MONEY_COLUMNS and v.size:
+        pos = v[v > 0]
+        log = pos.size >= max(10, 0.5 * v.size) and float(pd.Series(pos).skew()) > LOG_SKEW
+        if log and pos.size < v.size:
+            notes.append(f"{v.size - pos.size:,} values <= 0 not shown")
+    ax.set_title(col, fontsize=10, loc="left")
+    ax.set_title("; ".join(notes), fontsize=8, loc="right", color=NOTE_COLOR)
+    _style(ax)
+    if not v.size:
+        ax.text(0.5, 0.5, "no values", transform=ax.transAxes, ha="center", va="center", color=BASE_COLOR)
+        return
+    keep = finite & (values > 0) if log else finite
+    bins = _bins(values[keep], log)
+    if mask is None:
+        ax.hist(values[keep], bins=bins, color=BASE_COLOR, alpha=0.8, label=f"{base_label} ({keep.sum():,})")
+        ax.set_ylabel("customers")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:,.0f}"))
+    else:
+        rest, hi = values[keep & ~mask], values[keep & mask]
+        if rest.size:
+            ax.hist(rest, bins=bins, weights=np.full(rest.size, 1.0 / rest.size), color=BASE_COLOR, alpha=0.55,
+                    label=f"{base_label} ({rest.size:,})")
+        if hi.size:
+            ax.hist(hi, bins=bins, weights=np.full(hi.size, 1.0 / hi.size), histtype="step", linewidth=1.8,
+                    color=HIGHLIGHT_COLOR, label=f"{hi_label} ({hi.size:,})")
+        ax.set_ylabel("share of group")
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    if log:
+        ax.set_xscale("log")
+        ax.set_xlabel(f"{col} (log scale)", fontsize=9)
+    elif abs(float(bins[-1])) >= 10_000 or abs(float(bins[0])) >= 10_000:
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+
+
+def _share(x: float) -> str:
+    """A percentage that never rounds a non-zero share to 0.0%."""
+    return "<0.1%" if 0 < x < 0.0005 else f"{x:.1%}"
+
+
+def _bins(v: np.ndarray, log: bool) -> np.ndarray:
+    lo, hi = float(v.min()), float(v.max())
+    if lo == hi:
+        return np.array([lo - 0.5, hi + 0.5]) if not log else np.array([lo / 1.5, hi * 1.5])
+    if log:
+        return np.geomspace(lo, hi, MAX_BINS + 1)
+    if np.all(v == np.round(v)) and hi - lo <= MAX_BINS * 1.5:
+        return np.arange(lo - 0.5, hi + 1.5)  # one bar per integer value (orders, small counts)
+    edges = np.histogram_bin_edges(v, bins="auto")
+    return edges if len(edges) - 1 <= MAX_BINS else np.linspace(lo, hi, MAX_BINS + 1)
+
+
+def _figure_and_axes(ax: Axes | None, *, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is None:
+        fig = Figure(figsize=figsize, layout="constrained")
+        return fig, fig.add_subplot()
+    if not isinstance(ax, Axes):
+        raise ParameterError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    try:
+        fig = ax.get_figure(root=True)  # matplotlib >= 3.10: the top-level figure, also for subfigures
+    except TypeError:  # pragma: no cover - matplotlib < 3.10
+        fig = ax.figure.figure if hasattr(ax.figure, "figure") else ax.figure
+    return fig, ax
+
+
+def _style(ax: Axes) -> None:
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=8)
+    ax.grid(True, color="#eaeef2", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
+def _check_matrix(X: object) -> np.ndarray:
+    try:
+        arr = np.asarray(X, dtype="float64")
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"X must be a numeric array of shape (n_customers, n_features): {exc}") from exc
+    if arr.ndim != 2:
+        raise ParameterError(f"X must be 2-D (n_customers, n_features), got {arr.ndim}-D with shape {arr.shape}")
+    if arr.shape[1] < 2:
+        raise ParameterError(f"X needs at least 2 features for a 2-D map, got {arr.shape[1]}")
+    bad = ~np.isfinite(arr).all(axis=1)
+    if bad.any():
+        raise ParameterError(f"X has {int(bad.sum()):,} rows with missing or infinite values (first: row "
+                             f"{int(np.flatnonzero(bad)[0])}); impute them first, e.g. with the feature pipeline")
+    return arr
+
+
+def _check_mask(mask: object, n: int, name: str) -> np.ndarray:
+    arr = np.asarray(mask)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ParameterError(f"{name} must be a boolean mask of length {n:,}, got shape {arr.shape}")
+    if arr.dtype == bool:
+        return arr
+    if np.issubdtype(arr.dtype, np.number) and np.isin(arr, (0, 1)).all():
+        return arr.astype(bool)
+    raise ParameterError(f"{name} must hold booleans or 0/1 values (e.g. vip_flag == 1), got dtype {arr.dtype}")
+
+
+def _check_labels(labels: object) -> tuple[str, str]:
+    if not isinstance(labels, (tuple, list)) or len(labels) != 2:
+        raise ParameterError(f"labels must be two names (base, highlighted), got {labels!r}")
+    return str(labels[0]), str(labels[1])
+
+
+def _close(fig: Figure) -> None:
+    """Forget the figure: unregister it from pyplot if pyplot manages it, then clear it."""
+    pyplot = sys.modules.get("matplotlib.pyplot")  # never import pyplot just to close
+    if pyplot is not None:
+        pyplot.close(fig)
+    fig.clear()
