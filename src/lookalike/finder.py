@@ -16,19 +16,25 @@ import logging
 import numbers
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from lookalike import __version__
+from lookalike.audience.scoring import check_scorer
 from lookalike.errors import InputError, ModelFormatError, ParameterError, UnknownCustomerError
 from lookalike.features import FeatureSpec, check_feature_input, make_feature_pipeline
 from lookalike.index import INDEX_KINDS, NeighborIndex, build_index
 from lookalike.io import atomic_path, file_digest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lookalike.audience.expand import AudienceResult
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,14 @@ def canonical_id(value: object) -> str:
     return _WS.sub("", str(value)).upper()
 
 
+def canonical_ids(values) -> pd.Index:
+    """Vectorized :func:`canonical_id` over many ids."""
+    ser = pd.Series(list(values) if not isinstance(values, (pd.Series, pd.Index, np.ndarray)) else values, dtype=object)
+    whole = ser.map(type).eq(float) & pd.to_numeric(ser, errors="coerce").mod(1).eq(0)
+    ser = ser.where(~whole, pd.to_numeric(ser.where(whole), errors="coerce").astype("Int64").astype(str))
+    return pd.Index(ser.astype(str).str.replace(r"\s+", "", regex=True).str.upper().to_numpy(dtype=object))
+
+
 class LookalikeFinder:
     """Exact k-nearest-neighbour lookalikes over scaled customer features.
 
@@ -59,6 +73,9 @@ class LookalikeFinder:
         (never ``vip_flag``, ``vip_score``, ``gender`` or contact columns).
     weights:
         Per-column or per-group weights (groups: demographics, value, behaviour, preferences).
+    scorer:
+        Default scoring rule of :meth:`expand`: ``"auto"``, ``"seed_share"``,
+        ``"seed_distance"`` or ``"classifier"`` (see :mod:`lookalike.audience.scoring`).
     index:
         ``"auto"``/``"exact"``/``"faiss-flat"``/``"sklearn"``.
     """
@@ -67,10 +84,12 @@ class LookalikeFinder:
         self,
         features: FeatureSpec | None = None,
         weights: Mapping[str, float] | None = None,
+        scorer: str = "auto",
         index: str = "auto",
     ):
         self.features = features
         self.weights = weights
+        self.scorer = scorer
         self.index = index
 
     # ------------------------------------------------------------------ fit
@@ -78,6 +97,7 @@ class LookalikeFinder:
         """Fit the feature pipeline and build the index on a clean customer table."""
         if not isinstance(customers, pd.DataFrame):
             raise ParameterError(f"fit expects a pandas DataFrame of clean customers, got {type(customers).__name__}")
+        check_scorer(self.scorer)
         if self.index not in INDEX_KINDS:
             raise ParameterError(f"unknown index {self.index!r}; choose one of {', '.join(INDEX_KINDS)}")
         spec = self.features or FeatureSpec.default()
@@ -118,7 +138,7 @@ class LookalikeFinder:
         self.n_customers_ = len(table)
         self.ids_ = pd.Index(table["customer_id"].astype(str).to_numpy())
         self.index_: NeighborIndex = build_index(X, self.index)
-        self._out = {c: table[c].to_numpy() for c in LOOKALIKE_COLUMNS if c in table.columns}
+        self._out = {c: table[c].array for c in LOOKALIKE_COLUMNS if c in table.columns}  # keeps Int64/category
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "index_"):
@@ -129,8 +149,9 @@ class LookalikeFinder:
         """Row positions of ``customer_ids`` in the fitted table; unknown ids raise ``UnknownCustomerError``."""
         self._check_fitted()
         if isinstance(customer_ids, (str, bytes)) or not hasattr(customer_ids, "__iter__"):
-            customer_ids = [customer_ids]
-        wanted = [canonical_id(c) for c in customer_ids]
+            wanted = [canonical_id(customer_ids)]  # the hot path of find_lookalikes: no pandas here
+        else:
+            wanted = canonical_ids(customer_ids)
         pos = self.ids_.get_indexer(wanted)
         if (pos < 0).any():
             raise UnknownCustomerError([w for w, p in zip(wanted, pos) if p < 0], self.n_customers_)
@@ -160,9 +181,33 @@ class LookalikeFinder:
         dist, idx = dist[0], idx[0]
         keep = (idx != pos) & (idx >= 0)
         idx, dist = idx[keep][:k], dist[keep][:k]
-        out = {c: v[idx] for c, v in self._out.items()}
+        out = {c: v.take(idx) for c, v in self._out.items()}
         out["distance"] = dist.astype(np.float64)
         return pd.DataFrame(out)
+
+    def build_audience(self, seeds: object, size: object = "5%", **options) -> "AudienceResult":
+        """Expand ``seeds`` into an explained audience with diagnostics, reach curve and profiles.
+
+        ``seeds``: ``"vip"``, a list of ids, an id file, a rule (list of conditions) or a
+        list of :class:`~lookalike.audience.expand.SeedSet`. ``size``: a count, a share of
+        the base (0.05) or ``"5%"``. Options: see :func:`lookalike.audience.expand.build_audience`.
+        """
+        from lookalike.audience.expand import build_audience
+
+        return build_audience(self, seeds, size, **options)
+
+    def expand(self, seed_ids: object, size: object = "5%", **options) -> pd.DataFrame:
+        """The audience of :meth:`build_audience` as a DataFrame, best first.
+
+        Columns: customer_id, rank (1..n), similarity (0..1), reason, plus the clean
+        table's columns (no contact data). Exactly ``size`` rows unless fewer customers
+        qualify; then a ``UserWarning`` says why.
+        """
+        result = self.build_audience(seed_ids, size, **options)
+        for message in result.warnings:
+            if message.startswith("only "):
+                warnings.warn(message, UserWarning, stacklevel=2)
+        return result.audience
 
     def transform(self, customers: pd.DataFrame) -> np.ndarray:
         """Feature vectors (float32) of ``customers`` with the fitted pipeline."""
@@ -193,6 +238,7 @@ class LookalikeFinder:
             "spec": {k: (dict(v) if isinstance(v, Mapping) else list(v)) for k, v in asdict(self.spec_).items()},
             "weights": dict(self.weights or {}),
             "index": self.index,
+            "scorer": self.scorer,
             "n_customers": self.n_customers_,
             "feature_names": self.feature_names_,
             "files": {name: file_digest(root / name, "sha256") for name in (_CUSTOMERS, _FEATURES)},
@@ -230,7 +276,8 @@ class LookalikeFinder:
             raise ModelFormatError(f"{mpath} does not list the model files; refit the model")
         try:
             spec = FeatureSpec(**{k: (dict(v) if k == "groups" else tuple(v)) for k, v in manifest["spec"].items()})
-            finder = cls(features=spec, weights=manifest.get("weights") or None, index=manifest.get("index", "auto"))
+            finder = cls(features=spec, weights=manifest.get("weights") or None,
+                         scorer=manifest.get("scorer", "auto"), index=manifest.get("index", "auto"))
         except (KeyError, TypeError) as exc:
             raise ModelFormatError(f"{mpath} has an invalid feature spec ({exc}); refit the model") from None
         table = pd.read_parquet(root / _CUSTOMERS, engine="pyarrow")

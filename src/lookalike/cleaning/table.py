@@ -89,6 +89,24 @@ class QualityReport:
         """The row-accounting invariant: rows in = kept + quarantined + merged."""
         return self.rows_in == self.rows_kept + self.rows_quarantined + self.duplicates_merged
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "QualityReport":
+        """Rebuild a report from :meth:`to_dict` output (e.g. a cached ``quality.json``)."""
+        return cls(
+            rows_in=d["rows"]["in"],
+            rows_kept=d["rows"]["kept"],
+            rows_quarantined=d["rows"]["quarantined"],
+            duplicates_merged=d["rows"]["duplicates_merged"],
+            duplicate_ids=d["duplicates"]["ids"],
+            duplicate_conflicts=d["duplicates"]["conflicting_ids"],
+            quarantine_reasons=dict(d["quarantine_reasons"]),
+            columns=dict(d["columns"]),
+            twins=dict(d["twins"]),
+            ignored_columns=list(d["ignored_columns"]),
+            missing_columns=list(d["missing_columns"]),
+            read=dict(d.get("read", {})),
+        )
+
     def to_dict(self) -> dict:
         """A JSON-serialisable dict of the report."""
         return {
