@@ -1,0 +1,1 @@
+"""Audiences: seeds, scoring, explanations, expansion, comparison and playbooks."""

@@ -1,0 +1,330 @@
+"""Audience expansion: from a seed set to a ranked, explained audience of an exact size.
+
+Order of work in :func:`build_audience`:
+
+1. resolve the seed set(s) (VIPs, ids, rule; several sets with weights) and the
+   optional negative seeds;
+2. diagnose the seeds (size, tightness, distinctive features, outliers);
+3. optionally learn feature weights from how the seeds differ from the base;
+4. score every customer with the chosen scorer (see :mod:`lookalike.audience.scoring`);
+5. drop non-candidates, counting each rule: seeds, negative seeds, VIPs, opted-out
+   customers (``promo_channel == none``), a suppression list, include-filters
+   (region, category, channel) and a candidate rule;
+6. rank by similarity (optionally × value percentile), break ties on the scorer's
+   tie-break then on customer id, and cut at exactly ``size`` rows;
+7. explain each member and profile the audience against seeds and base.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from lookalike.audience.explain import explain as explain_rows
+from lookalike.audience.scoring import (
+    Scores,
+    check_scorer,
+    feature_groups,
+    learned_weights,
+    score_classifier,
+    score_seed_distance,
+    score_seed_share,
+)
+from lookalike.audience.seeds import SeedDiagnostics, diagnose_seeds, rule_mask, select_seeds
+from lookalike.errors import InputError, ParameterError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lookalike.finder import LookalikeFinder
+
+REACH_SHARES = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.10, 0.15, 0.20)
+VALUE_COLUMNS = ("total_spent", "avg_ticket")
+FILTER_COLUMNS = ("region", "fav_category", "signup_channel", "promo_channel")
+_PCT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+@dataclass(frozen=True)
+class SeedSet:
+    """One seed source with a weight (several can be combined)."""
+
+    spec: object
+    weight: float = 1.0
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class AudienceResult:
+    """A built audience and everything needed to trust, reproduce and activate it."""
+
+    audience: pd.DataFrame
+    diagnostics: SeedDiagnostics
+    reach: pd.DataFrame
+    profile: pd.DataFrame
+    sensitive: pd.DataFrame
+    counts: dict[str, int]
+    params: dict
+    seed_ids: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_size(size: object, n_base: int) -> int:
+    """An audience size as a count: ``5000``, ``0.05`` (share of the base) or ``"5%"``.
+
+    >>> parse_size("5%", 100_000), parse_size(0.01, 100_000), parse_size(250, 100_000)
+    (5000, 1000, 250)
+    """
+    if isinstance(size, bool):
+        raise ParameterError(f"size must be a count, a share or a percentage, got {size!r}")
+    if isinstance(size, str):
+        m = _PCT.match(size)
+        if m:
+            share = float(m.group(1)) / 100
+            if not 0 < share <= 1:
+                raise ParameterError(f"size {size!r} must be between 0% and 100%")
+            return max(1, int(round(share * n_base)))
+        try:
+            size = float(size) if "." in size else int(size)
+        except ValueError:
+            raise ParameterError(f"size {size!r} must be a count (5000), a share (0.05) or a percentage ('5%')") from None
+    if isinstance(size, float):
+        if not math.isfinite(size) or size <= 0:
+            raise ParameterError(f"size must be positive, got {size!r}")
+        if size <= 1:
+            return max(1, int(round(size * n_base)))
+        if not size.is_integer():
+            raise ParameterError(f"size {size!r}: a count must be a whole number, a share must be <= 1")
+        size = int(size)
+    if not isinstance(size, (int, np.integer)) or size < 1:
+        raise ParameterError(f"size must be a positive count, a share (0.05) or a percentage ('5%'), got {size!r}")
+    return int(size)
+
+
+def _seed_weights(customers: pd.DataFrame, seeds: object) -> tuple[np.ndarray, list[str]]:
+    """Per-customer seed weight (0 = not a seed) from one spec or several ``SeedSet``."""
+    sets = list(seeds) if isinstance(seeds, (list, tuple)) and seeds and all(isinstance(s, SeedSet) for s in seeds) \
+        else [SeedSet(seeds)]
+    w = np.zeros(len(customers))
+    names = []
+    for s in sets:
+        if not (isinstance(s.weight, (int, float)) and s.weight > 0):
+            raise ParameterError(f"seed set weight must be > 0, got {s.weight!r}")
+        w += select_seeds(customers, s.spec).to_numpy() * float(s.weight)
+        names.append(s.name or (s.spec if isinstance(s.spec, str) else type(s.spec).__name__))
+    return w, names
+
+
+def build_audience(
+    finder: "LookalikeFinder",
+    seeds: object,
+    size: object = "5%",
+    *,
+    scorer: str | None = None,
+    k: int = 50,
+    negative_seeds: object = None,
+    negative_weight: float = 1.0,
+    learn_weights: bool = True,
+    include_seeds: bool = False,
+    include_ids: Iterable[str] | None = None,
+    exclude_vips: bool = False,
+    exclude_opted_out: bool = True,
+    suppress: Iterable[str] | None = None,
+    filters: Mapping[str, Sequence[str]] | None = None,
+    candidate_rule: Sequence[Mapping] | None = None,
+    value: str | None = None,
+    value_weight: float = 0.5,
+    explain: bool = True,
+    random_state: int = 0,
+) -> AudienceResult:
+    """Score every customer against the seeds and return the top ``size`` candidates, explained.
+
+    See the module docstring for the order of work; every option is recorded in ``params``.
+    """
+    finder._check_fitted()
+    customers = finder.customers_
+    n = len(customers)
+    ids = finder.ids_.to_numpy()
+    scorer_name = check_scorer(scorer or getattr(finder, "scorer", "auto") or "auto")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
+    if value is not None and value not in VALUE_COLUMNS:
+        raise ParameterError(f"value must be one of {', '.join(VALUE_COLUMNS)} (or None), got {value!r}")
+    if not 0 <= float(value_weight) <= 1:
+        raise ParameterError(f"value_weight must be between 0 and 1, got {value_weight!r}")
+    target = parse_size(size, n)
+
+    seed_w, seed_names = _seed_weights(customers, seeds)
+    seed_pos = np.flatnonzero(seed_w > 0)
+    if len(seed_pos) == 0:
+        raise InputError("the seed set is empty: no customer matches it; check the rule or the id list")
+    if len(seed_pos) >= n:
+        raise InputError(f"the seed set is the whole base ({n:,} customers); there is nobody left to find — "
+                         "narrow the seeds")
+    weights_s = seed_w[seed_pos]
+    group_names, group_idx = feature_groups(finder.feature_names_, finder.spec_.categorical)
+    X = finder.X_
+    diagnostics = diagnose_seeds(X, seed_pos, ids, group_names, group_idx, seed_weight=weights_s,
+                                 random_state=random_state)
+    col_w = learned_weights(X, seed_pos, group_idx) if learn_weights and len(seed_pos) >= 2 else None
+    Xw = X * col_w if col_w is not None else X
+
+    # candidates and the count of every exclusion, in order
+    cand = np.ones(n, dtype=bool)
+    counts: dict[str, int] = {"base": n}
+
+    def exclude(label: str, mask: np.ndarray) -> None:
+        hit = cand & mask
+        counts[label] = int(hit.sum())
+        cand[hit] = False
+
+    if not include_seeds:
+        exclude("excluded: seeds", seed_w > 0)
+    if include_ids is not None:
+        from lookalike.finder import canonical_ids
+
+        keep = canonical_ids(include_ids)
+        exclude("filtered: not in the include list", ~finder.ids_.isin(keep))
+    neg_pos = np.array([], dtype=np.int64)
+    if negative_seeds is not None:
+        neg_mask = select_seeds(customers, negative_seeds).to_numpy()
+        neg_pos = np.flatnonzero(neg_mask & (seed_w == 0))
+        exclude("excluded: negative seeds", neg_mask)
+    if exclude_vips and "vip_flag" in customers:
+        exclude("excluded: VIPs", pd.to_numeric(customers["vip_flag"], errors="coerce").fillna(0).eq(1).to_numpy())
+    if exclude_opted_out and "promo_channel" in customers:
+        exclude("excluded: opted out (promo_channel none)", customers["promo_channel"].astype(str).eq("none").to_numpy())
+    if suppress is not None:
+        from lookalike.finder import canonical_ids
+
+        sup = canonical_ids(suppress)
+        exclude("excluded: suppression list", finder.ids_.isin(sup))
+    for col, allowed in (filters or {}).items():
+        if col not in customers.columns:
+            raise ParameterError(f"filter column {col!r} is not in the customer table; use one of {', '.join(FILTER_COLUMNS)}")
+        values = [allowed] if isinstance(allowed, str) else list(allowed)
+        exclude(f"filtered: {col} not in {', '.join(map(str, values))}", ~customers[col].astype(str).isin(values).to_numpy())
+    if candidate_rule:
+        exclude("filtered: candidate rule", ~rule_mask(customers, candidate_rule).to_numpy())
+    counts["candidates"] = int(cand.sum())
+
+    warnings = list(diagnostics.warnings)
+    size_eff = min(target, counts["candidates"])
+    if size_eff < target:
+        warnings.append(f"only {counts['candidates']:,} customers qualify after exclusions and filters; "
+                        f"the audience has {size_eff:,} rows instead of {target:,}")
+    if size_eff == 0:
+        raise InputError("no customer qualifies for the audience after exclusions and filters; relax them")
+
+    scores = _score(scorer_name, Xw, seed_pos, weights_s, size_eff, cand, k, random_state)
+    similarity = scores.similarity
+    if include_seeds:  # seeds that stay candidates (e.g. retention of VIPs) rank first
+        similarity = np.where(seed_w > 0, 1.0, similarity)
+    params_neg: dict = {}
+    if len(neg_pos):
+        neg = _score(scorer_name, Xw, neg_pos, np.ones(len(neg_pos)), size_eff, cand, k, random_state)
+        similarity = similarity * (1.0 - neg.similarity) ** float(negative_weight)
+        params_neg = {"negative_seeds": int(len(neg_pos)), "negative_weight": float(negative_weight)}
+    rank_score = similarity.copy()
+    if value is not None:
+        v = pd.to_numeric(customers[value], errors="coerce").to_numpy(dtype=float)
+        pct = pd.Series(np.where(cand, v, np.nan)).rank(pct=True).fillna(0).to_numpy()
+        rank_score = similarity * pct ** float(value_weight)
+
+    cand_pos = np.flatnonzero(cand)
+    order = np.lexsort((ids[cand_pos], scores.tiebreak[cand_pos], -rank_score[cand_pos]))
+    ranked = cand_pos[order]
+    chosen = ranked[:size_eff]
+
+    reach = reach_table(similarity[ranked], n)
+    audience = customers.iloc[chosen].drop(columns=[c for c in ("notes",) if c in customers], errors="ignore")
+    audience = audience.drop(columns=[c for c in audience.columns if c.startswith("consent_")
+                                      or c in ("email", "phone", "first_name", "last_name", "zip", "country")])
+    audience.insert(1, "rank", np.arange(1, len(chosen) + 1))
+    audience.insert(2, "similarity", np.round(similarity[chosen], 6))
+    if value is not None:
+        audience.insert(3, "rank_score", np.round(rank_score[chosen], 6))
+    if explain:
+        _, reasons = explain_rows(Xw, seed_pos, chosen, group_names, group_idx, random_state=random_state)
+        if include_seeds:
+            reasons = np.where(seed_w[chosen] > 0, "in the seed set", reasons)
+        audience.insert(3, "reason", reasons.astype(str))
+    audience = audience.reset_index(drop=True)
+    counts["audience"] = len(audience)
+    params = {
+        "scorer": scores.scorer, **scores.params, "k": int(k), "size": target, "learn_weights": bool(learn_weights),
+        "include_seeds": include_seeds, "exclude_vips": exclude_vips, "exclude_opted_out": exclude_opted_out, "filters": dict(filters or {}),
+        "candidate_rule": list(candidate_rule or []), "value": value,
+        "value_weight": float(value_weight) if value else None, "seed_sets": seed_names, **params_neg,
+        "random_state": random_state,
+    }
+    if col_w is not None:
+        params["feature_weights"] = {g: round(float(col_w[group_idx == i][0]), 4) for i, g in enumerate(group_names)}
+    return AudienceResult(
+        audience=audience,
+        diagnostics=diagnostics,
+        reach=reach,
+        profile=audience_profile(customers, seed_pos, chosen, finder.spec_),
+        sensitive=sensitive_profile(customers, chosen, finder.spec_.sensitive),
+        counts=counts,
+        params=params,
+        seed_ids=[str(i) for i in ids[seed_pos]],
+        warnings=warnings,
+    )
+
+
+def _score(name: str, X: np.ndarray, seed_pos: np.ndarray, seed_w: np.ndarray, size: int, cand: np.ndarray,
+           k: int, random_state: int) -> Scores:
+    if name == "seed_share":
+        return score_seed_share(X, seed_pos, seed_w, size=size, candidates=cand, k=k)
+    if name == "seed_distance":
+        return score_seed_distance(X, seed_pos, k=min(k, 10))
+    return score_classifier(X, seed_pos, seed_w, random_state=random_state)
+
+
+def reach_table(sorted_similarity: np.ndarray, n_base: int, shares: Sequence[float] = REACH_SHARES) -> pd.DataFrame:
+    """Audience size against similarity: mean and minimum similarity of the top N, for N as shares of the base."""
+    csum = np.cumsum(sorted_similarity)
+    rows = []
+    for share in shares:
+        size = int(round(share * n_base))
+        if 1 <= size <= len(sorted_similarity):
+            rows.append({"share_of_base": share, "size": size, "mean_similarity": csum[size - 1] / size,
+                         "min_similarity": float(sorted_similarity[size - 1])})
+    return pd.DataFrame(rows, columns=["share_of_base", "size", "mean_similarity", "min_similarity"])
+
+
+def audience_profile(customers: pd.DataFrame, seed_pos: np.ndarray, chosen: np.ndarray, spec) -> pd.DataFrame:
+    """Mean of each numeric feature and share of each category, in seeds, audience and base."""
+    groups = {"seeds": customers.iloc[seed_pos], "audience": customers.iloc[chosen], "base": customers}
+    rows = []
+    numeric = [c for c in spec.numeric if c in customers.columns]
+    for c in numeric:
+        rows.append({"feature": c, **{g: float(pd.to_numeric(df[c], errors="coerce").mean()) for g, df in groups.items()}})
+    for c in [c for c in spec.categorical if c in customers.columns]:
+        shares = {g: df[c].astype(str).value_counts(normalize=True) for g, df in groups.items()}
+        for cat in shares["base"].index:
+            rows.append({"feature": f"{c}={cat}", **{g: float(s.get(cat, 0.0)) for g, s in shares.items()}})
+    prof = pd.DataFrame(rows, columns=["feature", "seeds", "audience", "base"])
+    base = prof["base"].replace(0, np.nan)
+    prof["audience_vs_base"] = prof["audience"] / base
+    return prof
+
+
+def sensitive_profile(customers: pd.DataFrame, chosen: np.ndarray, sensitive: Sequence[str]) -> pd.DataFrame:
+    """Share of each value of the sensitive attributes (never features) in the audience against the base."""
+    personal = {"customer_id", "notes", "email", "phone", "first_name", "last_name", "zip"}
+    columns = [c for c in dict.fromkeys(("gender", *sensitive))
+               if c in customers.columns and c not in personal and not c.startswith("consent_")]
+    rows = []
+    for c in columns:
+        base = customers[c].astype(str).value_counts(normalize=True)
+        aud = customers.iloc[chosen][c].astype(str).value_counts(normalize=True)
+        rows += [{"attribute": c, "value": v, "audience": float(aud.get(v, 0.0)), "base": float(base[v])}
+                 for v in base.index[:50]]  # categories, not customers
+    out = pd.DataFrame(rows, columns=["attribute", "value", "audience", "base"])
+    out["ratio"] = out["audience"] / out["base"].replace(0, np.nan)
+    return out

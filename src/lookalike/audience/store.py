@@ -1,0 +1,75 @@
+"""Saving an audience with everything needed to trace, reproduce and review it.
+
+``save_audience(result, "out/vip-lookalikes.parquet", ...)`` writes, next to the
+audience table, ``<stem>.manifest.json`` (seeds, parameters, model version, data
+fingerprint, counts, created time, digest of the ranked ids), ``<stem>.reach.csv``
+and ``.reach.png`` (size against similarity), ``<stem>.profile.csv`` (audience
+against seeds and base), ``<stem>.sensitive.csv`` and ``<stem>.diagnostics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from lookalike.errors import InputError
+from lookalike.io import write_table, write_text
+
+
+def sidecar(path: str | os.PathLike[str], suffix: str) -> Path:
+    """``out/a.parquet`` + ``.manifest.json`` → ``out/a.manifest.json``."""
+    p = Path(path)
+    return p.with_name(p.stem + suffix)
+
+
+def save_audience(result, path: str | os.PathLike[str], *, model_version: str, data_fingerprint: str,
+                  created: str | None = None, plot: bool = True) -> list[Path]:
+    """Write the audience (parquet or csv) and its manifest and review files; returns the paths."""
+    from lookalike.export import write_manifest
+
+    p = Path(path)
+    paths = [write_table(result.audience, p)]
+    paths.append(write_manifest(
+        sidecar(p, ".manifest.json"), audience=result.audience,
+        seeds={"count": len(result.seed_ids), "ids": result.seed_ids, "sets": result.params.get("seed_sets", [])},
+        parameters=_jsonable(result.params), model_version=model_version, data_fingerprint=data_fingerprint,
+        counts=result.counts, created=created,
+    ))
+    paths.append(write_table(result.reach, sidecar(p, ".reach.csv")))
+    paths.append(write_table(result.profile, sidecar(p, ".profile.csv")))
+    paths.append(write_table(result.sensitive, sidecar(p, ".sensitive.csv")))
+    paths.append(write_text(sidecar(p, ".diagnostics.json"),
+                            json.dumps({**result.diagnostics.to_dict(), "warnings": result.warnings}, indent=2, default=str)))
+    if plot and len(result.reach):
+        from lookalike.report.plots import reach_plot, save_figure
+
+        paths.append(save_figure(reach_plot(result.reach), sidecar(p, ".reach.png")))
+    return paths
+
+
+def load_audience(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read an audience written by :func:`save_audience` (or any table with customer_id and rank)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"audience file {p} does not exist; build one with lookalike expand or lookalike playbook run")
+    try:
+        df = pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p, dtype={"customer_id": str})
+    except Exception as exc:
+        raise InputError(f"cannot read audience {p}: {str(exc).splitlines()[0][:200]}") from None
+    missing = {"customer_id", "rank"} - set(df.columns)
+    if missing:
+        raise InputError(f"{p} is not an audience: missing column(s) {', '.join(sorted(missing))}")
+    return df
+
+
+def _jsonable(obj: object) -> object:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "item"):
+        return obj.item()
+    return obj

@@ -1,0 +1,190 @@
+"""Audience expansion on generated data whose hidden truth includes VIP-like non-VIPs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lookalike as lk
+from lookalike.audience.expand import SeedSet, parse_size
+from lookalike.audience.explain import contributions
+from lookalike.audience.scoring import feature_groups, nearest_seeds
+from lookalike.errors import InputError, ParameterError, UnknownCustomerError
+from lookalike.synth import generate
+
+
+@pytest.fixture(scope="module")
+def world():
+    data = generate(20_000, seed=5)
+    clean = lk.clean_customers(data.raw)
+    finder = lk.LookalikeFinder().fit(clean.customers)
+    truth = data.customers.set_index("customer_id")
+    return finder, truth
+
+
+def _lift(audience: pd.DataFrame, truth: pd.DataFrame) -> float:
+    base_rate = truth.loc[truth.vip_flag == 0, "vip_like"].mean()
+    return truth.loc[audience.customer_id, "vip_like"].mean() / base_rate
+
+
+@pytest.mark.parametrize("scorer", ["seed_share", "seed_distance", "classifier"])
+def test_vip_seeds_find_vip_like_customers_far_above_base_rate(world, scorer):
+    finder, truth = world
+    audience = finder.expand("vip", size="2%", scorer=scorer)
+    assert len(audience) == 400
+    lift = _lift(audience, truth)
+    assert lift > 5, f"{scorer}: lift {lift:.1f}"
+
+
+def test_default_scorer_is_density_aware_and_beats_random(world):
+    finder, truth = world
+    result = finder.build_audience("vip", 0.02)
+    assert result.params["scorer"] == "seed_share"
+    rng = np.random.default_rng(0)
+    rand = truth[truth.vip_flag == 0].sample(400, random_state=rng)
+    assert _lift(result.audience, truth) > 3 * max(rand.vip_like.mean() / truth.loc[truth.vip_flag == 0, "vip_like"].mean(), 1)
+
+
+def test_audience_shape_rank_similarity_and_no_contact_data(world):
+    finder, _ = world
+    aud = finder.expand("vip", size=300)
+    assert list(aud.columns[:4]) == ["customer_id", "rank", "similarity", "reason"]
+    assert aud["rank"].tolist() == list(range(1, 301))
+    assert aud.similarity.between(0, 1).all() and aud.similarity.is_monotonic_decreasing
+    assert aud.customer_id.is_unique
+    assert not {"email", "phone", "first_name", "notes"} & set(aud.columns)
+    assert aud.reason.str.startswith(("close to the seeds on", "similar overall")).all()
+
+
+@pytest.mark.parametrize("size, expected", [("1%", 200), (0.01, 200), (150, 150), ("150", 150), ("2.5%", 500)])
+def test_size_forms_give_exact_sizes(world, size, expected):
+    finder, _ = world
+    assert len(finder.expand("vip", size=size)) == expected
+
+
+@pytest.mark.parametrize("bad", [0, -5, "abc", "0%", "120%", 1.5, True, float("nan")])
+def test_bad_sizes_are_refused(bad):
+    with pytest.raises(ParameterError):
+        parse_size(bad, 1000)
+
+
+def test_deterministic_byte_for_byte(world):
+    finder, _ = world
+    a = finder.expand("vip", size="3%").to_csv(index=False)
+    b = finder.expand("vip", size="3%").to_csv(index=False)
+    assert a == b
+
+
+def test_exclusions_and_filters_are_applied_and_counted(world):
+    finder, truth = world
+    customers = finder.customers_
+    vip_ids = set(customers.loc[customers.vip_flag == 1, "customer_id"])
+    suppress = customers.customer_id.iloc[:3000].tolist()
+    res = finder.build_audience(
+        "vip", 500, exclude_vips=True, suppress=suppress, filters={"region": ["Norte", "Sur"]},
+        candidate_rule=[{"column": "total_orders", "op": ">=", "value": 5}],
+    )
+    aud = res.audience
+    assert not set(aud.customer_id) & vip_ids
+    assert not set(aud.customer_id) & set(suppress)
+    assert set(aud.region.astype(str)) <= {"Norte", "Sur"}
+    assert (aud.total_orders >= 5).all()
+    assert (aud.promo_channel.astype(str) != "none").all()  # opted out excluded by default
+    c = res.counts
+    assert c["excluded: seeds"] == len(vip_ids) and c["excluded: suppression list"] > 0
+    assert c["candidates"] == c["base"] - sum(v for k, v in c.items() if k.startswith(("excluded", "filtered")))
+
+
+def test_fewer_candidates_than_size_warns(world):
+    finder, _ = world
+    with pytest.warns(UserWarning, match="only .* qualify"):
+        aud = finder.expand("vip", 500, filters={"fav_category": ["Kids"]},
+                            candidate_rule=[{"column": "total_orders", "op": ">=", "value": 34}])
+    assert 0 < len(aud) < 500
+
+
+def test_explanations_add_up_to_the_distance(world):
+    finder, _ = world
+    X = finder.X_
+    seed_pos = np.flatnonzero(finder.customers_.vip_flag.to_numpy() == 1)
+    names, gidx = feature_groups(finder.feature_names_, finder.spec_.categorical)
+    rows = np.arange(50)
+    C = contributions(X, seed_pos, rows, gidx, len(names), k=10)
+    dist, _ = nearest_seeds(X, seed_pos, rows, 10)
+    np.testing.assert_allclose(C.sum(axis=1), (dist.astype(np.float64) ** 2).mean(axis=1), rtol=1e-4, atol=1e-5)
+
+
+def test_seed_diagnostics_flag_random_and_small_sets_not_tight_ones(world):
+    finder, truth = world
+    ids = finder.customers_.customer_id
+    random_seeds = ids.sample(300, random_state=1).tolist()
+    diag = finder.build_audience(random_seeds, 100).diagnostics
+    assert diag.tightness > 0.85 and any(w.startswith("too heterogeneous") for w in diag.warnings)
+    tight = truth.index[truth.segment == "high_value_loyal"][:300].tolist()
+    d2 = finder.build_audience(tight, 100).diagnostics
+    assert d2.tightness < 0.85 and d2.usable
+    assert d2.distinctive.feature.iloc[0] in {"total_spent", "total_orders", "avg_ticket", "income", "frequency",
+                                              "pct_reordered", "days_since_last_purchase"}
+    small = finder.build_audience(ids.iloc[:5].tolist(), 50).diagnostics
+    assert any(w.startswith("too small") for w in small.warnings)
+
+
+def test_negative_seeds_push_their_lookalikes_down(world):
+    finder, truth = world
+    hunters = truth.index[truth.segment == "discount_hunter"][:300].tolist()
+    plain = finder.expand("vip", 1000)
+    neg = finder.expand("vip", 1000, negative_seeds=hunters)
+    share = lambda a: truth.loc[a.customer_id, "segment"].eq("discount_hunter").mean()  # noqa: E731
+    assert share(neg) <= share(plain)
+    assert not set(neg.customer_id) & set(hunters)
+
+
+def test_value_aware_ranking_raises_audience_value(world):
+    finder, _ = world
+    plain = finder.expand("vip", 1000)
+    valued = finder.expand("vip", 1000, value="total_spent", value_weight=1.0)
+    assert valued.total_spent.mean() > plain.total_spent.mean()
+    assert "rank_score" in valued.columns
+
+
+def test_several_seed_sets_with_weights(world):
+    finder, truth = world
+    vip = SeedSet("vip", 2.0, "vips")
+    rule = SeedSet([{"column": "vip_score", "op": ">=", "value": 0.9}], 1.0, "score>=0.9")
+    res = finder.build_audience([vip, rule], 500)
+    assert res.params["seed_sets"] == ["vips", "score>=0.9"]
+    assert len(res.seed_ids) >= (finder.customers_.vip_flag == 1).sum()
+
+
+def test_reach_table_trades_similarity_for_size(world):
+    finder, _ = world
+    reach = finder.build_audience("vip", "10%").reach
+    assert reach["size"].is_monotonic_increasing
+    assert reach["mean_similarity"].is_monotonic_decreasing
+
+
+def test_sensitive_attributes_reported_not_used(world):
+    finder, _ = world
+    res = finder.build_audience("vip", 500)
+    assert "gender" not in res.params.get("feature_weights", {})
+    sens = res.sensitive
+    assert set(sens.attribute) == {"gender"}
+    assert sens.groupby("attribute")["base"].sum().round(6).eq(1).all()
+    assert {"feature", "seeds", "audience", "base"} <= set(res.profile.columns)
+
+
+def test_bad_seed_sets(world):
+    finder, _ = world
+    n = finder.n_customers_
+    with pytest.raises(InputError, match="empty"):
+        finder.expand([{"column": "total_orders", "op": ">", "value": 10_000}], 10)
+    with pytest.raises(InputError, match="whole base"):
+        finder.expand(finder.customers_.customer_id.tolist(), 10)
+    with pytest.raises(UnknownCustomerError, match="NOPE"):
+        finder.expand(["NOPE", finder.customers_.customer_id.iloc[0]], 10)
+    with pytest.raises(ParameterError, match="scorer"):
+        finder.expand("vip", 10, scorer="magic")
+    with pytest.raises(ParameterError, match="rule operator"):
+        finder.expand([{"column": "age", "op": "~", "value": 3}], 10)
+    assert n == len(finder.customers_)
