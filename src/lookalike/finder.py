@@ -149,9 +149,13 @@ class LookalikeFinder:
         """Row positions of ``customer_ids`` in the fitted table; unknown ids raise ``UnknownCustomerError``."""
         self._check_fitted()
         if isinstance(customer_ids, (str, bytes)) or not hasattr(customer_ids, "__iter__"):
-            wanted = [canonical_id(customer_ids)]  # the hot path of find_lookalikes: no pandas here
-        else:
-            wanted = canonical_ids(customer_ids)
+            # the hot path of find_lookalikes: a hash lookup, no array building (~0.4 µs vs ~200 µs)
+            one = canonical_id(customer_ids)
+            try:
+                return np.array([self.ids_.get_loc(one)], dtype=np.int64)
+            except KeyError:
+                raise UnknownCustomerError([one], self.n_customers_) from None
+        wanted = canonical_ids(customer_ids)
         pos = self.ids_.get_indexer(wanted)
         if (pos < 0).any():
             raise UnknownCustomerError([w for w, p in zip(wanted, pos) if p < 0], self.n_customers_)
@@ -183,7 +187,7 @@ class LookalikeFinder:
         idx, dist = idx[keep][:k], dist[keep][:k]
         out = {c: v.take(idx) for c, v in self._out.items()}
         out["distance"] = dist.astype(np.float64)
-        return pd.DataFrame(out)
+        return pd.DataFrame(out, index=pd.RangeIndex(len(idx)), copy=False)
 
     def build_audience(self, seeds: object, size: object = "5%", **options) -> "AudienceResult":
         """Expand ``seeds`` into an explained audience with diagnostics, reach curve and profiles.

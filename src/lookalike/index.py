@@ -20,6 +20,7 @@ from lookalike.errors import ParameterError
 log = logging.getLogger(__name__)
 
 INDEX_KINDS = ("auto", "exact", "faiss-flat", "sklearn")
+_SINGLE_THREAD_BELOW = 4
 
 
 @runtime_checkable
@@ -45,6 +46,7 @@ class FaissFlatIndex:
         import faiss
 
         x = _as_matrix(vectors)
+        self._faiss = faiss
         self._index = faiss.IndexFlatL2(x.shape[1])
         self._index.add(x)
 
@@ -54,7 +56,18 @@ class FaissFlatIndex:
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         q = _as_matrix(queries)
-        d2, idx = self._index.search(q, k)
+        if q.shape[0] <= _SINGLE_THREAD_BELOW:
+            # A few queries are memory-bound: a second OpenMP thread only adds spin-waiting,
+            # which costs 2-20x when another process shares the cores. FAISS keeps the thread
+            # count per process, so it is restored right after.
+            threads = self._faiss.omp_get_max_threads()
+            self._faiss.omp_set_num_threads(1)
+            try:
+                d2, idx = self._index.search(q, k)
+            finally:
+                self._faiss.omp_set_num_threads(threads)
+        else:
+            d2, idx = self._index.search(q, k)
         # FAISS returns squared distances, with tiny negatives from rounding
         return np.sqrt(np.maximum(d2, 0.0)), idx.astype(np.int64, copy=False)
 

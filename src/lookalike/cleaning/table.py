@@ -19,7 +19,9 @@ Rules, in order:
 5. **Duplicates**: rows with the same canonical id (trimmed, upper-cased) are
    merged: the most complete row wins (ties: the later row in the file, taken as
    the newer record) and its gaps are filled from the other rows in the same
-   order. Merged rows are counted; ids whose rows disagree are counted as conflicts.
+   order (a placeholder such as "Unknown" does not count as a value). Merged rows are
+   counted; ids whose rows disagree are counted as conflicts.
+6. **Money** (``total_spent``, ``income``) is kept to the cent.
 
 Invariant: ``rows_in == len(customers) + len(quarantine) + duplicates_merged``.
 """
@@ -142,7 +144,7 @@ def _column_parsers(vocab: dict) -> dict[str, Callable[[pd.Series], ColumnParse]
         "age": parse_age,
         "age_str_dirty": parse_age,
         "gender": lambda s: normalize_category(s, vocab["gender"]),
-        "income": lambda s: parse_number(s, lo=0),
+        "income": _parse_income,
         "tenure_months": lambda s: parse_number(s, integer=True, lo=0, hi=1200, units=("months", "month", "meses", "mes", "m")),
         "total_orders": lambda s: parse_number(s, integer=True, lo=0, units=("orders", "order", "pedidos", "pedido")),
         "days_since_last_purchase": parse_recency,
@@ -163,6 +165,17 @@ def _column_parsers(vocab: dict) -> dict[str, Callable[[pd.Series], ColumnParse]
         **{c: clean_text for c in CONTACT_COLUMNS},
         **{c: parse_bool for c in CONSENT_COLUMNS},
     }
+
+
+def _parse_income(s: pd.Series) -> ColumnParse:
+    """Income is money (symbols, codes, separators); a negative income is invalid."""
+    p = parse_money(s)
+    negative = p.values < 0
+    if not negative.any():
+        return p
+    status = p.status.copy()
+    status[negative] = INVALID
+    return ColumnParse(p.values.where(~negative), status, {**p.notes, "negative": int(negative.sum())}, p.extra)
 
 
 def clean_customers(
@@ -225,7 +238,9 @@ def clean_customers(
         v = parsed[col].values if col in ("gender", "fav_category", "signup_channel", "notes") and col in parsed else value(col)
         out[col] = v if v is not None else (pd.Series("Unknown", index=df.index) if col in _CATEGORY_COLUMNS else nan)
     out["signup_date"] = value("signup_date_dirty") if "signup_date_dirty" in parsed else pd.Series(pd.NaT, index=df.index)
-    out["total_spent"] = value("total_spent_dirty") if "total_spent_dirty" in parsed else nan
+    # money is kept to the cent: an export's "25706.401475" is the same spend as "$25,706.40"
+    out["total_spent"] = (value("total_spent_dirty") if "total_spent_dirty" in parsed else nan).round(2)
+    out["income"] = pd.to_numeric(out["income"], errors="coerce").round(2)
     orders = pd.to_numeric(out["total_orders"], errors="coerce")
     out["avg_ticket"] = pd.to_numeric(out["total_spent"], errors="coerce") / orders.where(orders > 0)
     if "json_prefs" in parsed:
@@ -312,6 +327,12 @@ def _merge_duplicates(kept: pd.DataFrame) -> tuple[pd.DataFrame, int, int, int]:
         return kept.reset_index(drop=True), 0, 0, 0
     single = kept.loc[~dup_mask]
     dups = kept.loc[dup_mask].copy()
+    # "Unknown"/"unknown" and never_purchased=False are placeholders, not values: a copy that
+    # has the real value must be able to fill them
+    for c in _CATEGORY_COLUMNS:
+        if c in dups:
+            dups[c] = dups[c].astype(object).mask(dups[c].astype(object).isin(["Unknown", "unknown"]))
+    dups["never_purchased"] = dups["never_purchased"].astype(object).where(dups["never_purchased"].astype(bool))
     dups["_filled"] = dups.notna().sum(axis=1)
     dups["_pos"] = np.arange(len(dups))
     dups = dups.sort_values(["customer_id", "_filled", "_pos"], ascending=[True, False, False], kind="stable")
@@ -337,7 +358,8 @@ def _finalize_dtypes(df: pd.DataFrame) -> pd.DataFrame:
               "total_spent", "vip_score", "promo_level"):
         if c in out:
             out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
-    out["never_purchased"] = out["never_purchased"].astype("boolean").fillna(False).astype(bool)
+    never = out["never_purchased"].astype("boolean").fillna(False).astype(bool)
+    out["never_purchased"] = never & out["days_since_last_purchase"].isna()
     for c in _CATEGORY_COLUMNS:
         if c in out:
             out[c] = out[c].astype(object).where(out[c].notna(), "unknown" if c == "promo_channel" else "Unknown")
