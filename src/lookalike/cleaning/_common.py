@@ -1,0 +1,233 @@
+"""Private machinery shared by the single-column parsers (not public API).
+
+* :func:`as_series` checks the argument and :func:`factorize` reduces a column to
+  its distinct raw values (type-aware: ``True`` and ``1`` stay distinct) plus a
+  row -> unique code array; parsers work on the uniques and :func:`to_rows` /
+  :func:`status_rows` map the per-unique results back to the rows.
+* :func:`kinds` classifies the uniques (text, number, bool, date-like, other).
+* :func:`clean_text` is the common text normalisation (NFKC, apostrophes, minus
+  sign, zero-width characters, whitespace) and :data:`MISSING_TOKENS` the common
+  "no value" spellings, compared after :func:`token_key`.
+"""
+
+from __future__ import annotations
+
+import numbers as _num
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from lookalike.cleaning._base import STATUS_DTYPE, STATUSES
+from lookalike.errors import ParameterError
+
+# Status codes (positions in STATUS_DTYPE) for per-unique int8 arrays.
+S_CLEAN, S_FIXED, S_AMBIGUOUS, S_CODE, S_MISSING, S_INVALID = range(len(STATUSES))
+
+# Kinds of raw values.
+K_STR, K_NUM, K_BOOL, K_DATE, K_OTHER = range(5)
+
+#: "No value" spellings, compared after :func:`token_key` (lower case, accents and
+#: surrounding punctuation removed, inner spaces collapsed). Parsers for which one
+#: of these is a real value (``none`` in preferences, ``unknown`` in gender)
+#: check their own vocabulary first.
+MISSING_TOKENS: frozenset[str] = frozenset(
+    {
+        "", "na", "n/a", "n.a.", "n.a", "#n/a", "#na", "nan", "null", "none", "nil", "nothing",
+        "-", "--", "---", "?", "??", "???", ".", "..", "...", "_", "x/x",
+        "not available", "not applicable", "no disponible", "no aplica", "no data",
+        "unknown", "desconocido", "desconocida", "missing", "blank", "(blank)", "empty", "(empty)",
+        "sin dato", "sin datos", "s/d", "s.d.", "sd", "n/d", "n.d.", "nd", "n.c.", "n/c", "no consta",
+        "nao disponivel", "desconhecido", "inconnu", "non disponible", "nicht verfugbar", "unbekannt",
+        "sconosciuto", "non disponibile", "#value!", "#ref!", "#div/0!", "#null!", "#num!", "#name?",
+    }
+)
+
+# One translation table: apostrophe look-alikes -> "'", minus look-alikes -> "-", zero-width -> "".
+_TRANSLATE = str.maketrans(
+    {**{ch: "'" for ch in "\u2019\u2018\u02bc\u02b9\u2032`\u00b4"},
+     **{ch: "-" for ch in "\u2212\ufe63\uff0d"},
+     **{ch: None for ch in "\u200b\u200c\u200d\u2060\ufeff\u00ad"}}
+)
+_SPACES = re.compile(r"\s+")
+_COMBINING = re.compile("[\u0300-\u036f]")
+
+
+@dataclass(frozen=True)
+class Uniques:
+    """A column reduced to its distinct raw values.
+
+    codes:  row -> position in ``values`` (intp), ``-1`` for null cells.
+    values: object array of the distinct raw values (first occurrence of each).
+    counts: number of rows holding each unique value.
+    index:  the input index (outputs are aligned with it).
+    name:   the input name.
+    """
+
+    codes: np.ndarray
+    values: np.ndarray
+    counts: np.ndarray
+    index: pd.Index
+    name: object
+
+
+def as_series(s: object, *, arg: str = "s") -> pd.Series:
+    """Return ``s`` as a Series, or raise ``ParameterError`` if it is not one column."""
+    if isinstance(s, pd.Series):
+        return s
+    if isinstance(s, pd.DataFrame):
+        raise ParameterError(f"{arg} must be one column (a pandas Series), got a DataFrame with {s.shape[1]} columns; pass df[column]")
+    if isinstance(s, (pd.Index, pd.api.extensions.ExtensionArray, list, tuple)) or (isinstance(s, np.ndarray) and s.ndim == 1):
+        return pd.Series(s, dtype=object if isinstance(s, (list, tuple)) else None)
+    raise ParameterError(f"{arg} must be a pandas Series (one column), got {type(s).__name__}")
+
+
+def _is_bool(v: object) -> bool:
+    return isinstance(v, (bool, np.bool_))
+
+
+def _factorize_by_key(s: pd.Series, keys: pd.Series) -> Uniques:
+    """Factorize on ``keys`` (hashable, same NA pattern as ``s``); keep first raw value of each key."""
+    codes, _ = pd.factorize(keys, use_na_sentinel=True)
+    codes = np.asarray(codes, dtype=np.intp)
+    n_u = int(codes.max()) + 1 if codes.size else 0
+    raw = s.to_numpy(dtype=object, na_value=None)
+    valid = codes >= 0
+    pos = np.flatnonzero(valid)
+    _, first_in_valid = np.unique(codes[pos], return_index=True)  # codes are 0..n_u-1
+    values = raw[pos[first_in_valid]] if n_u else np.empty(0, dtype=object)
+    counts = np.bincount(codes[valid], minlength=n_u)
+    return Uniques(codes, values, counts, s.index, s.name)
+
+
+def _hashable_key(v: object) -> object:
+    try:
+        hash(v)
+    except TypeError:
+        return (type(v).__name__, repr(v))
+    return v
+
+
+def factorize(s: pd.Series) -> Uniques:
+    """Distinct raw values of ``s`` with a row -> unique code array (nulls get ``-1``).
+
+    Booleans are kept apart from the numbers that compare equal to them (``True``
+    vs ``1``); unhashable cells (lists, dicts from parquet) are keyed by their repr.
+    """
+    try:
+        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    except TypeError:  # unhashable cells
+        keys = s.map(_hashable_key)
+        keys[s.isna().to_numpy()] = None
+        return _factorize_by_key(s, keys)
+    codes = np.asarray(codes, dtype=np.intp)
+    values = np.asarray(uniq, dtype=object)
+    if s.dtype == object and values.size:
+        # True == 1 == 1.0 hash alike: split them only if a 0/1-like unique is present
+        suspicious = any(
+            _is_bool(v) or (isinstance(v, _num.Number) and not isinstance(v, complex) and v in (0, 1))
+            for v in values
+            if not isinstance(v, str)
+        )
+        if suspicious:
+            is_bool = s.map(_is_bool).to_numpy(dtype=bool)
+            if is_bool.any():
+                keys = pd.Series(np.where(codes >= 0, codes * 2 + is_bool, -1), index=s.index)
+                keys = keys.where(codes >= 0)
+                return _factorize_by_key(s, keys)
+    counts = np.bincount(codes[codes >= 0], minlength=values.size)
+    return Uniques(codes, values, counts, s.index, s.name)
+
+
+def kinds(values: np.ndarray) -> np.ndarray:
+    """Kind of each unique raw value: K_STR, K_NUM, K_BOOL, K_DATE or K_OTHER (int8 array)."""
+    out = np.full(values.size, K_OTHER, dtype=np.int8)
+    for i, v in enumerate(values):  # loop over *unique* values only
+        if isinstance(v, str):
+            out[i] = K_STR
+        elif _is_bool(v):
+            out[i] = K_BOOL
+        elif isinstance(v, (datetime, date, np.datetime64, pd.Timestamp)):
+            out[i] = K_DATE
+        elif isinstance(v, _num.Real):
+            out[i] = K_NUM
+    return out
+
+
+def to_float(values: np.ndarray) -> np.ndarray:
+    """Real numbers to float64; values too large for a float become ``inf`` (sign kept)."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (OverflowError, TypeError, ValueError):
+        out = np.empty(values.size, dtype=np.float64)
+        for i, v in enumerate(values):  # rare path: huge Python ints / odd number types
+            try:
+                out[i] = float(v)
+            except OverflowError:
+                out[i] = np.inf if v > 0 else -np.inf
+            except (TypeError, ValueError):
+                out[i] = np.nan
+        return out
+
+
+def text_series(values: np.ndarray) -> pd.Series:
+    """Object-dtype Series of str (Python ``re`` engine, so back-references work)."""
+    return pd.Series(values, dtype=object)
+
+
+def clean_text(t: pd.Series) -> pd.Series:
+    """NFKC, one kind of apostrophe and minus, no zero-width characters, single spaces, stripped."""
+    if t.empty:
+        return t
+    t = t.str.translate(_TRANSLATE).str.normalize("NFKC")
+    return t.str.replace(_SPACES, " ", regex=True).str.strip()
+
+
+def strip_accents(t: pd.Series) -> pd.Series:
+    """Remove diacritics (NFKD, drop combining marks)."""
+    if t.empty:
+        return t
+    return t.str.normalize("NFKD").str.replace(_COMBINING, "", regex=True)
+
+
+def token_key(t: pd.Series, *, cleaned: bool = False) -> pd.Series:
+    """Lower case, no accents, single spaces: the form compared with token sets.
+
+    ``cleaned=True`` skips :func:`clean_text` for text that already went through it.
+    """
+    return strip_accents(t if cleaned else clean_text(t)).str.lower()
+
+
+def is_missing_token(t: pd.Series, exclude: Iterable[str] = (), *, cleaned: bool = False) -> np.ndarray:
+    """Boolean array: the text is one of :data:`MISSING_TOKENS` (minus ``exclude``)."""
+    tokens = MISSING_TOKENS.difference(exclude)
+    return token_key(t, cleaned=cleaned).isin(tokens).to_numpy(dtype=bool)
+
+
+def to_rows(u: Uniques, per_unique: np.ndarray, fill: object) -> np.ndarray:
+    """Map a per-unique array back to the rows; null cells get ``fill``."""
+    ext = np.empty(per_unique.size + 1, dtype=per_unique.dtype)
+    ext[:-1] = per_unique
+    ext[-1] = fill
+    return ext[u.codes]  # code -1 picks the fill slot
+
+
+def status_rows(u: Uniques, per_unique: np.ndarray) -> pd.Series:
+    """Per-unique int8 status codes -> categorical status Series aligned with the input."""
+    codes = to_rows(u, per_unique.astype(np.int8), S_MISSING)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=STATUS_DTYPE), index=u.index, name=u.name)
+
+
+def count_by(keys: np.ndarray, counts: np.ndarray, mask: np.ndarray | None = None) -> dict[str, int]:
+    """Rows per key (``keys`` per unique, ``counts`` rows per unique), biggest first."""
+    if mask is not None:
+        keys, counts = keys[mask], counts[mask]
+    if keys.size == 0:
+        return {}
+    codes, uniq = pd.factorize(np.array([str(k) for k in keys], dtype=object))
+    sums = np.bincount(codes, weights=counts, minlength=len(uniq)).astype(np.int64)
+    order = np.argsort(-sums, kind="stable")
+    return {str(uniq[i]): int(sums[i]) for i in order}

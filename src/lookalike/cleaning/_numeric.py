@@ -1,0 +1,129 @@
+"""Private: the separator logic shared by numbers, money, percentages and recency.
+
+A numeric text is ``[(] [sign] [prefix] [sign] NUMBER [-] [suffix] [-] [)]`` where
+prefix/suffix are what the caller allows (currency, units, "%"). At most one sign
+indicator (``-`` before, ``-`` after, or parentheses); ``+`` only before.
+
+NUMBER is read both ways and :func:`resolve` picks the reading:
+
+* decimal ``.`` reading: integer part plain, or grouped by *one* kind of ``,``,
+  space or apostrophe in groups of three (Indian ``1,23,456`` also accepted),
+  then optionally ``.`` and digits;
+* decimal ``,`` reading: the same with ``.`` and ``,`` swapped;
+* scientific notation (``1e3``, ``2.5E-2``) is read with ``.`` only.
+
+A text valid in one reading only is unambiguous ("2,464.06", "1.234,56",
+"1.144.000", "45,00", "25706.401475") and counts as evidence of the column's
+decimal separator when it contains a ``.`` or ``,``. A text valid in both
+readings with different values ("2.464", "1,250") is ambiguous: it is read with
+the column's decimal separator (the majority of the evidence, in rows; ``.`` on
+a tie or with no evidence). Texts valid in neither reading are invalid.
+A first group starting with 0 never groups thousands ("0.500" is 0.5).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+_SCI = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+"
+_BODY = r"[0-9][0-9.,' ]*|[.,][0-9][0-9.,' ]*"
+_SCI_RE = re.compile(_SCI)
+_DOT_RE = re.compile(
+    r"(?:[0-9]+|[1-9][0-9]{0,2}([,' ])[0-9]{3}(?:\1[0-9]{3})*|[1-9][0-9]?(?:,[0-9]{2})+,[0-9]{3})(?:\.[0-9]*)?"
+    r"|\.[0-9]+"
+)
+_COM_RE = re.compile(r"(?:[0-9]+|[1-9][0-9]{0,2}([.' ])[0-9]{3}(?:\1[0-9]{3})*)(?:,[0-9]*)?|,[0-9]+")
+_SEP_RE = re.compile(r"[.,]")
+
+
+def numeric_pattern(prefix: str | None = None, suffix: str | None = None) -> re.Pattern[str]:
+    """Compile the outer pattern; ``prefix``/``suffix`` are regex alternations (groups ``pre``/``suf``)."""
+    pre = rf"(?:(?P<pre>{prefix})\s*)?" if prefix else ""
+    suf = rf"(?:\s*(?P<suf>{suffix}))?" if suffix else ""
+    return re.compile(
+        rf"^(?P<lp>\()?\s*(?P<s1>[-+])?\s*{pre}(?P<s2>[-+])?\s*(?P<num>{_SCI}|{_BODY})"
+        rf"\s*(?P<s3>-)?{suf}\s*(?P<s4>-)?\s*(?P<rp>\))?$"
+    )
+
+
+@dataclass(frozen=True)
+class NumText:
+    """Both readings of each text (arrays aligned with the scanned texts)."""
+
+    matched: np.ndarray    # the text has the numeric shape
+    value_dot: np.ndarray  # value in the "." decimal reading (NaN when not valid)
+    value_com: np.ndarray  # value in the "," decimal reading (NaN when not valid)
+    ok_dot: np.ndarray
+    ok_com: np.ndarray
+    evidence: np.ndarray   # "." / "," when the text proves the decimal separator, else None
+    pre: np.ndarray        # matched prefix text or None
+    suf: np.ndarray        # matched suffix text or None
+
+
+def _floats(t: pd.Series, ok: np.ndarray) -> np.ndarray:
+    out = np.full(len(t), np.nan)
+    if ok.any():
+        with np.errstate(over="ignore", invalid="ignore"):
+            out[ok] = np.asarray(t.to_numpy(dtype=object)[ok], dtype=str).astype(np.float64)
+    return out
+
+
+def scan(t: pd.Series, pattern: re.Pattern[str]) -> NumText:
+    """Read cleaned texts (see ``_common.clean_text``) with ``pattern`` from :func:`numeric_pattern`."""
+    n = len(t)
+    if n == 0:
+        e = np.zeros(0, dtype=bool)
+        f = np.zeros(0)
+        o = np.empty(0, dtype=object)
+        return NumText(e, f, f, e, e, o, o, o)
+    m = t.str.extract(pattern)
+    num = m["num"].str.strip()
+    has_num = num.notna().to_numpy()
+    sign_parts = [m[c].notna().to_numpy() for c in ("s1", "s2", "s3", "s4")]
+    lp, rp = m["lp"].notna().to_numpy(), m["rp"].notna().to_numpy()
+    n_signs = sum(p.astype(int) for p in sign_parts) + lp
+    negative = (
+        (m["s1"] == "-").to_numpy() | (m["s2"] == "-").to_numpy() | sign_parts[2] | sign_parts[3] | lp
+    )
+    matched = has_num & (lp == rp) & (n_signs <= 1)
+
+    num = num.where(matched, None)
+    sci = num.str.fullmatch(_SCI_RE, na=False).to_numpy(dtype=bool)
+    ok_dot = num.str.fullmatch(_DOT_RE, na=False).to_numpy(dtype=bool) | sci
+    ok_com = num.str.fullmatch(_COM_RE, na=False).to_numpy(dtype=bool) & ~sci
+    value_dot = _floats(num.str.replace(r"[,' ]", "", regex=True), ok_dot)
+    value_com = _floats(num.str.replace(r"[.' ]", "", regex=True).str.replace(",", ".", regex=False), ok_com)
+    sign = np.where(negative, -1.0, 1.0)
+    value_dot, value_com = value_dot * sign, value_com * sign
+
+    has_sep = num.str.contains(_SEP_RE, na=False).to_numpy(dtype=bool) & ~sci
+    evidence = np.full(n, None, dtype=object)
+    evidence[has_sep & ok_dot & ~ok_com] = "."
+    evidence[has_sep & ok_com & ~ok_dot] = ","
+    pre = m["pre"].to_numpy(dtype=object) if "pre" in m else np.full(n, None, dtype=object)
+    suf = m["suf"].to_numpy(dtype=object) if "suf" in m else np.full(n, None, dtype=object)
+    pre = np.where(pd.isna(pre), None, pre)
+    suf = np.where(pd.isna(suf), None, suf)
+    return NumText(matched & (ok_dot | ok_com), value_dot, value_com, ok_dot, ok_com, evidence, pre, suf)
+
+
+def decimal_convention(nt: NumText, counts: np.ndarray) -> str:
+    """The column's decimal separator: the majority of the evidence in rows, ``.`` by default."""
+    n_dot = int(counts[nt.evidence == "."].sum())
+    n_com = int(counts[nt.evidence == ","].sum())
+    return "," if n_com > n_dot else "."
+
+
+def resolve(nt: NumText, decimal: str) -> tuple[np.ndarray, np.ndarray]:
+    """Values read with ``decimal`` where ambiguous, and the ambiguity mask."""
+    both = nt.ok_dot & nt.ok_com
+    with np.errstate(invalid="ignore"):
+        ambiguous = both & (nt.value_dot != nt.value_com)
+    preferred = nt.value_com if decimal == "," else nt.value_dot
+    values = np.where(nt.ok_dot & ~nt.ok_com, nt.value_dot, np.where(nt.ok_com & ~nt.ok_dot, nt.value_com, preferred))
+    values = np.where(nt.matched, values, np.nan)
+    return values, ambiguous & nt.matched

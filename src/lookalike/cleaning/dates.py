@@ -1,0 +1,271 @@
+"""Dates: ``parse_date`` (values ``datetime64[ns]``, NaT where not parsed).
+
+Rules:
+
+* ``pandas.Timestamp``, ``datetime``, ``date`` and ``numpy.datetime64`` values are
+  CLEAN (time zones are dropped, keeping the wall time).
+* Text is normalised (NFKC, lower case, accents removed, single spaces); missing
+  tokens ("", "N/A", "not available", "no disponible", ...) are MISSING. Each
+  distinct text is matched against these pattern groups, and the components are
+  turned into a date with ``pd.to_datetime(format="%Y-%m-%d %H:%M:%S")`` so that
+  impossible dates ("31/02/2022", "0000-00-00") are INVALID:
+  - ``iso``: year first, ``-``, ``/`` or ``.`` ("2022-12-17", "2022/12/17",
+    "2022-12-17 10:30:00", "2022-12-17T10:30:00Z");
+  - ``numeric``: day and month in either order, then a 2- or 4-digit year, with
+    ``/``, ``-`` or ``.`` ("17/12/2022", "17-12-2022", "17.12.2022", "12/17/22");
+  - ``compact``: ``YYYYMMDD`` with a year from 1700 to 2299 ("20221217"; also as an int);
+  - ``text``: month names in English, Spanish, Portuguese, French, German and
+    Italian, full or abbreviated, with or without a dot, optionally after a
+    weekday: "Dec 17, 2022", "17 Dec 2022", "December 17, 2022", "17 dic 2022",
+    "17 de diciembre de 2022", "17 de dez. de 2022", "17 déc. 2022",
+    "17. Dez. 2022", "17 dicembre 2022", "17-Dec-22", "2022 Dec 17";
+  - ``excel_serial``: a day number from 20000 to 80000 (origin 1899-12-30; the
+    fraction is the time of day), as a number or as text ("44912", "44912.5").
+  An optional time "HH:MM[:SS[.fff]]" with am/pm and a zone ("Z", "+01:00",
+  ignored) may follow iso, numeric and text dates.
+* Two-digit years pivot at 69: yy <= 69 is 20yy, otherwise 19yy.
+* Order of numeric dates: day first (the reference export is Spanish) unless
+  the column proves month first - more rows with a value above 12 in the second
+  position (and <= 12 in the first) than rows with one above 12 in the first -
+  or ``dayfirst`` is given. Values impossible in the chosen order are INVALID and
+  counted in ``notes["order_conflicts"]``. Numeric dates whose two first parts
+  are both <= 12 and different are AMBIGUOUS when the order was inferred (FIXED
+  when ``dayfirst`` was given).
+* Other parsed texts and numbers (serials, YYYYMMDD ints) are FIXED. Years
+  outside 1678-2261 (the ``datetime64[ns]`` range), other numbers, booleans and
+  unreadable text are INVALID (NaT).
+
+notes: ``order`` ("DMY" or "MDY"), ``order_conflicts`` (rows), ``formats``
+({pattern group: rows}).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lookalike.cleaning import _common as c
+from lookalike.cleaning._base import ColumnParse
+from lookalike.errors import ParameterError
+
+__all__ = ["MONTHS", "parse_date"]
+
+#: Month names and abbreviations (lower case, no accents) -> month number.
+MONTHS: dict[str, int] = {}
+_MONTH_NAMES = {
+    1: "january jan enero ene janeiro janvier janv januar janner jan gennaio gen",
+    2: "february feb febrero fevereiro fev fevrier fevr fev februar febbraio",
+    3: "march mar marzo marco mars marz maerz mrz",
+    4: "april apr abril abr avril avr aprile",
+    5: "may mayo maio mai maggio mag",
+    6: "june jun junio junho juin juni giugno giu",
+    7: "july jul julio julho juillet juil juli luglio lug",
+    8: "august aug agosto ago aout",
+    9: "september sep sept septiembre setiembre set setembro septembre settembre",
+    10: "october oct octubre outubro out octobre oktober okt ottobre ott",
+    11: "november nov noviembre novembro novembre",
+    12: "december dec diciembre dic dezembro dez decembre dezember dicembre",
+}
+for _m, _names in _MONTH_NAMES.items():
+    for _name in _names.split():
+        MONTHS[_name] = _m
+del _m, _names, _name
+
+_WEEKDAYS = (
+    "monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun "
+    "lunes martes miercoles jueves viernes sabado domingo lun mie jue vie sab dom "
+    "segunda-feira terca-feira quarta-feira quinta-feira sexta-feira segunda terca quarta quinta sexta seg ter qua qui sex "
+    "lundi mardi mercredi jeudi vendredi samedi dimanche mer jeu ven sam dim "
+    "montag dienstag mittwoch donnerstag freitag samstag sonntag mo di mi do fr sa so "
+    "lunedi martedi mercoledi giovedi venerdi sabato domenica gio"
+).split()
+
+
+def _alt(words: list[str]) -> str:
+    return "|".join(sorted({w.replace("-", r"\-") for w in words}, key=len, reverse=True))
+
+
+_MON = rf"(?P<mon>{_alt(list(MONTHS))})\.?"
+_WD = rf"(?:(?:{_alt(_WEEKDAYS)})\.?,?\s+)?"
+_TIME = (
+    r"(?:(?:\s*,?\s*|t|\s+(?:a las|as|um|a|at|alle)\s+)(?P<H>[0-9]{1,2})[:h](?P<M>[0-9]{2})(?::(?P<S>[0-9]{2})(?:[.,][0-9]+)?)?"
+    r"\s*(?P<ampm>[ap]\.?\s?m\.?)?(?:\s*h)?)?\s*(?:z|utc|gmt|(?:utc|gmt)?\s?[+-][0-9]{2}:?[0-9]{2})?"
+)
+_Y = r"(?P<y>[0-9]{4}|[0-9]{2})"
+_PATTERNS: dict[str, str] = {
+    "iso": rf"^(?P<y>[0-9]{{4}})(?P<sep>[-/.])(?P<m>[0-9]{{1,2}})(?P=sep)(?P<d>[0-9]{{1,2}}){_TIME}$",
+    "numeric": rf"^(?P<a>[0-9]{{1,2}})(?P<sep>[-/.] ?)(?P<b>[0-9]{{1,2}})(?P=sep){_Y}\.?{_TIME}$",
+    "compact": r"^(?P<y>(?:1[7-9]|2[0-2])[0-9]{2})(?P<m>[0-9]{2})(?P<d>[0-9]{2})$",
+    "excel_serial": r"^(?P<serial>[0-9]{5}(?:\.[0-9]+)?)$",
+    "text": (
+        rf"^{_WD}(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th|er|o|a|\.)?[\s\-/.,]*(?:de\s+)?{_MON}[\s\-/.,]*"
+        rf"(?:de\s+|del\s+)?{_Y}{_TIME}$"
+    ),
+    "text_mdy": rf"^{_WD}{_MON}[\s\-/.]*(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th)?,?\s*{_Y}{_TIME}$",
+    "text_ymd": rf"^(?P<y>[0-9]{{4}})[\s\-/.,]+{_MON}[\s\-/.,]+(?P<d>[0-9]{{1,2}}){_TIME}$",
+}
+_NS_PER_DAY = 86_400 * 10**9
+_EXCEL_ORIGIN_NS = pd.Timestamp("1899-12-30").value
+_SERIAL_LO, _SERIAL_HI = 20000, 80000
+_YEAR_LO, _YEAR_HI = 1678, 2261
+_NAT = np.iinfo(np.int64).min
+
+
+def _num(col: pd.Series) -> np.ndarray:
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _assemble(y: np.ndarray, m: np.ndarray, d: np.ndarray, hh: np.ndarray, mm: np.ndarray, ss: np.ndarray) -> np.ndarray:
+    """Components (float arrays, NaN = absent) -> int64 ns since epoch, NaT where impossible."""
+    n = y.size
+    out = np.full(n, _NAT, dtype=np.int64)
+    hh, mm, ss = (np.nan_to_num(a, nan=0.0) for a in (hh, mm, ss))
+    ok = (
+        np.isfinite(y) & np.isfinite(m) & np.isfinite(d)
+        & (y >= _YEAR_LO) & (y <= _YEAR_HI) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= 31)
+        & (hh < 24) & (mm < 60) & (ss < 60)
+    )
+    if not ok.any():
+        return out
+    part = [np.char.zfill(a[ok].astype(np.int64).astype(str), w) for a, w in ((y, 4), (m, 2), (d, 2), (hh, 2), (mm, 2), (ss, 2))]
+    sep = ("-", "-", " ", ":", ":")
+    text = part[0]
+    for s, p in zip(sep, part[1:]):
+        text = np.char.add(np.char.add(text, s), p)
+    parsed = pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    out[ok] = np.asarray(parsed.as_unit("ns").asi8)
+    return out
+
+
+def _clock(m: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Hours (am/pm applied), minutes, seconds, and a validity mask from a match frame."""
+    hh, mm, ss = _num(m["H"]), _num(m["M"]), _num(m["S"])
+    ampm = m["ampm"].fillna("").str.replace(r"[.\s]", "", regex=True).to_numpy(dtype=object)
+    pm, am = ampm == "pm", ampm == "am"
+    ok = ~((pm | am) & ((hh > 12) | (hh < 1)))
+    hh = np.where(pm & (hh < 12), hh + 12, np.where(am & (hh == 12), 0, hh))
+    return hh, mm, ss, ok
+
+
+def _year(y: np.ndarray, raw: pd.Series) -> np.ndarray:
+    short = raw.str.len().to_numpy(dtype=np.float64, na_value=np.nan) == 2
+    return np.where(short, np.where(y <= 69, 2000 + y, 1900 + y), y)
+
+
+def _excel(serial: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(serial) & (serial >= _SERIAL_LO) & (serial <= _SERIAL_HI)
+    out = np.full(serial.size, _NAT, dtype=np.int64)
+    out[ok] = _EXCEL_ORIGIN_NS + np.round(serial[ok] * _NS_PER_DAY).astype(np.int64)
+    return out
+
+
+def _from_datetimes(values: np.ndarray) -> np.ndarray:
+    """Timestamp-like objects -> int64 ns (wall time, zone dropped); NaT if out of range."""
+    out = np.full(values.size, _NAT, dtype=np.int64)
+    for i, v in enumerate(values):  # distinct date objects only
+        try:
+            ts = pd.Timestamp(v)
+            if ts.tzinfo is not None:
+                ts = ts.tz_localize(None)
+            out[i] = ts.as_unit("ns").value
+        except (ValueError, OverflowError, TypeError):
+            pass
+    return out
+
+
+def parse_date(s: pd.Series, *, dayfirst: bool | None = None) -> ColumnParse:
+    """Parse a raw date column to ``datetime64[ns]`` (see the module docstring for the rules).
+
+    >>> r = parse_date(pd.Series(["2022-12-17", "17/12/2022", "17 de diciembre de 2022", "N/A"]))
+    >>> r.values.dt.strftime("%Y-%m-%d").tolist()[:3], r.notes["order"]
+    (['2022-12-17', '2022-12-17', '2022-12-17'], 'DMY')
+    """
+    if dayfirst is not None and not isinstance(dayfirst, (bool, np.bool_)):
+        raise ParameterError(f"dayfirst must be True, False or None, got {dayfirst!r}")
+    s = c.as_series(s)
+    u = c.factorize(s)
+    kind = c.kinds(u.values)
+    n = u.values.size
+    ns = np.full(n, _NAT, dtype=np.int64)
+    status = np.full(n, c.S_INVALID, dtype=np.int8)
+    fmt = np.full(n, None, dtype=object)
+
+    is_date = kind == c.K_DATE
+    ns[is_date] = _from_datetimes(u.values[is_date])
+    status[is_date] = np.where(ns[is_date] != _NAT, c.S_CLEAN, c.S_INVALID)
+    fmt[is_date] = "datetime"
+
+    is_num = kind == c.K_NUM
+    f = c.to_float(u.values[is_num])
+    serial = _excel(f)
+    ymd = np.where(np.isfinite(f) & (f == np.floor(f)) & (f >= 17000101) & (f <= 22991231), f, np.nan)
+    no_time = np.full(ymd.size, np.nan)
+    compact = _assemble(np.floor(ymd / 10000), np.floor(ymd / 100) % 100, ymd % 100, no_time, no_time, no_time)
+    num_ns = np.where(serial != _NAT, serial, compact)
+    ns[is_num] = num_ns
+    status[is_num] = np.where(num_ns != _NAT, c.S_FIXED, np.where(np.isnan(f), c.S_MISSING, c.S_INVALID))
+    fmt[is_num] = np.where(serial != _NAT, "excel_serial", np.where(compact != _NAT, "compact", None))
+
+    is_str = kind == c.K_STR
+    str_idx = np.flatnonzero(is_str)
+    t = c.token_key(c.text_series(u.values[is_str]))
+    missing = t.isin(c.MISSING_TOKENS).to_numpy(dtype=bool)  # t is already a token key
+    t_ns = np.full(t.size, _NAT, dtype=np.int64)
+    t_st = np.where(missing, c.S_MISSING, c.S_INVALID).astype(np.int8)
+    t_fmt = np.full(t.size, None, dtype=object)
+    todo = ~missing
+    order = "MDY" if dayfirst is False else "DMY"
+    conflicts = 0
+    for group, pattern in _PATTERNS.items():  # a handful of pattern groups, each vectorized
+        if not todo.any():
+            break
+        sub = t[todo]
+        m = sub.str.extract(pattern)
+        hit = m.iloc[:, 0].notna().to_numpy() if m.shape[1] else np.zeros(len(sub), dtype=bool)
+        if not hit.any():
+            continue
+        m = m[hit]
+        pos = np.flatnonzero(todo)[hit]
+        st = np.full(hit.sum(), c.S_FIXED, dtype=np.int8)
+        if group == "excel_serial":
+            val = _excel(_num(m["serial"]))
+        elif group == "compact":
+            none = np.full(len(m), np.nan)
+            val = _assemble(_num(m["y"]), _num(m["m"]), _num(m["d"]), none, none, none)
+        else:
+            hh, mm, ss, clock_ok = _clock(m)
+            y = _year(_num(m["y"]), m["y"])
+            if group == "numeric":
+                a, b = _num(m["a"]), _num(m["b"])
+                if dayfirst is None:
+                    w = u.counts[str_idx[pos]]
+                    mdy_rows = int(w[(a <= 12) & (b > 12) & (b <= 31)].sum())
+                    dmy_rows = int(w[(a > 12) & (a <= 31) & (b <= 12)].sum())
+                    order = "MDY" if mdy_rows > dmy_rows else "DMY"
+                day, month = (a, b) if order == "DMY" else (b, a)
+                conflict = month > 12
+                conflicts = int(u.counts[str_idx[pos]][conflict].sum())
+                if dayfirst is None:
+                    st[(a <= 12) & (b <= 12) & (a != b)] = c.S_AMBIGUOUS
+            else:
+                month = m["mon"].map(MONTHS).to_numpy(dtype=np.float64, na_value=np.nan) if "mon" in m else _num(m["m"])
+                day = _num(m["d"])
+            val = _assemble(y, month, day, hh, mm, ss)
+            val[~clock_ok] = _NAT
+        good = val != _NAT
+        t_ns[pos] = val
+        t_st[pos] = np.where(good, st, c.S_INVALID)
+        t_fmt[pos] = np.where(good, "text" if group.startswith("text") else group, None)
+        todo[pos] = False  # matched the shape: valid or not, no other group applies
+    ns[is_str] = t_ns
+    status[is_str] = t_st
+    fmt[is_str] = t_fmt
+
+    notes: dict[str, object] = {
+        "order": order,
+        "order_conflicts": conflicts,
+        "formats": c.count_by(fmt, u.counts, (fmt != None) & (ns != _NAT)),  # noqa: E711
+    }
+    rows = c.to_rows(u, ns, _NAT)
+    out = pd.Series(rows.view("datetime64[ns]"), index=u.index, name=u.name)
+    return ColumnParse(out, c.status_rows(u, status), notes)

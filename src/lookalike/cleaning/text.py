@@ -1,0 +1,252 @@
+"""Categories, ids and free text: ``load_vocabulary``, ``normalize_category``,
+``normalize_id``, ``clean_text``.
+
+``normalize_category`` rules (vocabulary = {canonical: [aliases]}):
+
+* Every raw value and every canonical/alias is reduced to a *key*: NFKC, lower
+  case, accents removed, punctuation, spaces and underscores removed
+  (" Call-Center " -> "callcenter"). Non-text raw values are compared by ``str()``.
+* The raw text equal to a canonical value exactly is CLEAN; a key equal to the
+  key of a canonical value or alias is FIXED ("este", "NORTE ", "North", "Nte.").
+* Otherwise, empty keys and missing tokens ("N/A", "null", "-", "unknown",
+  "desconocido", ...; checked *after* the vocabulary, so "Unknown" can be a
+  canonical gender) are MISSING with value ``unknown``.
+* Otherwise a key of 3+ characters is matched to the closest key by
+  ``difflib.get_close_matches(cutoff=fuzzy_cutoff)`` on the distinct keys
+  (" nortee " , "Nrte", "oestee", "Centr0", "sportss"): FIXED, reported in
+  ``notes["typos"]`` = {raw: canonical}. A spelling as close (within 0.01) to
+  keys of two different canonical values ("Noreste": Norte or Oeste) is not guessed.
+* Anything else gets value ``unknown``, status INVALID, and is counted in
+  ``notes["unmatched"]`` = {raw: rows}.
+
+``normalize_id``: text is NFKC-normalised, stripped, upper-cased and loses inner
+whitespace ("c 000001 " -> "C000001"); ints (and whole floats, as Excel gives
+them) become their decimal text; unchanged text is CLEAN, any change FIXED;
+empty text and missing tokens are MISSING (None); ``inf``, booleans and other
+objects are INVALID (None).
+
+``clean_text`` (free text such as agents' notes): strip, collapse whitespace
+(including NBSP and line breaks) to single spaces; empty text and missing tokens
+become None (MISSING); unchanged text is CLEAN, changed text FIXED; non-text
+values become their ``str()`` (FIXED).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lookalike.cleaning import _common as c
+from lookalike.cleaning._base import ColumnParse
+from lookalike.errors import InputError, ParameterError
+
+__all__ = ["clean_text", "load_vocabulary", "normalize_category", "normalize_id"]
+
+_NON_WORD = re.compile(r"[\W_]+")
+_MISSING_KEYS = frozenset(_NON_WORD.sub("", t) for t in c.MISSING_TOKENS)
+_MIN_FUZZY_LEN = 3
+_TIE = 0.01  # two canonical values closer than this to a typo: no guess
+
+
+def load_vocabulary(path: str | Path | None = None) -> dict[str, dict[str, list[str]]]:
+    """Category vocabularies: {column: {canonical value: [aliases]}}.
+
+    Reads ``path`` or the packaged ``lookalike/config/vocabulary.toml`` (columns
+    region, fav_category, signup_channel, gender).
+
+    >>> load_vocabulary()["region"]["Norte"][:2]
+    ['North', 'Nte']
+    """
+    where = str(path) if path is not None else "vocabulary.toml"
+    try:
+        if path is None:
+            text = resources.files("lookalike.config").joinpath("vocabulary.toml").read_text("utf-8")
+        else:
+            text = Path(path).read_text("utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read vocabulary {where}: {exc.strerror}; pass an existing TOML file") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"vocabulary {where} is not valid TOML: {exc}") from exc
+    out: dict[str, dict[str, list[str]]] = {}
+    for column, table in data.items():
+        if not isinstance(table, dict) or not all(
+            isinstance(v, list) and all(isinstance(a, str) for a in v) for v in table.values()
+        ):
+            raise InputError(f"vocabulary {where}: [{column}] must map each canonical value to a list of strings")
+        out[column] = {str(k): list(v) for k, v in table.items()}
+    return out
+
+
+def _key(t: pd.Series) -> pd.Series:
+    return c.token_key(t).str.replace(_NON_WORD, "", regex=True)
+
+
+def _lookup(vocabulary: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """Key -> canonical, rejecting vocabularies where one key means two values."""
+    if not isinstance(vocabulary, Mapping) or not vocabulary:
+        raise ParameterError(f"vocabulary must be a non-empty mapping {{canonical: [aliases]}}, got {type(vocabulary).__name__}")
+    canon, aliases = [], []
+    for name, al in vocabulary.items():
+        if not isinstance(name, str) or isinstance(al, str) or not isinstance(al, Sequence) or not all(isinstance(a, str) for a in al):
+            raise ParameterError(f"vocabulary entry {name!r} must map a string to a list of strings, got {al!r}")
+        canon.append(name)
+        aliases.extend((a, name) for a in al)
+    canon_keys = _key(c.text_series(np.array(canon, dtype=object))).tolist()
+    alias_keys = _key(c.text_series(np.array([a for a, _ in aliases], dtype=object))).tolist()
+    table: dict[str, str] = {}
+    for k, name in zip(canon_keys, canon):
+        if k in table and table[k] != name:
+            raise ParameterError(f"vocabulary values {table[k]!r} and {name!r} are the same after normalisation ({k!r})")
+        table[k] = name
+    for k, (alias, name) in zip(alias_keys, aliases):
+        if not k:
+            continue
+        if k in table and table[k] != name:
+            raise ParameterError(f"vocabulary alias {alias!r} of {name!r} already means {table[k]!r}; remove one of them")
+        table[k] = name
+    return table
+
+
+def _closest(key: str, candidates: list[str], table: dict[str, str], cutoff: float) -> str | None:
+    """Canonical value of the closest candidate key, None if none is close or two values tie."""
+    matches = difflib.get_close_matches(key, candidates, n=len(candidates), cutoff=cutoff)
+    if not matches:
+        return None
+    best = table[matches[0]]
+    top = difflib.SequenceMatcher(None, matches[0], key).ratio()
+    for other in matches[1:]:
+        if table[other] != best:
+            if difflib.SequenceMatcher(None, other, key).ratio() > top - _TIE:
+                return None  # "Noreste": as close to Norte as to Oeste - not guessed
+            break
+    return best
+
+
+def normalize_category(
+    s: pd.Series,
+    vocabulary: Mapping[str, Sequence[str]],
+    *,
+    fuzzy_cutoff: float = 0.75,
+    unknown: str = "Unknown",
+) -> ColumnParse:
+    """Map raw category spellings to canonical values (see the module docstring for the rules).
+
+    notes: ``typos`` ({raw: canonical}), ``unmatched`` ({raw: rows}).
+
+    >>> voc = load_vocabulary()["region"]
+    >>> normalize_category(pd.Series(["Norte", "este", " nortee ", "Atlantis", None]), voc).values.tolist()
+    ['Norte', 'Este', 'Norte', 'Unknown', 'Unknown']
+    """
+    if isinstance(fuzzy_cutoff, bool) or not isinstance(fuzzy_cutoff, (int, float)) or not 0 <= fuzzy_cutoff <= 1:
+        raise ParameterError(f"fuzzy_cutoff must be a number from 0 to 1, got {fuzzy_cutoff!r}")
+    if not isinstance(unknown, str):
+        raise ParameterError(f"unknown must be a string, got {unknown!r}")
+    table = _lookup(vocabulary)
+    s = c.as_series(s)
+    u = c.factorize(s)
+    n = u.values.size
+    raw = np.array([v if isinstance(v, str) else str(v) for v in u.values], dtype=object) if n else np.empty(0, dtype=object)
+    t = c.text_series(raw)
+    tk = c.token_key(t)
+    key = tk.str.replace(_NON_WORD, "", regex=True)
+    canonical = key.map(table).to_numpy(dtype=object)
+    known = ~pd.isna(canonical)
+    exact = known & (raw == canonical)
+    missing = ~known & ((key == "") | key.isin(_MISSING_KEYS) | tk.isin(c.MISSING_TOKENS)).to_numpy(dtype=bool)
+
+    typos: dict[str, str] = {}
+    candidates = list(table)
+    keys = key.to_numpy(dtype=object)
+    closest: dict[str, str | None] = {}
+    for i in np.flatnonzero(~known & ~missing):  # distinct unmatched spellings only
+        k = keys[i]
+        if len(k) < _MIN_FUZZY_LEN:
+            continue
+        if k not in closest:
+            closest[k] = _closest(k, candidates, table, float(fuzzy_cutoff))
+        if closest[k] is not None:
+            canonical[i] = closest[k]
+            typos[str(raw[i])] = closest[k]
+    matched = ~pd.isna(canonical)
+    status = np.where(exact, c.S_CLEAN, np.where(matched, c.S_FIXED, np.where(missing, c.S_MISSING, c.S_INVALID)))
+    values = np.where(matched, canonical, unknown).astype(object)
+    notes: dict[str, object] = {
+        "typos": typos,
+        "unmatched": c.count_by(raw, u.counts, ~matched & ~missing),
+    }
+    out = pd.Series(c.to_rows(u, values, unknown), index=u.index, name=u.name, dtype=object)
+    return ColumnParse(out, c.status_rows(u, status.astype(np.int8)), notes)
+
+
+def _number_text(v: object) -> str | None:
+    """Decimal text of a number id (whole floats lose ".0"); None for inf/nan."""
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    f = float(v)  # type: ignore[arg-type]
+    if not np.isfinite(f):
+        return None
+    return str(int(f)) if f.is_integer() else repr(f)
+
+
+def normalize_id(s: pd.Series) -> ColumnParse:
+    """Normalise customer ids to upper-case text without whitespace (see the module docstring).
+
+    >>> normalize_id(pd.Series([" c000001", "C000002", 17, None])).values.tolist()
+    ['C000001', 'C000002', '17', None]
+    """
+    s = c.as_series(s)
+    u = c.factorize(s)
+    kind = c.kinds(u.values)
+    n = u.values.size
+    values = np.full(n, None, dtype=object)
+    status = np.full(n, c.S_INVALID, dtype=np.int8)
+
+    is_num = np.flatnonzero(kind == c.K_NUM)
+    for i in is_num:  # distinct numeric ids only
+        try:
+            txt = _number_text(u.values[i])
+        except (OverflowError, TypeError, ValueError):
+            txt = None
+        values[i] = txt
+        status[i] = c.S_FIXED if txt is not None else c.S_INVALID
+
+    is_str = kind == c.K_STR
+    raw = c.text_series(u.values[is_str])
+    norm = c.clean_text(raw).str.replace(r"\s+", "", regex=True).str.upper()
+    missing = (norm == "").to_numpy() | c.is_missing_token(raw)
+    same = (norm == raw).to_numpy()
+    values[is_str] = np.where(missing, None, norm.to_numpy(dtype=object))
+    status[is_str] = np.where(missing, c.S_MISSING, np.where(same, c.S_CLEAN, c.S_FIXED))
+
+    out = pd.Series(c.to_rows(u, values, None), index=u.index, name=u.name, dtype=object)
+    return ColumnParse(out, c.status_rows(u, status), {})
+
+
+def clean_text(s: pd.Series) -> ColumnParse:
+    """Tidy free text: strip, single spaces, empty -> None (see the module docstring).
+
+    >>> clean_text(pd.Series(["  Prefiere   WhatsApp ", "", None])).values.tolist()
+    ['Prefiere WhatsApp', None, None]
+    """
+    s = c.as_series(s)
+    u = c.factorize(s)
+    n = u.values.size
+    is_str = np.array([isinstance(v, str) for v in u.values], dtype=bool) if n else np.zeros(0, dtype=bool)
+    raw = np.array([v if isinstance(v, str) else str(v) for v in u.values], dtype=object) if n else np.empty(0, dtype=object)
+    t = c.text_series(raw)
+    tidy = t.str.replace(r"\s+", " ", regex=True).str.strip()
+    missing = (tidy == "").to_numpy() | c.is_missing_token(t)
+    same = (tidy == t).to_numpy() & is_str
+    values = np.where(missing, None, tidy.to_numpy(dtype=object))
+    status = np.where(missing, c.S_MISSING, np.where(same, c.S_CLEAN, c.S_FIXED)).astype(np.int8)
+    out = pd.Series(c.to_rows(u, values, None), index=u.index, name=u.name, dtype=object)
+    return ColumnParse(out, c.status_rows(u, status), {})

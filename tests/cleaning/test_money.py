@@ -1,0 +1,249 @@
+"""parse_money: the contract's money convention, cell by cell and column by column."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lookalike.cleaning._base import AMBIGUOUS, CLEAN, FIXED, INVALID, MISSING
+from lookalike.cleaning.money import parse_money
+
+
+def one(value: object) -> tuple[float, str]:
+    r = parse_money(pd.Series([value], dtype=object))
+    return r.values.iloc[0], r.status.iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected", "status"),
+    [
+        # the contract's examples
+        ("$2,464.06", 2464.06, FIXED),
+        ("25706.401475", 25706.401475, FIXED),
+        ("1.144.000", 1144000.0, FIXED),
+        ("1.234,56", 1234.56, FIXED),
+        ("45,00", 45.0, FIXED),
+        # real numbers
+        (12.5, 12.5, CLEAN),
+        (3, 3.0, CLEAN),
+        (np.float64(-7.25), -7.25, CLEAN),
+        (np.int64(10), 10.0, CLEAN),
+        # currency symbols and codes, before or after, with or without a space
+        ("€1.234,56", 1234.56, FIXED),
+        ("1.234,56 €", 1234.56, FIXED),
+        ("1.234,56€", 1234.56, FIXED),
+        ("£1,234.56", 1234.56, FIXED),
+        ("¥1,234", 1234.0, AMBIGUOUS),
+        ("R$ 1.234,56", 1234.56, FIXED),
+        ("US$ 99.90", 99.9, FIXED),
+        ("USD 1,000.50", 1000.5, FIXED),
+        ("1,000.50 USD", 1000.5, FIXED),
+        ("1.000,50 EUR", 1000.5, FIXED),
+        ("GBP12.00", 12.0, FIXED),
+        ("MXN 250.00", 250.0, FIXED),
+        ("COP 1.500.000", 1500000.0, FIXED),
+        ("CLP 25.990", 25.99, AMBIGUOUS),  # alone: "." is the decimal separator
+        ("ARS 1.234,50", 1234.5, FIXED),
+        ("BRL 10,90", 10.9, FIXED),
+        ("CHF 1'234.50", 1234.5, FIXED),
+        ("Fr. 12.50", 12.5, FIXED),
+        ("12.50 kr", 12.5, FIXED),
+        ("12,50 kr.", 12.5, FIXED),
+        ("12,50 zł", 12.5, FIXED),
+        ("usd 12.00", 12.0, FIXED),
+        ("12 euros", 12.0, FIXED),
+        ("1 500 pesos", 1500.0, FIXED),
+        # currencies not listed in the brief
+        ("₹1,23,456.00", 123456.0, FIXED),
+        ("₩15,000", 15000.0, AMBIGUOUS),
+        ("S/ 45.90", 45.9, FIXED),
+        ("45,90 Kč", 45.9, FIXED),
+        ("SEK 99,50", 99.5, FIXED),
+        ("CAD 10.00", 10.0, FIXED),
+        ("₺120,75", 120.75, FIXED),
+        ("ZAR 1 200.00", 1200.0, FIXED),
+        # spaces, NBSP, narrow NBSP, thin space and apostrophes group thousands
+        ("1 234,56", 1234.56, FIXED),
+        ("1\u00a0234,56\u00a0€", 1234.56, FIXED),
+        ("1\u202f234\u202f567,89\u00a0€", 1234567.89, FIXED),
+        ("1\u2009234.5", 1234.5, FIXED),
+        ("1'234'567.80", 1234567.8, FIXED),
+        ("1\u2019234.56", 1234.56, FIXED),
+        # negatives
+        ("-12.50", -12.5, FIXED),
+        ("(12.50)", -12.5, FIXED),
+        ("12.50-", -12.5, FIXED),
+        ("-$12.50", -12.5, FIXED),
+        ("$-12.50", -12.5, FIXED),
+        ("($1,234.50)", -1234.5, FIXED),
+        ("-1.234,56 €", -1234.56, FIXED),
+        ("\u22121,234.56", -1234.56, FIXED),
+        ("+12.50", 12.5, FIXED),
+        # scientific notation, leading decimal point, leading zero groups
+        ("1e3", 1000.0, FIXED),
+        ("2.5E-2", 0.025, FIXED),
+        (".75", 0.75, FIXED),
+        (",75", 0.75, FIXED),
+        ("0.500", 0.5, FIXED),
+        ("0,500", 0.5, FIXED),
+        ("1234.567", 1234.567, FIXED),
+        ("1,234.567", 1234.567, FIXED),
+        # missing
+        (None, math.nan, MISSING),
+        (math.nan, math.nan, MISSING),
+        ("", math.nan, MISSING),
+        ("  ", math.nan, MISSING),
+        ("N/A", math.nan, MISSING),
+        ("n/a", math.nan, MISSING),
+        ("null", math.nan, MISSING),
+        ("nan", math.nan, MISSING),
+        ("-", math.nan, MISSING),
+        ("not available", math.nan, MISSING),
+        ("no disponible", math.nan, MISSING),
+        # invalid: never invented
+        (math.inf, math.nan, INVALID),
+        (-math.inf, math.nan, INVALID),
+        ("inf", math.nan, INVALID),
+        ("Infinity", math.nan, INVALID),
+        ("1e999", math.nan, INVALID),
+        (10**400, math.nan, INVALID),
+        (True, math.nan, INVALID),
+        ("abc", math.nan, INVALID),
+        ("$", math.nan, INVALID),
+        ("12 34", math.nan, INVALID),
+        ("1.2.3", math.nan, INVALID),
+        ("1,23.45", math.nan, INVALID),
+        ("1.234.56", math.nan, INVALID),
+        ("1 234.567,89", math.nan, INVALID),
+        ("--5", math.nan, INVALID),
+        ("(5", math.nan, INVALID),
+        ("-(5)", math.nan, INVALID),
+        ("€ 12 $", math.nan, INVALID),
+        ("12 apples", math.nan, INVALID),
+        ("1_000", math.nan, INVALID),
+        (pd.Timestamp("2022-01-01"), math.nan, INVALID),
+    ],
+)
+def test_cells(raw: object, expected: float, status: str) -> None:
+    value, got = one(raw)
+    assert got == status
+    if math.isnan(expected):
+        assert math.isnan(value)
+    else:
+        assert value == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("column", "ambiguous", "expected", "decimal"),
+    [
+        # the column shows "," decimals -> "2.464" groups thousands
+        (["1.234,56", "99,90", "2.464"], "2.464", 2464.0, ","),
+        (["1.144.000", "2.464"], "2.464", 2464.0, ","),
+        (["12,5 €", "2.464"], "2.464", 2464.0, ","),
+        (["1 234,56", "2,464"], "2,464", 2.464, ","),
+        # the column shows "." decimals -> "2.464" is a decimal
+        (["2,464.06", "10.5", "2.464"], "2.464", 2.464, "."),
+        (["1,144,000", "1,250"], "1,250", 1250.0, "."),
+        (["25706.401475", "1,250"], "1,250", 1250.0, "."),
+        # nothing to go by: "." is the decimal separator
+        (["2.464", "100"], "2.464", 2.464, "."),
+        (["1,250"], "1,250", 1250.0, "."),
+    ],
+)
+def test_column_convention(column: list[str], ambiguous: str, expected: float, decimal: str) -> None:
+    r = parse_money(pd.Series(column))
+    i = column.index(ambiguous)
+    assert r.notes["decimal_separator"] == decimal
+    assert r.status.iloc[i] == AMBIGUOUS
+    assert r.values.iloc[i] == pytest.approx(expected)
+    others = [j for j in range(len(column)) if j != i and column[j] not in (ambiguous,)]
+    assert (r.status.iloc[others] == FIXED).all()
+
+
+def test_convention_is_decided_by_rows_not_distinct_values() -> None:
+    s = pd.Series(["1,5"] * 10 + ["2.5", "3.5", "2.464"])
+    r = parse_money(s)
+    assert r.notes["decimal_separator"] == ","
+    assert r.values.iloc[-1] == 2464.0
+
+
+def test_currency_notes() -> None:
+    r = parse_money(pd.Series(["$1.00", "$2.00", "3.00 USD", "€4,00", 5.0, None]))
+    assert r.notes["currencies"] == {"$": 2, "USD": 1, "EUR": 1}
+    assert r.notes["mixed_currencies"] is True
+
+
+@pytest.mark.parametrize(
+    ("column", "mixed"),
+    [
+        (["$1.00", "$2.00", "3.00"], False),
+        (["$1.00", "MXN 2.00"], False),  # "$" is the peso's symbol too
+        (["US$1.00", "USD 2.00", "3 usd"], False),
+        (["€1,00", "EUR 2,00", "3 euros"], False),
+        (["¥100", "JPY 200"], False),
+        (["$1.00", "€2,00"], True),
+        (["USD 1.00", "MXN 2.00"], True),
+        (["R$ 1,00", "$ 2.00"], True),
+        (["1.00", "2.00"], False),
+    ],
+)
+def test_mixed_currencies(column: list[str], mixed: bool) -> None:
+    assert parse_money(pd.Series(column)).notes["mixed_currencies"] is mixed
+
+
+def test_unparsed_currency_is_not_counted() -> None:
+    r = parse_money(pd.Series(["$abc", "$1.00"]))
+    assert r.notes["currencies"] == {"$": 1}
+
+
+# ---- round trips -------------------------------------------------------------------------------
+
+AMOUNTS = st.floats(min_value=-1e10, max_value=1e10, allow_nan=False).map(lambda v: round(v, 2))
+
+
+def _swap(text: str) -> str:
+    return text.translate(str.maketrans({",": ".", ".": ","}))
+
+
+FORMATS = {
+    "us": lambda v: f"${v:,.2f}",
+    "us_code": lambda v: f"USD {v:,.2f}",
+    "german": lambda v: _swap(f"{v:,.2f}") + " €",
+    "german_nbsp": lambda v: _swap(f"{v:,.2f}") + "\u00a0€",
+    "swiss": lambda v: "CHF " + f"{v:,.2f}".replace(",", "'"),
+    "swiss_typographic": lambda v: f"{v:,.2f}".replace(",", "\u2019") + " Fr.",
+    "french": lambda v: f"{v:,.2f}".replace(",", "\u202f").replace(".", ",") + "\u00a0€",
+    "brazil": lambda v: "R$ " + _swap(f"{v:,.2f}"),
+    "plain": lambda v: f"{v:.2f}",
+    "accounting": lambda v: f"(${abs(v):,.2f})" if v < 0 else f"${v:,.2f}",
+}
+
+
+@given(cells=st.lists(st.tuples(AMOUNTS, st.sampled_from(sorted(FORMATS))), min_size=1, max_size=20))
+def test_round_trip(cells: list[tuple[float, str]]) -> None:
+    """Amounts with two decimals, each written in one of several conventions, parse back."""
+    texts = [FORMATS[fmt](v) for v, fmt in cells]
+    r = parse_money(pd.Series(texts))
+    assert (r.status == FIXED).all(), texts
+    expected = [float(f"{v:.2f}") for v, _ in cells]
+    np.testing.assert_allclose(r.values.to_numpy(), expected, rtol=1e-9, atol=0)
+
+
+@given(
+    ints=st.lists(st.integers(min_value=1000, max_value=999_999), min_size=1, max_size=15),
+    german=st.booleans(),
+)
+def test_round_trip_ambiguous_column(ints: list[int], german: bool) -> None:
+    """Whole amounts written with one thousands separator are ambiguous alone; one unambiguous
+    value in the column ("0,50" / "0.50") settles them."""
+    texts = [f"{i:,}" for i in ints] + ["0.50"]
+    if german:
+        texts = [_swap(t) for t in texts]
+    r = parse_money(pd.Series(texts))
+    np.testing.assert_allclose(r.values.to_numpy(), [*map(float, ints), 0.5])
+    assert r.notes["decimal_separator"] == ("," if german else ".")
