@@ -142,7 +142,7 @@ def derive_features(df: pd.DataFrame) -> pd.DataFrame:
     ``frequency`` is orders per month of tenure (tenure clipped at one month).
     """
     out = df.copy(deep=False)
-    if {"total_orders", "tenure_months"} <= set(out.columns):
+    if {"total_orders", "tenure_months"} <= set(out.columns) and "frequency" not in out.columns:
         orders = pd.to_numeric(out["total_orders"], errors="coerce")
         tenure = pd.to_numeric(out["tenure_months"], errors="coerce").clip(lower=1)
         out["frequency"] = orders / tenure
@@ -259,7 +259,10 @@ def make_feature_pipeline(spec: FeatureSpec | None = None, weights: Mapping[str,
 
 def _derive_names(transformer: object, input_features: np.ndarray) -> np.ndarray:
     names = list(input_features)
-    names += [c for c in DERIVED if c not in names]
+    if {"total_orders", "tenure_months"} <= set(names) and "frequency" not in names:
+        names.append("frequency")
+    if {"total_spent", "total_orders"} <= set(names) and "avg_ticket" not in names:
+        names.append("avg_ticket")
     return np.asarray(names, dtype=object)
 
 

@@ -138,6 +138,7 @@ class LookalikeFinder:
         self.n_customers_ = len(table)
         self.ids_ = pd.Index(table["customer_id"].astype(str).to_numpy())
         self.index_: NeighborIndex = build_index(X, self.index)
+        self._graphs: dict[int, tuple] = {}
         self._out = {c: table[c].array for c in LOOKALIKE_COLUMNS if c in table.columns}  # keeps Int64/category
 
     def _check_fitted(self) -> None:
@@ -188,6 +189,29 @@ class LookalikeFinder:
         out = {c: v.take(idx) for c, v in self._out.items()}
         out["distance"] = dist.astype(np.float64)
         return pd.DataFrame(out, index=pd.RangeIndex(len(idx)), copy=False)
+
+    def neighbour_graph(self, k: int) -> tuple[np.ndarray, np.ndarray, str]:
+        """The ``k`` nearest neighbours of every customer (cached: seed sets change, the graph does not)."""
+        self._check_fitted()
+        if k not in self._graphs:
+            from lookalike.index import knn_graph
+
+            self._graphs[k] = knn_graph(self.X_, k)
+        return self._graphs[k]
+
+    def weighted_graph(self, weights: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, str]:
+        """The ``k`` nearest neighbours under per-column ``weights``.
+
+        Exact up to ``EXACT_GRAPH_MAX`` customers; above, the cached unweighted graph with a
+        pool of ``2k`` neighbours is re-ranked under the weights (approximate).
+        """
+        from lookalike.index import EXACT_GRAPH_MAX, knn_graph, rerank_graph
+
+        if self.n_customers_ <= EXACT_GRAPH_MAX:
+            return knn_graph(self.X_ * weights, k, method="exact")
+        _, pool, method = self.neighbour_graph(2 * k)
+        dist, idx = rerank_graph(self.X_, weights, pool, k)
+        return dist, idx, f"{method}+rerank"
 
     def build_audience(self, seeds: object, size: object = "5%", **options) -> "AudienceResult":
         """Expand ``seeds`` into an explained audience with diagnostics, reach curve and profiles.

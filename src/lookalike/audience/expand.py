@@ -219,13 +219,16 @@ def build_audience(
     if size_eff == 0:
         raise InputError("no customer qualifies for the audience after exclusions and filters; relax them")
 
-    scores = _score(scorer_name, Xw, seed_pos, weights_s, size_eff, cand, k, random_state)
+    graph = None
+    if scorer_name == "seed_share":
+        graph = finder.neighbour_graph(k) if col_w is None else finder.weighted_graph(col_w, k)
+    scores = _score(scorer_name, Xw, seed_pos, weights_s, k, random_state, graph)
     similarity = scores.similarity
     if include_seeds:  # seeds that stay candidates (e.g. retention of VIPs) rank first
         similarity = np.where(seed_w > 0, 1.0, similarity)
     params_neg: dict = {}
     if len(neg_pos):
-        neg = _score(scorer_name, Xw, neg_pos, np.ones(len(neg_pos)), size_eff, cand, k, random_state)
+        neg = _score(scorer_name, Xw, neg_pos, np.ones(len(neg_pos)), k, random_state, graph)
         similarity = similarity * (1.0 - neg.similarity) ** float(negative_weight)
         params_neg = {"negative_seeds": int(len(neg_pos)), "negative_weight": float(negative_weight)}
     rank_score = similarity.copy()
@@ -276,10 +279,10 @@ def build_audience(
     )
 
 
-def _score(name: str, X: np.ndarray, seed_pos: np.ndarray, seed_w: np.ndarray, size: int, cand: np.ndarray,
-           k: int, random_state: int) -> Scores:
+def _score(name: str, X: np.ndarray, seed_pos: np.ndarray, seed_w: np.ndarray, k: int, random_state: int,
+           graph=None) -> Scores:
     if name == "seed_share":
-        return score_seed_share(X, seed_pos, seed_w, size=size, candidates=cand, k=k)
+        return score_seed_share(X, seed_pos, seed_w, k=k, graph=graph)
     if name == "seed_distance":
         return score_seed_distance(X, seed_pos, k=min(k, 10))
     return score_classifier(X, seed_pos, seed_w, random_state=random_state)

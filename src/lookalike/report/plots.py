@@ -35,7 +35,7 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from lookalike.errors import ParameterError
 
-__all__ = ["distributions", "figure_to_svg", "pca_map", "reach_plot", "save_figure"]
+__all__ = ["distributions", "figure_to_svg", "gain_chart", "pca_map", "reach_plot", "save_figure"]
 
 BASE_COLOR = "#8c959f"
 HIGHLIGHT_COLOR = "#d1495b"
@@ -205,6 +205,40 @@ def reach_plot(reach: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
     ax.set_ylim(bottom=0)
     ax.set_title("Reach against similarity")
     ax.legend(frameon=False, fontsize=8)
+    _style(ax)
+    return fig
+
+
+METHOD_STYLE = {
+    "seed_share": ("lookalike (seed share)", HIGHLIGHT_COLOR, "-"),
+    "seed_distance": ("lookalike (seed distance)", "#edae49", "-"),
+    "classifier": ("lookalike (classifier)", "#00798c", "-"),
+    "best_rule": ("best rule", "#30638e", "--"),
+    "spend": ("rank by past spend", "#6a4c93", "--"),
+    "supervised": ("supervised logistic", "#2b9348", ":"),
+    "random": ("random", BASE_COLOR, ":"),
+}
+
+
+def gain_chart(gains: pd.DataFrame, *, title: str = "Cumulative gain", ax: Axes | None = None) -> Figure:
+    """Cumulative gain curves: share of the targets found against share of the population contacted.
+
+    ``gains`` has columns method, share_targeted, share_of_positives (one curve per method).
+    """
+    missing = {"method", "share_targeted", "share_of_positives"} - set(gains.columns)
+    if missing:
+        raise ParameterError(f"gains table is missing column(s) {', '.join(sorted(missing))}")
+    fig, ax = _figure_and_axes(ax, figsize=(6.4, 4.4))
+    for method, g in gains.groupby("method", sort=False):
+        label, color, style = METHOD_STYLE.get(str(method), (str(method), NOTE_COLOR, "-"))
+        ax.plot(g["share_targeted"] * 100, g["share_of_positives"] * 100, style, color=color, label=label,
+                linewidth=2.0 if str(method) == "seed_share" else 1.3)
+    ax.set_xlabel("customers contacted (% of the population, best first)")
+    ax.set_ylabel("targets found (%)")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
     _style(ax)
     return fig
 
