@@ -55,7 +55,7 @@ class Task:
 
     def describe(self) -> dict:
         """Counts for the report."""
-        d = {"name": self.name, "mode": self.mode, "customers": int(len(self.customers)),
+        d = {"name": self.name, "title": self.title, "mode": self.mode, "customers": int(len(self.customers)),
              "features": list(self.spec.columns), "label_columns_excluded": list(self.label_columns)}
         if self.mode == "hide":
             d["positives"] = int(self.positives.sum())
