@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lookalike.cleaning import _common as c
+
 _SCI = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+"
 _BODY = r"[0-9][0-9.,' ]*|[.,][0-9][0-9.,' ]*"
 _SCI_RE = re.compile(_SCI)
@@ -127,3 +129,46 @@ def resolve(nt: NumText, decimal: str) -> tuple[np.ndarray, np.ndarray]:
     values = np.where(nt.ok_dot & ~nt.ok_com, nt.value_dot, np.where(nt.ok_com & ~nt.ok_dot, nt.value_com, preferred))
     values = np.where(nt.matched, values, np.nan)
     return values, ambiguous & nt.matched
+
+
+@dataclass
+class ColumnScan:
+    """The shared first pass of the numeric parsers over a column's unique values.
+
+    Real numbers are parsed and given their status (CLEAN; NaN → MISSING; ±inf → INVALID);
+    text cells are cleaned and scanned with ``pattern`` and the column's decimal convention.
+    Each parser then decides what the text cells mean (``values``/``status`` of text cells are
+    left for it to fill).
+    """
+
+    u: c.Uniques
+    values: np.ndarray       # per unique value; real numbers filled
+    status: np.ndarray       # int8 per unique value; real numbers filled, text INVALID
+    is_str: np.ndarray       # unique values that are text
+    text: pd.Series          # cleaned text of those values
+    missing: np.ndarray      # text that is a missing-value token
+    nt: NumText
+    decimal: str
+    number: np.ndarray       # the number read from each text value (NaN if none)
+    ambiguous: np.ndarray    # read by the column's convention
+
+
+def scan_column(s: object, pattern: re.Pattern[str]) -> ColumnScan:
+    """Factorize ``s``, parse its real numbers and scan its text values (see :class:`ColumnScan`)."""
+    s = c.as_series(s)
+    u = c.factorize(s)
+    kind = c.kinds(u.values)
+    n = u.values.size
+    values = np.full(n, np.nan)
+    status = np.full(n, c.S_INVALID, dtype=np.int8)
+    is_num = kind == c.K_NUM
+    f = c.to_float(u.values[is_num])
+    values[is_num] = np.where(np.isfinite(f), f, np.nan)
+    status[is_num] = np.where(np.isfinite(f), c.S_CLEAN, np.where(np.isnan(f), c.S_MISSING, c.S_INVALID))
+    is_str = kind == c.K_STR
+    t = c.clean_text(c.text_series(u.values[is_str]))
+    missing = c.is_missing_token(t, cleaned=True)
+    nt = scan(t, pattern)
+    decimal = decimal_convention(nt, u.counts[is_str])
+    number, ambiguous = resolve(nt, decimal)
+    return ColumnScan(u, values, status, is_str, t, missing, nt, decimal, number, ambiguous)

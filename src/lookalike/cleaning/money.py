@@ -122,25 +122,9 @@ def parse_money(s: pd.Series) -> ColumnParse:
     >>> r.values.tolist()[:3], r.notes["mixed_currencies"]
     ([2464.06, 1234.56, 12.5], True)
     """
-    s = c.as_series(s)
-    u = c.factorize(s)
-    kind = c.kinds(u.values)
-    n = u.values.size
-    values = np.full(n, np.nan)
-    status = np.full(n, c.S_INVALID, dtype=np.int8)
-
-    is_num = kind == c.K_NUM
-    f = c.to_float(u.values[is_num])
-    st = np.where(np.isfinite(f), c.S_CLEAN, np.where(np.isnan(f), c.S_MISSING, c.S_INVALID))
-    values[is_num] = np.where(np.isfinite(f), f, np.nan)
-    status[is_num] = st
-
-    is_str = kind == c.K_STR
-    t = c.clean_text(c.text_series(u.values[is_str]))
-    missing = c.is_missing_token(t, cleaned=True)
-    nt = nm.scan(t, _PATTERN)
-    decimal = nm.decimal_convention(nt, u.counts[is_str])
-    v, ambiguous = nm.resolve(nt, decimal)
+    sc = nm.scan_column(s, _PATTERN)
+    u, values, status, is_str, nt, decimal = sc.u, sc.values, sc.status, sc.is_str, sc.nt, sc.decimal
+    v, ambiguous, missing = sc.number, sc.ambiguous, sc.missing
     pre, suf = _canonical(nt.pre), _canonical(nt.suf)
     clash = (pre != None) & (suf != None) & (pre != suf)  # noqa: E711 - elementwise on object arrays
     cur = np.where(pre != None, pre, suf)  # noqa: E711

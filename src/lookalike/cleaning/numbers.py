@@ -100,25 +100,9 @@ def parse_number(
     lo_f, hi_f = _check_bound("lo", lo), _check_bound("hi", hi)
     if lo_f is not None and hi_f is not None and lo_f > hi_f:
         raise ParameterError(f"lo must be <= hi, got lo={lo}, hi={hi}")
-    pattern = nm.numeric_pattern(suffix=_unit_pattern(units))
-    s = c.as_series(s)
-    u = c.factorize(s)
-    kind = c.kinds(u.values)
-    n = u.values.size
-    values = np.full(n, np.nan)
-    status = np.full(n, c.S_INVALID, dtype=np.int8)
-
-    is_num = kind == c.K_NUM
-    f = c.to_float(u.values[is_num])
-    values[is_num] = np.where(np.isfinite(f), f, np.nan)
-    status[is_num] = np.where(np.isfinite(f), c.S_CLEAN, np.where(np.isnan(f), c.S_MISSING, c.S_INVALID))
-
-    is_str = kind == c.K_STR
-    t = c.clean_text(c.text_series(u.values[is_str]))
-    missing = c.is_missing_token(t, cleaned=True)
-    nt = nm.scan(t, pattern)
-    decimal = nm.decimal_convention(nt, u.counts[is_str])
-    v, ambiguous = nm.resolve(nt, decimal)
+    sc = nm.scan_column(s, nm.numeric_pattern(suffix=_unit_pattern(units)))
+    u, values, status, is_str, nt, decimal = sc.u, sc.values, sc.status, sc.is_str, sc.nt, sc.decimal
+    n, v, ambiguous, missing = u.values.size, sc.number, sc.ambiguous, sc.missing
     ok = nt.matched & np.isfinite(v) & ~missing
     values[is_str] = np.where(ok, v, np.nan)
     status[is_str] = np.where(missing, c.S_MISSING, np.where(ok, np.where(ambiguous, c.S_AMBIGUOUS, c.S_FIXED), c.S_INVALID))

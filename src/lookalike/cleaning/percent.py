@@ -40,25 +40,11 @@ def parse_percent(s: pd.Series) -> ColumnParse:
     >>> parse_percent(pd.Series(["45.2%", 45.2, 0.452, "45,2 %"])).values.round(6).tolist()
     [0.452, 0.452, 0.452, 0.452]
     """
-    s = c.as_series(s)
-    u = c.factorize(s)
-    kind = c.kinds(u.values)
-    n = u.values.size
-    raw = np.full(n, np.nan)        # the number as written
+    sc = nm.scan_column(s, _PATTERN)
+    u, raw, status, is_str, nt, decimal = sc.u, sc.values, sc.status, sc.is_str, sc.nt, sc.decimal  # raw: as written
+    n, v, ambiguous, missing = u.values.size, sc.number, sc.ambiguous, sc.missing
+    is_num = c.kinds(u.values) == c.K_NUM
     signed = np.zeros(n, dtype=bool)  # written with a percent sign
-    status = np.full(n, c.S_INVALID, dtype=np.int8)
-
-    is_num = kind == c.K_NUM
-    f = c.to_float(u.values[is_num])
-    raw[is_num] = np.where(np.isfinite(f), f, np.nan)
-    status[is_num] = np.where(np.isfinite(f), c.S_CLEAN, np.where(np.isnan(f), c.S_MISSING, c.S_INVALID))
-
-    is_str = kind == c.K_STR
-    t = c.clean_text(c.text_series(u.values[is_str]))
-    missing = c.is_missing_token(t, cleaned=True)
-    nt = nm.scan(t, _PATTERN)
-    decimal = nm.decimal_convention(nt, u.counts[is_str])
-    v, ambiguous = nm.resolve(nt, decimal)
     ok = nt.matched & np.isfinite(v) & ~missing
     raw[is_str] = np.where(ok, v, np.nan)
     signed[is_str] = ok & ((nt.pre != None) | (nt.suf != None))  # noqa: E711

@@ -68,26 +68,12 @@ def parse_recency(s: pd.Series, *, max_days: float = 36500) -> ColumnParse:
     """
     if isinstance(max_days, bool) or not isinstance(max_days, (int, float, np.integer, np.floating)) or not max_days > 0:
         raise ParameterError(f"max_days must be a positive number, got {max_days!r}")
-    s = c.as_series(s)
-    u = c.factorize(s)
-    kind = c.kinds(u.values)
-    n = u.values.size
-    values = np.full(n, np.nan)
-    status = np.full(n, c.S_INVALID, dtype=np.int8)
-
-    is_num = kind == c.K_NUM
-    f = c.to_float(u.values[is_num])
-    values[is_num] = np.where(np.isfinite(f), f, np.nan)
-    status[is_num] = np.where(np.isfinite(f), c.S_CLEAN, np.where(np.isnan(f), c.S_MISSING, c.S_INVALID))
-
-    is_str = kind == c.K_STR
-    t = c.clean_text(c.text_series(u.values[is_str]))
-    tk = c.token_key(t, cleaned=True)
+    sc = nm.scan_column(s, _PATTERN)
+    u, values, status, is_str, nt, decimal = sc.u, sc.values, sc.status, sc.is_str, sc.nt, sc.decimal
+    n, v, ambiguous = u.values.size, sc.number, sc.ambiguous
+    tk = c.token_key(sc.text, cleaned=True)
     word_code = tk.str.replace(r"[\W_]+", " ", regex=True).str.strip().isin(NEVER_WORDS).to_numpy(dtype=bool)
     missing = tk.isin(c.MISSING_TOKENS - NEVER_WORDS).to_numpy(dtype=bool) & ~word_code
-    nt = nm.scan(t, _PATTERN)
-    decimal = nm.decimal_convention(nt, u.counts[is_str])
-    v, ambiguous = nm.resolve(nt, decimal)
     ok = nt.matched & np.isfinite(v) & ~missing & ~word_code
     values[is_str] = np.where(ok, v, np.nan)
     st = np.where(ok, np.where(ambiguous, c.S_AMBIGUOUS, c.S_FIXED), c.S_INVALID)
