@@ -49,11 +49,9 @@ import json
 import logging
 import math
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +59,7 @@ import numpy as np
 import pandas as pd
 
 from lookalike.cleaning.text import normalize_id
+from lookalike.config import load_toml
 from lookalike.errors import InputError, MissingColumnsError, ParameterError
 from lookalike.io import atomic_path, file_digest, write_text
 
@@ -322,17 +321,7 @@ def load_export_profiles(path: str | Path | None = None) -> dict[str, ExportProf
     ['email', 'google', 'meta', 'push', 'sms']
     """
     where = str(path) if path is not None else "export_profiles.toml"
-    if path is None:
-        text = resources.files("lookalike.config").joinpath("export_profiles.toml").read_text("utf-8")
-    else:
-        try:
-            text = Path(path).read_text("utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot read export profiles {path}: {exc.strerror}; pass an existing TOML file") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"export profiles {where} are not valid TOML: {exc}") from exc
+    data = load_toml(path, "export_profiles.toml", "export profiles")
     tables = data.get("profiles")
     if not isinstance(tables, dict) or not tables:
         raise InputError(f"export profiles {where} define no [profiles.NAME] table; see the packaged example")

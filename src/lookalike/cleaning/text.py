@@ -35,9 +35,7 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +43,7 @@ import pandas as pd
 
 from lookalike.cleaning import _common as c
 from lookalike.cleaning._base import ColumnParse
+from lookalike.config import load_toml
 from lookalike.errors import InputError, ParameterError
 
 __all__ = ["clean_text", "load_vocabulary", "normalize_category", "normalize_id"]
@@ -65,17 +64,7 @@ def load_vocabulary(path: str | Path | None = None) -> dict[str, dict[str, list[
     ['North', 'Nte']
     """
     where = str(path) if path is not None else "vocabulary.toml"
-    try:
-        if path is None:
-            text = resources.files("lookalike.config").joinpath("vocabulary.toml").read_text("utf-8")
-        else:
-            text = Path(path).read_text("utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read vocabulary {where}: {exc.strerror}; pass an existing TOML file") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"vocabulary {where} is not valid TOML: {exc}") from exc
+    data = load_toml(path, "vocabulary.toml", "vocabulary")
     out: dict[str, dict[str, list[str]]] = {}
     for column, table in data.items():
         if not isinstance(table, dict) or not all(

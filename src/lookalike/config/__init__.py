@@ -14,6 +14,25 @@ import pandas as pd
 from lookalike.errors import InputError
 
 
+def load_toml(path: str | Path | None, packaged: str, what: str) -> dict:
+    """Parse ``path``, or the TOML file ``packaged`` shipped in ``lookalike/config``.
+
+    ``what`` names the file's role in error messages ("column mapping", "vocabulary", ...).
+    """
+    where = str(path) if path is not None else packaged
+    try:
+        if path is None:
+            text = resources.files("lookalike.config").joinpath(packaged).read_text("utf-8")
+        else:
+            text = Path(path).read_text("utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {where}: {exc.strerror}; pass an existing TOML file") from exc
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{what} {where} is not valid TOML: {exc}") from exc
+
+
 def normalize_name(name: object) -> str:
     """Normalise a column name for matching: lower case, no accents, ``_`` between words."""
     text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
@@ -31,17 +50,7 @@ class ColumnMapping:
     @classmethod
     def load(cls, path: str | Path | None = None) -> "ColumnMapping":
         """Load the mapping from ``path`` or from the packaged ``columns.toml``."""
-        if path is None:
-            text = resources.files("lookalike.config").joinpath("columns.toml").read_text("utf-8")
-        else:
-            try:
-                text = Path(path).read_text("utf-8")
-            except OSError as exc:
-                raise InputError(f"cannot read column mapping {path}: {exc.strerror}; pass an existing TOML file") from exc
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"column mapping {path or 'columns.toml'} is not valid TOML: {exc}") from exc
+        data = load_toml(path, "columns.toml", "column mapping")
         cols = data.get("columns", {})
         req = data.get("required", {})
         return cls(
