@@ -51,7 +51,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ import pandas as pd
 from lookalike.cleaning.text import normalize_id
 from lookalike.config import load_toml
 from lookalike.errors import InputError, MissingColumnsError, ParameterError
-from lookalike.io import atomic_path, file_digest, write_text
+from lookalike.io import atomic_path, file_digest, to_jsonable, write_text
 
 __all__ = [
     "ExportColumn",
@@ -693,36 +693,14 @@ def write_manifest(
         "created": created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "audience": {"rows": int(len(audience)), "sha256": audience_digest(audience),
                      "sha256_of": "customer_id<TAB>rank lines in rank order, UTF-8"},
-        "seeds": _jsonable(seeds_entry, "seeds"),
-        "parameters": _jsonable(parameters, "parameters"),
+        "seeds": to_jsonable(seeds_entry, "seeds"),
+        "parameters": to_jsonable(parameters, "parameters"),
         "model_version": str(model_version),
         "data_fingerprint": str(data_fingerprint),
-        "counts": _jsonable(counts, "counts"),
+        "counts": to_jsonable(counts, "counts"),
     }
     text = json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     return write_text(path, text)
-
-
-def _jsonable(value: Any, where: str) -> Any:
-    """Plain JSON values: numpy scalars unwrapped, paths and dates as text, NaN as null."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(value, (set, frozenset)):
-        return sorted(_jsonable(v, where) for v in value)
-    if isinstance(value, (list, tuple, np.ndarray, pd.Index, pd.Series)):
-        return [_jsonable(v, where) for v in list(value)]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or value is pd.NA or isinstance(value, (bool, int, str)):
-        return None if value is pd.NA else value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, (datetime, date, pd.Timestamp)):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    raise ParameterError(f"manifest value at {where} is a {type(value).__name__}, which JSON cannot hold; "
-                         "pass numbers, text, lists or dicts")
 
 
 def load_manifest(path: str | Path) -> dict:

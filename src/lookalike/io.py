@@ -9,16 +9,21 @@ one-line message that names the file and the fix.
 from __future__ import annotations
 
 import csv
+import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 import pandas as pd
 
 from lookalike.config import ColumnMapping
-from lookalike.errors import EmptyDataError, InputError, UnsupportedFormatError
+from lookalike.errors import EmptyDataError, InputError, ParameterError, UnsupportedFormatError
 
 READERS = (".xlsx", ".xlsm", ".xls", ".csv", ".tsv", ".txt", ".parquet", ".pq")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -267,3 +272,24 @@ def file_digest(path: str | os.PathLike[str], algorithm: str = "blake2b") -> str
             h.update(block)
     return h.hexdigest()
 
+
+def to_jsonable(value: Any, where: str = "value") -> Any:
+    """Plain JSON values: numpy scalars unwrapped, paths and dates as text, NaN as null."""
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted(to_jsonable(v, where) for v in value)
+    if isinstance(value, (list, tuple, np.ndarray, pd.Index, pd.Series)):
+        return [to_jsonable(v, where) for v in list(value)]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NA or isinstance(value, (bool, int, str)):
+        return None if value is pd.NA else value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (datetime, date, pd.Timestamp)):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise ParameterError(f"value at {where} is a {type(value).__name__}, which JSON cannot hold; "
+                         "pass numbers, text, lists or dicts")

@@ -35,7 +35,7 @@ def save_audience(result, path: str | os.PathLike[str], *, model_version: str, d
     paths.append(write_manifest(
         sidecar(p, ".manifest.json"), audience=result.audience,
         seeds={"count": len(result.seed_ids), "ids": result.seed_ids, "sets": result.params.get("seed_sets", [])},
-        parameters=_jsonable(result.params), model_version=model_version, data_fingerprint=data_fingerprint,
+        parameters=result.params, model_version=model_version, data_fingerprint=data_fingerprint,
         counts=result.counts, created=created,
     ))
     paths.append(write_table(result.reach, sidecar(p, ".reach.csv")))
@@ -63,13 +63,3 @@ def load_audience(path: str | os.PathLike[str]) -> pd.DataFrame:
     if missing:
         raise InputError(f"{p} is not an audience: missing column(s) {', '.join(sorted(missing))}")
     return df
-
-
-def _jsonable(obj: object) -> object:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if hasattr(obj, "item"):
-        return obj.item()
-    return obj

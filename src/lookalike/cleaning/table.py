@@ -44,6 +44,7 @@ from lookalike.cleaning.recency import parse_recency
 from lookalike.cleaning.text import clean_text, load_vocabulary, normalize_category, normalize_id
 from lookalike.config import ColumnMapping
 from lookalike.errors import EmptyDataError, MissingColumnsError, ParameterError
+from lookalike.io import to_jsonable
 
 #: Columns of the clean table (contract section 2), in order.
 CLEAN_COLUMNS: tuple[str, ...] = (
@@ -383,23 +384,9 @@ def _column_report(p: ColumnParse, n: int) -> dict:
         "rejected": counts[INVALID],
         "parsed_share": round((counts[CLEAN] + counts[FIXED] + counts[AMBIGUOUS]) / n, 6) if n else 0.0,
     }
-    notes = {k: _jsonable(v) for k, v in p.notes.items()}
+    notes = {k: to_jsonable(v, f"notes.{k}") for k, v in p.notes.items()}
     if notes:
         rep["notes"] = notes
     if counts[MISSING] == n:
         rep["all_missing"] = True
     return rep
-
-
-def _jsonable(v: object) -> object:
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple, set)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating,)):
-        return float(v)
-    if isinstance(v, (np.bool_,)):
-        return bool(v)
-    return v
