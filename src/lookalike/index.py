@@ -164,7 +164,7 @@ def knn_graph(vectors: np.ndarray, k: int, *, method: str = "auto", nprobe: int 
 
 
 def rerank_graph(vectors: np.ndarray, weights: np.ndarray, pool: np.ndarray, k: int,
-                 chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+                 chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """Re-rank a neighbour pool under per-column ``weights``: the ``k`` nearest of each row's pool.
 
     Used above ``EXACT_GRAPH_MAX`` rows, where the unweighted graph (computed once, with a pool
