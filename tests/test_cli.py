@@ -135,3 +135,6 @@ def test_demo_on_given_data(raw_csv, workdir):
         assert (out / name).is_file(), name
     assert (out / "pca_vip.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Lookalikes of VIP" in res.stdout
+    audience = pd.read_parquet(out / "audiences" / "vip-lookalikes.parquet")
+    assert len(audience) == 1000 and (audience.vip_flag == 0).all()  # 5% of 20,000, VIPs excluded
+    assert (out / "audiences" / "vip-lookalikes.manifest.json").is_file()

@@ -308,6 +308,11 @@ def demo(
         vip_ids = customers.loc[vip, "customer_id"].head(3).tolist() or customers["customer_id"].head(3).tolist()
         for cid in vip_ids:
             _print_frame(finder.find_lookalikes(cid, k=k), OutputFormat.table, title=f"Lookalikes of VIP {cid}")
+        if vip.sum() >= 2:
+            with _step("audience: the top 5% lookalikes of all VIPs"):
+                result = finder.build_audience("vip", "5%", exclude_vips=True)
+            _save_result(result, out / "audiences" / "vip-lookalikes.parquet", data, OutputFormat.table, 5)
+            paths.append(out / "audiences")
         console.print(f"[green]✓[/] demo done in {time.perf_counter() - t0:.1f} s; outputs in {out}/: "
                       f"{', '.join(p.name for p in paths)}, model/")
 

@@ -22,7 +22,7 @@ LABELS = {
 }
 
 
-def _fmt(row: pd.Series, metric: str) -> str:
+def _fmt(row: dict, metric: str) -> str:
     return f"{row[metric]:.3f} [{row[f'{metric} ci_low']:.3f}, {row[f'{metric} ci_high']:.3f}]"
 
 
@@ -69,7 +69,7 @@ def write_results(result: BacktestResult, out_dir: str | os.PathLike[str], *, pl
     s = result.summary
     md = [f"# {name}: lookalike against rules", "", result.task.get("title", "") if isinstance(result.task, dict) else "",
           "", text, "", "| method | precision@N [95% CI] | lift@N | precision@M (rule size) | AUC |", "|---|---|---|---|---|"]
-    for _, r in s.iterrows():
+    for r in s.to_dict(orient="records"):  # one row per method
         pm = _fmt(r, "precision@M") if "precision@M" in s and pd.notna(r.get("precision@M")) else "-"
         md.append(f"| {LABELS.get(r['method'], r['method'])} | {_fmt(r, 'precision@N')} | {r['lift@N']:.2f} | {pm} | "
                   f"{r['auc']:.3f} |")
