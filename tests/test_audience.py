@@ -188,3 +188,23 @@ def test_bad_seed_sets(world):
     with pytest.raises(ParameterError, match="rule operator"):
         finder.expand([{"column": "age", "op": "~", "value": 3}], 10)
     assert n == len(finder.customers_)
+
+
+def test_weighted_graph_above_exact_size_reranks_only_rows_that_can_reach_a_seed(world, monkeypatch):
+    import lookalike.index as index
+
+    finder, truth = world
+    monkeypatch.setattr(index, "EXACT_GRAPH_MAX", 1000)  # force the IVF + re-rank path on 20k customers
+    finder._graphs.clear()
+    seeds = finder.customers_.vip_flag.to_numpy() == 1
+    w = np.random.default_rng(0).uniform(0.5, 2.0, finder.X_.shape[1]).astype(np.float32)
+    d_full, i_full, method = finder.weighted_graph(w, 20)
+    d_part, i_part, _ = finder.weighted_graph(w, 20, seeds)
+    assert method == "ivf+rerank"
+    done = (i_part >= 0).all(axis=1)
+    np.testing.assert_array_equal(i_part[done], i_full[done])
+    # rows left empty have no seed among their full re-ranked neighbours either
+    assert not seeds[i_full[~done]].any()
+    # and the whole audience path works and still finds VIP-like customers
+    assert _lift(finder.expand("vip", size="2%"), truth) > 5
+    finder._graphs.clear()

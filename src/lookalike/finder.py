@@ -199,18 +199,28 @@ class LookalikeFinder:
             self._graphs[k] = knn_graph(self.X_, k)
         return self._graphs[k]
 
-    def weighted_graph(self, weights: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, str]:
+    def weighted_graph(self, weights: np.ndarray, k: int,
+                       seeds: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, str]:
         """The ``k`` nearest neighbours under per-column ``weights``.
 
         Exact up to ``EXACT_GRAPH_MAX`` customers; above, the cached unweighted graph with a
-        pool of ``2k`` neighbours is re-ranked under the weights (approximate).
+        pool of ``2k`` neighbours is re-ranked under the weights (approximate). With ``seeds``
+        (a boolean mask), only rows whose pool holds a seed are re-ranked: the others have no
+        seed neighbour under any re-ranking, so their row is left empty (-1).
         """
         from lookalike.index import EXACT_GRAPH_MAX, knn_graph, rerank_graph
 
         if self.n_customers_ <= EXACT_GRAPH_MAX:
             return knn_graph(self.X_ * weights, k, method="exact")
         _, pool, method = self.neighbour_graph(2 * k)
-        dist, idx = rerank_graph(self.X_, weights, pool, k)
+        if seeds is None:
+            dist, idx = rerank_graph(self.X_, weights, pool, k)
+            return dist, idx, f"{method}+rerank"
+        rows = np.flatnonzero(seeds[pool].any(axis=1))
+        k_eff = min(k, pool.shape[1])
+        dist = np.full((self.n_customers_, k_eff), np.inf, dtype=np.float32)
+        idx = np.full((self.n_customers_, k_eff), -1, dtype=np.int64)
+        dist[rows], idx[rows] = rerank_graph(self.X_, weights, pool[rows], k_eff, rows=rows)
         return dist, idx, f"{method}+rerank"
 
     def build_audience(self, seeds: object, size: object = "5%", **options) -> "AudienceResult":

@@ -164,7 +164,7 @@ def knn_graph(vectors: np.ndarray, k: int, *, method: str = "auto", nprobe: int 
 
 
 def rerank_graph(vectors: np.ndarray, weights: np.ndarray, pool: np.ndarray, k: int,
-                 chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+                 chunk: int = 1024, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Re-rank a neighbour pool under per-column ``weights``: the ``k`` nearest of each row's pool.
 
     Used above ``EXACT_GRAPH_MAX`` rows, where the unweighted graph (computed once, with a pool
@@ -172,14 +172,15 @@ def rerank_graph(vectors: np.ndarray, weights: np.ndarray, pool: np.ndarray, k: 
     searching again: exact within the pool, approximate overall.
     """
     xw = _as_matrix(vectors) * np.asarray(weights, dtype=np.float32)
-    n = xw.shape[0]
+    rows = np.arange(xw.shape[0]) if rows is None else np.asarray(rows)  # the row each pool line belongs to
+    n = len(rows)
     k = min(k, pool.shape[1])
     out_d = np.empty((n, k), dtype=np.float32)
     out_i = np.empty((n, k), dtype=np.int64)
     for start in range(0, n, chunk):  # chunks of rows keep the (rows × pool × features) block small
         stop = min(start + chunk, n)
         cand = pool[start:stop]
-        diff = xw[np.maximum(cand, 0)] - xw[start:stop, None, :]
+        diff = xw[np.maximum(cand, 0)] - xw[rows[start:stop], None, :]
         d2 = np.einsum("cpd,cpd->cp", diff, diff)
         d2[cand < 0] = np.inf
         part = np.argpartition(d2, k - 1, axis=1)[:, :k]

@@ -221,7 +221,7 @@ def build_audience(
 
     graph = None
     if scorer_name == "seed_share":
-        graph = finder.neighbour_graph(k) if col_w is None else finder.weighted_graph(col_w, k)
+        graph = finder.neighbour_graph(k) if col_w is None else finder.weighted_graph(col_w, k, seed_w > 0)
     scores = _score(scorer_name, Xw, seed_pos, weights_s, k, random_state, graph)
     similarity = scores.similarity
     if include_seeds:  # seeds that stay candidates (e.g. retention of VIPs) rank first
