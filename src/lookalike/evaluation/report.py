@@ -102,7 +102,7 @@ def _ci(row, metric: str, pct: bool = False) -> str:
     return f"{f(value)} [{f(lo)}, {f(hi)}]"
 
 
-def seed_size_figure(curves: "dict[str, pd.DataFrame]", *, metric: str = "lift@N"):
+def seed_size_figure(curves: dict[str, pd.DataFrame], *, metric: str = "lift@N"):
     """Line plot of ``metric`` by seed-set size (log axis), one panel per task, CI as a band.
 
     ``curves`` maps a task name to a :func:`lookalike.evaluation.selection.seed_size_table`
@@ -122,9 +122,14 @@ def seed_size_figure(curves: "dict[str, pd.DataFrame]", *, metric: str = "lift@N
             x = g["n_seeds"].to_numpy(dtype=float)
             ax.plot(x, g[metric], style, marker="o", markersize=4, color=color, label=label,
                     linewidth=2.0 if method == "seed_share" else 1.3)
-            if f"{metric} ci_low" in g:
-                ax.fill_between(x, g[f"{metric} ci_low"], g[f"{metric} ci_high"], color=color, alpha=0.12, linewidth=0)
+            if f"{metric} ci_low" in g and method != "supervised":  # supervised ≈ classifier: one band is enough
+                ax.fill_between(x, g[f"{metric} ci_low"], g[f"{metric} ci_high"], color=color, alpha=0.10, linewidth=0)
+        from matplotlib.ticker import NullLocator
+
         ax.set_xscale("log")
+        ticks = sorted(set(curve["n_seeds"].round().astype(int)))
+        ax.set_xticks(ticks, [f"{t:,}" for t in ticks])
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xlabel("seeds used (log scale; last point = all seeds)")
         ax.set_ylabel(metric + " (1 = random)")
         ax.set_ylim(bottom=0)
@@ -175,9 +180,9 @@ def _seed_view(name: str, curve: pd.DataFrame) -> dict:
             "skipped": ", ".join(map(str, skipped)), "available": curve.attrs.get("available_seeds")}
 
 
-def render_evaluation_html(results: "list[BacktestResult]", selection=None, seed_sizes=None, *,
+def render_evaluation_html(results: list[BacktestResult], selection=None, seed_sizes=None, *,
                            title: str = "Lookalike evaluation: do lookalikes beat rules?",
-                           machine: "dict | None" = None) -> str:
+                           machine: dict | None = None) -> str:
     """One self-contained HTML page (inline CSS and SVG, no scripts) for several backtests.
 
     Per task: the generated :func:`conclusion`, the precision/lift table with bootstrap CIs,
