@@ -37,10 +37,17 @@ def test_vip_seeds_find_vip_like_customers_far_above_base_rate(world, scorer):
     assert lift > 5, f"{scorer}: lift {lift:.1f}"
 
 
-def test_default_scorer_is_density_aware_and_beats_random(world):
+def test_auto_scorer_follows_seed_density(world):
+    finder, truth = world
+    sparse = finder.build_audience("vip", 0.02)  # ~120 VIPs of 20,000: < 1 seed per 100 neighbours
+    assert sparse.params["scorer_asked"] == "auto" and sparse.params["scorer"] == "classifier"
+    dense = finder.build_audience([{"column": "total_spent", "op": "top_pct", "value": "5%"}], 200)
+    assert dense.params["scorer"] == "seed_share"  # 1,000 seeds: 5 per neighbourhood
+
+
+def test_default_scorer_beats_random(world):
     finder, truth = world
     result = finder.build_audience("vip", 0.02)
-    assert result.params["scorer"] == "seed_share"
     rng = np.random.default_rng(0)
     rand = truth[truth.vip_flag == 0].sample(400, random_state=rng)
     assert _lift(result.audience, truth) > 3 * max(rand.vip_like.mean() / truth.loc[truth.vip_flag == 0, "vip_like"].mean(), 1)

@@ -30,6 +30,7 @@ from lookalike.audience.explain import explain as explain_rows
 from lookalike.audience.scoring import (
     Scores,
     check_scorer,
+    resolve_scorer,
     feature_groups,
     learned_weights,
     score_classifier,
@@ -124,7 +125,7 @@ def build_audience(
     size: object = "5%",
     *,
     scorer: str | None = None,
-    k: int = 50,
+    k: int = 100,
     negative_seeds: object = None,
     negative_weight: float = 1.0,
     learn_weights: bool = True,
@@ -148,7 +149,7 @@ def build_audience(
     customers = finder.customers_
     n = len(customers)
     ids = finder.ids_.to_numpy()
-    scorer_name = check_scorer(scorer or getattr(finder, "scorer", "auto") or "auto")
+    scorer_asked = check_scorer(scorer or getattr(finder, "scorer", "auto") or "auto")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
     if value is not None and value not in VALUE_COLUMNS:
@@ -165,6 +166,7 @@ def build_audience(
         raise InputError(f"the seed set is the whole base ({n:,} customers); there is nobody left to find — "
                          "narrow the seeds")
     weights_s = seed_w[seed_pos]
+    scorer_name = resolve_scorer(scorer_asked, len(seed_pos), n, k)
     group_names, group_idx = feature_groups(finder.feature_names_, finder.spec_.categorical)
     X = finder.X_
     diagnostics = diagnose_seeds(X, seed_pos, ids, group_names, group_idx, seed_weight=weights_s,
@@ -258,7 +260,7 @@ def build_audience(
     audience = audience.reset_index(drop=True)
     counts["audience"] = len(audience)
     params = {
-        "scorer": scores.scorer, **scores.params, "k": int(k), "size": target, "learn_weights": bool(learn_weights),
+        "scorer": scores.scorer, "scorer_asked": scorer_asked, **scores.params, "k": int(k), "size": target, "learn_weights": bool(learn_weights),
         "include_seeds": include_seeds, "exclude_vips": exclude_vips, "exclude_opted_out": exclude_opted_out, "filters": dict(filters or {}),
         "candidate_rule": list(candidate_rule or []), "value": value,
         "value_weight": float(value_weight) if value else None, "seed_sets": seed_names, **params_neg,
