@@ -1,7 +1,7 @@
 # Lookalike — every command sets up what it needs from nothing.
 #   make demo   create .venv, install, run the demo on built-in synthetic data (writes out/)
 #   make test   create .venv, install, run the whole test suite (unit, CLI, doctests)
-#   make bench  create .venv, install, run the benchmarks (writes bench/results/)
+#   make bench  create .venv, install, run the benchmarks (writes bench/results/; ~15 min)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -27,6 +27,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/foundation.py
+	$(BIN)/python bench/evaluation.py
 
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/cleaning

@@ -58,7 +58,11 @@ class FaissFlatIndex:
         return int(self._index.ntotal)
 
     def _padded(self, x: np.ndarray) -> np.ndarray:
-        return np.pad(x, ((0, 0), (0, self._pad))) if self._pad else x
+        if not self._pad:
+            return x
+        out = np.zeros((x.shape[0], x.shape[1] + self._pad), dtype=np.float32)  # np.pad costs ~0.1 ms a call
+        out[:, : x.shape[1]] = x
+        return out
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         q = self._padded(_as_matrix(queries))
