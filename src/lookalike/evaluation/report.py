@@ -147,14 +147,14 @@ def _selection_view(sel) -> dict:
                                                          f"{metric} ci_high": r["ci_high"]}, metric),
                    "lift": f"{r['lift@N']:.2f}" if "lift@N" in r and metric != "lift@N" else "",
                    "auc": f"{r['auc']:.3f}" if metric != "auc" else "", "rank": int(r["rank"]),
-                   "chosen": bool(r["chosen"])} for _, r in table.iterrows()]
+                   "chosen": bool(r["chosen"])} for r in table.to_dict(orient="records")]
     test = [{"role": r["role"], "method": LABELS.get(r["method"], r["method"]) if r["role"] == "baseline" else r["config"],
              "precision_n": _ci(r, "precision@N"), "lift_n": _ci(r, "lift@N"), "precision_m": _ci(r, "precision@M"),
-             "auc": _ci(r, "auc")} for _, r in sel.test.iterrows()]
+             "auc": _ci(r, "auc")} for r in sel.test.to_dict(orient="records")]
     comps = []
     c = sel.comparisons
     if len(c):
-        for _, r in c[c["metric"].isin(["precision@N", "precision@M"])].iterrows():
+        for r in c[c["metric"].isin(["precision@N", "precision@M"])].to_dict(orient="records"):
             comps.append({"metric": r["metric"], "versus": LABELS.get(r["versus"], r["versus"]),
                           "diff": f"{r['mean']:+.1%} points [{r['ci_low']:+.1%}, {r['ci_high']:+.1%}]",
                           "sign": "good" if r["ci_low"] > 0 else "bad" if r["ci_high"] < 0 else "tie"})
@@ -169,7 +169,7 @@ def _selection_view(sel) -> dict:
 def _seed_view(name: str, curve: pd.DataFrame) -> dict:
     sizes = list(dict.fromkeys(curve["seed_size"].tolist()))
     methods = list(dict.fromkeys(curve["method"].tolist()))
-    cells = {(r["seed_size"], r["method"]): r for _, r in curve.iterrows()}
+    cells = {(r["seed_size"], r["method"]): r for r in curve.to_dict(orient="records")}
     rows = []
     for m in methods:
         rows.append({"method": LABELS.get(m, m),
@@ -206,7 +206,7 @@ def render_evaluation_html(results: list[BacktestResult], selection=None, seed_s
     for res in results:
         name = res.task["name"]
         rows = []
-        for _, r in res.summary.iterrows():
+        for r in res.summary.to_dict(orient="records"):
             rows.append({"method": LABELS.get(r["method"], r["method"]), "key": r["method"],
                          "precision_n": _ci(r, "precision@N"), "lift_n": _ci(r, "lift@N"),
                          "precision_m": _ci(r, "precision@M"), "auc": _ci(r, "auc")})
