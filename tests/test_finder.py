@@ -118,3 +118,13 @@ def test_sensitive_columns_do_not_move_neighbours(clean_table):
     changed["vip_flag"] = 1 - changed["vip_flag"]
     b = lk.LookalikeFinder().fit(changed)
     np.testing.assert_array_equal(a.X_, b.X_)
+
+
+@pytest.mark.parametrize("raw", [" c000001 ", "C000001", "c 000 001", "ｃ０００００１", "C000001\u200b", 17.0, 17, "x-9"])
+def test_canonical_id_agrees_with_the_cleaner(raw):
+    from lookalike.cleaning.text import normalize_id
+    from lookalike.finder import canonical_id, canonical_ids
+
+    expected = normalize_id(pd.Series([raw], dtype=object)).values.iloc[0]
+    assert canonical_id(raw) == expected
+    assert list(canonical_ids([raw])) == [expected]

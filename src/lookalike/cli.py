@@ -110,19 +110,31 @@ def _is_clean_table(path: Path) -> bool:
     return {"customer_id", "never_purchased", "total_spent"} <= names and "total_spent_dirty" not in names
 
 
-def _finder_for(source: Path, *, columns: Optional[Path] = None, use_cache: bool = True):
-    """A fitted finder from a model directory, a clean parquet table or a raw export."""
+def _load_model(source: Path):
+    from lookalike.finder import LookalikeFinder
+
+    with _step(f"load model {source}"):
+        return LookalikeFinder.load(source)
+
+
+def _customers_for(source: Path, *, columns: Optional[Path] = None, use_cache: bool = True):
+    """The clean customer table of a model directory, a clean parquet table or a raw export."""
     import pandas as pd
 
+    if source.is_dir():
+        return _load_model(source).customers_
+    if _is_clean_table(source):
+        return pd.read_parquet(source)
+    return _load_clean(source, columns=columns, use_cache=use_cache).customers
+
+
+def _finder_for(source: Path, *, columns: Optional[Path] = None, use_cache: bool = True):
+    """A fitted finder from a model directory, a clean parquet table or a raw export."""
     from lookalike.finder import LookalikeFinder
 
     if source.is_dir():
-        with _step(f"load model {source}"):
-            return LookalikeFinder.load(source)
-    if _is_clean_table(source):
-        customers = pd.read_parquet(source)
-    else:
-        customers = _load_clean(source, columns=columns, use_cache=use_cache).customers
+        return _load_model(source)
+    customers = _customers_for(source, columns=columns, use_cache=use_cache)
     with _step(f"fit {len(customers):,} customers"):
         return LookalikeFinder().fit(customers)
 
@@ -237,13 +249,12 @@ def fit(
     columns: Annotated[Optional[Path], typer.Option(help="Column-name mapping TOML")] = None,
 ) -> None:
     """Clean (if needed), build features and the kNN index, and save a model directory."""
-    import pandas as pd
 
     from lookalike.finder import LookalikeFinder
 
     with _friendly_errors():
         weights = _parse_weights(weight)
-        customers = pd.read_parquet(data) if _is_clean_table(data) else _load_clean(data, columns=columns, use_cache=True).customers
+        customers = _customers_for(data, columns=columns)
         with _step(f"fit {len(customers):,} customers"):
             finder = LookalikeFinder(weights=weights or None, index=index).fit(customers)
         finder.save(model_dir)
@@ -447,7 +458,6 @@ def export_cmd(
     exclude: Annotated[Optional[Path], typer.Option(help="File of ids to leave out (holdout group, suppression)")] = None,
 ) -> None:
     """Write the files marketing tools take: one CSV per channel, or hashed ad-platform lists."""
-    import pandas as pd
 
     from lookalike.audience.seeds import read_id_file
     from lookalike.audience.store import load_audience
@@ -455,14 +465,7 @@ def export_cmd(
 
     with _friendly_errors():
         aud = load_audience(audience)
-        if data.is_dir():
-            from lookalike.finder import LookalikeFinder
-
-            customers = LookalikeFinder.load(data).customers_
-        elif _is_clean_table(data):
-            customers = pd.read_parquet(data)
-        else:
-            customers = _load_clean(data, columns=None, use_cache=True).customers
+        customers = _customers_for(data)
         profiles = ["email", "sms", "push"] if fmt == "channels" else [fmt]
         excluded = read_id_file(exclude) if exclude else None
         console = _err()

@@ -16,6 +16,7 @@ import logging
 import numbers
 import os
 import re
+import unicodedata
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -28,6 +29,8 @@ import pandas as pd
 
 from lookalike import __version__
 from lookalike.audience.scoring import check_scorer
+from lookalike.cleaning._common import CLEAN_TRANSLATION
+from lookalike.cleaning.text import normalize_id
 from lookalike.errors import InputError, ModelFormatError, ParameterError, UnknownCustomerError
 from lookalike.features import FeatureSpec, check_feature_input, make_feature_pipeline
 from lookalike.index import INDEX_KINDS, NeighborIndex, build_index
@@ -49,18 +52,23 @@ _WS = re.compile(r"\s+")
 
 
 def canonical_id(value: object) -> str:
-    """The canonical form of a customer id: whitespace removed, upper case (as the cleaner does)."""
+    """One id in the cleaner's canonical form (:func:`~lookalike.cleaning.text.normalize_id`).
+
+    A scalar shortcut for the per-query hot path of ``find_lookalikes``; a test checks it
+    agrees with the cleaner.
+    """
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return _WS.sub("", str(value)).upper()
+    text = unicodedata.normalize("NFKC", str(value).translate(CLEAN_TRANSLATION))
+    return _WS.sub("", text).upper()
 
 
 def canonical_ids(values) -> pd.Index:
-    """Vectorized :func:`canonical_id` over many ids."""
-    ser = pd.Series(list(values) if not isinstance(values, (pd.Series, pd.Index, np.ndarray)) else values, dtype=object)
-    whole = ser.map(type).eq(float) & pd.to_numeric(ser, errors="coerce").mod(1).eq(0)
-    ser = ser.where(~whole, pd.to_numeric(ser.where(whole), errors="coerce").astype("Int64").astype(str))
-    return pd.Index(ser.astype(str).str.replace(r"\s+", "", regex=True).str.upper().to_numpy(dtype=object))
+    """Many ids in the cleaner's canonical form (ids the cleaner reads as missing keep their text)."""
+    ser = pd.Series(list(values) if not isinstance(values, (pd.Series, pd.Index, np.ndarray)) else values,
+                    dtype=object).reset_index(drop=True)
+    norm = normalize_id(ser).values
+    return pd.Index(norm.where(norm.notna(), ser.astype(str)).to_numpy(dtype=object))
 
 
 class LookalikeFinder:

@@ -47,7 +47,7 @@ MISSING_TOKENS: frozenset[str] = frozenset(
 )
 
 # One translation table: apostrophe look-alikes -> "'", minus look-alikes -> "-", zero-width -> "".
-_TRANSLATE = str.maketrans(
+CLEAN_TRANSLATION = _TRANSLATE = str.maketrans(
     {**{ch: "'" for ch in "\u2019\u2018\u02bc\u02b9\u2032`\u00b4"},
      **{ch: "-" for ch in "\u2212\ufe63\uff0d"},
      **{ch: None for ch in "\u200b\u200c\u200d\u2060\ufeff\u00ad"}}

@@ -217,16 +217,3 @@ def _compare(splits: pd.DataFrame, default: str) -> pd.DataFrame:
             d = paired_difference(table[default].to_numpy(), table[other].to_numpy())
             out.append({"metric": metric, "method": default, "versus": other, **d})
     return pd.DataFrame(out)
-
-
-def seed_size_curve(task: Task, sizes: Sequence[int], *, n_splits: int = 10, scorers: Sequence[str] = LOOKALIKE_SCORERS,
-                    random_state: int = 0) -> pd.DataFrame:
-    """Lift@N of each scorer (and the supervised baseline) as the seed set grows."""
-    rows = []
-    for size in sizes:
-        res = backtest(task, n_splits=n_splits, scorers=scorers, baselines=("supervised", "random"),
-                       seed_size=size, random_state=random_state)
-        for r in res.summary.to_dict(orient="records"):
-            rows.append({"seed_size": size, "method": r["method"], "lift@N": r["lift@N"],
-                         "lift@N ci_low": r["lift@N ci_low"], "lift@N ci_high": r["lift@N ci_high"]})
-    return pd.DataFrame(rows)

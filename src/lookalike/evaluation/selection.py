@@ -22,10 +22,9 @@ Grid notes, from the product's scorers: ``k`` does not affect the classifier, an
 keeps every grid row and says which model it was evaluated as (``effective_k``).
 
 :func:`seed_size_table` measures lift@N by seed-set size for each scorer and the
-supervised baseline. It replaces :func:`lookalike.evaluation.backtest.seed_size_curve`,
-which silently labels a requested size that the task cannot reach (more seeds than it
-has) with the all-seeds result, has no "all seeds" point and does not report how many
-seeds were actually used.
+supervised baseline. A size the task cannot reach (more seeds than it has) is skipped
+and said so, never relabelled with the all-seeds result; the table reports how many seeds
+were actually used, and ``None`` asks for all of them.
 """
 
 from __future__ import annotations
