@@ -1,0 +1,1 @@
+"""Alembic migrations of the Lookalike database (run through :mod:`lookalike.database`)."""
