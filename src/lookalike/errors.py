@@ -10,6 +10,7 @@ to fix it*, and is shown by the CLI without a traceback::
     │   ├── MissingColumnsError            required columns absent
     │   └── UnsupportedFormatError         extension/content not readable
     ├── ParameterError (ValueError)        bad arguments (k out of range, ...)
+    │   └── RecallFloorError               an approximate index misses its recall floor
     ├── UnknownCustomerError (KeyError)    ids not in the fitted table
     └── ModelFormatError                   model directory unreadable/incompatible
 """
@@ -54,6 +55,10 @@ class UnsupportedFormatError(InputError):
 
 class ParameterError(LookalikeError, ValueError):
     """An argument is out of range or of the wrong type."""
+
+
+class RecallFloorError(ParameterError):
+    """An approximate index measured a recall below the configured floor (and no fallback was allowed)."""
 
 
 class UnknownCustomerError(LookalikeError, KeyError):

@@ -33,7 +33,7 @@ from lookalike.cleaning._common import CLEAN_TRANSLATION
 from lookalike.cleaning.text import normalize_id
 from lookalike.errors import InputError, ModelFormatError, ParameterError, UnknownCustomerError
 from lookalike.features import FeatureSpec, check_feature_input, make_feature_pipeline
-from lookalike.index import INDEX_KINDS, NeighborIndex, build_index
+from lookalike.index import DEFAULT_RECALL_FLOOR, INDEX_KINDS, LOW_RECALL_POLICIES, IndexReport, NeighborIndex, build_index
 from lookalike.io import atomic_path, file_digest
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -85,7 +85,14 @@ class LookalikeFinder:
         Default scoring rule of :meth:`expand`: ``"auto"``, ``"seed_share"``,
         ``"seed_distance"`` or ``"classifier"`` (see :mod:`lookalike.audience.scoring`).
     index:
-        ``"auto"``/``"exact"``/``"faiss-flat"``/``"sklearn"``.
+        ``"auto"`` (exact up to 100k customers, HNSW up to 500k, IVF above), ``"exact"``
+        (FAISS flat), ``"faiss-flat"``, ``"sklearn"``, ``"hnsw"`` or ``"ivf"``; see
+        :mod:`lookalike.index`. The build is described by :attr:`index_report`.
+    recall_floor:
+        Minimum recall@10 an approximate index must measure against exact search at build time.
+    on_low_recall:
+        Below the floor: ``"exact"`` falls back to exact search (logged), ``"raise"`` raises
+        :class:`~lookalike.errors.RecallFloorError`.
     """
 
     def __init__(
@@ -94,11 +101,15 @@ class LookalikeFinder:
         weights: Mapping[str, float] | None = None,
         scorer: str = "auto",
         index: str = "auto",
+        recall_floor: float = DEFAULT_RECALL_FLOOR,
+        on_low_recall: str = "exact",
     ):
         self.features = features
         self.weights = weights
         self.scorer = scorer
         self.index = index
+        self.recall_floor = recall_floor
+        self.on_low_recall = on_low_recall
 
     # ------------------------------------------------------------------ fit
     def fit(self, customers: pd.DataFrame) -> "LookalikeFinder":
@@ -108,6 +119,9 @@ class LookalikeFinder:
         check_scorer(self.scorer)
         if self.index not in INDEX_KINDS:
             raise ParameterError(f"unknown index {self.index!r}; choose one of {', '.join(INDEX_KINDS)}")
+        if self.on_low_recall not in LOW_RECALL_POLICIES:
+            raise ParameterError(f"on_low_recall must be one of {', '.join(LOW_RECALL_POLICIES)}, "
+                                 f"got {self.on_low_recall!r}")
         spec = self.features or FeatureSpec.default()
         spec.validate()
         if "customer_id" not in customers.columns:
@@ -145,9 +159,17 @@ class LookalikeFinder:
         self.feature_names_ = [str(c) for c in pipeline.get_feature_names_out()]
         self.n_customers_ = len(table)
         self.ids_ = pd.Index(table["customer_id"].astype(str).to_numpy())
-        self.index_: NeighborIndex = build_index(X, self.index)
+        self.index_: NeighborIndex = build_index(X, self.index, recall_floor=self.recall_floor,
+                                                 on_low_recall=self.on_low_recall)
+        log.info("%s", self.index_.report.summary())
         self._graphs: dict[int, tuple] = {}
         self._out = {c: table[c].array for c in LOOKALIKE_COLUMNS if c in table.columns}  # keeps Int64/category
+
+    @property
+    def index_report(self) -> IndexReport:
+        """How the kNN index was built: backend, parameters, build time, measured recall, any fallback."""
+        self._check_fitted()
+        return self.index_.report
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "index_"):
@@ -284,6 +306,9 @@ class LookalikeFinder:
             "spec": {k: (dict(v) if isinstance(v, Mapping) else list(v)) for k, v in asdict(self.spec_).items()},
             "weights": dict(self.weights or {}),
             "index": self.index,
+            "recall_floor": self.recall_floor,
+            "on_low_recall": self.on_low_recall,
+            "index_report": self.index_.report.to_dict(),
             "scorer": self.scorer,
             "n_customers": self.n_customers_,
             "feature_names": self.feature_names_,
@@ -323,7 +348,9 @@ class LookalikeFinder:
         try:
             spec = FeatureSpec(**{k: (dict(v) if k == "groups" else tuple(v)) for k, v in manifest["spec"].items()})
             finder = cls(features=spec, weights=manifest.get("weights") or None,
-                         scorer=manifest.get("scorer", "auto"), index=manifest.get("index", "auto"))
+                         scorer=manifest.get("scorer", "auto"), index=manifest.get("index", "auto"),
+                         recall_floor=manifest.get("recall_floor", DEFAULT_RECALL_FLOOR),
+                         on_low_recall=manifest.get("on_low_recall", "exact"))
         except (KeyError, TypeError) as exc:
             raise ModelFormatError(f"{mpath} has an invalid feature spec ({exc}); refit the model") from None
         table = pd.read_parquet(root / _CUSTOMERS, engine="pyarrow")

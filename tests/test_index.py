@@ -1,0 +1,126 @@
+"""Index backends: exact backends agree, approximate ones meet their recall floor, the floor is enforced."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+
+from lookalike import LookalikeFinder
+from lookalike.errors import ParameterError, RecallFloorError
+from lookalike.index import (
+    EXACT_MAX,
+    HNSW_MAX,
+    NeighborIndex,
+    SklearnExactIndex,
+    build_index,
+    exact_knn,
+    measure_recall,
+    resolve_kind,
+)
+from tests.conftest import make_clean_customers
+
+
+@pytest.fixture(scope="module")
+def blobs() -> np.ndarray:
+    """Clustered float32 vectors (25 dims), like scaled customer features: 8 blobs of 750."""
+    rng = np.random.default_rng(7)
+    centres = rng.normal(0, 4, size=(8, 25))
+    return (centres[rng.integers(0, 8, 6000)] + rng.normal(size=(6000, 25))).astype(np.float32)
+
+
+def _brute_force(q: np.ndarray, x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Independent reference: full distance matrix in float64 with numpy."""
+    d = np.sqrt(((q[:, None, :].astype(np.float64) - x[None, :, :]) ** 2).sum(-1))
+    idx = np.argsort(d, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(d, idx, 1), idx
+
+
+def test_exact_backends_agree_with_brute_force(blobs):
+    x, q = blobs[:2000], blobs[2000:2050]
+    ref_d, ref_i = _brute_force(q, x, 10)
+    for kind in ("exact", "faiss-flat", "sklearn"):
+        index = build_index(x, kind)
+        assert isinstance(index, NeighborIndex) and index.report.exact and index.report.recall is None
+        d, i = index.search(q, 10)
+        np.testing.assert_allclose(d, ref_d, rtol=1e-4, atol=1e-4)
+        # indices equal except where two neighbours are equidistant
+        same = (i == ref_i) | np.isclose(d, ref_d, rtol=1e-5)
+        assert same.all(), kind
+    # exact_knn (used for recall ground truth) is exact too, without building an index
+    d, i = exact_knn(q, x, 10)
+    np.testing.assert_allclose(d, ref_d, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_approximate_meets_recall_floor(blobs, kind):
+    index = build_index(blobs, kind, recall_floor=0.95, on_low_recall="raise", random_state=1)
+    rep = index.report
+    assert rep.kind == kind and not rep.exact and rep.fallback is None
+    assert rep.recall >= 0.95 and rep.recall_queries == 500 and rep.recall_k == 10
+    # the reported recall is checked independently on other queries against numpy brute force
+    q = blobs[::97]
+    ref_d, _ = _brute_force(q, blobs, 10)
+    d, i = index.search(q, 10)
+    hits = (i >= 0) & (d <= ref_d[:, -1:] + 1e-4)
+    assert hits.mean() >= 0.95
+
+
+def test_recall_below_floor_raises(blobs):
+    with pytest.raises(RecallFloorError, match=r"recall@10 is 0\.\d+ .*below the floor 0\.999"):
+        build_index(blobs, "ivf", nprobe=1, nlist=64, tune=False, recall_floor=0.999, on_low_recall="raise")
+
+
+def test_recall_below_floor_falls_back_to_exact(blobs, caplog):
+    with caplog.at_level(logging.WARNING, logger="lookalike.index"):
+        index = build_index(blobs, "hnsw", ef_search=1, hnsw_m=4, tune=False, recall_floor=0.999)
+    rep = index.report
+    assert rep.exact and rep.kind == "faiss-flat" and rep.requested == "hnsw"
+    assert rep.recall is not None and rep.recall < 0.999 and "fell back to exact" in rep.fallback
+    assert "falling back to exact search" in caplog.text
+    d, _ = index.search(blobs[:5], 3)
+    np.testing.assert_allclose(d[:, 0], 0.0, atol=1e-3)  # exact: each row finds itself first
+
+
+def test_tuning_widens_the_search_until_the_floor(blobs):
+    low = build_index(blobs, "ivf", nprobe=1, nlist=64, tune=False, recall_floor=0.0)
+    tuned = build_index(blobs, "ivf", nprobe=1, nlist=64, tune=True, recall_floor=0.99, on_low_recall="raise")
+    assert low.report.params["nprobe"] == 1
+    assert tuned.report.params["nprobe"] > 1 and tuned.report.recall >= 0.99 > low.report.recall
+
+
+def test_measure_recall_of_exact_is_one(blobs):
+    recall, n = measure_recall(SklearnExactIndex(blobs), blobs, k=10, n_queries=100)
+    assert recall == 1.0 and n == 100
+
+
+def test_auto_chooses_by_size_and_rejects_unknown():
+    assert resolve_kind("auto", EXACT_MAX) == "exact"
+    assert resolve_kind("auto", EXACT_MAX + 1) == "hnsw"
+    assert resolve_kind("auto", HNSW_MAX + 1) == "ivf"
+    assert resolve_kind("hnsw", 10) == "hnsw"
+    with pytest.raises(ParameterError, match="unknown index 'annoy'"):
+        resolve_kind("annoy", 10)
+    with pytest.raises(ParameterError, match="on_low_recall"):
+        build_index(np.zeros((10, 2), np.float32), "ivf", on_low_recall="ignore")
+    with pytest.raises(ParameterError, match="recall_floor"):
+        build_index(np.zeros((10, 2), np.float32), "ivf", recall_floor=1.5)
+
+
+def test_finder_reports_its_index_and_keeps_it_across_save(tmp_path):
+    customers = make_clean_customers(3000, seed=2)
+    exact = LookalikeFinder().fit(customers)
+    approx = LookalikeFinder(index="hnsw").fit(customers)
+    assert exact.index_report.exact and exact.index_report.requested == "auto"
+    rep = approx.index_report
+    assert rep.kind == "hnsw" and rep.recall >= 0.95
+    cid = customers.customer_id.iloc[0]
+    a = approx.find_lookalikes(cid, k=10)
+    e = exact.find_lookalikes(cid, k=10)
+    assert len(a) == 10 and len(set(a.customer_id) & set(e.customer_id)) >= 8
+    approx.save(tmp_path / "m")
+    again = LookalikeFinder.load(tmp_path / "m")
+    assert again.index_report.kind == "hnsw" and again.recall_floor == 0.95
+    with pytest.raises(ParameterError, match="on_low_recall"):
+        LookalikeFinder(on_low_recall="shrug").fit(customers)
