@@ -544,3 +544,9 @@ def evaluate(
 
         Console().print(conclusion(result), soft_wrap=True)
         _err().print(f"[green]✓[/] wrote {', '.join(p.name for p in paths)} to {out}")
+
+
+# ---------------------------------------------------------------- transactions (issue 6)
+from lookalike.transactions.cli import customers_from_transactions_cmd  # noqa: E402
+
+app.command("customers-from-transactions")(customers_from_transactions_cmd)

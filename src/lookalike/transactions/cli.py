@@ -1,0 +1,44 @@
+"""``lookalike customers-from-transactions``: order lines in, the clean customer table out.
+
+Registered at the end of ``lookalike/cli.py``. The output parquet is a clean customer table
+(contract section 2), so ``fit``, ``find``, ``expand``, ``evaluate`` and ``export`` read it as is.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def customers_from_transactions_cmd(
+    log: Annotated[Path, typer.Argument(help="Order lines: .csv, .csv.gz, .tsv, .parquet or .xlsx")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Customer table to write (.parquet or .csv)")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Use only lines up to this date (YYYY-MM-DD, "
+                                                 "whole day) or time; default: the last line of the log")] = None,
+    mapping: Annotated[Optional[Path], typer.Option(help="Transaction mapping TOML: column names, cancel "
+                                                    "prefixes, non-product codes, category keywords "
+                                                    "(default: the built-in one)")] = None,
+    report: Annotated[Optional[Path], typer.Option(help="Also write the line accounting as JSON here")] = None,
+) -> None:
+    """Build the clean customer table from order lines, as of a date (returns and cancellations netted, counted)."""
+    from lookalike.cli import _err, _friendly_errors, _step
+    from lookalike.io import write_table, write_text
+    from lookalike.transactions import TransactionConfig, customers_from_transactions, read_transactions
+
+    with _friendly_errors():
+        config = TransactionConfig.load(mapping)
+        with _step(f"read {log.name}"):
+            lines = read_transactions(log, config=config)
+        with _step(f"build customers from {len(lines):,} lines"):
+            result = customers_from_transactions(lines, as_of=as_of, config=config)
+        console = _err()
+        for line in result.report.summary_lines():
+            console.print(line, markup=False, highlight=False)
+        paths = [write_table(result.customers, output)]
+        if report is not None:
+            paths.append(write_text(report, json.dumps(result.report.to_dict(), indent=2, default=str)))
+        console.print(f"[green]✓[/] wrote {len(result.customers):,} customers to "
+                      f"{', '.join(str(p) for p in paths)}")
