@@ -665,8 +665,12 @@ def write_manifest(
     data_fingerprint: str,
     counts: dict,
     created: str | None = None,
+    files: Mapping[str, str] | None = None,
 ) -> Path:
     """Write an audience manifest (JSON, keys sorted, 2-space indent) atomically and return its path.
+
+    ``files`` maps file names next to the manifest to their SHA-256, so a reader can
+    refuse a modified or corrupt audience file (:func:`lookalike.audience.store.load_audience`).
 
     ``seeds`` is the list of seed ids, or a description (``"VIP customers"``) or a mapping
     such as ``{"description": "VIP customers", "count": 600}``. The manifest records the
@@ -699,6 +703,8 @@ def write_manifest(
         "data_fingerprint": str(data_fingerprint),
         "counts": to_jsonable(counts, "counts"),
     }
+    if files:
+        doc["files"] = {str(k): str(v) for k, v in files.items()}
     text = json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     return write_text(path, text)
 

@@ -148,7 +148,14 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
     except pd.errors.ParserError as exc:
         raise InputError(f"cannot parse {path} as CSV with delimiter {delimiter!r} ({_short(exc)}); "
                          "check that every row has the same number of fields") from exc
-    return df, {"encoding": encoding, "delimiter": delimiter}
+    meta: dict = {"encoding": encoding, "delimiter": delimiter}
+    # bytes that are not valid in the detected encoding were replaced by U+FFFD: count the
+    # cells per column so the quality report shows them instead of a silent change
+    damaged = {str(c): int(n) for c, n in
+               ((c, df[c].str.contains("\ufffd", regex=False, na=False).sum()) for c in df.columns) if n}
+    if damaged:
+        meta["undecodable_cells"] = damaged
+    return df, meta
 
 
 def detect_encoding(sample: bytes) -> str:
@@ -249,14 +256,24 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a table atomically as parquet or CSV (by extension) and return the path."""
+    """Write a table atomically as parquet or CSV (by extension) and return the path.
+
+    In a CSV, text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``,
+    ``@`` ...) get a leading ``'`` (:func:`lookalike.export.escape_formula`): quarantined
+    rows and audiences carry raw CRM text, and these files are opened in Excel.
+    """
     p = Path(path)
     ext = p.suffix.lower()
     with atomic_path(p) as tmp:
         if ext in (".parquet", ".pq"):
             df.to_parquet(tmp, index=False, engine="pyarrow")
         elif ext == ".csv":
-            df.to_csv(tmp, index=False, encoding="utf-8")
+            from lookalike.export import escape_formula  # export imports io: import here
+
+            safe = df.copy(deep=False)
+            for i in range(safe.shape[1]):  # by position: column names may repeat
+                safe.isetitem(i, escape_formula(safe.iloc[:, i]))
+            safe.to_csv(tmp, index=False, encoding="utf-8")
         else:
             raise UnsupportedFormatError(f"cannot write {p}: use a .parquet or .csv file name")
     return p

@@ -170,7 +170,14 @@ def read_id_file(path: str | os.PathLike[str]) -> list[str]:
     header = [h.strip().lower() for h in lines[0].replace(";", ",").split(",")]
     if "customer_id" in header:
         col = header.index("customer_id")
-        return [ln.replace(";", ",").split(",")[col].strip() for ln in lines[1:] if ln]
+        fields = [ln.replace(";", ",").split(",") for ln in lines[1:]]
+        short = [i for i, f in enumerate(fields) if len(f) <= col or not f[col].strip()]
+        if short:
+            raise InputError(f"{p} line {short[0] + 2} has no customer_id (column {col + 1}); "
+                             f"{len(short)} line(s) like it: fill in the id or remove the line")
+        if not fields:
+            raise InputError(f"{p} has a customer_id header but no ids; add one id per line below it")
+        return [f[col].strip() for f in fields]
     return lines
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from lookalike.errors import InputError
-from lookalike.io import write_table, write_text
+from lookalike.io import file_digest, write_table, write_text
 
 
 def sidecar(path: str | os.PathLike[str], suffix: str) -> Path:
@@ -36,7 +36,7 @@ def save_audience(result, path: str | os.PathLike[str], *, model_version: str, d
         sidecar(p, ".manifest.json"), audience=result.audience,
         seeds={"count": len(result.seed_ids), "ids": result.seed_ids, "sets": result.params.get("seed_sets", [])},
         parameters=result.params, model_version=model_version, data_fingerprint=data_fingerprint,
-        counts=result.counts, created=created,
+        counts=result.counts, created=created, files={p.name: file_digest(p, "sha256")},
     ))
     paths.append(write_table(result.reach, sidecar(p, ".reach.csv")))
     paths.append(write_table(result.profile, sidecar(p, ".profile.csv")))
@@ -51,10 +51,16 @@ def save_audience(result, path: str | os.PathLike[str], *, model_version: str, d
 
 
 def load_audience(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read an audience written by :func:`save_audience` (or any table with customer_id and rank)."""
+    """Read an audience written by :func:`save_audience` (or any table with customer_id and rank).
+
+    When the audience has its ``.manifest.json`` next to it, the file must match the
+    SHA-256 recorded there and the ranked ids its digest: a modified, corrupt or
+    newer-format audience is refused with :class:`~lookalike.errors.InputError`.
+    """
     p = Path(path)
     if not p.is_file():
         raise InputError(f"audience file {p} does not exist; build one with lookalike expand or lookalike playbook run")
+    manifest = _checked_manifest(p)
     try:
         df = pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p, dtype={"customer_id": str})
     except Exception as exc:
@@ -62,4 +68,26 @@ def load_audience(path: str | os.PathLike[str]) -> pd.DataFrame:
     missing = {"customer_id", "rank"} - set(df.columns)
     if missing:
         raise InputError(f"{p} is not an audience: missing column(s) {', '.join(sorted(missing))}")
+    if manifest is not None:
+        from lookalike.export import audience_digest
+
+        recorded = manifest.get("audience") or {}
+        if recorded.get("rows") != len(df) or recorded.get("sha256") != audience_digest(df):
+            raise InputError(f"{p} does not match the ids and ranks in {sidecar(p, '.manifest.json').name} "
+                             "(modified or corrupt); rebuild it with lookalike expand or playbook run")
     return df
+
+
+def _checked_manifest(p: Path) -> dict | None:
+    """The audience's manifest when there is one, after checking the file's recorded SHA-256."""
+    mpath = sidecar(p, ".manifest.json")
+    if not mpath.is_file():
+        return None
+    from lookalike.export import load_manifest
+
+    manifest = load_manifest(mpath)  # refuses other files and newer format versions
+    digest = (manifest.get("files") or {}).get(p.name)
+    if digest is not None and file_digest(p, "sha256") != digest:
+        raise InputError(f"{p} does not match its checksum in {mpath.name} (modified or corrupt); "
+                         "rebuild it with lookalike expand or playbook run")
+    return manifest

@@ -14,8 +14,10 @@
   followed by three digits ("2.464") is read with the column's decimal separator
   and is AMBIGUOUS. Negatives "-5", "(5)", "5-"; scientific "1e3". Other parsed
   texts are FIXED.
-* ``integer=True`` requires a whole number; ``lo``/``hi`` are inclusive bounds.
-  Values failing either are INVALID (NaN) and counted in ``notes["out_of_range"]``.
+* ``integer=True`` requires a whole number no larger in magnitude than 2**53 (above
+  it a float64 no longer holds every whole number, and "1e308 orders" is not a
+  count); ``lo``/``hi`` are inclusive bounds. Values failing either are INVALID
+  (NaN) and counted in ``notes["out_of_range"]``.
 
 ``parse_age`` = ``parse_number(integer=True, lo=1, hi=120)`` (so 0 < age <= 120)
 with the units years/year/yrs/yr/y/años/año/anos/ans/jahre (and a few more).
@@ -48,6 +50,8 @@ AGE_UNITS: tuple[str, ...] = (
     "ans", "jahre", "jahren", "anni", "anos de idade", "a",
 )
 
+#: Largest magnitude at which float64 still holds every whole number (2**53).
+_MAX_EXACT_INT = float(2**53)
 _TRUE = frozenset({"true", "yes", "y", "t", "si", "verdadero", "x", "1", "1.0", "on", "sim", "oui", "ja", "vero", "v"})
 _FALSE = frozenset({"false", "no", "n", "f", "falso", "0", "0.0", "off", "nao", "non", "nein"})
 
@@ -111,7 +115,7 @@ def parse_number(
     bad = np.zeros(n, dtype=bool)
     with np.errstate(invalid="ignore"):
         if integer:
-            bad |= has_value & (np.floor(values) != values)
+            bad |= has_value & ((np.floor(values) != values) | (np.abs(values) > _MAX_EXACT_INT))
         if lo_f is not None:
             bad |= has_value & (values < lo_f)
         if hi_f is not None:

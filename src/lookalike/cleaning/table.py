@@ -21,7 +21,9 @@ Rules, in order:
    the newer record) and its gaps are filled from the other rows in the same
    order (a placeholder such as "Unknown" does not count as a value). Merged rows are
    counted; ids whose rows disagree are counted as conflicts.
-6. **Money** (``total_spent``, ``income``) is kept to the cent.
+6. **Money** (``total_spent``, ``income``) is kept to the cent; negative amounts and
+   amounts above ``MAX_MONEY`` are invalid (counted as ``negative`` / ``out_of_range``).
+   Counts above ``MAX_ORDERS`` orders or ``MAX_ITEMS_PER_ORDER`` items are out of range.
 
 Invariant: ``rows_in == len(customers) + len(quarantine) + duplicates_merged``.
 """
@@ -65,6 +67,12 @@ TWINS: tuple[tuple[str, str], ...] = (
 #: Output columns that count as "a usable value" for the quarantine rule.
 _USABLE = ("age", "income", "tenure_months", "total_orders", "days_since_last_purchase",
            "pct_reordered", "avg_items_per_order", "total_spent", "region", "fav_category", "signup_channel")
+#: Bounds beyond any retail customer, far above the reference export (2-35 orders, 1-14 items):
+#: values past them are typing or export errors (1e308), counted as out of range, not used.
+#: Money above 2**53 / 100 can no longer be held to the cent by a float64.
+MAX_MONEY = 2.0**53 / 100
+MAX_ORDERS = 1_000_000
+MAX_ITEMS_PER_ORDER = 10_000
 _INT_COLUMNS = ("age", "tenure_months", "total_orders", "vip_flag")
 _CATEGORY_COLUMNS = ("gender", "region", "fav_category", "signup_channel", "promo_channel")
 _OK = (CLEAN, FIXED, AMBIGUOUS)
@@ -145,20 +153,20 @@ def _column_parsers(vocab: dict) -> dict[str, Callable[[pd.Series], ColumnParse]
         "age": parse_age,
         "age_str_dirty": parse_age,
         "gender": lambda s: normalize_category(s, vocab["gender"]),
-        "income": _parse_income,
+        "income": _parse_amount,
         "tenure_months": lambda s: parse_number(s, integer=True, lo=0, hi=1200, units=("months", "month", "meses", "mes", "m")),
-        "total_orders": lambda s: parse_number(s, integer=True, lo=0, units=("orders", "order", "pedidos", "pedido")),
+        "total_orders": lambda s: parse_number(s, integer=True, lo=0, hi=MAX_ORDERS, units=("orders", "order", "pedidos", "pedido")),
         "days_since_last_purchase": parse_recency,
         "days_since_last_purchase_dirty": parse_recency,
         "pct_reordered": parse_percent,
         "pct_reordered_dirty": parse_percent,
-        "avg_items_per_order": lambda s: parse_number(s, lo=0, units=("items", "item", "articulos", "artículos", "uds")),
+        "avg_items_per_order": lambda s: parse_number(s, lo=0, hi=MAX_ITEMS_PER_ORDER, units=("items", "item", "articulos", "artículos", "uds")),
         "region": lambda s: normalize_category(s, vocab["region"]),
         "region_dirty": lambda s: normalize_category(s, vocab["region"]),
         "fav_category": lambda s: normalize_category(s, vocab["fav_category"]),
         "signup_channel": lambda s: normalize_category(s, vocab["signup_channel"]),
         "signup_date_dirty": parse_date,
-        "total_spent_dirty": parse_money,
+        "total_spent_dirty": _parse_amount,
         "vip_score": lambda s: parse_number(s, lo=0, hi=1),
         "vip_flag": parse_bool,
         "notes": clean_text,
@@ -168,15 +176,18 @@ def _column_parsers(vocab: dict) -> dict[str, Callable[[pd.Series], ColumnParse]
     }
 
 
-def _parse_income(s: pd.Series) -> ColumnParse:
-    """Income is money (symbols, codes, separators); a negative income is invalid."""
+def _parse_amount(s: pd.Series) -> ColumnParse:
+    """Income and lifetime spend are money (symbols, codes, separators); a negative amount is
+    invalid (a refund balance is not a customer's spend) and so is one above ``MAX_MONEY``."""
     p = parse_money(s)
-    negative = p.values < 0
-    if not negative.any():
+    negative = (p.values < 0).to_numpy()
+    absurd = (p.values.abs() > MAX_MONEY).to_numpy()
+    if not (negative.any() or absurd.any()):
         return p
     status = p.status.copy()
-    status[negative] = INVALID
-    return ColumnParse(p.values.where(~negative), status, {**p.notes, "negative": int(negative.sum())}, p.extra)
+    status[negative | absurd] = INVALID
+    notes = {**p.notes, "negative": int(negative.sum()), "out_of_range": int(absurd.sum())}
+    return ColumnParse(p.values.where(~(negative | absurd)), status, notes, p.extra)
 
 
 def clean_customers(
