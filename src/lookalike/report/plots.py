@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -40,6 +41,8 @@ __all__ = ["distributions", "figure_to_svg", "gain_chart", "pca_map", "reach_plo
 BASE_COLOR = "#8c959f"
 HIGHLIGHT_COLOR = "#d1495b"
 NOTE_COLOR = "#59636e"
+#: Colours of the extra groups of :func:`pca_map` (an audience, a second segment).
+GROUP_COLORS = ("#00798c", "#edae49", "#30638e", "#6a4c93")
 #: Columns holding money amounts: drawn on a log x-axis when their distribution is skewed.
 MONEY_COLUMNS: frozenset[str] = frozenset({"income", "total_spent", "avg_ticket"})
 #: Skewness above which a money column gets a log x-axis.
@@ -49,6 +52,7 @@ _FORMATS = {".png": "png", ".svg": "svg"}
 #: Fixed SVG id salt and no date: the same figure gives the same SVG text.
 _SVG_RC = {"svg.hashsalt": "lookalike"}
 _SVG_METADATA = {"Date": None}
+_METADATA_BLOCK = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
 
 
 def pca_map(
@@ -59,6 +63,7 @@ def pca_map(
     max_points: int = 20000,
     random_state: int | None = 0,
     ax: Axes | None = None,
+    groups: Mapping[str, np.ndarray] | None = None,
 ) -> Figure:
     """Customers on their first two principal components, a highlighted group on top.
 
@@ -76,6 +81,8 @@ def pca_map(
     labels : legend names of the base and of the highlighted group.
     max_points : most non-highlighted rows drawn and used in the fit.
     ax : draw into this axes (its figure is returned) instead of a new figure.
+    groups : more groups to draw, label -> boolean mask (e.g. an audience next to its seeds);
+        drawn under ``highlight``, at most ``max_points`` rows each (sampled), and part of the fit.
 
     >>> fig = pca_map(np.random.default_rng(1).normal(size=(300, 4)), max_points=100)
     >>> [len(c.get_offsets()) for c in fig.axes[0].collections]
@@ -96,19 +103,33 @@ def pca_map(
     if n_base > max_points:
         base_idx = np.sort(rng.choice(base_idx, size=int(max_points), replace=False))
     hi_idx = np.flatnonzero(mask)
-    fit_rows = np.concatenate([base_idx, hi_idx])
+    group_idx: list[tuple[str, np.ndarray]] = []
+    for label, gmask in (groups or {}).items():
+        g = np.flatnonzero(_check_mask(gmask, n, f"groups[{label!r}]") & ~mask)
+        if g.size > max_points:
+            g = np.sort(rng.choice(g, size=int(max_points), replace=False))
+        group_idx.append((str(label), g))
+    extra = np.concatenate([g for _, g in group_idx]) if group_idx else np.array([], dtype=np.int64)
+    fit_rows = np.concatenate([base_idx, extra, hi_idx]).astype(np.int64)
     if fit_rows.size < 2:
         raise ParameterError(f"pca_map needs at least 2 rows to draw, got {fit_rows.size}; "
                              f"raise max_points or pass more customers")
     pca = PCA(n_components=2, random_state=random_state)
     Z = pca.fit_transform(X[fit_rows])
-    zb, zh = Z[: base_idx.size], Z[base_idx.size:]
+    zb, zh = Z[: base_idx.size], Z[base_idx.size + extra.size:]
+    zg = Z[base_idx.size: base_idx.size + extra.size]
     var = pca.explained_variance_ratio_ * 100
 
     fig, ax = _figure_and_axes(ax, figsize=(7.0, 6.0))
     shown = f"{base_idx.size:,} of {n_base:,}" if base_idx.size < n_base else f"{n_base:,}"
     ax.scatter(zb[:, 0], zb[:, 1], s=4, c=BASE_COLOR, alpha=0.35, linewidths=0, rasterized=True,
                label=f"{base_label} ({shown})", zorder=1)
+    start = 0
+    for (label, g), color in zip(group_idx, GROUP_COLORS):
+        pts = zg[start: start + g.size]
+        start += g.size
+        ax.scatter(pts[:, 0], pts[:, 1], s=8, c=color, alpha=0.55, linewidths=0, rasterized=True,
+                   label=f"{label} ({g.size:,})", zorder=2)
     if highlight is not None:
         ax.scatter(zh[:, 0], zh[:, 1], s=26, c=HIGHLIGHT_COLOR, alpha=0.9, edgecolors="white", linewidths=0.5,
                    label=f"{hi_label} ({hi_idx.size:,})", zorder=3)
@@ -292,7 +313,10 @@ def figure_to_svg(fig: Figure) -> str:
         _close(fig)
     text = buf.getvalue()
     start = text.find("<svg")
-    return text[start:] if start >= 0 else text
+    text = text[start:] if start >= 0 else text
+    # the RDF metadata block only names matplotlib's and Dublin Core's URLs: drop it so an
+    # inlined figure carries no external address at all
+    return _METADATA_BLOCK.sub("", text, count=1)
 
 
 # --------------------------------------------------------------------------- helpers

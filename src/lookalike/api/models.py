@@ -1,0 +1,220 @@
+"""Pydantic models of every request and response of the REST API (``/api/v1``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lookalike.api.workspace import NAME_PATTERN
+
+Name = Field(pattern=NAME_PATTERN, min_length=1, max_length=64,
+             description="letters, digits, '.', '_' or '-', starting with a letter or digit")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class ErrorOut(BaseModel):
+    detail: Any
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str
+    owner: str
+    status: Literal["queued", "running", "done", "failed"]
+    progress: float = Field(ge=0, le=1)
+    message: str
+    result: dict[str, Any]
+    error: str | None
+    created: str
+    finished: str | None
+
+
+class DatasetOut(BaseModel):
+    name: str
+    status: str
+    ready: bool
+    created: str | None = None
+    customers: int | None = None
+    rows: dict[str, Any] | None = None
+    source: dict[str, Any] = Field(default_factory=dict)
+
+
+class RegisterDataset(_Strict):
+    """A dataset read where it lives: a file path on the server, or a database URL + query/table."""
+
+    name: str = Name
+    path: str | None = Field(None, max_length=4096, description="file on the server (.xlsx, .csv, .parquet)")
+    url: str | None = Field(None, max_length=4096, description="SQLAlchemy URL of the customer database")
+    query: str | None = Field(None, max_length=20000, description="SQL query or table name (with url)")
+
+
+class DemoDataset(_Strict):
+    """Synthetic NovaRetail-style customers (for trying the product)."""
+
+    name: str = Name
+    n: int = Field(3000, ge=200, le=200_000)
+    seed: int = Field(1, ge=0, le=2**31 - 1)
+
+
+class QualityOut(BaseModel):
+    dataset: str
+    summary: list[str]
+    report: dict[str, Any]
+
+
+class LookalikeRow(BaseModel):
+    customer_id: str
+    vip_flag: int | None = None
+    total_spent: float | None = None
+    total_orders: float | None = None
+    region: str | None = None
+    fav_category: str | None = None
+    distance: float
+
+
+class LookalikesOut(BaseModel):
+    dataset: str
+    customer_id: str
+    k: int
+    lookalikes: list[LookalikeRow]
+
+
+class SeedSpec(_Strict):
+    """Seeds: the VIPs, a list of customer ids, or a one-line rule (``total_spent top 5%``)."""
+
+    kind: Literal["vip", "ids", "rule"] = "vip"
+    ids: list[str] | None = Field(None, max_length=1_000_000)
+    rule: str | None = Field(None, max_length=2000)
+
+
+FilterColumn = Literal["region", "fav_category", "signup_channel", "promo_channel"]
+
+
+class AudienceOptions(_Strict):
+    """Every option of ``build_audience`` (see docs/audiences.md)."""
+
+    seeds: SeedSpec = Field(default_factory=SeedSpec)
+    size: str = Field("5%", max_length=20, description="a count (5000), a share (0.05) or a percentage ('5%')")
+    scorer: Literal["auto", "seed_share", "seed_distance", "classifier"] | None = None
+    k: int = Field(100, ge=1, le=1000)
+    negative_seeds: SeedSpec | None = None
+    negative_weight: float = Field(1.0, ge=0, le=10)
+    learn_weights: bool = True
+    include_seeds: bool = False
+    exclude_vips: bool = False
+    exclude_opted_out: bool = True
+    suppress: list[str] | None = Field(None, max_length=1_000_000)
+    filters: dict[FilterColumn, list[str]] | None = None
+    candidate_rule: str | None = Field(None, max_length=2000)
+    value: Literal["total_spent", "avg_ticket"] | None = None
+    value_weight: float = Field(0.5, ge=0, le=1)
+    random_state: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class AudienceRequest(AudienceOptions):
+    name: str = Name
+    top: int = Field(20, ge=0, le=1000, description="members returned in the response")
+
+
+class ReachRow(BaseModel):
+    share_of_base: float
+    size: int
+    mean_similarity: float
+    min_similarity: float
+
+
+class ProfileRow(BaseModel):
+    feature: str
+    seeds: float | None
+    audience: float | None
+    base: float | None
+    audience_vs_base: float | None
+
+
+class AudienceOut(BaseModel):
+    name: str
+    dataset: str | None
+    size: int
+    seeds: int
+    created: str | None = None
+    counts: dict[str, int]
+    parameters: dict[str, Any]
+    warnings: list[str] = Field(default_factory=list)
+    reach: list[ReachRow] = Field(default_factory=list)
+    profile: list[ProfileRow] = Field(default_factory=list)
+    members: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ReachOut(BaseModel):
+    dataset: str
+    size: int
+    share_of_base: float
+    candidates: int
+    mean_similarity: float
+    min_similarity: float
+
+
+class PlaybookOut(BaseModel):
+    name: str
+    title: str
+    description: str
+    params: dict[str, Any]
+    size: Any = None
+
+
+class PlaybookRun(_Strict):
+    name: str = Name
+    size: str | None = Field(None, max_length=20)
+    params: dict[str, str | int | float] = Field(default_factory=dict)
+    top: int = Field(20, ge=0, le=1000)
+
+
+class ExportRequest(_Strict):
+    profile: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", description="email, sms, push, meta or google")
+    exclude_ids: list[str] | None = Field(None, max_length=1_000_000)
+
+
+class ExportFile(BaseModel):
+    file: str
+    rows: int
+    sha256: str
+    url: str
+
+
+class ExportOut(BaseModel):
+    audience: str
+    profile: str
+    rows_written: int
+    files: list[ExportFile]
+    counts: dict[str, int]
+    warnings: list[str]
+
+
+class ExportLogEntry(BaseModel):
+    timestamp: str
+    user: str
+    audience: str
+    profile: str
+    rows: int
+    files: list[dict[str, Any]]
+    counts: dict[str, Any]
+    warnings: list[str]
+
+
+class UserOut(BaseModel):
+    name: str
+    role: str
+
+
+class CampaignResultsOut(BaseModel):
+    campaign_id: int
+    results: dict[str, Any]

@@ -1,0 +1,413 @@
+"""Pages of the web UI. Every page except the login page needs a login session."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+import numpy as np
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from lookalike import __version__
+from lookalike.api import service
+from lookalike.api.models import AudienceOptions, SeedSpec
+from lookalike.api.users import User, authenticate, get_user
+from lookalike.api.workspace import check_name
+from lookalike.errors import LookalikeError, ParameterError
+from lookalike.web.i18n import LANGUAGES, pick_language, translator
+
+router = APIRouter(include_in_schema=False)
+SIZE_MIN, SIZE_MAX, SIZE_STEP = 0.5, 20.0, 0.5
+
+
+class LoginRequired(Exception):
+    """Raised by a page when nobody is logged in: the handler redirects to the login page."""
+
+    def __init__(self, next_url: str = "/"):
+        self.next_url = next_url
+
+
+async def login_redirect(request: Request, exc: LoginRequired) -> Response:
+    return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)
+
+
+def _env() -> jinja2.Environment:
+    loader = jinja2.FileSystemLoader(str(resources.files("lookalike.web").joinpath("templates")))
+    env = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html", "j2"]),
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["num"] = lambda v, d=0: "" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:,.{d}f}"
+    env.filters["pct"] = lambda v, d=1: "" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.{d}%}"
+    return env
+
+
+def _templates(request: Request) -> jinja2.Environment:
+    env = getattr(request.app.state, "ui_env", None)
+    if env is None:
+        env = request.app.state.ui_env = _env()
+    return env
+
+
+def lang_of(request: Request) -> str:
+    return pick_language(request.session.get("lang"), request.headers.get("accept-language"),
+                         request.app.state.settings.default_lang)
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    lang = lang_of(request)
+    user = getattr(request.state, "user", None)
+    html = _templates(request).get_template(template).render(
+        t=translator(lang), lang=lang, languages=LANGUAGES, user=user, path=request.url.path,
+        version=__version__, **context)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def ui_user(request: Request, role: str = "viewer") -> User:
+    name = request.session.get("user")
+    user = get_user(request.app.state.engine, name) if name else None
+    if user is None:
+        request.session.pop("user", None)
+        raise LoginRequired(request.url.path)
+    request.state.user = user
+    if not user.can(role):
+        raise _Forbidden()
+    return user
+
+
+class _Forbidden(Exception):
+    pass
+
+
+def _ws(request: Request):
+    return request.app.state.workspace
+
+
+async def _run(func, *args, **kwargs):
+    """Library work off the event loop, so one slow build does not stall every other page."""
+    return await asyncio.to_thread(func, *args, **kwargs)
+
+
+def _error_page(request: Request, exc: Exception, status: int = 400) -> HTMLResponse:
+    message = translator(lang_of(request))("not_allowed") if isinstance(exc, _Forbidden) else str(exc)
+    return render(request, "error.html", status_code=403 if isinstance(exc, _Forbidden) else status, message=message)
+
+
+# ------------------------------------------------------------------ login, language
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    return render(request, "login.html", next=_safe_next(next), failed=False)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    form = await request.form()
+    user = authenticate(request.app.state.engine, str(form.get("api_key", "")))
+    next_url = _safe_next(str(form.get("next", "/")))
+    if user is None:
+        return render(request, "login.html", status_code=401, next=next_url, failed=True)
+    request.session["user"] = user.name
+    return RedirectResponse(next_url, status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    request.session.pop("user", None)
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/lang/{code}")
+def set_language(request: Request, code: str, next: str = "/") -> Response:
+    if code in LANGUAGES:
+        request.session["lang"] = code
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+def _safe_next(url: str) -> str:
+    # only local paths: an open redirect to another site after login would help phishing
+    return url if url.startswith("/") and not url.startswith("//") and "\\" not in url else "/"
+
+
+# ------------------------------------------------------------------ datasets
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> HTMLResponse:
+    ui_user(request)
+    return render(request, "home.html", datasets=_ws(request).datasets(), jobs=request.app.state.jobs.list()[:5])
+
+
+@router.post("/datasets/demo")
+async def demo(request: Request) -> Response:
+    try:
+        user = ui_user(request, "editor")
+        form = await request.form()
+        from lookalike.api.models import DemoDataset
+        from lookalike.api.routes import _start
+        from lookalike.synth import generate
+
+        body = DemoDataset(name=str(form.get("name") or "demo"), n=int(form.get("n") or 3000), seed=1)
+        job = _start(request, body.name, "demo", lambda: generate(body.n, seed=body.seed, contact=True).raw,
+                     {"n": body.n, "seed": body.seed}, user)
+    except (LookalikeError, _Forbidden, ValueError) as exc:
+        return _error_page(request, exc)
+    return RedirectResponse(f"/jobs/{job['id']}", status_code=303)
+
+
+@router.post("/datasets/upload")
+async def upload(request: Request) -> Response:
+    try:
+        user = ui_user(request, "editor")
+        form = await request.form()
+        name = check_name(str(form.get("name") or ""), "dataset name")
+        file = form.get("file")
+        if file is None or not getattr(file, "filename", ""):
+            raise ParameterError("choose a file to upload")
+        from lookalike.api.routes import _start
+        from lookalike.api.workspace import RAW_SUFFIXES
+        from lookalike.io import read_customers
+
+        suffix = Path(file.filename).suffix.lower()
+        if suffix not in RAW_SUFFIXES:
+            raise ParameterError(f"file {file.filename!r}: upload a .xlsx, .csv or .parquet export")
+        d = _ws(request).dataset_dir(name)
+        d.mkdir(parents=True, exist_ok=True)
+        target = d / f"raw{suffix}"
+        with open(target, "wb") as out:
+            while block := await file.read(1 << 20):
+                out.write(block)
+        job = _start(request, name, "upload", lambda: read_customers(target), {"filename": Path(file.filename).name}, user)
+    except (LookalikeError, _Forbidden) as exc:
+        return _error_page(request, exc)
+    return RedirectResponse(f"/jobs/{job['id']}", status_code=303)
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: str) -> HTMLResponse:
+    ui_user(request)
+    job = request.app.state.jobs.get(job_id)
+    if job is None:
+        return _error_page(request, ParameterError(f"job {job_id!r} does not exist"), 404)
+    return render(request, "job.html", job=job)
+
+
+@router.get("/ui/jobs/{job_id}", response_class=HTMLResponse)
+def job_status(request: Request, job_id: str) -> HTMLResponse:
+    ui_user(request)
+    job = request.app.state.jobs.get(job_id)
+    if job is None:
+        return HTMLResponse("", status_code=404)
+    return render(request, "_job_status.html", job=job)
+
+
+@router.get("/datasets/{name}", response_class=HTMLResponse)
+async def dataset_page(request: Request, name: str) -> HTMLResponse:
+    ui_user(request)
+    try:
+        ws = _ws(request)
+        info = ws.dataset_info(name)
+        report = ws.quality(name)
+        finder = await _run(ws.finder, name)
+        svg = await _run(_distributions_svg, finder.customers_)
+    except LookalikeError as exc:
+        return _error_page(request, exc, 404)
+    return render(request, "dataset.html", info=info, report=report, columns=_quality_columns(report),
+                  distributions_svg=svg)
+
+
+def _quality_columns(report: dict) -> list[dict]:
+    return [{"name": k, **v} for k, v in (report.get("columns") or {}).items()]
+
+
+def _distributions_svg(customers) -> str:
+    from lookalike.report.plots import distributions, figure_to_svg
+
+    vip = customers["vip_flag"].eq(1) if "vip_flag" in customers else None
+    return figure_to_svg(distributions(customers, highlight=vip))
+
+
+@router.get("/datasets/{name}/map", response_class=HTMLResponse)
+async def map_page(request: Request, name: str, audience: str = "") -> HTMLResponse:
+    ui_user(request)
+    ws = _ws(request)
+    try:
+        finder = await _run(ws.finder, name)
+        aud_names = [a["name"] for a in ws.audiences() if a.get("dataset") == name]
+        svg = await _run(_map_svg, ws, finder, audience if audience in aud_names else "")
+    except LookalikeError as exc:
+        return _error_page(request, exc, 404)
+    return render(request, "map.html", dataset=name, svg=svg, audiences=aud_names, chosen=audience)
+
+
+def _map_svg(ws, finder, audience: str) -> str:
+    from lookalike.report.plots import figure_to_svg, pca_map
+
+    customers = finder.customers_
+    if audience:
+        manifest = ws.audience_info(audience)
+        table = ws.audience_table(audience)
+        members = finder.ids_.isin(table["customer_id"].astype(str))
+        from lookalike.export import load_manifest
+
+        seed_ids = (load_manifest(ws.audience_sidecar(audience, ".manifest.json")).get("seeds") or {}).get("ids", [])
+        seeds = finder.ids_.isin(seed_ids)
+        _ = manifest
+        return figure_to_svg(pca_map(finder.X_, seeds, labels=("customers", "seeds"),
+                                     groups={f"audience {audience}": members}))
+    vip = customers["vip_flag"].eq(1).to_numpy() if "vip_flag" in customers else None
+    return figure_to_svg(pca_map(finder.X_, vip))
+
+
+# ------------------------------------------------------------------ audience builder
+def _options_from_form(form) -> AudienceOptions:
+    kind = str(form.get("seed_kind") or "vip")
+    seeds = SeedSpec(kind=kind if kind in ("vip", "ids", "rule") else "vip",
+                     ids=[x for x in str(form.get("seed_ids") or "").split() if x] or None,
+                     rule=str(form.get("seed_rule") or "") or None)
+    try:
+        pct = float(form.get("size_pct") or 5)
+    except ValueError:
+        raise ParameterError("the audience size must be a number (percentage of the base)") from None
+    regions = [str(r) for r in form.getlist("region")] if hasattr(form, "getlist") else []
+    return AudienceOptions(seeds=seeds, size=f"{min(max(pct, SIZE_MIN), SIZE_MAX):g}%",
+                           exclude_vips=form.get("exclude_vips") in ("on", "true", "1"),
+                           filters={"region": regions} if regions else None)
+
+
+@router.get("/datasets/{name}/build", response_class=HTMLResponse)
+async def build_page(request: Request, name: str) -> HTMLResponse:
+    ui_user(request)
+    try:
+        finder = await _run(_ws(request).finder, name)
+        initial = await _run(service.reach_at, _ws(request), name, AudienceOptions())
+    except LookalikeError as exc:
+        return _error_page(request, exc, 404)
+    regions = sorted(finder.customers_["region"].astype(str).unique()) if "region" in finder.customers_ else []
+    return render(request, "build.html", dataset=name, regions=regions, reach=initial, size_min=SIZE_MIN,
+                  size_max=SIZE_MAX, size_step=SIZE_STEP, default_name=f"{name}-vip-lookalikes")
+
+
+@router.get("/ui/datasets/{name}/reach", response_class=HTMLResponse)
+async def reach_partial(request: Request, name: str) -> HTMLResponse:
+    ui_user(request)
+    try:
+        opts = _options_from_form(request.query_params)
+        reach = await _run(service.reach_at, _ws(request), name, opts)
+    except (LookalikeError, ValueError) as exc:
+        return render(request, "_reach.html", reach=None, error=str(exc).splitlines()[0])
+    return render(request, "_reach.html", reach=reach, error=None)
+
+
+@router.post("/datasets/{name}/build")
+async def build(request: Request, name: str) -> Response:
+    try:
+        ui_user(request, "editor")
+        form = await request.form()
+        opts = _options_from_form(form)
+        audience = check_name(str(form.get("audience_name") or ""), "audience name")
+        ws = _ws(request)
+        result = await _run(service.build, ws, name, opts)
+        await _run(ws.save_audience, audience, result, name)
+    except (LookalikeError, _Forbidden, ValueError) as exc:
+        return _error_page(request, exc)
+    return RedirectResponse(f"/audiences/{audience}", status_code=303)
+
+
+# ------------------------------------------------------------------ audiences, exports
+@router.get("/audiences", response_class=HTMLResponse)
+def audiences_page(request: Request) -> HTMLResponse:
+    ui_user(request)
+    return render(request, "audiences.html", audiences=_ws(request).audiences())
+
+
+@router.get("/audiences/{name}", response_class=HTMLResponse)
+async def audience_page(request: Request, name: str) -> HTMLResponse:
+    ui_user(request)
+    try:
+        data = await _run(service.audience_payload, _ws(request), name, None, 50)
+        reach_svg = await _run(_reach_svg, data["reach"])
+    except LookalikeError as exc:
+        return _error_page(request, exc, 404)
+    from lookalike.export import load_export_profiles
+
+    profiles = load_export_profiles()
+    profile_rows = sorted(data["profile"], key=lambda r: -abs(np.log((r.get("audience_vs_base") or 1) or 1)))[:15]
+    return render(request, "audience.html", a=data, profiles=profiles, profile_rows=profile_rows, reach_svg=reach_svg)
+
+
+def _reach_svg(reach: list[dict]) -> str:
+    import pandas as pd
+
+    from lookalike.report.plots import figure_to_svg, reach_plot
+
+    return figure_to_svg(reach_plot(pd.DataFrame(reach))) if reach else ""
+
+
+@router.post("/audiences/{name}/export/{profile}")
+async def export(request: Request, name: str, profile: str) -> Response:
+    try:
+        user = ui_user(request, "editor")
+        res = await _run(service.export, _ws(request), name, profile, user=user.name)
+    except (LookalikeError, _Forbidden) as exc:
+        return _error_page(request, exc)
+    if len(res.paths) == 1:
+        return FileResponse(res.paths[0], filename=res.paths[0].name, media_type="text/csv")
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in res.paths:
+            z.write(p, p.name)
+    return Response(buf.getvalue(), media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}_{profile}.zip"'})
+
+
+# ------------------------------------------------------------------ playbooks
+@router.get("/playbooks", response_class=HTMLResponse)
+def playbooks_page(request: Request) -> HTMLResponse:
+    ui_user(request)
+    ready = [d["name"] for d in _ws(request).datasets() if d["ready"]]
+    return render(request, "playbooks.html", playbooks=service.playbooks(), datasets=ready)
+
+
+@router.post("/playbooks/{playbook}/run")
+async def playbook_run(request: Request, playbook: str) -> Response:
+    try:
+        ui_user(request, "editor")
+        form = await request.form()
+        dataset = check_name(str(form.get("dataset") or ""), "dataset name")
+        audience = check_name(str(form.get("audience_name") or f"{dataset}-{playbook}"), "audience name")
+        ws = _ws(request)
+        result = await _run(service.run_playbook, ws, dataset, playbook, size=str(form.get("size") or "") or None,
+                            params={})
+        await _run(ws.save_audience, audience, result, dataset)
+    except (LookalikeError, _Forbidden) as exc:
+        return _error_page(request, exc)
+    return RedirectResponse(f"/audiences/{audience}", status_code=303)
+
+
+# ------------------------------------------------------------------ campaigns
+@router.get("/campaigns", response_class=HTMLResponse)
+def campaigns_page(request: Request) -> HTMLResponse:
+    ui_user(request)
+    from lookalike.api import campaigns
+
+    return render(request, "campaigns.html", campaigns=campaigns.list_campaigns(request.app.state.engine))
+
+
+@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
+async def campaign_page(request: Request, campaign_id: int) -> HTMLResponse:
+    ui_user(request)
+    from fastapi import HTTPException
+
+    from lookalike.api import campaigns
+    from lookalike.report.campaigns import campaign_view
+
+    try:
+        res = await _run(campaigns.results, request.app.state.engine, campaign_id)
+    except HTTPException as exc:
+        return _error_page(request, ParameterError(str(exc.detail)), exc.status_code)
+    view = campaign_view(res, translator(lang_of(request)))
+    return render(request, "campaign.html", campaign_id=campaign_id, view=view)
