@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench fuzz install clean postgres postgres-stop
+.PHONY: demo test bench fuzz install clean postgres postgres-stop chromium
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version' 
@@ -22,8 +22,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/lookalike demo --out out
 
-test: $(STAMP) postgres
+test: $(STAMP) postgres chromium
 	LOOKALIKE_TEST_PG_URL=$(PG_URL) $(BIN)/python -m pytest -q --doctest-modules src/lookalike tests
+
+# Debian's Chromium for the browser tests (tests/web), driven headless by Playwright; installed if missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 # A throwaway PostgreSQL server for the database tests (Debian package; installed if missing).
 # The server refuses to run as root, so as root it runs as the `postgres` user. Idempotent: a running

@@ -550,3 +550,11 @@ def evaluate(
 from lookalike.transactions.cli import customers_from_transactions_cmd  # noqa: E402
 
 app.command("customers-from-transactions")(customers_from_transactions_cmd)
+
+
+# ---------------------------------------------------------------- service, users, report (issue 9)
+from lookalike.api.cli import report as report_cmd, serve as serve_cmd, users_app  # noqa: E402
+
+app.command("serve")(serve_cmd)
+app.command("report")(report_cmd)
+app.add_typer(users_app, name="users")
