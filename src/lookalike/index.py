@@ -37,6 +37,7 @@ time; below the floor (default 0.95) it first widens its search (``nprobe`` /
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -133,6 +134,27 @@ class _FaissIndex:
             return x
         out = np.zeros((x.shape[0], x.shape[1] + self._pad), dtype=np.float32)  # np.pad costs ~0.1 ms a call
         out[:, : x.shape[1]] = x
+        return out
+
+    def to_bytes(self) -> bytes:
+        """The index as bytes (``faiss.serialize_index`` plus a small JSON header), e.g. to broadcast it."""
+        head = json.dumps({"name": self.name, "pad": self._pad, "report": self.report.to_dict()}).encode()
+        body = self._faiss.serialize_index(self._index)
+        return len(head).to_bytes(4, "little") + head + body.tobytes()
+
+    @staticmethod
+    def from_bytes(data: bytes) -> "_FaissIndex":
+        """Rebuild an index written by :meth:`to_bytes` (searches exactly like the original)."""
+        import faiss
+
+        size = int.from_bytes(data[:4], "little")
+        head = json.loads(data[4 : 4 + size])
+        out = _FaissIndex.__new__(_FaissIndex)
+        out._faiss = faiss
+        out._index = faiss.deserialize_index(np.frombuffer(data[4 + size :], dtype=np.uint8))
+        out._pad, out.name = int(head["pad"]), head["name"]
+        rep = {k: v for k, v in head["report"].items() if k != "exact"}
+        out.report = IndexReport(**rep)
         return out
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

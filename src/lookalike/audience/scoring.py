@@ -99,12 +99,59 @@ def score_seed_share(X: np.ndarray, seed_pos: np.ndarray, seed_weight: np.ndarra
     return Scores(similarity, mean_d.astype(np.float64), "seed_share", {"k": int(k_eff), "neighbours": method})
 
 
+#: Above this many query × seed distance computations, the seed index is approximate (IVF, recall measured).
+EXACT_SEED_SEARCH_MAX = 20_000_000_000
+
+
+def seed_index_kind(n_queries: int, n_seeds: int) -> str:
+    """Exact search over the seeds while it is cheap, IVF when every customer of a large base queries many seeds.
+
+    >>> seed_index_kind(100_000, 600), seed_index_kind(10_000_000, 60_000)
+    ('exact', 'ivf')
+    """
+    return "exact" if n_queries * n_seeds <= EXACT_SEED_SEARCH_MAX or n_seeds < 2_000 else "ivf"
+
+
+def seed_distances(X: np.ndarray, index, k: int, batch: int = 200_000) -> np.ndarray:
+    """Mean distance from each row of ``X`` to its ``k`` nearest indexed seeds, searched in batches.
+
+    The one scoring kernel shared by the single-machine and the Spark paths
+    (:func:`score_frame_against_seeds`): customers query the (small) seed index, so the
+    work is one batched search per block of customers, not a loop over seeds.
+    """
+    out = np.empty(X.shape[0], dtype=np.float64)
+    k_eff = min(k, index.ntotal)
+    for start in range(0, X.shape[0], batch):
+        dist, idx = index.search(X[start : start + batch], k_eff)
+        valid = idx >= 0
+        out[start : start + batch] = np.where(valid, dist, 0.0).sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
+    return out
+
+
+def score_frame_against_seeds(frame: "pd.DataFrame", *, pipeline, index, k: int,
+                              id_column: str = "customer_id") -> "pd.DataFrame":
+    """Score one batch of clean customer rows against a seed index: pandas in, pandas out.
+
+    ``pipeline`` is a fitted feature pipeline (``finder.pipeline_``), ``index`` a
+    :class:`~lookalike.index.NeighborIndex` over the seed vectors. Returns ``customer_id`` and
+    ``distance`` (mean distance to the ``k`` nearest seeds; smaller is more alike). Pure and
+    row-wise, so Spark's ``mapInPandas`` and the single-machine path give the same numbers.
+    """
+    import pandas as pd
+
+    if len(frame) == 0:
+        return pd.DataFrame({id_column: pd.Series([], dtype=object), "distance": pd.Series([], dtype="float64")})
+    X = np.ascontiguousarray(pipeline.transform(frame), dtype=np.float32)
+    return pd.DataFrame({id_column: frame[id_column].astype(str).to_numpy(dtype=object),
+                         "distance": seed_distances(X, index, k)})
+
+
 def nearest_seeds(X: np.ndarray, seed_pos: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Distances and seed *positions* of the ``k`` nearest seeds of each of ``rows`` (a seed never matches itself)."""
     k_eff = min(k + 1, len(seed_pos))
-    index = build_index(X[seed_pos], "exact")
+    index = build_index(X[seed_pos], seed_index_kind(len(rows), len(seed_pos)))
     dist, local = index.search(X[rows], k_eff)
-    pos = seed_pos[local]
+    pos = seed_pos[np.maximum(local, 0)]
     own = pos == rows[:, None]
     if k_eff > k or own.any():
         # drop the row itself when it is a seed, keep the first k others

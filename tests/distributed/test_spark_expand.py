@@ -1,0 +1,82 @@
+"""The Spark path gives the single-machine audience on the same data, without collecting the table."""
+
+import pytest
+
+pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning", "ignore::DeprecationWarning")
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lookalike as lk
+from lookalike.distributed import expand_local, spark_expand
+from lookalike.errors import UnknownCustomerError
+from lookalike.index import _FaissIndex, build_index
+from tests.conftest import make_clean_customers
+
+N = 3000
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    customers = make_clean_customers(N, seed=5)
+    customers["vip_flag"] = pd.array((np.arange(N) % 50 == 0).astype(int), dtype="Int64")  # 60 VIP seeds
+    return customers
+
+
+@pytest.fixture(scope="module")
+def finder(table):
+    return lk.LookalikeFinder().fit(table)
+
+
+@pytest.fixture(scope="module")
+def spark_table(spark, table, tmp_path_factory):
+    path = tmp_path_factory.mktemp("lake") / "customers.parquet"
+    table.to_parquet(path, index=False)
+    df = spark.read.parquet(str(path)).repartition(5)  # several partitions
+    assert df.rdd.getNumPartitions() == 5
+    return df
+
+
+def test_spark_top_audience_equals_single_machine(spark, spark_table, table, finder, tmp_path):
+    out = tmp_path / "audience"
+    audience, info = spark_expand(spark_table, "vip", 300, out, finder=finder, k=10)
+    got = pd.read_parquet(out).sort_values("rank").reset_index(drop=True)
+    local = expand_local(table, "vip", 300, pipeline=finder.pipeline_, k=10)
+    assert list(got.customer_id) == list(local.customer_id)
+    np.testing.assert_allclose(got.distance, local.distance, rtol=1e-5)
+    assert list(got["rank"]) == list(range(1, 301)) and bool(got.similarity.is_monotonic_decreasing)
+    # ... and the single-machine audience of the finder's own seed_distance scorer is the same customers
+    mine = finder.expand("vip", 300, scorer="seed_distance", k=10, learn_weights=False, explain=False)
+    assert list(mine.customer_id) == list(got.customer_id)
+    # counts: seeds and opted-out customers excluded, everything accounted for
+    opted_out = int((table.promo_channel.astype(str) == "none").sum() - (table.promo_channel.astype(str)
+                                                                        .eq("none") & table.vip_flag.eq(1)).sum())
+    assert info.counts["seeds"] == 60 and info.counts["excluded: seeds"] == 60
+    assert info.counts["excluded: opted out (promo_channel none)"] == opted_out
+    assert info.counts["candidates"] == N - 60 - opted_out and info.counts["audience"] == 300
+    assert info.index_report["kind"] == "faiss-flat" and audience.count() == 300
+
+
+def test_spark_fits_its_own_pipeline_on_a_sample_and_takes_id_lists(spark, spark_table, table):
+    ids = list(table.customer_id.iloc[[3, 70, 140, 900, 1500]].str.lower())  # ids are canonicalised
+    audience, info = spark_expand(spark_table, ids, "1%", sample_rows=1000, k=3)
+    rows = audience.orderBy("rank").toPandas()  # the audience (30 rows), not the table
+    assert len(rows) == 30 and not set(rows.customer_id) & {i.upper() for i in ids}
+    assert bool(rows.distance.is_monotonic_increasing) and "sample of 1,000" in info.params["pipeline"]
+    with pytest.raises(UnknownCustomerError, match="NOPE"):
+        spark_expand(spark_table, ["nope"], 10)
+
+
+def test_serialized_index_searches_like_the_original():
+    x = np.random.default_rng(0).normal(size=(2000, 13)).astype(np.float32)
+    for kind in ("exact", "ivf", "hnsw"):
+        original = build_index(x, kind)
+        copy = _FaissIndex.from_bytes(original.to_bytes())
+        d1, i1 = original.search(x[:20], 5)
+        d2, i2 = copy.search(x[:20], 5)
+        np.testing.assert_array_equal(i1, i2)
+        np.testing.assert_allclose(d1, d2)
+        assert copy.report.kind == original.report.kind
