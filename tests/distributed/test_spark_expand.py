@@ -1,9 +1,5 @@
 """The Spark path gives the single-machine audience on the same data, without collecting the table."""
 
-import pytest
-
-pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning", "ignore::DeprecationWarning")
-
 from __future__ import annotations
 
 import numpy as np
@@ -16,6 +12,9 @@ from lookalike.errors import UnknownCustomerError
 from lookalike.index import _FaissIndex, build_index
 from tests.conftest import make_clean_customers
 
+# PySpark 4.3 warns that pandas >= 3 is not fully supported; these tests are what checks it works
+pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning",
+                                        "ignore:The copy keyword is deprecated")
 N = 3000
 
 
