@@ -1,0 +1,360 @@
+"""Campaign results: per-arm rates, uplift with intervals, incremental value, and a plain verdict.
+
+Rates are per customer of the arm (control customers get no sends but are measured the same way):
+open rate = share who opened, click rate = share who clicked (or visited), conversion rate = share
+with at least one conversion, revenue per customer = revenue / customers. Customers without an
+outcome row count as zero on every metric (the number is reported).
+
+``campaign_results(engine, "spring")`` computes everything from the store; :func:`results_from_frame`
+does the same from a plain table, so simulations and the Hillstrom validation use the identical code.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from scipy import stats as sps
+
+from lookalike.campaigns.holdout import SampleRatioCheck, sample_ratio_check
+from lookalike.campaigns.stats import Uplift, bootstrap_diff_ci, mean_uplift, proportion_uplift
+from lookalike.errors import InputError, MissingColumnsError
+
+RATE_METRICS = {"open_rate": "opens", "click_rate": "clicks", "conversion_rate": "conversions"}
+LABELS = {"open_rate": "open rate", "click_rate": "click (visit) rate", "conversion_rate": "conversion rate",
+          "revenue_per_customer": "revenue per customer"}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A number with its (1 - alpha) interval."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+
+    def to_dict(self) -> dict:
+        """Plain values (non-finite as None)."""
+        return {k: (v if v is not None and math.isfinite(v) else None)
+                for k, v in (("value", self.value), ("low", self.low), ("high", self.high))}
+
+
+@dataclass(frozen=True)
+class CampaignResults:
+    """Everything the report shows for one campaign (``to_dict()`` for JSON, the API and the web UI)."""
+
+    name: str
+    alpha: float
+    arms: pd.DataFrame
+    uplifts: dict[str, Uplift]
+    revenue_bootstrap: tuple[float, float] | None
+    cost: float
+    incremental_conversions: Estimate
+    incremental_revenue: Estimate
+    incremental_roi: Estimate
+    cost_per_conversion: float | None
+    cost_per_incremental_conversion: float | None
+    srm: SampleRatioCheck
+    customers_without_outcome: int
+    verdict: str
+    warnings: tuple[str, ...] = field(default=())
+
+    def uplift_table(self) -> pd.DataFrame:
+        """One row per metric: treatment, control, difference with its interval, relative uplift, p-value."""
+        rows = []
+        for key, u in self.uplifts.items():
+            rows.append({"metric": LABELS.get(key, key), "treatment": u.treatment, "control": u.control,
+                         "uplift": u.diff, "ci_low": u.diff_low, "ci_high": u.diff_high,
+                         "relative": u.relative, "p_value": u.p_value})
+        return pd.DataFrame(rows)
+
+    def value_table(self) -> pd.DataFrame:
+        """Incremental conversions, revenue and ROI with intervals, and the cost ratios."""
+        rows = [("incremental conversions", self.incremental_conversions),
+                ("incremental revenue", self.incremental_revenue),
+                ("incremental ROI", self.incremental_roi)]
+        out = [{"measure": k, "estimate": e.value, "ci_low": e.low, "ci_high": e.high} for k, e in rows]
+        out += [{"measure": "cost", "estimate": self.cost, "ci_low": None, "ci_high": None},
+                {"measure": "cost per conversion", "estimate": self.cost_per_conversion, "ci_low": None, "ci_high": None},
+                {"measure": "cost per incremental conversion", "estimate": self.cost_per_incremental_conversion,
+                 "ci_low": None, "ci_high": None}]
+        return pd.DataFrame(out)
+
+    def to_dict(self) -> dict:
+        """Plain, JSON-ready values."""
+        from lookalike.io import to_jsonable
+
+        return to_jsonable({
+            "campaign": self.name, "alpha": self.alpha,
+            "arms": self.arms.reset_index().to_dict("records"),
+            "uplift": {k: u.to_dict() for k, u in self.uplifts.items()},
+            "revenue_bootstrap_ci": list(self.revenue_bootstrap) if self.revenue_bootstrap else None,
+            "cost": self.cost,
+            "incremental_conversions": self.incremental_conversions.to_dict(),
+            "incremental_revenue": self.incremental_revenue.to_dict(),
+            "incremental_roi": self.incremental_roi.to_dict(),
+            "cost_per_conversion": self.cost_per_conversion,
+            "cost_per_incremental_conversion": self.cost_per_incremental_conversion,
+            "sample_ratio": {"n_treatment": self.srm.n_treatment, "n_control": self.srm.n_control,
+                             "expected_control_share": self.srm.expected_share, "p_value": self.srm.p_value,
+                             "mismatch": self.srm.mismatch},
+            "customers_without_outcome": self.customers_without_outcome,
+            "verdict": self.verdict, "warnings": list(self.warnings),
+        }, "results")
+
+
+def arm_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per arm (treatment, control): customers, senders, openers, clickers, converters, conversions, revenue, rates."""
+    need = {"arm", "sends", "opens", "clicks", "conversions", "revenue"}
+    if need - set(frame.columns):
+        raise MissingColumnsError(need - set(frame.columns), frame.columns, where="campaign table")
+    f = frame.assign(sent=frame["sends"] > 0, opened=frame["opens"] > 0, clicked=frame["clicks"] > 0,
+                     converted=frame["conversions"] > 0)
+    g = f.groupby("arm").agg(customers=("arm", "size"), sent=("sent", "sum"), openers=("opened", "sum"),
+                             clickers=("clicked", "sum"), converters=("converted", "sum"),
+                             conversions=("conversions", "sum"), revenue=("revenue", "sum"))
+    g = g.reindex(["treatment", "control"]).fillna(0)
+    n = g["customers"].replace(0, np.nan)
+    g["open_rate"] = g["openers"] / n
+    g["click_rate"] = g["clickers"] / n
+    g["conversion_rate"] = g["converters"] / n
+    g["revenue_per_customer"] = g["revenue"] / n
+    return g
+
+
+def results_from_frame(frame: pd.DataFrame, *, name: str = "campaign", holdout_share: float | None = None,
+                       cost: float = 0.0, alpha: float = 0.05, bootstrap: bool = True,
+                       metrics: Sequence[str] = ("open_rate", "click_rate", "conversion_rate")) -> CampaignResults:
+    """Compute :class:`CampaignResults` from one row per customer (arm + outcome columns)."""
+    arms = arm_summary(frame)
+    n_t, n_c = int(arms.loc["treatment", "customers"]), int(arms.loc["control", "customers"])
+    if n_t < 2 or n_c < 2:
+        raise InputError(f"campaign {name!r} has {n_t} treated and {n_c} control customers; "
+                         "both arms need at least 2 to measure anything")
+    share = holdout_share if holdout_share is not None else n_c / (n_t + n_c)
+    srm = sample_ratio_check(n_t, n_c, share)
+    count_col = {"open_rate": "openers", "click_rate": "clickers", "conversion_rate": "converters"}
+    uplifts: dict[str, Uplift] = {}
+    for m in metrics:
+        # An e-mail's control arm gets no e-mail, so it cannot open one: only rates the control arm can
+        # show (conversion always; opens/clicks when measured there, e.g. site visits) get an uplift.
+        if m != "conversion_rate" and arms.loc["control", count_col[m]] == 0:
+            continue
+        uplifts[m] = proportion_uplift(int(arms.loc["treatment", count_col[m]]), n_t,
+                                       int(arms.loc["control", count_col[m]]), n_c, alpha=alpha, metric=m)
+    is_t = (frame["arm"] == "treatment").to_numpy()
+    rev = frame["revenue"].to_numpy(dtype=float)
+    uplifts["revenue_per_customer"] = mean_uplift(rev[is_t], rev[~is_t], alpha=alpha)
+    boot = None
+    if bootstrap and (rev > 0).any():
+        boot = bootstrap_diff_ci(rev[is_t], rev[~is_t], alpha=alpha, n_resamples=1000)
+    conv, rpc = uplifts["conversion_rate"], uplifts["revenue_per_customer"]
+    inc_conv = Estimate(conv.diff * n_t, conv.diff_low * n_t, conv.diff_high * n_t)
+    inc_rev = Estimate(rpc.diff * n_t, rpc.diff_low * n_t, rpc.diff_high * n_t)
+    if cost > 0:
+        roi = Estimate((inc_rev.value - cost) / cost, (inc_rev.low - cost) / cost, (inc_rev.high - cost) / cost)
+        converters_t = arms.loc["treatment", "converters"]
+        cpc = cost / converters_t if converters_t > 0 else None
+        cpic = cost / inc_conv.value if inc_conv.value > 0 else None
+    else:
+        roi, cpc, cpic = Estimate(None, None, None), None, None
+    warnings: list[str] = []
+    if srm.mismatch:
+        warnings.append(f"sample-ratio mismatch (p = {srm.p_value:.2g}): the arms are not in the planned "
+                        f"{1 - share:.0%}/{share:.0%} split, so the comparison may be biased; check how the "
+                        "audience was sent")
+    missing = int((~frame["has_outcome"]).sum()) if "has_outcome" in frame.columns else 0
+    if missing == len(frame):
+        warnings.append("no outcomes imported yet: every number below is zero (lookalike campaign outcomes)")
+    res = CampaignResults(name, alpha, arms, uplifts, boot, float(cost), inc_conv, inc_rev, roi, cpc, cpic, srm,
+                          missing, "", tuple(warnings))
+    return _with_verdict(res)
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:+.2f} pp"
+
+
+def _money(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _with_verdict(r: CampaignResults) -> CampaignResults:
+    conf = f"{1 - r.alpha:.0%}"
+    c, v = r.uplifts["conversion_rate"], r.uplifts["revenue_per_customer"]
+    n_t = r.srm.n_treatment
+    if c.diff_low > 0:
+        head = (f"The campaign raised conversion by {_pct(c.diff)} ({conf} CI {_pct(c.diff_low)} to "
+                f"{_pct(c.diff_high)}, p = {c.p_value:.2g}): about {r.incremental_conversions.value:,.0f} extra "
+                f"converting customers among {n_t:,} treated ({r.incremental_conversions.low:,.0f} to "
+                f"{r.incremental_conversions.high:,.0f}).")
+    elif c.diff_high < 0:
+        head = (f"The campaign lowered conversion by {_pct(-c.diff).lstrip('+')} ({conf} CI {_pct(c.diff_low)} to "
+                f"{_pct(c.diff_high)}, p = {c.p_value:.2g}).")
+    else:
+        head = (f"No clear effect on conversion: {_pct(c.diff)} with a {conf} CI from {_pct(c.diff_low)} to "
+                f"{_pct(c.diff_high)} (p = {c.p_value:.2g}), which includes zero; the data cannot tell a "
+                "gain from no effect.")
+    rev = (f" Incremental revenue is estimated at {_money(r.incremental_revenue.value)} ({conf} CI "
+           f"{_money(r.incremental_revenue.low)} to {_money(r.incremental_revenue.high)}).")
+    if r.cost > 0:
+        if r.incremental_revenue.low > r.cost:
+            rev += f" Even the low end exceeds the cost of {_money(r.cost)}: the campaign paid for itself."
+        elif r.incremental_revenue.high < r.cost:
+            rev += f" Even the high end is below the cost of {_money(r.cost)}: the campaign did not pay for itself."
+        else:
+            rev += (f" Against a cost of {_money(r.cost)} the interval spans both a loss and a gain: whether it paid "
+                    "for itself is uncertain.")
+    else:
+        rev += " No cost is recorded, so no return can be computed (lookalike campaign cost)."
+    if v.diff_low <= 0 <= v.diff_high and c.diff_low > 0:
+        rev += " Revenue is noisier than conversion, so its interval is wider."
+    return CampaignResults(**{**r.__dict__, "verdict": head + rev})
+
+
+def campaign_results(engine: sa.Engine, ref: int | str, *, alpha: float = 0.05, bootstrap: bool = True) -> CampaignResults:
+    """Results of a stored campaign (by name or id)."""
+    from lookalike.campaigns.store import campaign_frame, get_campaign, total_cost
+
+    camp = get_campaign(engine, ref)
+    frame = campaign_frame(engine, camp.id)
+    return results_from_frame(frame, name=camp.name, holdout_share=camp.holdout_share,
+                              cost=total_cost(engine, camp.id), alpha=alpha, bootstrap=bootstrap)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two campaigns (or audiences) side by side and the difference of their conversion uplifts."""
+
+    table: pd.DataFrame
+    uplift_difference: Estimate
+    p_value: float
+    reading: str
+
+    def to_dict(self) -> dict:
+        """Plain values."""
+        from lookalike.io import to_jsonable
+
+        return to_jsonable({"table": self.table.to_dict("records"), "uplift_difference": self.uplift_difference.to_dict(),
+                            "p_value": self.p_value, "reading": self.reading}, "comparison")
+
+
+def compare_results(a: CampaignResults, b: CampaignResults) -> Comparison:
+    """Compare the conversion uplift of ``a`` and ``b`` (independent audiences; normal approximation).
+
+    The standard error of each uplift is recovered from its interval width; the difference of two
+    independent uplifts has variance ``se_a² + se_b²``.
+    """
+    z = sps.norm.ppf(1 - a.alpha / 2)
+    ua, ub = a.uplifts["conversion_rate"], b.uplifts["conversion_rate"]
+    se = math.hypot((ua.diff_high - ua.diff_low) / (2 * z), (ub.diff_high - ub.diff_low) / (2 * z))
+    d = ua.diff - ub.diff
+    p = float(2 * sps.norm.sf(abs(d) / se)) if se > 0 else 1.0
+    est = Estimate(d, d - z * se, d + z * se)
+    rows = []
+    for r in (a, b):
+        rows.append({"campaign": r.name, "treated": r.srm.n_treatment, "control": r.srm.n_control,
+                     "conversion_treatment": r.uplifts["conversion_rate"].treatment,
+                     "conversion_control": r.uplifts["conversion_rate"].control,
+                     "conversion_uplift": r.uplifts["conversion_rate"].diff,
+                     "revenue_per_customer_uplift": r.uplifts["revenue_per_customer"].diff,
+                     "incremental_revenue": r.incremental_revenue.value, "cost": r.cost,
+                     "incremental_roi": r.incremental_roi.value})
+    conf = f"{1 - a.alpha:.0%}"
+    if est.low > 0 or est.high < 0:
+        better, worse = (a, b) if d > 0 else (b, a)
+        reading = (f"{better.name} produced a larger conversion uplift than {worse.name}: difference "
+                   f"{_pct(abs(d))} ({conf} CI {_pct(est.low)} to {_pct(est.high)}, p = {p:.2g}).")
+    else:
+        reading = (f"The conversion uplifts of {a.name} and {b.name} cannot be told apart: difference "
+                   f"{_pct(d)} ({conf} CI {_pct(est.low)} to {_pct(est.high)}, p = {p:.2g}).")
+    return Comparison(pd.DataFrame(rows), est, p, reading)
+
+
+def uplift_figure(results: Sequence[CampaignResults]):
+    """A forest plot: each campaign's uplift per rate metric with its interval (matplotlib Figure)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    metrics = [m for m in ("open_rate", "click_rate", "conversion_rate") if any(m in r.uplifts for r in results)]
+    n_rows = sum(m in r.uplifts for r in results for m in metrics)
+    fig = Figure(figsize=(6.5, 0.8 + 0.45 * n_rows))
+    ax = fig.add_subplot()
+    labels, y = [], 0
+    for r in results:
+        for m in (m for m in metrics if m in r.uplifts):
+            u = r.uplifts[m]
+            ax.errorbar([u.diff * 100], [y], xerr=[[(u.diff - u.diff_low) * 100], [(u.diff_high - u.diff) * 100]],
+                        fmt="o", color="tab:blue" if u.significant else "tab:gray", capsize=3)
+            labels.append(f"{r.name}: {LABELS[m]}")
+            y += 1
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"uplift, percentage points ({1 - results[0].alpha:.0%} CI)")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def _table_html(df: pd.DataFrame, pct_cols: Sequence[str] = (), money_cols: Sequence[str] = ()) -> str:
+    def cell(col: str, v: object) -> str:
+        if v is None or (isinstance(v, float) and not math.isfinite(v)):
+            return "–"
+        if col in pct_cols and isinstance(v, (int, float)):
+            return f"{v * 100:.2f}%"
+        if isinstance(v, float):
+            return f"{v:,.2f}" if col in money_cols or abs(v) >= 1 else f"{v:.4g}"
+        if isinstance(v, (int, np.integer)):
+            return f"{v:,}"
+        return html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = "".join("<tr>" + "".join(f"<td>{cell(c, v)}</td>" for c, v in zip(df.columns, row)) + "</tr>"
+                   for row in df.itertuples(index=False, name=None))
+    return f'<table class="campaign"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def results_html(results: Sequence[CampaignResults], comparison: Comparison | None = None) -> str:
+    """An HTML fragment (no <html> wrapper) with verdicts, tables and the inline SVG uplift plot."""
+    from lookalike.report.plots import figure_to_svg
+
+    parts = []
+    for r in results:
+        arms = r.arms.reset_index()[["arm", "customers", "open_rate", "click_rate", "conversion_rate",
+                                     "revenue_per_customer", "revenue"]]
+        up = r.uplift_table()
+        parts.append(f'<section class="campaign-results"><h2>{html.escape(r.name)}</h2>'
+                     f'<p class="verdict">{html.escape(r.verdict)}</p>'
+                     + "".join(f'<p class="warning">⚠ {html.escape(w)}</p>' for w in r.warnings)
+                     + "<h3>Arms</h3>" + _table_html(arms, pct_cols=("open_rate", "click_rate", "conversion_rate"),
+                                                     money_cols=("revenue_per_customer", "revenue"))
+                     + f"<h3>Uplift (treatment − control, {1 - r.alpha:.0%} CI)</h3>"
+                     + _table_html(up) + "<h3>Incremental value</h3>" + _table_html(r.value_table(),
+                                                                                  money_cols=("estimate", "ci_low", "ci_high"))
+                     + f'<p class="note">Sample-ratio check: {r.srm.n_treatment:,} treated, {r.srm.n_control:,} control, '
+                       f'p = {r.srm.p_value:.3g}. {r.customers_without_outcome:,} customers without an outcome row '
+                       'count as zero. Revenue is not winsorised.</p></section>')
+    if comparison is not None:
+        parts.append(f'<section class="campaign-comparison"><h2>Comparison</h2><p class="verdict">'
+                     f'{html.escape(comparison.reading)}</p>{_table_html(comparison.table)}</section>')
+    parts.append(f'<figure class="uplift-plot">{figure_to_svg(uplift_figure(results))}</figure>')
+    return "\n".join(parts)
+
+
+def render_report_html(results: Sequence[CampaignResults], comparison: Comparison | None = None,
+                       title: str = "Campaign report") -> str:
+    """A self-contained HTML document (inline CSS and SVG, no external assets)."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]))
+    return env.get_template("campaign.html.j2").render(title=title, body=results_html(results, comparison))

@@ -1,0 +1,397 @@
+"""The campaign store: campaigns, their audience versions, assignments, outcomes and costs.
+
+Every write is one transaction: a campaign is created with all its assignments or not at all, an
+outcome file is imported completely or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from lookalike import database as db
+from lookalike.campaigns.holdout import (SampleRatioCheck, assign_arms, balance_table, check_share, new_salt,
+                                         sample_ratio_check)
+from lookalike.cleaning.text import normalize_id
+from lookalike.errors import InputError, LookalikeError, MissingColumnsError, ParameterError
+
+logger = logging.getLogger(__name__)
+
+OUTCOME_COLUMNS = ("sends", "opens", "clicks", "conversions", "revenue")
+# Features whose balance between arms is checked when present (numeric) plus the main categories.
+BALANCE_COLUMNS = ("similarity", "total_spent", "total_orders", "days_since_last_purchase", "tenure_months",
+                   "income", "age", "avg_ticket", "pct_reordered", "region", "fav_category", "signup_channel")
+
+
+class CampaignError(LookalikeError):
+    """A campaign cannot be found or the operation does not fit its state."""
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A campaign row, with its arm sizes."""
+
+    id: int
+    name: str
+    salt: str
+    holdout_share: float
+    stratify: str | None
+    channel: str | None
+    description: str | None
+    status: str
+    created_at: object
+    n_treatment: int
+    n_control: int
+
+    def to_dict(self) -> dict:
+        """Plain values, JSON-ready."""
+        d = dict(self.__dict__)
+        d["created_at"] = str(self.created_at)
+        return d
+
+
+@dataclass(frozen=True)
+class CreatedCampaign:
+    """What :func:`create_campaign` did: the campaign, its split check and its balance table."""
+
+    campaign: Campaign
+    srm: SampleRatioCheck
+    balance: pd.DataFrame
+    warnings: tuple[str, ...] = field(default=())
+
+
+def _ref_clause(ref: int | str) -> sa.ColumnElement:
+    if isinstance(ref, (int, np.integer)) or (isinstance(ref, str) and ref.isdigit()):
+        return sa.or_(db.campaigns.c.id == int(ref), db.campaigns.c.name == str(ref))
+    return db.campaigns.c.name == str(ref)
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    """Rows as dicts of plain Python values for an executemany insert (column-wise ``tolist`` is far
+    cheaper than ``DataFrame.to_dict("records")``, which boxes every cell)."""
+    cols = [str(c) for c in df.columns]
+    arrays = [df[c].astype(object).where(df[c].notna(), None).tolist() if df[c].dtype == object or
+              str(df[c].dtype) in ("string", "str") else df[c].tolist() for c in df.columns]
+    return [dict(zip(cols, vals)) for vals in zip(*arrays)]
+
+
+def _frame(conn: sa.Connection, query: sa.Select) -> pd.DataFrame:
+    """A query result as a DataFrame, built column-wise from the cursor's tuples."""
+    result = conn.execute(query)
+    cols = list(result.keys())
+    rows = result.all()
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    return pd.DataFrame(dict(zip(cols, (list(c) for c in zip(*rows)))))
+
+
+def get_campaign(engine: sa.Engine, ref: int | str) -> Campaign:
+    """The campaign named ``ref`` (or with id ``ref``), with its arm sizes."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(db.campaigns).where(_ref_clause(ref))).mappings().first()
+        if row is None:
+            names = conn.execute(sa.select(db.campaigns.c.name).order_by(db.campaigns.c.id)).scalars().all()
+            raise CampaignError(f"no campaign {ref!r}; known campaigns: {', '.join(names[:10]) or 'none'} "
+                                "(lookalike campaign list)")
+        sizes = dict(conn.execute(sa.select(db.assignments.c.arm, sa.func.count())
+                                  .where(db.assignments.c.campaign_id == row["id"])
+                                  .group_by(db.assignments.c.arm)).all())
+    return Campaign(row["id"], row["name"], row["salt"], row["holdout_share"], row["stratify"], row["channel"],
+                    row["description"], row["status"], row["created_at"], int(sizes.get("treatment", 0)),
+                    int(sizes.get("control", 0)))
+
+
+def list_campaigns(engine: sa.Engine) -> pd.DataFrame:
+    """Every campaign with its arm sizes, outcome rows and total cost, newest first."""
+    c, a, o, k = db.campaigns, db.assignments, db.outcomes, db.costs
+    n_t = sa.select(sa.func.count()).where(a.c.campaign_id == c.c.id, a.c.arm == "treatment").scalar_subquery()
+    n_c = sa.select(sa.func.count()).where(a.c.campaign_id == c.c.id, a.c.arm == "control").scalar_subquery()
+    n_o = sa.select(sa.func.count()).where(o.c.campaign_id == c.c.id).scalar_subquery()
+    cost = sa.select(sa.func.coalesce(sa.func.sum(k.c.amount), 0.0)).where(k.c.campaign_id == c.c.id).scalar_subquery()
+    q = sa.select(c.c.id, c.c.name, c.c.channel, c.c.status, c.c.holdout_share, n_t.label("n_treatment"),
+                  n_c.label("n_control"), n_o.label("outcome_rows"), cost.label("cost"), c.c.created_at
+                  ).order_by(c.c.id.desc())
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(q).mappings().all(),
+                            columns=["id", "name", "channel", "status", "holdout_share", "n_treatment", "n_control",
+                                     "outcome_rows", "cost", "created_at"])
+
+
+def create_campaign(engine: sa.Engine, name: str, audience: pd.DataFrame, *, holdout_share: float = 0.1,
+                    salt: str | None = None, stratify: str | None = None, customers: pd.DataFrame | None = None,
+                    manifest: dict | None = None, label: str = "audience", source: str | None = None,
+                    channel: str | None = None, description: str | None = None,
+                    cost: float | None = None, arms: pd.Series | np.ndarray | None = None) -> CreatedCampaign:
+    """Create a campaign from an audience: store its version, assign treatment/control, check the split.
+
+    ``stratify`` names a column of the audience (or of ``customers``, joined on customer_id) whose
+    every value holds out the same share. The balance of the main features between arms (standardized
+    mean differences) and a sample-ratio check come back with warnings when they look wrong.
+    ``arms`` (one "treatment"/"control" per audience row) records the split of an experiment that was
+    already randomized elsewhere (e.g. the Hillstrom data) instead of drawing one.
+    """
+    from lookalike.export import audience_digest
+
+    check_share(holdout_share)
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise ParameterError(f"campaign name must be 1 to 200 characters, got {name!r}")
+    if not isinstance(audience, pd.DataFrame) or "customer_id" not in audience.columns:
+        raise MissingColumnsError(["customer_id"], getattr(audience, "columns", []), where="audience")
+    if audience.empty:
+        raise InputError("the audience has no customers; a campaign needs at least one")
+    salt = salt or new_salt()
+    features = audience.reset_index(drop=True)
+    # Ids are stored canonical (the cleaner's rule), so outcome files match whatever their spacing/case.
+    features["customer_id"] = normalize_id(features["customer_id"]).values
+    if customers is not None:
+        extra = [c for c in customers.columns if c not in features.columns or c == "customer_id"]
+        features = features.merge(customers[extra].drop_duplicates("customer_id"), on="customer_id", how="left")
+    strata = None
+    if stratify:
+        if stratify not in features.columns:
+            raise MissingColumnsError([stratify], features.columns, where="audience (for --stratify)")
+        strata = features[stratify]
+    assigned = assign_arms(features["customer_id"], salt, holdout_share, strata)
+    if arms is not None:
+        given = pd.Series(np.asarray(arms, dtype=object))
+        if len(given) != len(assigned) or not given.isin(["treatment", "control"]).all():
+            raise ParameterError(f"arms must give 'treatment' or 'control' for each of the {len(assigned)} "
+                                 "audience rows")
+        assigned["arm"] = given.to_numpy()
+    n_ctrl = int((assigned["arm"] == "control").sum())
+    n_treat = len(assigned) - n_ctrl
+    warnings: list[str] = []
+    srm = sample_ratio_check(n_treat, n_ctrl, holdout_share)
+    if srm.mismatch:
+        warnings.append(f"sample-ratio mismatch: {n_ctrl} control of {len(assigned)} for a planned share of "
+                        f"{holdout_share:.1%} (chi-square p = {srm.p_value:.2g}); check the audience for duplicates")
+    cols = [c for c in BALANCE_COLUMNS if c in features.columns]
+    balance = balance_table(features, assigned["arm"], cols) if n_ctrl >= 2 and n_treat >= 2 else pd.DataFrame()
+    if len(balance) and balance["unbalanced"].any():
+        worst = balance.loc[balance["smd"].abs().idxmax()]
+        warnings.append(f"arms are unbalanced on {int(balance['unbalanced'].sum())} feature(s) (|SMD| > 0.1), "
+                        f"worst {worst['feature']} (SMD {worst['smd']:+.2f}); with a small audience consider "
+                        "--stratify on that column or another salt")
+    if n_ctrl < 100:
+        warnings.append(f"only {n_ctrl} customers in control: intervals will be wide (lookalike campaign plan)")
+    now = db.utcnow()
+    manifest_doc = manifest if manifest is not None else {"rows": int(len(audience))}
+    try:
+        with engine.begin() as conn:
+            cid = conn.execute(db.campaigns.insert().values(
+                name=name, description=description, channel=channel, salt=salt, holdout_share=float(holdout_share),
+                stratify=stratify, status="draft", created_at=now).returning(db.campaigns.c.id)).scalar_one()
+            vid = conn.execute(db.audience_versions.insert().values(
+                campaign_id=cid, label=label, source=source, audience_hash=audience_digest(audience),
+                manifest=json.dumps(manifest_doc, sort_keys=True, default=str), n_customers=int(len(audience)),
+                created_at=now).returning(db.audience_versions.c.id)).scalar_one()
+            rows = assigned.assign(campaign_id=cid, audience_version_id=vid,
+                                   bucket=assigned["bucket"].astype(int))
+            rows["stratum"] = rows["stratum"].astype(object).where(rows["stratum"].notna(), None)
+            conn.execute(db.assignments.insert(), _records(rows[["campaign_id", "customer_id", "audience_version_id",
+                                                                 "arm", "bucket", "stratum"]]))
+            if cost:
+                conn.execute(db.costs.insert().values(campaign_id=cid, amount=float(cost), created_at=now,
+                                                      description="planned cost at creation"))
+    except sa.exc.IntegrityError as exc:
+        if "name" in str(exc.orig).lower() or "unique" in str(exc.orig).lower():
+            raise CampaignError(f"a campaign named {name!r} already exists; choose another name") from None
+        raise
+    for w in warnings:
+        logger.warning("campaign %s: %s", name, w)
+    return CreatedCampaign(get_campaign(engine, cid), srm, balance, tuple(warnings))
+
+
+def assignments_frame(engine: sa.Engine, ref: int | str) -> pd.DataFrame:
+    """customer_id, arm, bucket, stratum of a campaign."""
+    camp = get_campaign(engine, ref)
+    a = db.assignments
+    with engine.connect() as conn:
+        return _frame(conn, sa.select(a.c.customer_id, a.c.arm, a.c.bucket, a.c.stratum)
+                      .where(a.c.campaign_id == camp.id).order_by(a.c.customer_id))
+
+
+def control_ids(engine: sa.Engine, ref: int | str) -> list[str]:
+    """Ids of a campaign's control group (to leave out of every export)."""
+    df = assignments_frame(engine, ref)
+    return df.loc[df["arm"] == "control", "customer_id"].tolist()
+
+
+def read_outcomes(source: str | os.PathLike[str], query: str | None = None) -> pd.DataFrame:
+    """Read an outcome table from a CSV/parquet file or a database (SQLAlchemy URL + ``query``)."""
+    from lookalike.io import is_sql_url
+
+    if is_sql_url(source):
+        if not query:
+            raise ParameterError("reading outcomes from a database needs --query (SQL or a table name)")
+        sql = query if any(ch.isspace() for ch in query.strip()) else f'SELECT * FROM "{query}"'
+        try:
+            with sa.create_engine(str(source)).connect() as conn:
+                return pd.read_sql_query(sa.text(sql), conn, dtype={"customer_id": str})
+        except Exception as exc:
+            raise InputError(f"cannot read outcomes from the database: {str(exc).splitlines()[0][:200]}") from None
+    p = Path(source)
+    if not p.is_file():
+        raise InputError(f"outcome file {p} does not exist; pass a CSV or parquet with customer_id and "
+                         f"{', '.join(OUTCOME_COLUMNS)}")
+    try:
+        if p.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(p)
+        return pd.read_csv(p, dtype={"customer_id": str}, sep=None, engine="python")
+    except Exception as exc:
+        raise InputError(f"cannot read outcomes {p}: {str(exc).splitlines()[0][:200]}") from None
+
+
+@dataclass(frozen=True)
+class OutcomeImport:
+    """What :func:`import_outcomes` stored."""
+
+    campaign: str
+    rows: int
+    replaced: int
+    totals: dict
+    customers_without_outcome: int
+
+
+def validate_outcomes(df: pd.DataFrame, assigned_ids: pd.Index, where: str = "outcomes") -> pd.DataFrame:
+    """Check an outcome table and return it clean (customer_id + the five metrics as numbers).
+
+    Every problem is collected first; the error names each kind with its count and first rows.
+    """
+    if not isinstance(df, pd.DataFrame) or "customer_id" not in df.columns:
+        raise MissingColumnsError(["customer_id"], getattr(df, "columns", []), where=where)
+    present = [c for c in OUTCOME_COLUMNS if c in df.columns]
+    if not present:
+        raise MissingColumnsError(list(OUTCOME_COLUMNS), df.columns, where=where)
+    if df.empty:
+        raise InputError(f"{where} has no rows; nothing to import")
+    ids = normalize_id(df["customer_id"].reset_index(drop=True)).values
+    out = pd.DataFrame({"customer_id": pd.Series(ids, dtype="string")})
+    df = df.reset_index(drop=True)
+    problems: list[str] = []
+
+    def report(mask: pd.Series, what: str) -> None:
+        if mask.any():
+            rows = (np.flatnonzero(mask.to_numpy()) + 2)[:5]  # +2: header line and 1-based numbering
+            problems.append(f"{int(mask.sum())} row(s) {what} (file line(s) {', '.join(map(str, rows))})")
+
+    report(out["customer_id"].isna() | (out["customer_id"] == ""), "without customer_id")
+    for col in OUTCOME_COLUMNS:
+        if col not in df.columns:
+            out[col] = 0.0
+            continue
+        raw = df[col]
+        num = pd.to_numeric(raw, errors="coerce")
+        report(num.isna() & raw.notna() & (raw.astype("string").str.strip() != ""), f"with a non-numeric {col}")
+        num = num.fillna(0.0)
+        report(num < 0, f"with a negative {col}")
+        if col != "revenue":
+            report(num != np.floor(num), f"with a fractional {col} (counts must be whole numbers)")
+        out[col] = num.astype(float)
+    dup = out["customer_id"].duplicated(keep=False) & out["customer_id"].notna()
+    report(dup, f"sharing a customer_id with another row (e.g. {out.loc[dup, 'customer_id'].iloc[0]!r})"
+           if dup.any() else "")
+    known = out["customer_id"].isin(assigned_ids) | out["customer_id"].isna()
+    report(~known, f"with a customer_id not in the campaign (e.g. {out.loc[~known, 'customer_id'].iloc[0]!r})"
+           if (~known).any() else "")
+    if problems:
+        raise InputError(f"{where}: nothing imported: " + "; ".join(problems) +
+                         ". Fix the file (ids must be the campaign's audience ids, one row each, metrics ≥ 0)")
+    for col in OUTCOME_COLUMNS[:4]:
+        out[col] = out[col].astype(np.int64)
+    return out
+
+
+def import_outcomes(engine: sa.Engine, ref: int | str, outcomes_df: pd.DataFrame, *, replace: bool = False,
+                    where: str = "outcomes") -> OutcomeImport:
+    """Validate and store outcomes in one transaction (a bad row means nothing is written).
+
+    Customers of the campaign without a row count as zero sends/opens/clicks/conversions/revenue in
+    reports. With ``replace`` the campaign's previous outcomes are deleted in the same transaction;
+    without it, ids that already have outcomes are an error.
+    """
+    camp = get_campaign(engine, ref)
+    assigned = pd.Index(assignments_frame(engine, camp.id)["customer_id"])
+    clean = validate_outcomes(outcomes_df, assigned, where)
+    now = db.utcnow()
+    o = db.outcomes
+    with engine.begin() as conn:
+        if replace:
+            replaced = conn.execute(sa.delete(o).where(o.c.campaign_id == camp.id)).rowcount or 0
+        else:
+            replaced = 0
+            existing = conn.execute(sa.select(sa.func.count()).where(o.c.campaign_id == camp.id)).scalar_one()
+            if existing:
+                raise CampaignError(f"campaign {camp.name!r} already has outcomes for {existing} customer(s); "
+                                    "pass --replace to replace them all with this file")
+        conn.execute(o.insert(), _records(clean.assign(campaign_id=camp.id, imported_at=now)))
+        conn.execute(sa.update(db.campaigns).where(db.campaigns.c.id == camp.id).values(status="measured"))
+    totals = {c: float(clean[c].sum()) for c in OUTCOME_COLUMNS}
+    return OutcomeImport(camp.name, int(len(clean)), int(replaced), totals, int(len(assigned) - len(clean)))
+
+
+def add_cost(engine: sa.Engine, ref: int | str, amount: float, *, currency: str | None = None,
+             description: str | None = None) -> float:
+    """Record a cost of the campaign; returns the campaign's total cost."""
+    camp = get_campaign(engine, ref)
+    if not np.isfinite(amount) or amount < 0:
+        raise ParameterError(f"cost must be a non-negative amount, got {amount!r}")
+    with engine.begin() as conn:
+        conn.execute(db.costs.insert().values(campaign_id=camp.id, amount=float(amount), currency=currency,
+                                              description=description, created_at=db.utcnow()))
+    return total_cost(engine, camp.id)
+
+
+def total_cost(engine: sa.Engine, campaign_id: int) -> float:
+    """The sum of a campaign's costs (0 when none are recorded)."""
+    with engine.connect() as conn:
+        return float(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(db.costs.c.amount), 0.0))
+                                  .where(db.costs.c.campaign_id == campaign_id)).scalar_one())
+
+
+def campaign_frame(engine: sa.Engine, ref: int | str) -> pd.DataFrame:
+    """One row per assigned customer: customer_id, arm, stratum and the outcomes (0 without a row)."""
+    camp = get_campaign(engine, ref)
+    a, o = db.assignments, db.outcomes
+    q = (sa.select(a.c.customer_id, a.c.arm, a.c.stratum, sa.func.coalesce(o.c.sends, 0).label("sends"),
+                   sa.func.coalesce(o.c.opens, 0).label("opens"), sa.func.coalesce(o.c.clicks, 0).label("clicks"),
+                   sa.func.coalesce(o.c.conversions, 0).label("conversions"),
+                   sa.func.coalesce(o.c.revenue, 0.0).label("revenue"),
+                   (o.c.customer_id.is_not(None)).label("has_outcome"))
+         .select_from(a.outerjoin(o, sa.and_(o.c.campaign_id == a.c.campaign_id, o.c.customer_id == a.c.customer_id)))
+         .where(a.c.campaign_id == camp.id).order_by(a.c.customer_id))
+    with engine.connect() as conn:
+        df = _frame(conn, q)
+    for col in OUTCOME_COLUMNS[:4]:
+        df[col] = df[col].astype(np.int64)
+    df["revenue"] = df["revenue"].astype(float)
+    df["has_outcome"] = df["has_outcome"].astype(bool)
+    return df
+
+
+def delete_campaign(engine: sa.Engine, ref: int | str) -> None:
+    """Delete a campaign with its assignments, outcomes, costs and audience versions."""
+    camp = get_campaign(engine, ref)
+    with engine.begin() as conn:
+        conn.execute(sa.delete(db.campaigns).where(db.campaigns.c.id == camp.id))
+
+
+def audience_version(engine: sa.Engine, ref: int | str) -> dict:
+    """The audience version a campaign was built from: label, source, hash, manifest, size."""
+    camp = get_campaign(engine, ref)
+    v = db.audience_versions
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(v).where(v.c.campaign_id == camp.id).order_by(v.c.id)).mappings().first()
+    d = dict(row)
+    d["manifest"] = json.loads(d["manifest"])
+    d["created_at"] = str(d["created_at"])
+    return d
+
+
