@@ -17,6 +17,16 @@ and ``[task]``:
 - ``mode = "time"``: rows are ordered by ``order`` (default: file order); the first ``split_at``
   share is the past (``seeds`` evaluated there), the rest is the future population whose
   ``target`` customers must be found.
+
+A task whose data is a transaction log (order lines) has a ``[transactions]`` section:
+``as_of`` (the cut-off: the customer table is built from lines up to that date only, with
+:func:`lookalike.transactions.customers_from_transactions`), optionally ``label_end`` (end of
+the future window, default the last line), ``top_share`` (default 0.05) and ``mapping`` (a
+transaction mapping TOML, relative to the task file). It adds two label columns, computed
+from the lines in (``as_of``, ``label_end``] only: ``future_spent`` (net spend in the window,
+0 for a customer who bought nothing) and ``future_top`` (the customer's window spend is in
+the top ``top_share`` of every customer active in the window, new customers included). Only
+customers known at the cut-off are in the table: newcomers cannot be ranked.
 """
 
 from __future__ import annotations
@@ -83,18 +93,60 @@ def load_task(path: str | os.PathLike[str], *, nrows: int | None = None) -> Task
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"cannot read task {p}: {exc}") from None
     data_file = p.parent / cfg["file"]
-    try:
-        df = pd.read_csv(data_file, nrows=nrows, **cfg.get("read", {}))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the task's data {data_file}: {exc}") from None
-    id_col = cfg.get("id")
-    df["customer_id"] = (df[id_col].astype(str) if id_col else pd.Series(np.arange(1, len(df) + 1)).astype(str).radd("R"))
+    notes: list[str] = []
+    if "transactions" in cfg:
+        df, notes = _transactions_frame(cfg["transactions"], data_file, p)
+    else:
+        try:
+            df = pd.read_csv(data_file, nrows=nrows, **cfg.get("read", {}))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read the task's data {data_file}: {exc}") from None
+        id_col = cfg.get("id")
+        df["customer_id"] = (df[id_col].astype(str) if id_col
+                             else pd.Series(np.arange(1, len(df) + 1)).astype(str).radd("R"))
     for name, expr in cfg.get("columns", {}).items():
         try:
             df[name] = df.eval(expr, engine="python")
         except Exception as exc:
             raise InputError(f"task {p}: cannot derive column {name!r} = {expr!r}: {exc}") from None
-    return task_from_frame(df, cfg, source=str(p))
+    task = task_from_frame(df, cfg, source=str(p))
+    task.notes.extend(notes)
+    return task
+
+
+def _transactions_frame(tx: dict, data_file: Path, task_path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Customer table as of the cut-off, plus ``future_spent`` / ``future_top`` from the window after it."""
+    from lookalike.transactions import (
+        TransactionConfig,
+        customers_from_transactions,
+        parse_as_of,
+        read_transactions,
+    )
+
+    if "as_of" not in tx:
+        raise InputError(f"task {task_path}: [transactions] needs as_of (the cut-off date, e.g. 2011-06-30)")
+    top_share = float(tx.get("top_share", 0.05))
+    if not 0 < top_share < 1:
+        raise ParameterError(f"task {task_path}: top_share must be between 0 and 1, got {top_share}")
+    config = TransactionConfig.load(task_path.parent / tx["mapping"] if tx.get("mapping") else None)
+    lines = read_transactions(data_file, config=config)
+    past = customers_from_transactions(lines, as_of=tx["as_of"], config=config)
+    end = customers_from_transactions(lines, as_of=tx.get("label_end"), config=config)
+    # net spend of the window = spend up to its end minus spend up to the cut-off (same line rules)
+    total_end = end.customers.set_index("customer_id")["total_spent"]
+    total_past = past.customers.set_index("customer_id")["total_spent"].reindex(total_end.index, fill_value=0.0)
+    window = total_end - total_past
+    cutoff, _ = parse_as_of(tx["as_of"])
+    bought = end.customers.set_index("customer_id")["last_purchase"] > cutoff
+    in_window = window[bought | (window != 0)]   # bought in the window, or returned something in it
+    threshold = float(in_window.quantile(1 - top_share))
+    df = past.customers.copy()
+    df["future_spent"] = window.reindex(df["customer_id"]).fillna(0.0).to_numpy()
+    df["future_top"] = (df["future_spent"] >= threshold) & (df["future_spent"] > 0)
+    notes = [f"features from {past.report.lines_used:,} lines up to {past.report.as_of} "
+             f"({past.report.customers:,} customers); labels from the window after it up to {end.report.as_of}: "
+             f"{len(in_window):,} customers active, top {top_share:.0%} spend at least {threshold:,.2f}"]
+    return df, notes
 
 
 def task_from_frame(df: pd.DataFrame, cfg: dict, *, source: str = "") -> Task:

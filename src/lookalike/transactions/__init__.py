@@ -67,6 +67,7 @@ __all__ = [
     "TransactionReport",
     "TransactionsResult",
     "customers_from_transactions",
+    "parse_as_of",
     "read_transactions",
     "transaction_feature_spec",
     "WEEKDAYS",
@@ -249,7 +250,7 @@ def read_transactions(source: str | os.PathLike[str], *, config: TransactionConf
 # --------------------------------------------------------------------------- helpers
 
 
-def _parse_as_of(as_of: object) -> tuple[pd.Timestamp, pd.Timestamp]:
+def parse_as_of(as_of: object) -> tuple[pd.Timestamp, pd.Timestamp]:
     """(last timestamp included, date recency is measured from) of an as-of argument."""
     if isinstance(as_of, str):
         text = as_of.strip()
@@ -384,7 +385,7 @@ def customers_from_transactions(
         cutoff = ts.max()
         as_of_date = cutoff.normalize()
     else:
-        cutoff, as_of_date = _parse_as_of(as_of)
+        cutoff, as_of_date = parse_as_of(as_of)
     report.as_of = str(as_of_date.date()) if cutoff == as_of_date + pd.Timedelta(days=1) - pd.Timedelta(1, "ns") \
         else str(cutoff)
 
