@@ -170,6 +170,16 @@ def detect_encoding(sample: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    # Mostly UTF-8 with a few stray bytes (rows pasted from another system): more valid
+    # multi-byte characters than invalid bytes. Reading it as a single-byte code page would
+    # garble every valid character silently; as UTF-8 only the stray bytes are replaced,
+    # and those are counted (``undecodable_cells``). A real cp1252/latin-1 file has almost
+    # no valid multi-byte sequences, so it does not pass this test.
+    text = sample.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = len(text) - len(text.encode("ascii", errors="ignore")) - bad  # non-ASCII, not replaced
+    if good > bad:
+        return "utf-8"
     from charset_normalizer import from_bytes
 
     best = from_bytes(sample).best()
@@ -310,3 +320,40 @@ def to_jsonable(value: Any, where: str = "value") -> Any:
         return str(value)
     raise ParameterError(f"value at {where} is a {type(value).__name__}, which JSON cannot hold; "
                          "pass numbers, text, lists or dicts")
+
+
+def iter_parquet_batches(
+    path: str | os.PathLike[str],
+    batch_size: int = 1_000_000,
+    *,
+    columns: ColumnMapping | str | os.PathLike[str] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Read a raw parquet export ``batch_size`` rows at a time (pyarrow), column names mapped.
+
+    For tables too large to read at once: only one batch of raw strings is in memory.
+    Each batch carries ``attrs["read"]`` (source, format, ``first_row``: the 1-based file row
+    of its first line) so quarantined rows keep their file row numbers.
+    """
+    import pyarrow.parquet as pq
+
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ParameterError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+    p = Path(path)
+    name = str(p)
+    if not p.is_file():
+        raise InputError(f"cannot read {name}: the file does not exist; check the path")
+    with p.open("rb") as fh:
+        if fh.read(4) != _PARQUET_MAGIC:
+            raise UnsupportedFormatError(f"{name} is not a parquet file; export it again as parquet")
+    mapping = columns if isinstance(columns, ColumnMapping) else ColumnMapping.load(columns)
+    try:
+        reader = pq.ParquetFile(p)
+        batches = reader.iter_batches(batch_size=int(batch_size))
+        first = 1
+        for batch in batches:
+            df, renamed = mapping.apply(batch.to_pandas())
+            df.attrs["read"] = {"source": name, "format": "parquet", "first_row": first, "renamed_columns": renamed}
+            first += len(df)
+            yield df
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise InputError(f"cannot read {name}: the parquet file is corrupt ({_short(exc)}); write it again") from exc

@@ -54,8 +54,9 @@ def load_audience(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read an audience written by :func:`save_audience` (or any table with customer_id and rank).
 
     When the audience has its ``.manifest.json`` next to it, the file must match the
-    SHA-256 recorded there and the ranked ids its digest: a modified, corrupt or
-    newer-format audience is refused with :class:`~lookalike.errors.InputError`.
+    SHA-256 recorded there (older manifests without one: the ranked ids must match the
+    manifest's digest): a modified, corrupt or newer-format audience is refused with
+    :class:`~lookalike.errors.InputError`.
     """
     p = Path(path)
     if not p.is_file():
@@ -68,7 +69,8 @@ def load_audience(path: str | os.PathLike[str]) -> pd.DataFrame:
     missing = {"customer_id", "rank"} - set(df.columns)
     if missing:
         raise InputError(f"{p} is not an audience: missing column(s) {', '.join(sorted(missing))}")
-    if manifest is not None:
+    if manifest is not None and p.name not in (manifest.get("files") or {}):
+        # manifests without a file checksum: the ranked ids must still match their digest
         from lookalike.export import audience_digest
 
         recorded = manifest.get("audience") or {}
