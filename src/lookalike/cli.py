@@ -558,3 +558,9 @@ from lookalike.api.cli import report as report_cmd, serve as serve_cmd, users_ap
 app.command("serve")(serve_cmd)
 app.command("report")(report_cmd)
 app.add_typer(users_app, name="users")
+
+
+# ---------------------------------------------------------------- campaigns (issue 7)
+from lookalike.campaigns.cli import campaign_app  # noqa: E402
+
+app.add_typer(campaign_app, name="campaign")

@@ -249,7 +249,8 @@ def compare_results(a: CampaignResults, b: CampaignResults) -> Comparison:
     """Compare the conversion uplift of ``a`` and ``b`` (independent audiences; normal approximation).
 
     The standard error of each uplift is recovered from its interval width; the difference of two
-    independent uplifts has variance ``se_a² + se_b²``.
+    independent uplifts has variance ``se_a² + se_b²``. When the campaigns share one control group
+    (Hillstrom's two e-mails) the uplifts are positively correlated and this test is conservative.
     """
     z = sps.norm.ppf(1 - a.alpha / 2)
     ua, ub = a.uplifts["conversion_rate"], b.uplifts["conversion_rate"]
@@ -269,8 +270,9 @@ def compare_results(a: CampaignResults, b: CampaignResults) -> Comparison:
     conf = f"{1 - a.alpha:.0%}"
     if est.low > 0 or est.high < 0:
         better, worse = (a, b) if d > 0 else (b, a)
+        lo, hi = (est.low, est.high) if d > 0 else (-est.high, -est.low)
         reading = (f"{better.name} produced a larger conversion uplift than {worse.name}: difference "
-                   f"{_pct(abs(d))} ({conf} CI {_pct(est.low)} to {_pct(est.high)}, p = {p:.2g}).")
+                   f"{_pct(abs(d))} ({conf} CI {_pct(lo)} to {_pct(hi)}, p = {p:.2g}).")
     else:
         reading = (f"The conversion uplifts of {a.name} and {b.name} cannot be told apart: difference "
                    f"{_pct(d)} ({conf} CI {_pct(est.low)} to {_pct(est.high)}, p = {p:.2g}).")
