@@ -1,0 +1,81 @@
+"""The memory-lean data path: parquet read in batches, cleaned in chunks, same result as one-shot cleaning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lookalike as lk
+from lookalike.cleaning.chunked import clean_in_chunks
+from lookalike.errors import InputError, ParameterError
+from lookalike.io import iter_parquet_batches
+from lookalike.synth import generate
+
+
+@pytest.fixture(scope="module")
+def shuffled_raw() -> pd.DataFrame:
+    """A dirty export with unusable rows, its rows shuffled so duplicates straddle batches."""
+    raw = _with_unusable_rows(generate(4000, seed=11, duplicate_rate=0.02).raw)
+    return raw.sample(frac=1, random_state=3).reset_index(drop=True)
+
+
+def _with_unusable_rows(raw: pd.DataFrame) -> pd.DataFrame:
+    """Every 150th row loses its id, every 200th row every value but its id: both are quarantined."""
+    raw = raw.copy()
+    raw.loc[raw.index[::150], "customer_id"] = None
+    raw.loc[raw.index[7::200], [c for c in raw.columns if c != "customer_id"]] = None
+    return raw
+
+
+def test_chunked_cleaning_equals_one_shot(shuffled_raw):
+    one = lk.clean_customers(shuffled_raw)
+    ids = shuffled_raw["customer_id"].astype(str).str.strip().str.upper()
+    # the test is only meaningful if some duplicated ids really sit in different batches
+    batch_of = pd.Series(np.arange(len(ids)) // 700)
+    spread = batch_of.groupby(ids.to_numpy()).nunique()
+    assert (spread > 1).sum() >= 5
+    ch = clean_in_chunks(shuffled_raw.iloc[i : i + 700] for i in range(0, len(shuffled_raw), 700))
+    assert ch.report.balanced and ch.report.rows_in == len(shuffled_raw) == one.report.rows_in
+    assert ch.report.rows_quarantined == one.report.rows_quarantined > 0
+    assert ch.report.duplicates_merged == one.report.duplicates_merged > 0
+    assert ch.report.quarantine_reasons == one.report.quarantine_reasons
+    assert sorted(ch.quarantine.row_number) == sorted(one.quarantine.row_number)
+    pd.testing.assert_frame_equal(ch.customers, one.customers)  # same rows, order, values and dtypes
+    for col, rep in one.report.columns.items():
+        for key in ("clean", "fixed", "ambiguous", "code", "missing", "invalid", "parsed", "parsed_share"):
+            assert ch.report.columns[col][key] == rep[key], (col, key)
+    assert ch.report.read["batches"] == 6
+
+
+def test_parquet_batches_keep_file_row_numbers(tmp_path):
+    path = tmp_path / "raw.parquet"
+    raw = _with_unusable_rows(generate(3000, seed=5).raw)
+    mixed = raw.select_dtypes(include="object").columns  # parquet columns have one type: text
+    raw[mixed] = raw[mixed].astype("string")
+    raw.to_parquet(path, index=False, row_group_size=1000)
+    whole = lk.read_customers(path)
+    batches = list(iter_parquet_batches(path, batch_size=800))
+    assert [len(b) for b in batches[:-1]] == [800] * (len(batches) - 1)
+    assert sum(len(b) for b in batches) == len(whole)
+    assert [b.attrs["read"]["first_row"] for b in batches] == list(range(1, len(whole) + 1, 800))
+    ch = clean_in_chunks(iter_parquet_batches(path, batch_size=800))
+    one = lk.clean_customers(whole)
+    assert ch.report.balanced and len(ch.quarantine) == len(one.quarantine) > 0
+    # quarantined rows carry their row number in the file, with the original values
+    q = ch.quarantine.set_index("row_number")
+    for row_number, row in q.head(5).iterrows():
+        original = whole.iloc[row_number - 1]
+        assert str(row["customer_id"]) == str(original["customer_id"])
+    pd.testing.assert_frame_equal(ch.customers, one.customers)
+
+
+def test_batch_reader_refuses_bad_input(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        next(iter_parquet_batches(tmp_path / "none.parquet"))
+    fake = tmp_path / "fake.parquet"
+    fake.write_text("id,age\n1,2\n")
+    with pytest.raises(InputError, match="not a parquet file"):
+        next(iter_parquet_batches(fake))
+    with pytest.raises(ParameterError, match="batch_size"):
+        next(iter_parquet_batches(fake, batch_size=0))
