@@ -63,6 +63,7 @@ postgres-stop:
 bench: $(STAMP)
 	$(BIN)/python bench/foundation.py
 	$(BIN)/python bench/evaluation.py
+	$(BIN)/python bench/transactions.py
 
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/cleaning
