@@ -79,3 +79,20 @@ def test_batch_reader_refuses_bad_input(tmp_path):
         next(iter_parquet_batches(fake))
     with pytest.raises(ParameterError, match="batch_size"):
         next(iter_parquet_batches(fake, batch_size=0))
+
+
+def test_large_tables_fit_features_on_a_sample_in_batches(monkeypatch, tmp_path):
+    import lookalike.finder as finder_module
+    from tests.conftest import make_clean_customers
+
+    table = make_clean_customers(4000, seed=1)
+    full = lk.LookalikeFinder().fit(table)
+    monkeypatch.setattr(finder_module, "FIT_SAMPLE", 4000)  # same statistics, features in batches
+    monkeypatch.setattr(finder_module, "TRANSFORM_BATCH", 900)
+    np.testing.assert_array_equal(lk.LookalikeFinder().fit(table).X_, full.X_)
+    monkeypatch.setattr(finder_module, "FIT_SAMPLE", 2500)  # statistics from a 2,500-row sample
+    sampled = lk.LookalikeFinder().fit(table)
+    assert sampled.X_.dtype == np.float32 and sampled.X_.shape == full.X_.shape
+    assert np.median(np.abs(sampled.X_ - full.X_)) < 0.05  # close to the full fit, not identical
+    sampled.save(tmp_path / "m")  # load refits on the same sample, so the saved features check out
+    np.testing.assert_array_equal(lk.LookalikeFinder.load(tmp_path / "m").X_, sampled.X_)

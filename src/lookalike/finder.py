@@ -71,6 +71,32 @@ def canonical_ids(values) -> pd.Index:
     return pd.Index(norm.where(norm.notna(), ser.astype(str)).to_numpy(dtype=object))
 
 
+#: Above this many customers the feature pipeline's statistics (medians, means, scales, categories)
+#: are fitted on a fixed random sample of this size, and features are computed in batches: the
+#: full-table fit would hold float64 copies of every column (several GiB at 10M rows).
+FIT_SAMPLE = 1_000_000
+TRANSFORM_BATCH = 500_000
+
+
+def _fit_pipeline(pipeline, table: pd.DataFrame):
+    """Fit on the whole table, or on a deterministic sample of ``FIT_SAMPLE`` rows above that size."""
+    if len(table) <= FIT_SAMPLE:
+        return pipeline.fit(table)
+    rows = np.sort(np.random.default_rng(0).choice(len(table), FIT_SAMPLE, replace=False))
+    return pipeline.fit(table.iloc[rows])
+
+
+def _fit_transform(pipeline, table: pd.DataFrame) -> np.ndarray:
+    """Fitted features as float32; above ``FIT_SAMPLE`` rows fitted on a sample and transformed in batches."""
+    if len(table) <= FIT_SAMPLE:
+        return np.ascontiguousarray(pipeline.fit_transform(table), dtype=np.float32)
+    _fit_pipeline(pipeline, table)
+    X = np.empty((len(table), len(pipeline.get_feature_names_out())), dtype=np.float32)
+    for start in range(0, len(table), TRANSFORM_BATCH):  # blocks of rows, never one row at a time
+        X[start : start + TRANSFORM_BATCH] = pipeline.transform(table.iloc[start : start + TRANSFORM_BATCH])
+    return X
+
+
 class LookalikeFinder:
     """Exact k-nearest-neighbour lookalikes over scaled customer features.
 
@@ -140,8 +166,8 @@ class LookalikeFinder:
             )
         table = customers.reset_index(drop=True)
         pipeline = make_feature_pipeline(spec, self.weights)
-        X = pipeline.fit_transform(table)
-        self._set_state(spec, pipeline, table, np.ascontiguousarray(X, dtype=np.float32))
+        X = _fit_transform(pipeline, table)
+        self._set_state(spec, pipeline, table, X)
         return self
 
     def _set_state(self, spec: FeatureSpec, pipeline, table: pd.DataFrame, X: np.ndarray) -> None:
@@ -360,7 +386,7 @@ class LookalikeFinder:
         # then check it reproduces the saved features: guards against library changes.
         pipeline = make_feature_pipeline(spec, finder.weights)
         sample = slice(0, min(len(table), 2000))
-        pipeline.fit(table)
+        _fit_pipeline(pipeline, table)
         again = pipeline.transform(table.iloc[sample])
         if X.shape != (len(table), len(manifest.get("feature_names", []))) or not np.allclose(
             again, X[sample], atol=1e-4
