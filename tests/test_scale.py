@@ -96,3 +96,20 @@ def test_large_tables_fit_features_on_a_sample_in_batches(monkeypatch, tmp_path)
     assert np.median(np.abs(sampled.X_ - full.X_)) < 0.05  # close to the full fit, not identical
     sampled.save(tmp_path / "m")  # load refits on the same sample, so the saved features check out
     np.testing.assert_array_equal(lk.LookalikeFinder.load(tmp_path / "m").X_, sampled.X_)
+
+
+def test_parallel_parquet_cleaning_equals_sequential(tmp_path):
+    from lookalike.cleaning.chunked import clean_parquet
+
+    path = tmp_path / "raw.parquet"
+    raw = _with_unusable_rows(generate(2400, seed=8).raw)
+    mixed = raw.select_dtypes(include="object").columns
+    raw[mixed] = raw[mixed].astype("string")
+    raw.to_parquet(path, index=False, row_group_size=600)
+    one = clean_parquet(path, batch_size=1000, workers=1)
+    two = clean_parquet(path, batch_size=1000, workers=2)
+    pd.testing.assert_frame_equal(two.customers, one.customers)
+    pd.testing.assert_frame_equal(two.quarantine, one.quarantine)
+    assert two.report.to_dict()["rows"] == one.report.to_dict()["rows"] and two.report.read["batches"] == 3  # 1200 + 1200 + 9 rows
+    with pytest.raises(ParameterError, match="workers"):
+        clean_parquet(path, workers=0)

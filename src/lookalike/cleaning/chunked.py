@@ -22,7 +22,10 @@ it also repeats across batches.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -36,7 +39,7 @@ from lookalike.cleaning.table import (
     clean_customers,
 )
 from lookalike.config import ColumnMapping
-from lookalike.errors import EmptyDataError
+from lookalike.errors import EmptyDataError, ParameterError
 
 
 def clean_in_chunks(batches: Iterable[pd.DataFrame], *, columns: ColumnMapping | None = None) -> CleanResult:
@@ -49,23 +52,79 @@ def clean_in_chunks(batches: Iterable[pd.DataFrame], *, columns: ColumnMapping |
     (True, True)
     """
     mapping = columns or ColumnMapping.load()
+
+    def cleaned() -> Iterator[CleanResult]:
+        offset = 0
+        for batch in batches:
+            if len(batch) == 0:
+                continue
+            first_row = int(batch.attrs.get("read", {}).get("first_row", offset + 1))
+            offset = first_row - 1 + len(batch)
+            yield _clean_batch(batch, first_row, mapping)
+
+    return _combine(cleaned())
+
+
+def clean_parquet(path: str | os.PathLike[str], *, batch_size: int = 1_000_000, workers: int = 1,
+                  columns: ColumnMapping | None = None) -> CleanResult:
+    """Clean a parquet export in batches of about ``batch_size`` rows, in ``workers`` processes.
+
+    With ``workers > 1`` each process reads and cleans whole row groups itself (no raw
+    strings cross process boundaries); results are combined in file order, so the output
+    is the same as with one worker.
+    """
+    from lookalike.io import iter_parquet_batches
+
+    mapping = columns or ColumnMapping.load()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ParameterError(f"workers must be a whole number >= 1, got {workers!r}")
+    if workers == 1:
+        return clean_in_chunks(iter_parquet_batches(path, batch_size, columns=mapping), columns=mapping)
+    import pyarrow.parquet as pq
+
+    next(iter_parquet_batches(path, 1, columns=mapping), None)  # same checks and errors as one worker
+    meta = pq.ParquetFile(path).metadata
+    tasks, group, rows, first = [], [], 0, 1
+    for g in range(meta.num_row_groups):  # whole row groups, about batch_size rows per task
+        group.append(g)
+        rows += meta.row_group(g).num_rows
+        if rows >= batch_size or g == meta.num_row_groups - 1:
+            tasks.append((str(path), group, first))
+            first += rows
+            group, rows = [], 0
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process holding OpenMP threads
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        results = pool.map(_clean_row_groups, tasks, [mapping] * len(tasks))
+        return _combine(results)
+
+
+def _clean_row_groups(task: tuple[str, list[int], int], mapping: ColumnMapping) -> CleanResult:
+    import pyarrow.parquet as pq
+
+    path, groups, first_row = task
+    raw, renamed = mapping.apply(pq.ParquetFile(path).read_row_groups(groups).to_pandas())
+    raw.attrs["read"] = {"source": path, "format": "parquet", "renamed_columns": renamed}
+    return _clean_batch(raw, first_row, mapping)
+
+
+def _clean_batch(batch: pd.DataFrame, first_row: int, mapping: ColumnMapping) -> CleanResult:
+    """One batch cleaned, quarantine row numbers counted from the start of the file."""
+    result = clean_customers(batch.reset_index(drop=True), columns=mapping)
+    q = result.quarantine
+    if len(q):
+        q = q.assign(row_number=q["row_number"] + (first_row - 1))
+    return CleanResult(result.customers, q, result.report)
+
+
+def _combine(results: Iterable[CleanResult]) -> CleanResult:
     parts: list[pd.DataFrame] = []
     quarantines: list[pd.DataFrame] = []
     reports: list[QualityReport] = []
-    offset = 0
-    for batch in batches:
-        if len(batch) == 0:
-            continue
-        first_row = int(batch.attrs.get("read", {}).get("first_row", offset + 1))
-        result = clean_customers(batch.reset_index(drop=True), columns=mapping)
-        q = result.quarantine
-        if len(q):
-            q = q.assign(row_number=q["row_number"] + (first_row - 1))
-            quarantines.append(q)
+    for result in results:  # only clean tables are kept: each batch's raw strings are gone by now
         parts.append(result.customers)
+        if len(result.quarantine):
+            quarantines.append(result.quarantine)
         reports.append(result.report)
-        offset = first_row - 1 + len(batch)
-        del batch, result  # the raw strings of this batch go now
     if not reports:
         raise EmptyDataError("the export has no rows; export the customer table again")
     customers = _concat_clean(parts)
