@@ -131,7 +131,23 @@ def feature_ablation(task: Task, n_splits: int) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def ablation_markdown(table: pd.DataFrame, task: Task, n_splits: int, env: dict) -> str:
+def target_profile(task: Task) -> dict:
+    """Who the future top spenders are, in the numbers that explain why ranking by past spend is hard to beat."""
+    c = task.customers
+    seeds, target, pop = task.seeds, task.target, task.population
+    future_top = c["future_top"].to_numpy(dtype=bool)
+    pct = c.loc[pop, "total_spent"].rank(ascending=False, pct=True).to_numpy()
+    in_pop = target[pop]
+    med = {g: {col: float(pd.to_numeric(c.loc[m, col], errors="coerce").median())
+               for col in ("total_spent", "total_orders", "tenure_months", "days_since_last_purchase")}
+           for g, m in (("seeds", seeds), ("targets", target), ("others", pop & ~target))}
+    return {"future_top_known": int(future_top.sum()), "future_top_seeds": int((future_top & seeds).sum()),
+            "seeds": int(seeds.sum()), "targets": int(target.sum()),
+            "targets_in_past_spend_top": {f"{q:.0%}": int((in_pop & (pct <= q)).sum()) for q in (0.05, 0.1, 0.2, 0.5)},
+            "medians": med}
+
+
+def ablation_markdown(table: pd.DataFrame, task: Task, n_splits: int, env: dict, profile: dict | None = None) -> str:
     methods = list(dict.fromkeys(table["method"]))
     md = ["# online_retail: which features of a transaction log help?", "", task.title, "",
           ("precision@N (N = the 50 future top spenders outside the seeds) of each scorer and the supervised baseline "
@@ -146,6 +162,20 @@ def ablation_markdown(table: pd.DataFrame, task: Task, n_splits: int, env: dict)
                  for r in g.to_dict(orient="records")}
         md.append(f"| {label} ({int(g['n_features'].iloc[0])} inputs) | "
                   + " | ".join(cells.get(m, "-") for m in methods) + " |")
+    if profile:
+        p = profile
+        tops = ", ".join(f"{n} in the top {q}" for q, n in p["targets_in_past_spend_top"].items())
+        md += ["", "## Who the targets are", "",
+               (f"Of the {p['future_top_known']} customers known at the cut-off who reach the top 5% of spend after it, "
+                f"{p['future_top_seeds']} are seeds ({p['future_top_seeds'] / p['seeds']:.0%} of the {p['seeds']} seeds "
+                f"stay on top): spend persists. The other {p['targets']} (the targets), ranked by past spend among the "
+                f"non-seeds: {tops}. They are the next tier of spenders, not customers who look like the top tier "
+                "in their mix or habits:"), "",
+               "| group | median past spend | median orders | median tenure (months) | median recency (days) |",
+               "|---|---|---|---|---|"]
+        for g, m in p["medians"].items():
+            md.append(f"| {g} | {m['total_spent']:,.0f} | {m['total_orders']:.1f} | {m['tenure_months']:.0f} | "
+                      f"{m['days_since_last_purchase']:.0f} |")
     md += ["", _machine_line(env), ""]
     return "\n".join(md)
 
@@ -350,9 +380,12 @@ def main(argv: list[str] | None = None) -> int:
         table = feature_ablation(retail[0], args.ablation_splits)
         timings["ablation online_retail"] = time.perf_counter() - t0
         show(table.round(3), "online_retail: precision@N by feature set")
-        write_text(out / "online_retail.features.md", ablation_markdown(table, retail[0], args.ablation_splits, env))
+        profile = target_profile(retail[0])
+        write_text(out / "online_retail.features.md",
+                   ablation_markdown(table, retail[0], args.ablation_splits, env, profile))
         write_text(out / "online_retail.features.json", json.dumps(
-            {"machine": env, "n_splits": args.ablation_splits, "rows": table.round(4).to_dict(orient="records")},
+            {"machine": env, "n_splits": args.ablation_splits, "rows": table.round(4).to_dict(orient="records"),
+             "target_profile": profile},
             indent=2, default=str))
 
     curves: dict[str, pd.DataFrame] = {}
