@@ -60,6 +60,7 @@ def test_every_line_is_used_or_counted(result):
     assert r.return_lines == 3             # C1003, 2002 (negative qty), C4001
     assert r.cancelled_lines == 2 and r.cancelled_orders == 2
     assert r.zero_price_lines == 1 and r.non_product_lines == 1
+    assert r.duplicate_lines == 0
     assert r.customers == 4 and r.customers_without_purchase == 1
     assert r.orders == 3 + 1 + 2
     assert r.categories_from == "description keywords"
@@ -142,6 +143,15 @@ def test_customer_with_returns_only(table):
     share_cols = [k for k in c.index if k.startswith("share_")]
     assert all(c[k] == 0 for k in share_cols)
     assert c["cancelled_orders"] == 1
+
+
+def test_exact_repeats_are_kept_and_counted(lines, table):
+    doubled = pd.concat([lines, lines.iloc[[0]]], ignore_index=True)   # 1001 RED CANDLE 2 x 1.50 again
+    got = customers_from_transactions(doubled, as_of=AS_OF)
+    assert got.report.duplicate_lines == 1
+    again = got.customers.set_index("customer_id").loc["100"]
+    assert again["total_spent"] == pytest.approx(table.loc["100", "total_spent"] + 3.0)
+    assert again["total_orders"] == 3
 
 
 def test_customers_without_id_are_not_in_the_table(table):

@@ -23,6 +23,7 @@ Rules (every number is counted in a :class:`TransactionReport`; nothing is dropp
   ``avg_items_per_order`` = units of merchandise / orders; ``pct_reordered`` = share of orders
   with a product bought in an *earlier* order of the same customer (the first order is never a
   reorder; a product twice in one order is not a reorder).
+- **Exact repeats** of a line (every column equal) are kept, as the source has them, and counted.
 - **Non-product lines** (postage, fees, manual adjustments: configured codes) count in spend and
   in the category shares (as their own category, "Fees"), never in items or reorders.
 - **Categories** come from a category column when the log has one, else from a keyword mapping
@@ -157,6 +158,7 @@ class TransactionReport:
     cancelled_lines: int = 0
     cancelled_orders: int = 0
     zero_price_lines: int = 0
+    duplicate_lines: int = 0
     non_product_lines: int = 0
     customers: int = 0
     customers_without_purchase: int = 0
@@ -193,7 +195,8 @@ class TransactionReport:
                 out.append(f"  excluded, {r.replace('_', ' ')}: {n:,} ({pct(n)})")
         out.append(f"  used: {self.purchase_lines:,} purchase lines, {self.return_lines:,} return lines "
                    f"({self.cancelled_lines:,} in {self.cancelled_orders:,} cancelled orders), "
-                   f"{self.zero_price_lines:,} free (price 0), {self.non_product_lines:,} non-product (fees, postage)")
+                   f"{self.zero_price_lines:,} free (price 0), {self.non_product_lines:,} non-product (fees, postage), "
+                   f"{self.duplicate_lines:,} exact repeats of an earlier line (kept)")
         out.append(f"  {self.customers:,} customers ({self.customers_without_purchase:,} with returns only), "
                    f"{self.orders:,} orders; categories from {self.categories_from}"
                    + (f" ({self.uncategorised_lines:,} purchase lines in the catch-all category)"
@@ -438,6 +441,9 @@ def customers_from_transactions(
     report.cancelled_lines = int(cancelled.sum())
     report.cancelled_orders = int(d.loc[cancelled, ["cid", "order"]].drop_duplicates().shape[0])
     report.zero_price_lines = int((d["price"] == 0).sum())
+    # identical lines may be two real scans of one item or an export glitch: kept (as the source has
+    # them) but counted, so a reader can judge
+    report.duplicate_lines = int(lines.loc[keep].duplicated().sum())
     report.non_product_lines = int(non_product.sum())
 
     sub = lines.loc[keep].reset_index(drop=True)
