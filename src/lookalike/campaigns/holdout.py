@@ -39,7 +39,7 @@ def hash_buckets(ids: Sequence[str] | pd.Series, salt: str) -> np.ndarray:
     True
     """
     ids = pd.Series(ids, dtype=object).astype(str)
-    uniq, inverse = np.unique(ids.to_numpy(dtype=str), return_inverse=True)
+    inverse, uniq = pd.factorize(ids.to_numpy(dtype=object))  # object array: iterating Arrow strings is slow
     # hashlib has no array interface: one C call per distinct id; the 256-bit modulo is then vectorized
     # over customers by Horner's rule on the 32 digest bytes (exactly int(hex, 16) % 10000).
     digests = b"".join(hashlib.sha256(f"{salt}:{i}".encode()).digest() for i in uniq.tolist())
