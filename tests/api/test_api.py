@@ -261,7 +261,23 @@ def test_jobs_upload_register_and_errors(client, editor, viewer, tmp_path):
     assert client.get("/api/v1/datasets/reg", headers=viewer).status_code == 404
 
 
-def test_campaigns_list_and_unknown(client, viewer):
-    assert client.get("/api/v1/campaigns", headers=viewer).json() == []
-    assert client.get("/api/v1/campaigns/99/results", headers=viewer).status_code in (404, 501)
+def test_campaigns_list_and_results(client, viewer, finder, built, service):
+    assert client.get("/api/v1/campaigns/99/results", headers=viewer).status_code == 404
     assert client.get("/api/v1/campaigns/0/results", headers=viewer).status_code == 422
+    from lookalike.campaigns.simulate import run_simulated_campaign
+    from lookalike.campaigns.store import campaign_frame
+
+    audience = service.app.state.workspace.audience_table("api-vips")
+    created, _ = run_simulated_campaign(service.app.state.engine, audience, name="api-camp", holdout_share=0.2,
+                                        random_state=1)
+    listed = client.get("/api/v1/campaigns", headers=viewer).json()
+    assert [c["name"] for c in listed] == ["api-camp"]
+    assert listed[0]["n_treatment"] + listed[0]["n_control"] == len(audience)
+    res = client.get(f"/api/v1/campaigns/{created.campaign.id}/results", headers=viewer).json()["results"]
+    frame = campaign_frame(service.app.state.engine, created.campaign.id)
+    arms = {a["arm"]: a for a in res["arms"]}
+    for arm in ("treatment", "control"):
+        f = frame[frame.arm == arm]
+        assert arms[arm]["customers"] == len(f)
+        assert arms[arm]["conversion_rate"] == pytest.approx((f.conversions > 0).mean())
+    assert res["verdict"]

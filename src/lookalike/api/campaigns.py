@@ -1,6 +1,5 @@
-"""Campaigns for the API and UI: the list comes from the ``campaigns`` table of
-:mod:`lookalike.database`; results come from the campaigns package
-(``lookalike.campaigns.report.campaign_results``)."""
+"""Campaigns for the API and the UI, from the campaigns package (issue 7):
+``lookalike.campaigns.store.list_campaigns`` and ``lookalike.campaigns.report.campaign_results``."""
 
 from __future__ import annotations
 
@@ -11,27 +10,23 @@ from lookalike.io import to_jsonable
 
 
 def list_campaigns(engine: sa.Engine) -> list[dict]:
-    """Every campaign (id, name, channel, holdout share, status, created), newest first."""
-    from lookalike.database import campaigns
+    """Every campaign with arm sizes, outcome rows and cost, newest first."""
+    from lookalike.campaigns.store import list_campaigns as listed
 
-    cols = [c for c in ("id", "name", "description", "channel", "holdout_share", "status", "created_at")
-            if c in campaigns.c]
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(*[campaigns.c[c] for c in cols]).order_by(campaigns.c.id.desc())).mappings().all()
-    return to_jsonable([dict(r) for r in rows], "campaigns")
+    return to_jsonable(listed(engine).to_dict(orient="records"), "campaigns")
 
 
-def results(engine: sa.Engine, campaign_id: int) -> dict:
-    """A campaign's results as a dict (404 when unknown, 501 while the campaigns package is missing)."""
-    try:
-        from lookalike.campaigns.report import campaign_results
-    except ImportError:
-        raise HTTPException(501, "campaign results are not available in this installation "
-                                 "(the lookalike.campaigns package is missing)") from None
+def results_object(engine: sa.Engine, campaign_id: int):
+    """The ``CampaignResults`` of a stored campaign; 404 when there is no such campaign."""
+    from lookalike.campaigns.report import campaign_results
     from lookalike.database import campaigns
 
     with engine.connect() as conn:
         if conn.execute(sa.select(campaigns.c.id).where(campaigns.c.id == campaign_id)).first() is None:
             raise HTTPException(404, f"campaign {campaign_id} does not exist; GET /api/v1/campaigns lists them")
-    res = campaign_results(engine, campaign_id)
-    return to_jsonable(res.to_dict() if hasattr(res, "to_dict") else res, "campaign results")
+    return campaign_results(engine, campaign_id)
+
+
+def results(engine: sa.Engine, campaign_id: int) -> dict:
+    """A campaign's results as JSON-ready values (arms, uplifts with intervals, value, verdict)."""
+    return results_object(engine, campaign_id).to_dict()

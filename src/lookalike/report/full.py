@@ -112,27 +112,17 @@ def _audiences(finder, paths: Sequence[Path]) -> list[dict]:
     return out
 
 
-def _campaigns(url: str, t) -> list[dict]:
-    import sqlalchemy as sa
-
-    from lookalike.database import campaigns as campaigns_table, open_database
+def _campaigns(url: str, t, lang: str) -> list[dict]:
+    """A view of every campaign in the store at ``url`` (see :mod:`lookalike.report.campaigns`)."""
+    from lookalike.campaigns.report import campaign_results
+    from lookalike.campaigns.store import list_campaigns
+    from lookalike.database import open_database
     from lookalike.report.campaigns import campaign_view
 
     engine = open_database(url)
     try:
-        with engine.connect() as conn:
-            ids = [r.id for r in conn.execute(sa.select(campaigns_table.c.id).order_by(campaigns_table.c.id))]
-        if not ids:
-            return []
-        try:
-            from lookalike.campaigns.report import campaign_results
-        except ImportError:
-            return [{"name": f"#{i}", "reading": "", "chart": "", "tables": []} for i in ids]
-        views = []
-        for i in ids:
-            res = campaign_results(engine, i)
-            views.append(campaign_view(res.to_dict() if hasattr(res, "to_dict") else res, t))
-        return views
+        ids = sorted(int(i) for i in list_campaigns(engine)["id"])
+        return [campaign_view(campaign_results(engine, i), t, lang) for i in ids]
     finally:
         engine.dispose()
 
@@ -172,7 +162,7 @@ def build_report(finder, *, quality: dict | None = None, audiences: Sequence[Pat
         result = backtest(synthetic_task(customers), n_splits=n_splits, random_state=random_state)
         sections["gain"] = {"svg": figure_to_svg(gain_chart(result.gains, title=t("report_gain"))),
                             "reading": gain_reading(result.gains, t, lang)}
-    sections["campaigns"] = _campaigns(campaigns_url, t) if campaigns_url else None
+    sections["campaigns"] = _campaigns(campaigns_url, t, lang) if campaigns_url else None
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resources.files("lookalike.report").joinpath("templates"))),
         autoescape=True, trim_blocks=True, lstrip_blocks=True)

@@ -405,9 +405,12 @@ async def campaign_page(request: Request, campaign_id: int) -> HTMLResponse:
     from lookalike.api import campaigns
     from lookalike.report.campaigns import campaign_view
 
+    lang = lang_of(request)
     try:
-        res = await _run(campaigns.results, request.app.state.engine, campaign_id)
+        res = await _run(campaigns.results_object, request.app.state.engine, campaign_id)
+        view = await _run(campaign_view, res, translator(lang), lang)
     except HTTPException as exc:
         return _error_page(request, ParameterError(str(exc.detail)), exc.status_code)
-    view = campaign_view(res, translator(lang_of(request)))
+    except LookalikeError as exc:
+        return _error_page(request, exc)
     return render(request, "campaign.html", campaign_id=campaign_id, view=view)
