@@ -159,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
 
     log("read_transactions (gzip CSV, 541,909 lines)")
-    lines, t_read, m_read = timed(lambda: read_transactions(LOG, config=config), args.repeats)
+    lines, t_read, m_read = timed(lambda: read_transactions(LOG.relative_to(Path.cwd()) if LOG.is_relative_to(Path.cwd())
+                                                            else LOG, config=config), args.repeats)
     rows.append({"step": "read the gzip CSV (read_transactions)", "lines": len(lines), "times": t_read,
                  "peak_mib": m_read})
     for as_of, label in ((CUT_OFF, f"as of {CUT_OFF}"), (None, "as of the last line (whole log)")):
@@ -200,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         r["best_s"] = min(r["times"])
         r["median_s"] = statistics.median(r["times"])
+    import resource
+
+    env["process_max_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     result = {"machine": env, "log": str(LOG.relative_to(ROOT.parent)), "rows": rows, "naive_check": check,
               "report_as_of_cut_off": cut.report.to_dict(), "report_whole_log": full.report.to_dict(),
               "category_coverage": coverage}
@@ -225,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     md += ["", f"{coverage['uncategorised_lines']:,} of {coverage['purchase_lines']:,} purchase lines "
            f"({coverage['uncategorised_lines'] / coverage['purchase_lines']:.1%}) match no keyword and go to `Other`.",
            "", f"Machine: {env['cpu']}, {env['cores']} cores, {env['memory_gib']} GiB, Python {env['python']}, "
-           f"pandas {env['pandas']}; load average at start {env['load_average_at_start']}. {env['note']}.", ""]
+           f"pandas {env['pandas']}; load average at start {env['load_average_at_start']}, at the end "
+           f"{os.getloadavg()[0]:.2f}. {env['note']}. Largest resident set of the whole benchmark process "
+           f"(ru_maxrss, including the naive baseline and three copies of results): {env['process_max_rss_mib']:,} MiB.", ""]
     args.out.mkdir(parents=True, exist_ok=True)
     write_text(args.out / "transactions.md", "\n".join(md))
     write_text(args.out / "transactions.json", json.dumps(result, indent=2, default=str))
