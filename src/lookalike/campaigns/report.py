@@ -26,6 +26,7 @@ from lookalike.campaigns.holdout import SampleRatioCheck, sample_ratio_check
 from lookalike.campaigns.stats import Uplift, bootstrap_diff_ci, mean_uplift, proportion_uplift
 from lookalike.errors import InputError, MissingColumnsError
 
+MIN_CONVERTERS = 10  # below this many converters in an arm, the revenue verdict is withheld
 RATE_METRICS = {"open_rate": "opens", "click_rate": "clicks", "conversion_rate": "conversions"}
 LABELS = {"open_rate": "open rate", "click_rate": "click (visit) rate", "conversion_rate": "conversion rate",
           "revenue_per_customer": "revenue per customer"}
@@ -203,7 +204,12 @@ def _with_verdict(r: CampaignResults) -> CampaignResults:
                 "gain from no effect.")
     rev = (f" Incremental revenue is estimated at {_money(r.incremental_revenue.value)} ({conf} CI "
            f"{_money(r.incremental_revenue.low)} to {_money(r.incremental_revenue.high)}).")
-    if r.cost > 0:
+    few = int(min(r.arms.loc["treatment", "converters"], r.arms.loc["control", "converters"]))
+    if few < MIN_CONVERTERS:
+        # Welch's interval leans on each arm's variance; with a handful of buyers it is not trustworthy.
+        rev += (f" With only {few} converting customer(s) in one arm, revenue and return cannot be judged "
+                "reliably: plan a larger audience or holdout (lookalike campaign plan).")
+    elif r.cost > 0:
         if r.incremental_revenue.low > r.cost:
             rev += f" Even the low end exceeds the cost of {_money(r.cost)}: the campaign paid for itself."
         elif r.incremental_revenue.high < r.cost:
