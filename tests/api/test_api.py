@@ -281,3 +281,17 @@ def test_campaigns_list_and_results(client, viewer, finder, built, service):
         assert arms[arm]["customers"] == len(f)
         assert arms[arm]["conversion_rate"] == pytest.approx((f.conversions > 0).mean())
     assert res["verdict"]
+
+
+def test_records_are_json_ready():
+    import json
+
+    from lookalike.api.service import records
+
+    df = pd.DataFrame({"a": [1, 2], "b": [1.5, np.nan], "c": pd.Series(["x", None], dtype="category"),
+                       "d": pd.array([1, None], dtype="Int64"), "e": [pd.Timestamp("2020-01-02"), pd.NaT],
+                       "g": [np.inf, 1.0]})
+    out = records(df)
+    assert out == [{"a": 1, "b": 1.5, "c": "x", "d": 1, "e": "2020-01-02T00:00:00", "g": None},
+                   {"a": 2, "b": None, "c": None, "d": None, "e": None, "g": 1.0}]
+    json.dumps(out, allow_nan=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,21 @@ def reach_at(ws: Workspace, dataset: str, opts: AudienceOptions) -> dict:
 
 
 def records(df: pd.DataFrame) -> list[dict]:
-    """A DataFrame as JSON-ready records (NaN as null)."""
-    return to_jsonable(df.to_dict(orient="records"), "table")
+    """A DataFrame as JSON-ready records (NaN and NA as null), built column by column.
+
+    This runs on every lookalike query, so each column becomes a Python list in one call;
+    only values that are not plain scalars (dates, numpy objects) go through ``to_jsonable``.
+    """
+    columns = {}
+    for c in df.columns:
+        values = df[c].to_numpy(dtype=object, na_value=None).tolist()
+        if not all(v is None or type(v) in _PLAIN for v in values):
+            values = to_jsonable([None if v is pd.NaT else v for v in values], str(c))
+        columns[str(c)] = [None if type(v) is float and not math.isfinite(v) else v for v in values]
+    return [dict(zip(columns, row)) for row in zip(*columns.values())]
+
+
+_PLAIN = frozenset({str, int, float, bool})
 
 
 def audience_payload(ws: Workspace, name: str, result=None, top: int = 20) -> dict:
