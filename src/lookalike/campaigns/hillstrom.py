@@ -83,8 +83,8 @@ def load_hillstrom_campaigns(engine: sa.Engine, path: str | Path | None = None, 
 class UpliftStudy:
     """Does similarity to past converters rank the incremental response? (held-out half of Hillstrom)."""
 
-    deciles: pd.DataFrame       # per score decile: sizes, visit/conversion rates per arm, uplift
-    qini: pd.DataFrame          # Qini curves of the similarity score and of a random order, for visit and conversion
+    deciles: pd.DataFrame       # per ranking and score decile: sizes, visit/conversion rates per arm, uplift
+    qini: pd.DataFrame          # Qini curves per ranking (similarity, classifier, random), for visit and conversion
     qini_coefficients: dict     # score and random, per outcome
     n_train: int
     n_seeds: int
@@ -96,14 +96,14 @@ def uplift_study(df: pd.DataFrame | None = None, *, train_share: float = 0.5, k:
     """Train a lookalike score on part of Hillstrom, measure uplift by score decile on the rest.
 
     Seeds are the training customers who converted (any arm): "people like our buyers". Every
-    held-out customer gets the product's seed-distance similarity (mean distance to the ``k``
-    nearest seeds, on standardized numeric + one-hot features). Treatment = either e-mail, control =
-    no e-mail; a random order is the baseline of the Qini curves.
+    held-out customer gets the product's two scores: seed-distance similarity (mean distance to the
+    ``k`` nearest seeds, on standardized numeric + one-hot features) and the seed-versus-base
+    classifier. Treatment = either e-mail, control = no e-mail; a random order is the Qini baseline.
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from lookalike.audience.scoring import score_seed_distance
+    from lookalike.audience.scoring import score_classifier, score_seed_distance
     from lookalike.campaigns.uplift import qini_coefficient, qini_curve, uplift_by_bin
 
     df = load_hillstrom() if df is None else df
@@ -118,18 +118,21 @@ def uplift_study(df: pd.DataFrame | None = None, *, train_share: float = 0.5, k:
     rows = np.r_[np.flatnonzero(test), np.flatnonzero(seeds)]
     X = np.ascontiguousarray(ct.transform(df.iloc[rows][list(FEATURES_NUMERIC + FEATURES_CATEGORICAL)]), dtype=np.float32)
     n_test = int(test.sum())
-    scores = score_seed_distance(X, np.arange(n_test, len(rows)), k=k)
-    # Many customers share identical features: break ties at random so deciles have equal sizes.
-    score = scores.similarity[:n_test] + rng.random(n_test) * 1e-9
+    seed_pos = np.arange(n_test, len(rows))
+    # Many customers share identical features: a tiny random jitter breaks ties so deciles have equal sizes.
+    jitter = rng.random(n_test) * 1e-9
+    rankings = {"similarity": score_seed_distance(X, seed_pos, k=k).similarity[:n_test] + jitter,
+                "classifier": score_classifier(X, seed_pos, np.ones(len(seed_pos)),
+                                               random_state=random_state).similarity[:n_test] + jitter,
+                "random": rng.random(n_test)}
     held = df.iloc[np.flatnonzero(test)]
     treat = (held["segment"] != CONTROL).to_numpy().astype(int)
     parts, curves, coefs = [], [], {}
     for outcome in ("visit", "conversion"):
         y = held[outcome].to_numpy()
-        b = uplift_by_bin(y, score, treat, n_bins=10).assign(outcome=outcome)
-        parts.append(b)
-        random_score = rng.random(n_test)
-        for label, s in (("similarity", score), ("random", random_score)):
+        for label, s in rankings.items():
+            if label != "random":
+                parts.append(uplift_by_bin(y, s, treat, n_bins=10).assign(outcome=outcome, ranking=label))
             curves.append(qini_curve(y, s, treat).assign(outcome=outcome, ranking=label))
             coefs[f"{outcome}/{label}"] = qini_coefficient(y, s, treat)
     return UpliftStudy(pd.concat(parts, ignore_index=True), pd.concat(curves, ignore_index=True), coefs,
@@ -145,21 +148,22 @@ def qini_figure(study: UpliftStudy):
 
     fig = Figure(figsize=(11, 4))
     axes = fig.subplots(1, 3)
+    styles = {"similarity": "-", "classifier": "--", "random": ":"}
     for ax, outcome in zip(axes[:2], ("visit", "conversion")):
-        for ranking, style in (("similarity", "-"), ("random", ":")):
+        for ranking, style in styles.items():
             q = study.qini[(study.qini["outcome"] == outcome) & (study.qini["ranking"] == ranking)]
-            ax.plot(q["share"], q["qini"], style, label=f"{ranking} (Qini coef {study.qini_coefficients[f'{outcome}/{ranking}']:.1f})")
-        q = study.qini[(study.qini["outcome"] == outcome) & (study.qini["ranking"] == "similarity")]
+            ax.plot(q["share"], q["qini"], style,
+                    label=f"{ranking} (Qini coef {study.qini_coefficients[f'{outcome}/{ranking}']:.1f})")
         ax.plot(q["share"], q["random"], color="gray", lw=0.8, label="random (expected)")
         ax.set_title(f"Qini curve: {outcome}")
         ax.set_xlabel("share targeted (by score)")
         ax.set_ylabel(f"incremental {outcome}s")
-        ax.legend(fontsize=8)
-    d = study.deciles
-    for outcome, off in (("visit", -0.2), ("conversion", 0.2)):
-        part = d[d["outcome"] == outcome]
-        axes[2].bar(part["bin"] + off, part["uplift"] * 100, width=0.4, label=outcome)
-    axes[2].set_title("uplift by similarity decile (1 = most similar)")
+        ax.legend(fontsize=7)
+    d = study.deciles[study.deciles["outcome"] == "conversion"]
+    for ranking, off in (("similarity", -0.2), ("classifier", 0.2)):
+        part = d[d["ranking"] == ranking]
+        axes[2].bar(part["bin"] + off, part["uplift"] * 100, width=0.4, label=ranking)
+    axes[2].set_title("conversion uplift by decile (1 = top)")
     axes[2].set_xlabel("decile")
     axes[2].set_ylabel("uplift, percentage points")
     axes[2].legend(fontsize=8)

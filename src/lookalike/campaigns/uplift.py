@@ -53,7 +53,7 @@ def qini_curve(y: object, score: object, treatment: object) -> pd.DataFrame:
 
 
 def qini_coefficient(y: object, score: object, treatment: object) -> float:
-    """Area between the Qini curve and the random line, divided by the number of customers (trapezoids)."""
+    """Area between the Qini curve and the random line over the share targeted (trapezoids), in outcome units."""
     q = qini_curve(y, score, treatment)
     return float(np.trapezoid(q["qini"] - q["random"], q["share"]))
 
