@@ -110,3 +110,20 @@ def test_sqlite_and_postgresql_give_the_same_report(tmp_path_factory):
     a, b = (json.dumps(d, sort_keys=True) for d in docs)
     assert a == b
     assert docs[0]["arms"][0]["customers"] + docs[0]["arms"][1]["customers"] == 4000
+
+
+def test_outcomes_can_come_from_a_database_table(engine, tmp_path):
+    from lookalike.campaigns.store import read_outcomes
+
+    aud = make_audience(200)
+    name = unique()
+    create_campaign(engine, name, aud, salt="db-src")
+    src = sa.create_engine(f"sqlite:///{tmp_path / 'crm.db'}")
+    rows = pd.DataFrame({"customer_id": aud["customer_id"], "sends": 1, "opens": 0, "clicks": 0,
+                         "conversions": np.arange(200) % 2, "revenue": 5.0})
+    with src.begin() as conn:
+        rows.to_sql("campaign_results", conn, index=False)
+    src.dispose()
+    df = read_outcomes(f"sqlite:///{tmp_path / 'crm.db'}", "campaign_results")
+    res = import_outcomes(engine, name, df)
+    assert res.rows == 200 and res.totals["conversions"] == 100 and res.totals["revenue"] == 1000.0

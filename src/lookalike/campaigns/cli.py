@@ -226,7 +226,9 @@ def plan(
         if fmt is ReportFormat.json:
             sys.stdout.write(json.dumps(p.to_dict(), indent=2) + "\n")
             return
-        cli._print_frame(pd.DataFrame([p.to_dict()]), cli.OutputFormat.table, title="Campaign plan")
+        d = p.to_dict()
+        cli._print_frame(pd.DataFrame({"quantity": list(d), "value": [str(v) for v in d.values()]}),
+                         cli.OutputFormat.table, title="Campaign plan")
         cli._err().print(
             f"To detect +{p.mde * 100:.2f} pp on a base rate of {p.base_rate:.2%} ({p.relative_mde:+.0%} relative) "
             f"with {p.power:.0%} power at alpha {p.alpha}: {p.n_treatment:,} treated + {p.n_control:,} control = "
