@@ -245,7 +245,7 @@ def fit(
     data: Annotated[Path, typer.Argument(help="Raw export or clean customers.parquet")],
     model_dir: Annotated[Path, typer.Option("-o", "--out", help="Model directory to write")],
     weight: Annotated[list[str], typer.Option("--weight", help="name=number; a feature or group (value, behaviour, ...)")] = [],  # noqa: B006
-    index: Annotated[str, typer.Option(help="Index: auto, exact, faiss-flat, sklearn")] = "auto",
+    index: Annotated[str, typer.Option(help="Index: auto (exact up to 100k, HNSW up to 500k, IVF above), exact, faiss-flat, sklearn, hnsw, ivf")] = "auto",
     columns: Annotated[Optional[Path], typer.Option(help="Column-name mapping TOML")] = None,
 ) -> None:
     """Clean (if needed), build features and the kNN index, and save a model directory."""
@@ -570,3 +570,9 @@ app.add_typer(users_app, name="users")
 from lookalike.campaigns.cli import campaign_app  # noqa: E402
 
 app.add_typer(campaign_app, name="campaign")
+
+
+# ---------------------------------------------------------------- scale: Spark expansion (issue 8)
+from lookalike.distributed.cli import spark_expand_cmd  # noqa: E402
+
+app.command("spark-expand")(spark_expand_cmd)

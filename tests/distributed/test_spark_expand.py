@@ -79,3 +79,28 @@ def test_serialized_index_searches_like_the_original():
         np.testing.assert_array_equal(i1, i2)
         np.testing.assert_allclose(d1, d2)
         assert copy.report.kind == original.report.kind
+
+
+def test_cli_spark_expand_writes_the_audience_and_its_manifest(spark, table, finder, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from lookalike.cli import app
+
+    lake = tmp_path / "customers"
+    table.to_parquet(tmp_path / "one.parquet", index=False)
+    spark.read.parquet(str(tmp_path / "one.parquet")).repartition(3).write.parquet(str(lake))  # 3 part files
+    finder.save(tmp_path / "model")
+    out = tmp_path / "audience"
+    res = CliRunner().invoke(app, ["spark-expand", str(lake), "-o", str(out), "--size", "2%",
+                                   "--model", str(tmp_path / "model")])
+    assert res.exit_code == 0, res.output
+    got = pd.read_parquet(out).sort_values("rank")
+    local = expand_local(table, "vip", "2%", pipeline=finder.pipeline_, k=10)
+    assert list(got.customer_id) == list(local.customer_id) and len(got) == 60
+    manifest = json.loads((out / "_lookalike.json").read_text())
+    assert manifest["counts"]["audience"] == 60 and manifest["params"]["pipeline"] == "finder"
+    bad = CliRunner().invoke(app, ["spark-expand", str(lake), "-o", str(tmp_path / "x"), "--seeds",
+                                   str(tmp_path / "missing.txt")])
+    assert bad.exit_code == 2 and "seeds must be" in bad.output

@@ -108,13 +108,8 @@ def _seed_rows(customers: "SparkFrame", seeds: object) -> "SparkFrame":
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
         raise ParameterError("Spark seeds must be 'vip', an id file or a list of customer ids")
     wanted = pd.DataFrame({"customer_id": pd.Index(canonical_ids(seeds)).unique().astype(str)})
-    spark = customers.sparkSession
-    ids = spark.createDataFrame(wanted)
-    rows = customers.join(F.broadcast(ids), "customer_id", "left_semi")
-    unknown = ids.join(customers.select("customer_id"), "customer_id", "left_anti").limit(5).collect()
-    if unknown:
-        raise UnknownCustomerError([r.customer_id for r in unknown], customers.count())
-    return rows
+    ids = customers.sparkSession.createDataFrame(wanted)
+    return customers.join(F.broadcast(ids), "customer_id", "left_semi")
 
 
 def fit_pipeline_on_sample(customers: "SparkFrame", seeds_pd: pd.DataFrame, *, spec: FeatureSpec | None = None,
@@ -169,19 +164,31 @@ def spark_expand(
         raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
     if "customer_id" not in customers.columns:
         raise InputError("the customer table has no customer_id column; clean the export first (lookalike clean)")
-    n_base = customers.count()
+    # one pass over the table for the base size and the opted-out count
+    has_promo = "promo_channel" in customers.columns
+    opted_out = F.coalesce(F.col("promo_channel").cast("string") == "none", F.lit(False)) if has_promo else F.lit(False)
+    totals = customers.agg(F.count(F.lit(1)).alias("n"), F.sum(opted_out.cast("long")).alias("opted_out")).first()
+    n_base = int(totals["n"])
     if n_base == 0:
         raise InputError("the customer table is empty; check the input path")
     target = parse_size(size, n_base)
 
     seed_rows = _seed_rows(customers, seeds)
-    n_seeds = seed_rows.count()
+    seeds_pd = _to_pandas(seed_rows.limit(MAX_SEEDS + 1))  # seeds are small; the base never comes here
+    n_seeds = len(seeds_pd)
+    if not isinstance(seeds, str) or seeds.lower() not in ("vip", "vips"):
+        from lookalike.audience.seeds import read_id_file
+        from lookalike.finder import canonical_ids
+
+        listed = read_id_file(seeds) if isinstance(seeds, (str, os.PathLike)) else seeds
+        unknown = pd.Index(canonical_ids(listed)).unique().difference(pd.Index(seeds_pd["customer_id"].astype(str)))
+        if len(unknown):
+            raise UnknownCustomerError(list(unknown), n_base)
     if n_seeds == 0:
         raise InputError("the seed set is empty: no customer matches it; check the id list or the vip_flag column")
     if n_seeds > MAX_SEEDS:
-        raise ParameterError(f"{n_seeds:,} seeds are more than the driver collects ({MAX_SEEDS:,}); "
+        raise ParameterError(f"more than {MAX_SEEDS:,} seeds: more than the driver collects; "
                              "sample the seeds or narrow the seed set")
-    seeds_pd = _to_pandas(seed_rows)
     if finder is not None:
         finder._check_fitted()
         pipeline, spec = finder.pipeline_, finder.spec_
@@ -198,9 +205,9 @@ def spark_expand(
     counts: dict[str, int] = {"base": int(n_base), "seeds": int(n_seeds)}
     candidates = customers.join(F.broadcast(seed_rows.select("customer_id")), "customer_id", "left_anti")
     counts["excluded: seeds"] = int(n_seeds)
-    if exclude_opted_out and "promo_channel" in customers.columns:
-        opted_out = F.coalesce(F.col("promo_channel").cast("string") == "none", F.lit(False))
-        counts["excluded: opted out (promo_channel none)"] = int(candidates.filter(opted_out).count())
+    if exclude_opted_out and has_promo:
+        seeds_opted_out = int(seeds_pd["promo_channel"].astype(str).eq("none").sum())
+        counts["excluded: opted out (promo_channel none)"] = int(totals["opted_out"] or 0) - seeds_opted_out
         candidates = candidates.filter(~opted_out)
     counts["candidates"] = int(n_base - sum(v for c, v in counts.items() if c.startswith("excluded")))
     k_eff = int(min(k, n_seeds))
@@ -212,7 +219,11 @@ def spark_expand(
         for frame in batches:
             yield score_frame_against_seeds(_restore_dtypes(frame), pipeline=pipeline, index=local_index, k=k_eff)
 
-    scored = candidates.mapInPandas(score, schema="customer_id string, distance double")
+    from pyspark import StorageLevel
+
+    # scored once, kept (id + distance only) for the median and the top-N
+    scored = candidates.mapInPandas(score, schema="customer_id string, distance double") \
+        .persist(StorageLevel.MEMORY_AND_DISK)
     top = scored.orderBy(F.col("distance").asc(), F.col("customer_id").asc()).limit(target)
     # similarity: exp(-d·ln2 / median d over the candidates), as the single-machine seed_distance scorer
     median = scored.approxQuantile("distance", [0.5], 0.001)
@@ -226,6 +237,7 @@ def spark_expand(
         path = str(output)
         audience.write.mode("overwrite").parquet(path)
         audience = customers.sparkSession.read.parquet(path)
+        scored.unpersist()
     counts["audience"] = int(min(target, counts["candidates"]))
     params = {"k": k_eff, "size": target, "index": seed_index.report.kind, "exclude_opted_out": exclude_opted_out,
               "pipeline": "finder" if finder is not None else f"fitted on a sample of {sample_rows:,} rows",
