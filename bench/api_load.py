@@ -140,7 +140,8 @@ def main() -> None:
             server.wait(timeout=30)
         lib = library_baseline(home, ids, 1000, args.seed + 2)
 
-    result = {"n_customers": args.n, "prepare_s": round(prep_s, 1), "warmup": warm,
+    load = [round(x, 1) for x in os.getloadavg()]  # the machine is shared: say how busy it was
+    result = {"n_customers": args.n, "prepare_s": round(prep_s, 1), "load_average_1_5_15": load, "warmup": warm,
               "concurrent": loaded, "single_client": single, "library_in_process": lib, "machine": machine(),
               "setup": "one uvicorn process (lookalike serve --threads 1), HTTP/1.1 keep-alive clients on loopback, "
                        "viewer API key checked on every request (SQLite lookup)"}
@@ -155,7 +156,8 @@ def main() -> None:
                   f"{r['p95_ms']} | {r['p99_ms']} |")
     md.append(f"| library call in-process (baseline, no HTTP) | {lib['requests']:,} | 0 | – | {lib['p50_ms']} | "
               f"{lib['p95_ms']} | {lib['p99_ms']} |")
-    md += ["", result["setup"] + ".", f"Machine: {result['machine']['note']}."]
+    md += ["", result["setup"] + ".", f"Machine: {result['machine']['note']}; load average at the end of the run "
+           f"(1/5/15 min): {', '.join(map(str, load))} on {os.cpu_count()} cores."]
     (RESULTS / "api_load.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
 

@@ -250,6 +250,8 @@ def test_jobs_upload_register_and_errors(client, editor, viewer, tmp_path):
                     files={"file": ("crm.csv", b"\x00\x01garbage", "text/csv")}, headers=editor)
     failed = client.app.state.jobs.wait(r.json()["id"], timeout=60)
     assert failed.status == "failed" and failed.error and "\n" not in failed.error
+    broken = client.get("/api/v1/datasets/broken", headers=viewer).json()
+    assert broken["status"] == "failed" and not broken["ready"] and broken["error"] == failed.error
     assert client.post("/api/v1/datasets/upload", data={"name": "x"}, files={"file": ("a.exe", b"1", "x")},
                        headers=editor).status_code == 400
     assert client.post("/api/v1/datasets/register", json={"name": "x"}, headers=editor).status_code == 400

@@ -45,6 +45,7 @@ class DatasetOut(BaseModel):
     created: str | None = None
     customers: int | None = None
     rows: dict[str, Any] | None = None
+    error: str | None = None
     source: dict[str, Any] = Field(default_factory=dict)
 
 

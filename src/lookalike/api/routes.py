@@ -62,6 +62,7 @@ def list_datasets(request: Request, user: User = Depends(viewer)) -> list[dict]:
 def _dataset_out(info: dict) -> dict:
     return {"name": info["name"], "status": info.get("status", "unknown"), "ready": info["ready"],
             "created": info.get("created"), "customers": info.get("customers"), "rows": info.get("rows"),
+            "error": info.get("error"),
             "source": {k: v for k, v in info.items() if k in ("kind", "filename", "path", "query", "n", "seed")}}
 
 

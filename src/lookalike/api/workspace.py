@@ -97,13 +97,23 @@ class Workspace:
     def prepare(self, name: str, load: Callable[[], object], source: dict,
                 progress: Callable[[float, str], None]) -> dict:
         """Clean (``load()`` returns a raw DataFrame or a ``CleanResult``), save, fit and save the model."""
+        d = self.dataset_dir(name)
+        d.mkdir(parents=True, exist_ok=True)
+        self._write_source(d, {**source, "name": name, "created": _now(), "status": "cleaning"})
+        with self._lock:
+            self._finders.pop(name, None)  # a re-upload replaces the model
+        try:
+            return self._prepare(name, d, load, source, progress)
+        except Exception as exc:  # the dataset says it failed (and why) instead of "cleaning" forever
+            self._write_source(d, {**source, "name": name, "created": _now(), "status": "failed",
+                                   "error": str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__})
+            raise
+
+    def _prepare(self, name: str, d: Path, load, source: dict, progress) -> dict:
         from lookalike.cleaning.table import CleanResult, clean_customers
         from lookalike.cli import write_clean_outputs
         from lookalike.finder import LookalikeFinder
 
-        d = self.dataset_dir(name)
-        d.mkdir(parents=True, exist_ok=True)
-        self._write_source(d, {**source, "name": name, "created": _now(), "status": "cleaning"})
         progress(0.05, "reading")
         loaded = load()
         progress(0.3, "cleaning")

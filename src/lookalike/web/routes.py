@@ -174,8 +174,14 @@ async def upload(request: Request) -> Response:
         d = _ws(request).dataset_dir(name)
         d.mkdir(parents=True, exist_ok=True)
         target = d / f"raw{suffix}"
+        limit = request.app.state.settings.max_upload_mb << 20
+        written = 0
         with open(target, "wb") as out:
             while block := await file.read(1 << 20):
+                written += len(block)
+                if written > limit:
+                    raise ParameterError(f"the file is larger than {limit >> 20} MB; ask an admin to register it "
+                                         "on the server (POST /api/v1/datasets/register)")
                 out.write(block)
         job = _start(request, name, "upload", lambda: read_customers(target), {"filename": Path(file.filename).name}, user)
     except (LookalikeError, _Forbidden) as exc:
@@ -245,14 +251,12 @@ def _map_svg(ws, finder, audience: str) -> str:
 
     customers = finder.customers_
     if audience:
-        manifest = ws.audience_info(audience)
         table = ws.audience_table(audience)
         members = finder.ids_.isin(table["customer_id"].astype(str))
         from lookalike.export import load_manifest
 
         seed_ids = (load_manifest(ws.audience_sidecar(audience, ".manifest.json")).get("seeds") or {}).get("ids", [])
         seeds = finder.ids_.isin(seed_ids)
-        _ = manifest
         return figure_to_svg(pca_map(finder.X_, seeds, labels=("customers", "seeds"),
                                      groups={f"audience {audience}": members}))
     vip = customers["vip_flag"].eq(1).to_numpy() if "vip_flag" in customers else None
