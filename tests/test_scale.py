@@ -113,3 +113,21 @@ def test_parallel_parquet_cleaning_equals_sequential(tmp_path):
     assert two.report.to_dict()["rows"] == one.report.to_dict()["rows"] and two.report.read["batches"] == 3  # 1200 + 1200 + 9 rows
     with pytest.raises(ParameterError, match="workers"):
         clean_parquet(path, workers=0)
+
+
+def test_rank_order_sorts_ids_only_where_needed():
+    from lookalike.audience.expand import rank_order
+
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        n = int(rng.integers(1, 300))
+        score = rng.integers(0, 5, n) / 4  # many ties on purpose
+        tiebreak = rng.integers(0, 3, n).astype(float)
+        tiebreak[rng.random(n) < 0.2] = np.inf
+        ids = np.array([f"C{i:04d}" for i in rng.permutation(n)], dtype=object)
+        reference = np.lexsort((ids, tiebreak, -score))
+        np.testing.assert_array_equal(rank_order(score, tiebreak, ids), reference)
+        head = int(rng.integers(1, n + 1))
+        got = rank_order(score, tiebreak, ids, head=head)
+        np.testing.assert_array_equal(got[:head], reference[:head])
+        assert sorted(got) == list(range(n))
