@@ -64,6 +64,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/foundation.py
 	$(BIN)/python bench/evaluation.py
 	$(BIN)/python bench/transactions.py
+	$(BIN)/python bench/scale.py
 
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/cleaning
