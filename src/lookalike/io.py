@@ -106,8 +106,14 @@ def _read_file(path: Path, sheet: int | str) -> tuple[pd.DataFrame, dict]:
             raise UnsupportedFormatError(
                 f"{name} has a .parquet extension but is not a parquet file; export it again as parquet or .csv"
             )
+        import pyarrow.parquet as pq
+
         try:
-            df = pd.read_parquet(path, engine="pyarrow")
+            table = pq.read_table(path)
+            # a damaged page can hold invalid UTF-8 that pyarrow only trips over later, deep in
+            # the cleaner: check the data fully here, where the error can name the file
+            table.validate(full=True)
+            df = table.to_pandas()
         except Exception as exc:
             raise InputError(f"cannot read {name}: the parquet file is corrupt ({_short(exc)}); write it again") from exc
         meta["format"] = "parquet"

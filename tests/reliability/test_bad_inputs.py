@@ -455,6 +455,9 @@ QUERY_CASES = {
                          ["expand", "--seeds", "{ids_all}", "--size", "5"], InputError, "whole base", EXIT_INPUT),
     "size_above_base": (lambda f, d: f.expand("vip", size=10 * N_BASE), ["expand", "--seeds", "vip", "--size", "400"],
                         None, "", 0),
+    "rule_number_vs_text": (lambda f, d: f.expand([{"column": "age", "op": ">", "value": "abc"}], size=5),
+                            ["expand", "--seeds", "age > abc", "--size", "5"], ParameterError,
+                            "needs a number to compare with", EXIT_ARGUMENT),
     "bad_size": (lambda f, d: f.expand("vip", size="lots"), ["expand", "--seeds", "vip", "--size", "lots"], ParameterError,
                  "size", EXIT_ARGUMENT),
 }

@@ -96,6 +96,11 @@ def rule_mask(customers: pd.DataFrame, conditions: Sequence[Mapping]) -> pd.Seri
             cut = num.quantile(1 - pct if op == "top_pct" else pct)
             mask &= (num >= cut) if op == "top_pct" else (num <= cut)
         else:
+            ordering = op in (">", ">=", "<", "<=")
+            if (ordering and (isinstance(value, bool) or not isinstance(value, (int, float)))) or not isinstance(
+                    value, (str, int, float)):
+                raise ParameterError(f"rule '{col} {op} {value!r}' needs a number to compare with"
+                                     f"{'' if ordering else ' or a text value'}; e.g. '{col} {op} 10'")
             num = pd.to_numeric(s, errors="coerce") if not isinstance(value, str) else s.astype(object)
             cmp = {"==": num.__eq__, "!=": num.__ne__, ">": num.__gt__, ">=": num.__ge__,
                    "<": num.__lt__, "<=": num.__le__}[op](value)
