@@ -32,9 +32,11 @@ from .conftest import HEADER, base_rows, csv_text
 FUZZ = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
 
 
-def budget(n: int):
-    """``n`` examples in the normal run, the fuzz profile's count under ``make fuzz``."""
-    return settings(max_examples=settings.default.max_examples if FUZZ else n, deadline=None,
+def budget(n: int, fuzz_cap: int | None = None):
+    """``n`` examples in the normal run; under ``make fuzz`` the fuzz profile's count (at most
+    ``fuzz_cap`` for the tests that clean or fit a table per example)."""
+    fuzz = min(settings.default.max_examples, fuzz_cap or settings.default.max_examples)
+    return settings(max_examples=fuzz if FUZZ else n, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -159,7 +161,7 @@ ANY_CELL = st.one_of(
 )
 
 
-@budget(40)
+@budget(40, fuzz_cap=1000)
 @given(
     extra=st.lists(st.sampled_from([c for c in HEADER if c != "customer_id"] + ["notes", "email", "consent_sms",
                                                                                 "vip_score", "region"]),
@@ -184,7 +186,7 @@ def test_random_frames_through_the_cleaner(extra, data) -> None:
     check_clean_result(result, rows_in=n)
 
 
-@budget(8)
+@budget(8, fuzz_cap=200)
 @given(n=st.integers(2, 40), seed=st.integers(0, 10_000))
 def test_cleaned_random_tables_fit_and_query(n: int, seed: int) -> None:
     """Whatever the cleaner keeps can be fitted and queried (or is refused with a LookalikeError)."""
