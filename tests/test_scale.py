@@ -131,3 +131,17 @@ def test_rank_order_sorts_ids_only_where_needed():
         got = rank_order(score, tiebreak, ids, head=head)
         np.testing.assert_array_equal(got[:head], reference[:head])
         assert sorted(got) == list(range(n))
+
+
+def test_core_install_works_without_pyspark():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['pyspark'] = None\n"  # as if PySpark were not installed
+        "import lookalike, lookalike.cli, lookalike.distributed as d\n"
+        "from lookalike.errors import ParameterError\n"
+        "try:\n    d.require_pyspark()\nexcept ParameterError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "pip install 'lookalike[spark]'" in out
