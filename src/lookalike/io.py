@@ -249,7 +249,9 @@ def _short(exc: BaseException) -> str:
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; move it over ``path`` only if the block succeeds.
 
-    A crash while writing leaves the previous file untouched.
+    A crash while writing leaves the previous file untouched. The new content is flushed to
+    disk before the rename and the rename itself after it, so a power cut cannot leave an
+    empty or partial file under the final name either.
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -258,10 +260,25 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _fsync(tmp_path, os.O_RDONLY)
         os.replace(tmp_path, final)
+        _fsync(final.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _fsync(path: Path, flags: int) -> None:
+    try:
+        fd = os.open(path, flags)
+    except OSError:  # e.g. directories cannot be opened on Windows: best effort there
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
