@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import lookalike as lk
-from lookalike.audience.expand import SeedSet, parse_size
+from lookalike.audience.expand import SeedSet, build_audience, parse_size
 from lookalike.audience.explain import contributions
 from lookalike.audience.scoring import feature_groups, nearest_seeds
 from lookalike.errors import InputError, ParameterError, UnknownCustomerError
@@ -215,3 +215,16 @@ def test_weighted_graph_above_exact_size_reranks_only_rows_that_can_reach_a_seed
     # and the whole audience path works and still finds VIP-like customers
     assert _lift(finder.expand("vip", size="2%"), truth) > 5
     finder._graphs.clear()
+
+
+def test_profile_of_an_export_without_ages_has_nan_not_a_crash():
+    # a transaction log or a CRM export may carry no ages at all: nullable Int64, all missing
+    data = generate(2_000, seed=11)
+    customers = lk.clean_customers(data.raw).customers
+    customers["age"] = pd.array([pd.NA] * len(customers), dtype="Int64")
+    finder = lk.LookalikeFinder().fit(customers)
+    seeds = customers.loc[customers["vip_flag"] == 1, "customer_id"]
+    result = build_audience(finder, seeds, size=100)
+    prof = result.profile.set_index("feature")
+    assert "age" in prof.index and prof.loc["age"].isna().all()
+    assert prof.loc["total_spent", ["seeds", "audience", "base"]].notna().all()

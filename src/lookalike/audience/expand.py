@@ -337,7 +337,9 @@ def audience_profile(customers: pd.DataFrame, seed_pos: np.ndarray, chosen: np.n
     rows = []
     numeric = [c for c in spec.numeric if c in customers.columns]
     for c in numeric:
-        rows.append({"feature": c, **{g: float(pd.to_numeric(df[c], errors="coerce").mean()) for g, df in groups.items()}})
+        # float64 first: the mean of an all-missing nullable Int64 column is pd.NA, not NaN
+        rows.append({"feature": c, **{g: float(pd.to_numeric(df[c], errors="coerce").astype("float64").mean())
+                                      for g, df in groups.items()}})
     for c in [c for c in spec.categorical if c in customers.columns]:
         shares = {g: df[c].astype(str).value_counts(normalize=True) for g, df in groups.items()}
         for cat in shares["base"].index:
