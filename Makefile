@@ -60,11 +60,12 @@ postgres-stop:
 	[ ! -f $(PG_DIR)/postmaster.pid ] || $(PG_AS) "$$PGBIN/pg_ctl -D $(PG_DIR) -m fast -w stop >/dev/null"; \
 	rm -rf $(PG_DIR)
 
-bench: $(STAMP)
+bench: $(STAMP) postgres
 	$(BIN)/python bench/foundation.py
 	$(BIN)/python bench/evaluation.py
 	$(BIN)/python bench/transactions.py
 	$(BIN)/python bench/scale.py
+	LOOKALIKE_TEST_PG_URL=$(PG_URL) $(BIN)/python bench/campaigns.py
 
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/cleaning tests/reliability/test_fuzz.py
