@@ -297,3 +297,34 @@ def test_records_are_json_ready():
     assert out == [{"a": 1, "b": 1.5, "c": "x", "d": 1, "e": "2020-01-02T00:00:00", "g": None},
                    {"a": 2, "b": None, "c": None, "d": None, "e": None, "g": 1.0}]
     json.dumps(out, allow_nan=False)
+
+
+def test_register_a_database_source(client, editor, viewer, tmp_path):
+    import sqlalchemy as sa
+
+    from lookalike.synth import generate
+
+    raw = generate(300, seed=21).raw
+    url = f"sqlite:///{tmp_path}/crm.db"
+    engine = sa.create_engine(url)
+    raw.astype(str).to_sql("crm_customers", engine, index=False)
+    engine.dispose()
+    r = client.post("/api/v1/datasets/register", json={"name": "fromdb", "url": url, "query": "crm_customers"},
+                    headers=editor)
+    assert r.status_code == 202
+    job = client.app.state.jobs.wait(r.json()["id"], timeout=60)
+    assert job.status == "done", job.error
+    assert job.result["rows"]["in"] == len(raw)
+    assert client.post("/api/v1/datasets/register", json={"name": "x", "url": url}, headers=editor).status_code == 400
+    assert client.post("/api/v1/datasets/register", json={"name": "x", "url": "ftp://host/x", "query": "t"},
+                       headers=editor).status_code == 400
+
+
+def test_include_ids_limits_the_audience(client, editor, finder):
+    allowed = finder.customers_.customer_id.iloc[100:400].tolist()
+    r = client.post("/api/v1/datasets/demo/audiences", headers=editor,
+                    json={"name": "api-incl", "size": "50", "include_ids": allowed})
+    assert r.status_code == 201
+    members = client.get("/api/v1/audiences/api-incl/download", headers=editor).text
+    ids = pd.read_csv(io.StringIO(members), dtype={"customer_id": str}).customer_id
+    assert len(ids) == 50 and ids.isin(allowed).all()

@@ -85,3 +85,18 @@ def test_login_session_and_revocation(service):
         assert c.get("/api/v1/me").status_code == 200
         remove_user(engine, "temp")
         assert c.get("/api/v1/me").status_code == 401
+
+
+def test_ui_build_from_an_uploaded_id_file(service):
+    customers = service.app.state.workspace.finder(service.dataset).customers_
+    seeds = customers.customer_id.iloc[:30].tolist()
+    body = "customer_id\n" + "\n".join(seeds) + "\n"
+    with TestClient(service.app) as c:
+        c.post("/login", data={"api_key": service.editor_key, "next": "/"})
+        r = c.post("/datasets/demo/build", data={"seed_kind": "ids", "size_pct": "2", "audience_name": "ui-file"},
+                   files={"seed_file": ("seeds.csv", body.encode(), "text/csv")}, follow_redirects=False)
+        assert r.status_code == 303, r.text
+        info = c.get("/api/v1/audiences/ui-file").json()
+        assert info["seeds"] == 30
+        page = c.get("/audiences/ui-file")
+        assert page.status_code == 200 and "ui-file" in page.text

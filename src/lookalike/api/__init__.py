@@ -3,8 +3,9 @@
 >>> import tempfile
 >>> from lookalike.api import Settings, create_app
 >>> app = create_app(Settings(home=tempfile.mkdtemp(), session_secret="doc"))
->>> sorted(r.path for r in app.routes if r.path in ("/health", "/api/v1/datasets"))
-['/api/v1/datasets', '/health']
+>>> paths = app.openapi()["paths"]
+>>> "/health" in paths and "/api/v1/datasets/{name}/audiences" in paths
+True
 """
 
 from __future__ import annotations

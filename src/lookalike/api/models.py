@@ -114,6 +114,8 @@ class AudienceOptions(_Strict):
     exclude_vips: bool = False
     exclude_opted_out: bool = True
     suppress: list[str] | None = Field(None, max_length=1_000_000)
+    include_ids: list[str] | None = Field(None, max_length=1_000_000,
+                                          description="only these customers may enter the audience")
     filters: dict[FilterColumn, list[str]] | None = None
     candidate_rule: str | None = Field(None, max_length=2000)
     value: Literal["total_spent", "avg_ticket"] | None = None

@@ -50,6 +50,8 @@ def build_options(opts: AudienceOptions) -> dict[str, Any]:
         kw["negative_weight"] = opts.negative_weight
     if opts.suppress:
         kw["suppress"] = opts.suppress
+    if opts.include_ids is not None:
+        kw["include_ids"] = opts.include_ids
     if opts.filters:
         kw["filters"] = {k: v for k, v in opts.filters.items() if v}
     if opts.candidate_rule and opts.candidate_rule.strip():

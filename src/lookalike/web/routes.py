@@ -303,12 +303,31 @@ async def reach_partial(request: Request, name: str) -> HTMLResponse:
     return render(request, "_reach.html", reach=reach, error=None)
 
 
+async def _seed_file_ids(form) -> list[str]:
+    """Ids from an uploaded seed file (one per line, or a CSV with a customer_id column)."""
+    import tempfile
+
+    from lookalike.audience.seeds import read_id_file
+
+    upload = form.get("seed_file")
+    if upload is None or not getattr(upload, "filename", ""):
+        return []
+    data = await upload.read(20 << 20)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ids.txt"
+        path.write_bytes(data)
+        return read_id_file(path)
+
+
 @router.post("/datasets/{name}/build")
 async def build(request: Request, name: str) -> Response:
     try:
         ui_user(request, "editor")
         form = await request.form()
         opts = _options_from_form(form)
+        file_ids = await _seed_file_ids(form)
+        if file_ids and opts.seeds.kind == "ids":
+            opts.seeds.ids = [*(opts.seeds.ids or []), *file_ids]
         audience = check_name(str(form.get("audience_name") or ""), "audience name")
         ws = _ws(request)
         result = await _run(service.build, ws, name, opts)
