@@ -119,3 +119,25 @@ def test_pca_map_draws_extra_groups():
     assert labels == ["customers (390)", "audience (50)", "seeds (10)"]  # the base is everyone but the seeds
     with pytest.raises(lk.ParameterError):
         pca_map(X, seeds, groups={"bad": np.ones(3, bool)})
+
+
+def test_campaign_view_formats_rates_as_shares_and_revenue_as_money():
+    from lookalike.campaigns.report import results_from_frame
+    from lookalike.report.campaigns import campaign_view
+    from lookalike.web.i18n import translator
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    arm = np.where(rng.random(n) < 0.2, "control", "treatment")
+    conv = rng.random(n) < np.where(arm == "treatment", 0.08, 0.04)
+    frame = pd.DataFrame({"customer_id": [f"C{i}" for i in range(n)], "arm": arm, "sends": (arm == "treatment") * 1,
+                          "opens": 0, "clicks": 0, "conversions": conv.astype(int), "revenue": conv * 50.0})
+    res = results_from_frame(frame, name="t", holdout_share=0.2)
+    view = campaign_view(res, translator("es"), "es")
+    uplift = {r[0]: r for r in view["tables"][0]["rows"]}
+    treat_rate = conv[arm == "treatment"].mean()
+    assert uplift["conversion rate"][1] == f"{treat_rate * 100:.2f}%"
+    assert uplift["revenue per customer"][1] == f"{treat_rate * 50:,.2f}"  # money, not a percentage
+    assert view["tables"][1]["title"] == "Tratamiento y control"
+    assert view["reading"].startswith("t ") and view["verdict"] == ""  # the English verdict only in English
+    assert view["chart"].startswith("<svg")

@@ -28,8 +28,11 @@ def _cell(v: object, pct: bool = False) -> str:
     return str(v)
 
 
-def _table(df: pd.DataFrame, title: str, pct_cols: tuple[str, ...] = ()) -> dict:
-    rows = [[_cell(v, c in pct_cols) for c, v in zip(df.columns, row)] for row in df.itertuples(index=False, name=None)]
+def _table(df: pd.DataFrame, title: str, pct_cols: tuple[str, ...] = (), pct_rows: pd.Series | None = None) -> dict:
+    """Cells as text; ``pct_cols`` are shares (shown as %), only on rows where ``pct_rows`` is True."""
+    mask = [True] * len(df) if pct_rows is None else list(pct_rows)
+    rows = [[_cell(v, c in pct_cols and is_pct) for c, v in zip(df.columns, row)]
+            for row, is_pct in zip(df.itertuples(index=False, name=None), mask)]
     return {"title": title, "columns": [str(c).replace("_", " ") for c in df.columns], "rows": rows}
 
 
@@ -51,9 +54,11 @@ def campaign_view(results, t: Callable[..., str], lang: str = "en") -> dict:
 
     arms = results.arms.reset_index().rename(columns={"index": "arm"})
     arms = arms[[c for c in ("arm", *ARM_COLUMNS) if c in arms.columns]]
-    tables = [_table(results.uplift_table(), t("results"), ("treatment", "control", "uplift", "ci_low", "ci_high")),
-              _table(arms, "arms", ("conversion_rate",)),
-              _table(results.value_table(), "value")]
+    uplift = results.uplift_table()
+    rates = ~uplift["metric"].str.contains("revenue")  # rates are shares; revenue per customer is money
+    tables = [_table(uplift, t("results"), ("treatment", "control", "uplift", "ci_low", "ci_high"), rates),
+              _table(arms, t("campaign_arms"), ("conversion_rate",)),
+              _table(results.value_table(), t("campaign_value"))]
     return {"name": results.name, "reading": campaign_reading(results, t),
             "verdict": results.verdict if lang == "en" else "",
             "chart": figure_to_svg(uplift_figure([results])), "tables": tables}
