@@ -214,8 +214,8 @@ async def dataset_page(request: Request, name: str) -> HTMLResponse:
         ws = _ws(request)
         info = ws.dataset_info(name)
         report = ws.quality(name)
-        finder = await _run(ws.finder, name)
-        svg = await _run(_distributions_svg, finder.customers_)
+        svg = await _run(_cached_svg, ws.dataset_dir(name) / "distributions.svg",
+                         lambda: _distributions_svg(ws.finder(name).customers_))
     except LookalikeError as exc:
         return _error_page(request, exc, 404)
     return render(request, "dataset.html", info=info, report=report, columns=_quality_columns(report),
@@ -224,6 +224,19 @@ async def dataset_page(request: Request, name: str) -> HTMLResponse:
 
 def _quality_columns(report: dict) -> list[dict]:
     return [{"name": k, **v} for k, v in (report.get("columns") or {}).items()]
+
+
+def _cached_svg(path: Path, make) -> str:
+    """A figure of a dataset drawn once and kept next to it (datasets do not change; a re-upload
+    rewrites the folder, and the model manifest is newer than a stale figure)."""
+    from lookalike.io import write_text
+
+    model = path.parent / "model" / "manifest.json"
+    if path.is_file() and (not model.is_file() or path.stat().st_mtime >= model.stat().st_mtime):
+        return path.read_text("utf-8")
+    svg = make()
+    write_text(path, svg)
+    return svg
 
 
 def _distributions_svg(customers) -> str:
@@ -240,13 +253,13 @@ async def map_page(request: Request, name: str, audience: str = "") -> HTMLRespo
     try:
         finder = await _run(ws.finder, name)
         aud_names = [a["name"] for a in ws.audiences() if a.get("dataset") == name]
-        svg = await _run(_map_svg, ws, finder, audience if audience in aud_names else "")
+        svg = await _run(_map_svg, ws, finder, audience if audience in aud_names else "", name)
     except LookalikeError as exc:
         return _error_page(request, exc, 404)
     return render(request, "map.html", dataset=name, svg=svg, audiences=aud_names, chosen=audience)
 
 
-def _map_svg(ws, finder, audience: str) -> str:
+def _map_svg(ws, finder, audience: str, dataset: str) -> str:
     from lookalike.report.plots import figure_to_svg, pca_map
 
     customers = finder.customers_
@@ -260,7 +273,7 @@ def _map_svg(ws, finder, audience: str) -> str:
         return figure_to_svg(pca_map(finder.X_, seeds, labels=("customers", "seeds"),
                                      groups={f"audience {audience}": members}))
     vip = customers["vip_flag"].eq(1).to_numpy() if "vip_flag" in customers else None
-    return figure_to_svg(pca_map(finder.X_, vip))
+    return _cached_svg(ws.dataset_dir(dataset) / "map.svg", lambda: figure_to_svg(pca_map(finder.X_, vip)))
 
 
 # ------------------------------------------------------------------ audience builder
