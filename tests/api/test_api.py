@@ -16,7 +16,12 @@ from lookalike.audience.playbooks import builtin_playbooks
 def test_health_and_docs_are_public(client):
     assert client.get("/health").json()["status"] == "ok"
     assert client.get("/openapi.json").status_code == 200
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    refs = __import__("re").findall(r"(?:src|href|url)\s*[=:]\s*['\"]([^'\"]+)['\"]", docs.text)
+    assert refs and all(r.startswith("/") for r in refs), refs  # works offline: no CDN
+    assert client.get("/static/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/static/htmx.min.js").status_code == 200
     assert client.get("/login").status_code == 200
 
 

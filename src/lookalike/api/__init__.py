@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None):
         app.state.jobs.shutdown()
         app.state.engine.dispose()
 
-    app = FastAPI(title="Lookalike", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="Lookalike", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Lookalike audiences for CRM teams: datasets, quality, lookalikes, audiences, "
                               "playbooks, exports and campaign results. Send an API key in `X-API-Key`.")
     app.state.settings = settings
@@ -57,6 +57,15 @@ def create_app(settings: Settings | None = None):
     def health() -> dict:
         """Liveness: no key needed."""
         return {"status": "ok", "version": __version__}
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        """The API explorer, with Swagger UI's files served from the package (FastAPI's default uses a CDN)."""
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Lookalike API",
+                                   swagger_js_url="/static/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/swagger-ui.css", swagger_favicon_url="/static/favicon.png")
 
     app.include_router(router)
     from lookalike.web import mount_ui
