@@ -576,3 +576,9 @@ app.add_typer(campaign_app, name="campaign")
 from lookalike.distributed.cli import spark_expand_cmd  # noqa: E402
 
 app.command("spark-expand")(spark_expand_cmd)
+
+
+# ---------------------------------------------------------------- erasure on request (issue 10)
+from lookalike.privacy_cli import forget_cmd  # noqa: E402
+
+app.command("forget")(forget_cmd)

@@ -73,6 +73,7 @@ __all__ = [
     "export_audience",
     "load_export_profiles",
     "load_manifest",
+    "log_rewrite",
     "normalize_country",
     "normalize_email",
     "normalize_name",
@@ -629,6 +630,23 @@ def _append_log(path: Path, record: dict) -> None:
     line = json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n"
     with path.open("a", encoding="utf-8") as fh:
         fh.write(line)
+
+
+def log_rewrite(path: str | Path, files: Sequence[Mapping[str, Any]], *, user: str | None = None,
+                reason: str = "erasure") -> None:
+    """Append a record to an export log saying that exported files were rewritten after the export.
+
+    ``files`` are ``{"file", "rows_removed", "sha256"}`` entries: the new checksums supersede those of
+    the earlier export records, and the record holds no personal data (an erasure is logged by key
+    in the database's ``erasure_log``). Files already uploaded to a destination are not affected.
+    """
+    _append_log(Path(path), {
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "user": user if user is not None else _current_user(),
+        "event": reason,
+        "files": [dict(f) for f in files],
+        "rows_removed": int(sum(int(f.get("rows_removed", 0)) for f in files)),
+    })
 
 
 # --------------------------------------------------------------------------- manifests

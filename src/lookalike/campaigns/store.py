@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -23,6 +26,7 @@ from lookalike.cleaning.text import normalize_id
 from lookalike.errors import InputError, LookalikeError, MissingColumnsError, ParameterError
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 OUTCOME_COLUMNS = ("sends", "opens", "clicks", "conversions", "revenue")
 # Features whose balance between arms is checked when present (numeric) plus the main categories.
@@ -126,6 +130,65 @@ def _frame(conn: sa.Connection, query: sa.Select) -> pd.DataFrame:
     return pd.DataFrame(dict(zip(cols, (list(c) for c in zip(*rows)))))
 
 
+#: How long a write waits for a busy database (another writer holding SQLite's lock, a PostgreSQL
+#: deadlock or serialization failure) before it gives up with a clear error.
+WRITE_RETRY_SECONDS = 60.0
+
+
+def _retryable(exc: BaseException) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return ("database is locked" in text or "database is busy" in text or "deadlock detected" in text
+            or "could not serialize" in text)
+
+
+def write_transaction(engine: sa.Engine, work: Callable[[sa.Connection], T], *,
+                      secure_delete: bool = False, retry_seconds: float | None = None) -> T:
+    """Run ``work(conn)`` in one write transaction and return its result; all of it is stored or none.
+
+    On SQLite the transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock first, so two
+    writers queue instead of both reading and then failing to upgrade their lock (SQLite answers that
+    with "database is locked" at once, without waiting). A busy database (SQLite's lock held longer than
+    its 5 s busy timeout, a PostgreSQL deadlock) is retried with backoff for ``retry_seconds``
+    (default :data:`WRITE_RETRY_SECONDS`), then refused with :class:`CampaignError` — a write is
+    never lost silently. ``secure_delete`` makes SQLite overwrite deleted rows with zeros (erasure).
+    """
+    deadline = time.monotonic() + (WRITE_RETRY_SECONDS if retry_seconds is None else retry_seconds)
+    delay = 0.05
+    while True:
+        try:
+            with engine.connect() as conn:
+                if conn.dialect.name == "sqlite":
+                    if secure_delete:
+                        conn.exec_driver_sql("PRAGMA secure_delete=ON")
+                    conn.commit()  # close SQLAlchemy's implicit transaction; the driver has none open
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                try:
+                    result = work(conn)
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
+                return result
+        except sa.exc.DBAPIError as exc:
+            if not _retryable(exc):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise CampaignError(f"the campaign database stayed busy for over {WRITE_RETRY_SECONDS:.0f} s "
+                                    "(other writes hold it); nothing was written, run the command again") from None
+            logger.info("database busy (%s); retrying in %.2f s", str(exc.orig).splitlines()[0][:80], delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+def delete_customer_rows(conn: sa.Connection, customer_id: str) -> dict[str, int]:
+    """Delete one customer's outcome and assignment rows in every campaign (inside the caller's
+    transaction); ``customer_id`` must be canonical. Returns the rows deleted per table."""
+    o, a = db.outcomes, db.assignments
+    n_out = conn.execute(sa.delete(o).where(o.c.customer_id == customer_id)).rowcount or 0
+    n_asg = conn.execute(sa.delete(a).where(a.c.customer_id == customer_id)).rowcount or 0
+    return {"outcomes": int(n_out), "assignments": int(n_asg)}
+
+
 def get_campaign(engine: sa.Engine, ref: int | str) -> Campaign:
     """The campaign named ``ref`` (or with id ``ref``), with its arm sizes."""
     with engine.connect() as conn:
@@ -217,23 +280,26 @@ def create_campaign(engine: sa.Engine, name: str, audience: pd.DataFrame, *, hol
         warnings.append(f"only {n_ctrl} customers in control: intervals will be wide (lookalike campaign plan)")
     now = db.utcnow()
     manifest_doc = manifest if manifest is not None else {"rows": int(len(audience))}
+    def write(conn: sa.Connection) -> int:
+        cid = conn.execute(db.campaigns.insert().values(
+            name=name, description=description, channel=channel, salt=salt, holdout_share=float(holdout_share),
+            stratify=stratify, status="draft", created_at=now).returning(db.campaigns.c.id)).scalar_one()
+        vid = conn.execute(db.audience_versions.insert().values(
+            campaign_id=cid, label=label, source=source, audience_hash=audience_digest(audience),
+            manifest=json.dumps(manifest_doc, sort_keys=True, default=str), n_customers=int(len(audience)),
+            created_at=now).returning(db.audience_versions.c.id)).scalar_one()
+        rows = assigned.assign(campaign_id=cid, audience_version_id=vid,
+                               bucket=assigned["bucket"].astype(int))
+        rows["stratum"] = rows["stratum"].astype(object).where(rows["stratum"].notna(), None)
+        _bulk_insert(conn, db.assignments, rows[["campaign_id", "customer_id", "audience_version_id", "arm",
+                                                 "bucket", "stratum"]])
+        if cost:
+            conn.execute(db.costs.insert().values(campaign_id=cid, amount=float(cost), created_at=now,
+                                                  description="planned cost at creation"))
+        return cid
+
     try:
-        with engine.begin() as conn:
-            cid = conn.execute(db.campaigns.insert().values(
-                name=name, description=description, channel=channel, salt=salt, holdout_share=float(holdout_share),
-                stratify=stratify, status="draft", created_at=now).returning(db.campaigns.c.id)).scalar_one()
-            vid = conn.execute(db.audience_versions.insert().values(
-                campaign_id=cid, label=label, source=source, audience_hash=audience_digest(audience),
-                manifest=json.dumps(manifest_doc, sort_keys=True, default=str), n_customers=int(len(audience)),
-                created_at=now).returning(db.audience_versions.c.id)).scalar_one()
-            rows = assigned.assign(campaign_id=cid, audience_version_id=vid,
-                                   bucket=assigned["bucket"].astype(int))
-            rows["stratum"] = rows["stratum"].astype(object).where(rows["stratum"].notna(), None)
-            _bulk_insert(conn, db.assignments, rows[["campaign_id", "customer_id", "audience_version_id", "arm",
-                                                     "bucket", "stratum"]])
-            if cost:
-                conn.execute(db.costs.insert().values(campaign_id=cid, amount=float(cost), created_at=now,
-                                                      description="planned cost at creation"))
+        cid = write_transaction(engine, write)
     except sa.exc.IntegrityError as exc:
         if "name" in str(exc.orig).lower() or "unique" in str(exc.orig).lower():
             raise CampaignError(f"a campaign named {name!r} already exists; choose another name") from None
@@ -355,7 +421,12 @@ def import_outcomes(engine: sa.Engine, ref: int | str, outcomes_df: pd.DataFrame
     clean = validate_outcomes(outcomes_df, assigned, where)
     now = db.utcnow()
     o = db.outcomes
-    with engine.begin() as conn:
+
+    def write(conn: sa.Connection) -> int:
+        # Lock the campaign row first (PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes writers):
+        # concurrent imports into one campaign then run one after the other instead of racing on the
+        # "already has outcomes" check or on the primary key.
+        conn.execute(sa.select(db.campaigns.c.id).where(db.campaigns.c.id == camp.id).with_for_update())
         if replace:
             replaced = conn.execute(sa.delete(o).where(o.c.campaign_id == camp.id)).rowcount or 0
         else:
@@ -366,6 +437,9 @@ def import_outcomes(engine: sa.Engine, ref: int | str, outcomes_df: pd.DataFrame
                                     "pass --replace to replace them all with this file")
         _bulk_insert(conn, o, clean.assign(campaign_id=camp.id, imported_at=now))
         conn.execute(sa.update(db.campaigns).where(db.campaigns.c.id == camp.id).values(status="measured"))
+        return replaced
+
+    replaced = write_transaction(engine, write)
     totals = {c: float(clean[c].sum()) for c in OUTCOME_COLUMNS}
     return OutcomeImport(camp.name, int(len(clean)), int(replaced), totals, int(len(assigned) - len(clean)))
 
