@@ -15,6 +15,7 @@ with ``<home>`` = ``LOOKALIKE_HOME`` or ``./.lookalike`` (created on demand).
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -170,7 +171,7 @@ def create_engine(url: str | None = None) -> sa.Engine:
     try:
         engine = sa.create_engine(resolved)
     except Exception as exc:  # bad scheme, missing driver
-        raise DatabaseError(f"cannot use database URL {_safe(resolved)}: {_first_line(exc)}; "
+        raise DatabaseError(f"cannot use database URL {_safe(resolved)}: {_scrub(_first_line(exc), resolved)}; "
                             "use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_foreign_keys)
@@ -243,6 +244,27 @@ def open_database(url: str | None = None) -> sa.Engine:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else exc.__class__.__name__)[:200]
+
+
+def _scrub(text: str, url: object) -> str:
+    """``text`` with the password of ``url`` (and each ':'/'@'-separated piece of it) replaced by ``***``.
+
+    A URL that does not parse (e.g. an unescaped '@' in the password) ends up, in parts, inside the
+    parser's own error message.
+
+    >>> _scrub("bad port 'pw9@host:1'", "postgresql://u:s3cr@pw9@host:x/db")
+    "bad port '***@host:1'"
+    """
+    rest = str(url).split("://", 1)[-1]
+    if "@" not in rest:
+        return text
+    userinfo = rest.rsplit("@", 1)[0]
+    secret = userinfo.split(":", 1)[1] if ":" in userinfo else ""
+    # the parser may cut the password anywhere at ':' or '@': hide every piece of it
+    for piece in sorted({secret, *re.split(r"[:@]", secret)}, key=len, reverse=True):
+        if len(piece) >= 3:
+            text = text.replace(piece, "***")
+    return text
 
 
 def _safe(url: object) -> str:
