@@ -80,3 +80,9 @@ audit: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis build src/*.egg-info
+
+# Load test (not part of make test): N concurrent clients against a real `lookalike serve` on loopback for a
+# fixed time, lookalike and expansion requests mixed; throughput, p50/p99, errors (must be 0), server memory.
+.PHONY: load
+load: $(STAMP)
+	$(BIN)/python bench/load.py
