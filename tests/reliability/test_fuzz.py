@@ -101,7 +101,7 @@ def _good_files() -> dict[str, bytes]:
 GOOD = _good_files()
 
 
-@budget(60)
+@budget(30)
 @given(ext=st.sampled_from(sorted(GOOD)), data=st.data())
 def test_damaged_real_files(ext: str, data) -> None:
     """A valid export with bytes flipped, cut or inserted: refused, or read with the accounting intact."""
@@ -130,7 +130,7 @@ CELL = st.one_of(
 )
 
 
-@budget(80)
+@budget(50)
 @given(
     columns=st.lists(st.sampled_from(HEADER + ["edad", "extra", ""]), min_size=1, max_size=8, unique=True),
     cells=st.lists(st.lists(CELL, min_size=8, max_size=8), max_size=12),
@@ -161,7 +161,7 @@ ANY_CELL = st.one_of(
 )
 
 
-@budget(40, fuzz_cap=1000)
+@budget(25, fuzz_cap=1000)
 @given(
     extra=st.lists(st.sampled_from([c for c in HEADER if c != "customer_id"] + ["notes", "email", "consent_sms",
                                                                                 "vip_score", "region"]),
@@ -186,7 +186,7 @@ def test_random_frames_through_the_cleaner(extra, data) -> None:
     check_clean_result(result, rows_in=n)
 
 
-@budget(8, fuzz_cap=200)
+@budget(5, fuzz_cap=200)
 @given(n=st.integers(2, 40), seed=st.integers(0, 10_000))
 def test_cleaned_random_tables_fit_and_query(n: int, seed: int) -> None:
     """Whatever the cleaner keeps can be fitted and queried (or is refused with a LookalikeError)."""
