@@ -260,12 +260,25 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        # mkstemp creates 0600; give the file the mode a plain open() would (or the old file's)
+        os.chmod(tmp_path, final.stat().st_mode & 0o777 if final.exists() else 0o666 & ~_umask())
         _fsync(tmp_path, os.O_RDONLY)
         os.replace(tmp_path, final)
         _fsync(final.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (os.umask would race other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
 
 
 def _fsync(path: Path, flags: int) -> None:
