@@ -215,8 +215,29 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
     return df, enc, sep
 
 
-def _rewrite_table(path: Path, cid: str, id_cols: set[str], hashes: set[str]) -> int:
-    """Remove the customer's rows from one table file, atomically; returns the rows removed."""
+def _redact_cells(df: pd.DataFrame, mask: np.ndarray, cid: str) -> tuple[pd.DataFrame, list[tuple[int, int]]]:
+    """Text cells of the kept rows that mention the id (free-text notes): the id becomes ``[erased]``.
+
+    Returns the new frame and the (row, column) positions changed."""
+    pattern = _id_regex(cid)
+    changed: list[tuple[int, int]] = []
+    out = df
+    for j in range(df.shape[1]):
+        col = df.iloc[:, j]
+        if not (col.dtype == object or pd.api.types.is_string_dtype(col.dtype)):
+            continue
+        text = col.astype("string")
+        hit = text.str.contains(pattern, na=False).to_numpy(dtype=bool) & ~mask
+        if hit.any():
+            if out is df:
+                out = df.copy()
+            out.iloc[np.flatnonzero(hit), j] = text[hit].str.replace(pattern, ERASED, regex=True).to_numpy()
+            changed += [(int(i), j) for i in np.flatnonzero(hit)]
+    return out, changed
+
+
+def _rewrite_table(path: Path, cid: str, id_cols: set[str], hashes: set[str]) -> tuple[int, int]:
+    """Remove the customer's rows from one table file, atomically; returns (rows removed, cells redacted)."""
     from lookalike.io import atomic_path
 
     ext = path.suffix.lower()
@@ -225,36 +246,46 @@ def _rewrite_table(path: Path, cid: str, id_cols: set[str], hashes: set[str]) ->
     if ext in (".parquet", ".pq"):
         df = pd.read_parquet(path)
         mask = _id_mask(df, cid, id_cols, hashes)
-        if mask.any():
+        df, cells = _redact_cells(df, mask, cid)
+        if mask.any() or cells:
             with atomic_path(path) as tmp:
                 df[~mask].to_parquet(tmp, index=False, engine="pyarrow")
-        return int(mask.sum())
+        return int(mask.sum()), len(cells)
     df, enc, sep = _read_csv(path)
     mask = _id_mask(df, cid, id_cols, hashes)
-    if mask.any():
+    df, cells = _redact_cells(df, mask, cid)
+    if mask.any() or cells:
         with atomic_path(path) as tmp:
             df[~mask].to_csv(tmp, index=False, sep=sep, encoding=enc, lineterminator="\n")
-    return int(mask.sum())
+    return int(mask.sum()), len(cells)
 
 
-def _rewrite_xlsx(path: Path, cid: str, id_cols: set[str], hashes: set[str]) -> int:
+def _rewrite_xlsx(path: Path, cid: str, id_cols: set[str], hashes: set[str]) -> tuple[int, int]:
     from lookalike.io import atomic_path
 
     sheets = pd.read_excel(path, sheet_name=None, engine="calamine", dtype=object)
-    hits = {name: np.flatnonzero(_id_mask(df, cid, id_cols, hashes)) for name, df in sheets.items()}
-    n = sum(len(v) for v in hits.values())
-    if not n:
-        return 0
+    hits, cells = {}, {}
+    for name, df in sheets.items():
+        mask = _id_mask(df, cid, id_cols, hashes)
+        hits[name] = np.flatnonzero(mask)
+        cells[name] = _redact_cells(df, mask, cid)[1]
+    n, k = sum(len(v) for v in hits.values()), sum(len(v) for v in cells.values())
+    if not (n or k):
+        return 0, 0
     from openpyxl import load_workbook
 
     wb = load_workbook(path)
+    pattern = _id_regex(cid)
     for name, rows in hits.items():
         ws = wb[name]
+        for r, c in cells[name]:  # before deleting rows: positions are those of the frame read above
+            cell = ws.cell(row=r + 2, column=c + 1)
+            cell.value = pattern.sub(ERASED, str(cell.value))
         for r in sorted(rows.tolist(), reverse=True):  # bottom-up: row numbers above stay valid
             ws.delete_rows(int(r) + 2)  # +2: header row, 1-based
     with atomic_path(path) as tmp:
         wb.save(tmp)
-    return n
+    return n, k
 
 
 def _rewrite_json(path: Path, cid: str, extra: dict | None = None) -> int:
@@ -398,7 +429,9 @@ def _scan_files(home: Path, cid: str, report: ErasureReport, actor: str) -> None
         rel = str(p.relative_to(home))
         ext = p.suffix.lower()
         if ext in _TABLES:
-            n = _rewrite_table(p, cid, id_cols, hashes)
+            n, cells = _rewrite_table(p, cid, id_cols, hashes)
+            if cells:
+                report.redacted[rel] = cells
             if p in audiences:  # rewrite its manifest: seeds, row count, digests
                 m = audiences[p]
                 k = _rewrite_json(m, cid, _manifest_update(p, m) if n else None)

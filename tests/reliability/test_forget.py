@@ -239,3 +239,26 @@ def test_forget_refuses_an_empty_id_and_a_missing_workspace(runner, tmp_path):
     res = runner.invoke(app, ["forget", "C1", "--home", str(tmp_path / "nope"), "--db",
                               f"sqlite:///{tmp_path / 'x.db'}"])
     assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_forget_rewrites_raw_uploads_in_their_own_format(tmp_path):
+    """Raw exports kept in a workspace (xlsx, ';'-separated CSV, an aliased id column, dirty ids)."""
+    home = tmp_path / "home"
+    d = home / "datasets" / "crm"
+    d.mkdir(parents=True)
+    raw = pd.DataFrame({"id_cliente": [" c000002", "C000001", "C000002 ", "C000020"],
+                        "edad": [30, 41, 30, 52], "notas": ["=1+1", "hola", "x", "C000002 llamó"]})
+    raw.to_excel(d / "raw.xlsx", index=False)
+    (d / "raw.csv").write_text(raw.to_csv(index=False, sep=";"), encoding="utf-8")
+    engine = db.open_database(f"sqlite:///{tmp_path / 'x.db'}")
+    report = forget_customer("C000002", home=home, engine=engine, actor="t", cache_dir=tmp_path / "c")
+    engine.dispose()
+    assert report.files == {"datasets/crm/raw.xlsx": 2, "datasets/crm/raw.csv": 2}
+    # the other customer's note that names this one keeps its text, without the id
+    assert report.redacted == {"datasets/crm/raw.xlsx": 1, "datasets/crm/raw.csv": 1}
+    keep = raw.iloc[[1, 3]].reset_index(drop=True)
+    keep.loc[1, "notas"] = "[erased] llamó"
+    pd.testing.assert_frame_equal(pd.read_excel(d / "raw.xlsx", engine="openpyxl"), keep)
+    back = pd.read_csv(d / "raw.csv", sep=";")
+    pd.testing.assert_frame_equal(back, keep)
+    assert report.unhandled == []
