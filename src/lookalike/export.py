@@ -632,20 +632,26 @@ def _append_log(path: Path, record: dict) -> None:
         fh.write(line)
 
 
-def log_rewrite(path: str | Path, files: Sequence[Mapping[str, Any]], *, user: str | None = None,
+def log_rewrite(path: str | Path, audience: str, files: Sequence[Mapping[str, Any]], *, user: str | None = None,
                 reason: str = "erasure") -> None:
-    """Append a record to an export log saying that exported files were rewritten after the export.
+    """Append a record to an export log saying that exported files of ``audience`` were rewritten.
 
-    ``files`` are ``{"file", "rows_removed", "sha256"}`` entries: the new checksums supersede those of
-    the earlier export records, and the record holds no personal data (an erasure is logged by key
-    in the database's ``erasure_log``). Files already uploaded to a destination are not affected.
+    ``files`` are ``{"file", "rows", "rows_removed", "sha256"}`` entries: the new checksums supersede
+    those of the earlier export records. The record has the fields of an export record (``profile`` is
+    the ``reason``) plus ``"event": reason``, and no personal data (an erasure is logged by key in the
+    database's ``erasure_log``). Files already uploaded to a destination are not affected.
     """
+    removed = int(sum(int(f.get("rows_removed", 0)) for f in files))
     _append_log(Path(path), {
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "user": user if user is not None else _current_user(),
         "event": reason,
+        "audience": audience,
+        "profile": reason,
+        "rows": int(sum(int(f.get("rows", 0)) for f in files)),
         "files": [dict(f) for f in files],
-        "rows_removed": int(sum(int(f.get("rows_removed", 0)) for f in files)),
+        "counts": {"rows_removed": removed},
+        "warnings": [],
     })
 
 

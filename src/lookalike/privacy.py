@@ -422,7 +422,7 @@ def _scan_files(home: Path, cid: str, report: ErasureReport, actor: str) -> None
             report.models_refit.append(str(d.relative_to(home)))
     model_files = {d / n for d in models for n in ("manifest.json", "customers.parquet", "features.npy")}
     audiences = _audience_units(files)
-    rewritten_exports: dict[Path, list[dict]] = {}
+    rewritten_exports: dict[tuple[Path, str], list[dict]] = {}
     for p in files:
         if p in model_files or p in audiences.values() or not p.exists():
             continue
@@ -441,8 +441,9 @@ def _scan_files(home: Path, cid: str, report: ErasureReport, actor: str) -> None
                 report.files[rel] = n
                 log = _nearest_export_log(p, home)
                 if log is not None and ext == ".csv":
-                    rewritten_exports.setdefault(log, []).append(
-                        {"file": p.name, "rows_removed": n, "sha256": file_digest(p, "sha256")})
+                    rewritten_exports.setdefault((log, p.parent.name), []).append(
+                        {"file": p.name, "rows": int(len(_read_csv(p)[0])), "rows_removed": n,
+                         "sha256": file_digest(p, "sha256")})
         elif ext in (".json", ".jsonl"):
             try:
                 n = _rewrite_json(p, cid)
@@ -459,8 +460,8 @@ def _scan_files(home: Path, cid: str, report: ErasureReport, actor: str) -> None
             k = _rewrite_json(m, cid)
             if k:
                 report.redacted[str(m.relative_to(home))] = k
-    for log, entries in rewritten_exports.items():
-        log_rewrite(log, entries, user=actor, reason="erasure")
+    for (log, audience), entries in rewritten_exports.items():
+        log_rewrite(log, audience, entries, user=actor, reason="erasure")
 
 
 def _scan_cache(cache_dir: Path, cid: str) -> int:

@@ -157,8 +157,11 @@ def test_forget_removes_the_customer_everywhere_and_logs_it(runner, ws, tmp_path
     assert LookalikeFinder.load(ws / "model").n_customers_ == n_model - 1
     # the export log says which files were rewritten, with their new checksums, and holds no id
     last = json.loads((ws / "exports" / "vip" / "export_log.jsonl").read_text().splitlines()[-1])
-    assert last["event"] == "erasure" and last["rows_removed"] == sum(
+    assert last["event"] == "erasure" and last["audience"] == "vip" and last["counts"]["rows_removed"] == sum(
         v for k, v in expected_removed.items() if k.startswith("exports/"))
+    # it reads like an export record (the service lists the log with this schema)
+    from lookalike.api.models import ExportLogEntry
+    ExportLogEntry(**last)
     for f in last["files"]:
         assert hashlib.sha256((ws / "exports" / "vip" / f["file"]).read_bytes()).hexdigest() == f["sha256"]
 
