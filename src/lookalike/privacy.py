@@ -480,13 +480,14 @@ def _scan_cache(cache_dir: Path, cid: str) -> int:
     return removed
 
 
-def _leftovers(home: Path, cid: str) -> list[str]:
-    """Files under ``home`` whose bytes still contain the id (binary files no rule above rewrites)."""
+def _leftovers(home: Path, cid: str, skip: set[Path]) -> list[str]:
+    """Files under ``home`` whose bytes still contain the id: binary files no rule above rewrites, and
+    SQLite databases other than the one being cleaned (``skip``), e.g. ``out/campaigns.db`` of the demo."""
     pattern = re.compile(rb"(?<![0-9A-Za-z])" + re.escape(cid.encode()) + rb"(?![0-9A-Za-z])", re.IGNORECASE)
     out = []
-    for p in _walk(home):
-        if p.suffix.lower() in (".parquet", ".pq", ".xlsx"):
-            continue  # compressed: checked by reading them above
+    for p in sorted(q for q in home.rglob("*") if q.is_file() and not q.name.endswith(".tmp")):
+        if p.suffix.lower() in (".parquet", ".pq", ".xlsx") or p.name == ".session_secret" or p.resolve() in skip:
+            continue  # compressed tables: checked by reading them above
         if pattern.search(p.read_bytes()):
             out.append(str(p.relative_to(home)))
     return out
@@ -542,10 +543,15 @@ def forget_customer(customer_id: object, *, home: str | os.PathLike[str] | None 
     cache = Path(cache_dir) if cache_dir is not None else Path(
         os.environ.get("LOOKALIKE_CACHE_DIR") or Path.home() / ".cache" / "lookalike")
     report.cache_entries_removed = _scan_cache(cache, cid)
-    report.unhandled = _leftovers(root, cid)
-    for rel in report.unhandled:
-        logger.warning("erasure: %s still contains the customer id and was not rewritten; delete it by hand", rel)
     eng = engine if engine is not None else db.open_database()
+    skip: set[Path] = set()
+    if eng.dialect.name == "sqlite" and eng.url.database:
+        main = Path(eng.url.database).resolve()
+        skip = {main, *(main.with_name(main.name + s) for s in ("-journal", "-wal", "-shm"))}
+    report.unhandled = _leftovers(root, cid, skip)
+    for rel in report.unhandled:
+        logger.warning("erasure: %s still contains the customer id and was not rewritten (another database: "
+                       "run forget with --db for it; another file: delete it by hand)", rel)
     report.log_id = _erase_in_database(eng, cid, report, actor)
     # a SQLite database inside the workspace: the freed pages were zeroed (secure_delete); a WAL keeps
     # old page images until a checkpoint, so checkpoint it now

@@ -265,3 +265,19 @@ def test_forget_rewrites_raw_uploads_in_their_own_format(tmp_path):
     back = pd.read_csv(d / "raw.csv", sep=";")
     pd.testing.assert_frame_equal(back, keep)
     assert report.unhandled == []
+
+
+def test_another_database_in_the_workspace_is_reported_not_ignored(runner, tmp_path):
+    from lookalike.campaigns.store import create_campaign
+
+    home = tmp_path / "home"
+    (home / "out").mkdir(parents=True)
+    other = db.open_database(f"sqlite:///{home / 'out' / 'campaigns.db'}")  # e.g. what lookalike demo wrote
+    create_campaign(other, "demo", pd.DataFrame({"customer_id": ["C000001", "C000002"], "rank": [1, 2]}), salt="s")
+    other.dispose()
+    res = runner.invoke(app, ["forget", "C000002", "--home", str(home), "--cache-dir", str(tmp_path / "c")])
+    assert res.exit_code == 1 and "out/campaigns.db" in res.output and "still contains the id" in res.output
+    res = runner.invoke(app, ["forget", "C000002", "--home", str(home), "--cache-dir", str(tmp_path / "c"),
+                              "--db", f"sqlite:///{home / 'out' / 'campaigns.db'}"])
+    assert res.exit_code == 0, res.output
+    assert _id_anywhere(home, "C000002") == []
