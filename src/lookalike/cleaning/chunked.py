@@ -46,8 +46,8 @@ def clean_in_chunks(batches: Iterable[pd.DataFrame], *, columns: ColumnMapping |
     """Clean raw batches one at a time and combine them into one :class:`CleanResult`.
 
     >>> from lookalike.synth import generate
-    >>> raw = generate(3000, seed=4).raw
-    >>> r = clean_in_chunks(raw.iloc[i : i + 1000] for i in range(0, len(raw), 1000))
+    >>> raw = generate(1200, seed=4).raw
+    >>> r = clean_in_chunks(raw.iloc[i : i + 400] for i in range(0, len(raw), 400))
     >>> r.report.balanced, r.report.rows_in == len(raw)
     (True, True)
     """
