@@ -35,6 +35,7 @@ import logging
 import os
 import re
 import shutil
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,11 +112,11 @@ def _id_columns() -> set[str]:
     names = {"customer_id", "extern_id", "external_id"}
     try:
         aliases = load_toml(None, "columns.toml", "column mapping").get("columns", {}).get("customer_id", [])
-        names.update(str(v).strip().lower() for v in aliases)
+        names.update(_column_key(v) for v in aliases)
     except Exception:  # the aliases only widen the search; the defaults still apply
         logger.debug("columns.toml aliases not loaded", exc_info=True)
     for spec in load_export_profiles().values():
-        names.update(c.header.lower() for c in spec.columns if c.source == "customer_id")
+        names.update(_column_key(c.header) for c in spec.columns if c.source == "customer_id")
     return names
 
 
@@ -126,11 +127,18 @@ def _matches(col: pd.Series, cid: str) -> np.ndarray:
     return np.asarray(canonical_ids(col.astype(object)) == cid, dtype=bool)
 
 
+def _column_key(name: object) -> str:
+    """A column name compared as columns.toml does: lower case, accents removed, runs of spaces,
+    hyphens and dots as "_" ("Customer ID" and "customer-id" are customer_id)."""
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode().strip().lower()
+    return re.sub(r"[\s.\-]+", "_", text)
+
+
 def _id_mask(df: pd.DataFrame, cid: str, id_cols: set[str], hashes: set[str]) -> np.ndarray:
     mask = np.zeros(len(df), dtype=bool)
     for i, name in enumerate(df.columns):
         col = df.iloc[:, i]
-        if str(name).strip().lower() in id_cols:
+        if _column_key(name) in id_cols:
             mask |= _matches(col, cid)
         elif hashes and (col.dtype == object or pd.api.types.is_string_dtype(col.dtype)):
             mask |= col.astype("string").str.strip().str.lower().isin(hashes).to_numpy(dtype=bool, na_value=False)

@@ -249,7 +249,7 @@ def test_forget_rewrites_raw_uploads_in_their_own_format(tmp_path):
     home = tmp_path / "home"
     d = home / "datasets" / "crm"
     d.mkdir(parents=True)
-    raw = pd.DataFrame({"id_cliente": [" c000002", "C000001", "C000002 ", "C000020"],
+    raw = pd.DataFrame({"Id Cliente": [" c000002", "C000001", "C000002 ", "C000020"],
                         "edad": [30, 41, 30, 52], "notas": ["=1+1", "hola", "x", "C000002 llamó"]})
     raw.to_excel(d / "raw.xlsx", index=False)
     (d / "raw.csv").write_text(raw.to_csv(index=False, sep=";"), encoding="utf-8")
