@@ -387,7 +387,7 @@ def _manifest_update(audience_path: Path, manifest_path: Path) -> dict:
     df = (pd.read_parquet(audience_path) if audience_path.suffix.lower() in (".parquet", ".pq")
           else pd.read_csv(audience_path, dtype={"customer_id": str}))
     aud = dict(doc.get("audience") or {})
-    aud.update(rows=int(len(df)), sha256=audience_digest(df))
+    aud.update(rows=len(df), sha256=audience_digest(df))
     files = dict(doc.get("files") or {})
     if audience_path.name in files:
         files[audience_path.name] = file_digest(audience_path, "sha256")
@@ -450,7 +450,7 @@ def _scan_files(home: Path, cid: str, report: ErasureReport, actor: str) -> None
                 log = _nearest_export_log(p, home)
                 if log is not None and ext == ".csv":
                     rewritten_exports.setdefault((log, p.parent.name), []).append(
-                        {"file": p.name, "rows": int(len(_read_csv(p)[0])), "rows_removed": n,
+                        {"file": p.name, "rows": len(_read_csv(p)[0]), "rows_removed": n,
                          "sha256": file_digest(p, "sha256")})
         elif ext in (".json", ".jsonl"):
             try:

@@ -17,14 +17,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from campaigns.conftest import drop_schema, fresh_url
 
 from lookalike import database as db
 from lookalike.audience.store import load_audience
 from lookalike.cli import app
 from lookalike.finder import LookalikeFinder
 from lookalike.privacy import forget_customer
-
-from campaigns.conftest import drop_schema, fresh_url
 
 
 def _ok(runner, args: list[str]) -> str:
