@@ -151,3 +151,11 @@ def test_sqlite_busy_for_too_long_is_a_clear_error(engine, monkeypatch):
         lock.close()
         quick.dispose()
     assert _count(engine, db.outcomes, store.get_campaign(engine, name).id) == 0
+
+
+def test_concurrent_costs_all_count(engine):
+    name = unique("cost")
+    create_campaign(engine, name, _audience("C", 20), salt="s")
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: store.add_cost(engine, name, float(i)), range(1, 25)))
+    assert store.total_cost(engine, store.get_campaign(engine, name).id) == pytest.approx(sum(range(1, 25)))

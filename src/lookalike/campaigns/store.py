@@ -450,9 +450,9 @@ def add_cost(engine: sa.Engine, ref: int | str, amount: float, *, currency: str 
     camp = get_campaign(engine, ref)
     if not np.isfinite(amount) or amount < 0:
         raise ParameterError(f"cost must be a non-negative amount, got {amount!r}")
-    with engine.begin() as conn:
-        conn.execute(db.costs.insert().values(campaign_id=camp.id, amount=float(amount), currency=currency,
-                                              description=description, created_at=db.utcnow()))
+    write_transaction(engine, lambda conn: conn.execute(db.costs.insert().values(
+        campaign_id=camp.id, amount=float(amount), currency=currency, description=description,
+        created_at=db.utcnow())))
     return total_cost(engine, camp.id)
 
 
@@ -486,8 +486,7 @@ def campaign_frame(engine: sa.Engine, ref: int | str) -> pd.DataFrame:
 def delete_campaign(engine: sa.Engine, ref: int | str) -> None:
     """Delete a campaign with its assignments, outcomes, costs and audience versions."""
     camp = get_campaign(engine, ref)
-    with engine.begin() as conn:
-        conn.execute(sa.delete(db.campaigns).where(db.campaigns.c.id == camp.id))
+    write_transaction(engine, lambda conn: conn.execute(sa.delete(db.campaigns).where(db.campaigns.c.id == camp.id)))
 
 
 def audience_version(engine: sa.Engine, ref: int | str) -> dict:
