@@ -412,7 +412,6 @@ def _walk(root: Path) -> list[Path]:
 
 def _scan_files(home: Path, cid: str, report: ErasureReport, actor: str) -> None:
     from lookalike.export import log_rewrite
-    from lookalike.io import file_digest
 
     id_cols = _id_columns()
     files = _walk(home)
@@ -426,8 +425,11 @@ def _scan_files(home: Path, cid: str, report: ErasureReport, actor: str) -> None
                 rows.append(df[_matches(df["customer_id"], cid)])
     hashes = _contact_hashes(rows)
     for d in models:
-        if _refit_model(d, cid):
-            report.models_refit.append(str(d.relative_to(home)))
+        try:
+            if _refit_model(d, cid):
+                report.models_refit.append(str(d.relative_to(home)))
+        except Exception as exc:  # a damaged model must not stop the erasure elsewhere: reported instead
+            report.unhandled.append(f"{d.relative_to(home)} (cannot be refit: {_short(exc)})")
     model_files = {d / n for d in models for n in ("manifest.json", "customers.parquet", "features.npy")}
     audiences = _audience_units(files)
     rewritten_exports: dict[tuple[Path, str], list[dict]] = {}
@@ -435,34 +437,10 @@ def _scan_files(home: Path, cid: str, report: ErasureReport, actor: str) -> None
         if p in model_files or p in audiences.values() or not p.exists():
             continue
         rel = str(p.relative_to(home))
-        ext = p.suffix.lower()
-        if ext in _TABLES:
-            n, cells = _rewrite_table(p, cid, id_cols, hashes)
-            if cells:
-                report.redacted[rel] = cells
-            if p in audiences:  # rewrite its manifest: seeds, row count, digests
-                m = audiences[p]
-                k = _rewrite_json(m, cid, _manifest_update(p, m) if n else None)
-                if k:
-                    report.redacted[str(m.relative_to(home))] = k
-            if n:
-                report.files[rel] = n
-                log = _nearest_export_log(p, home)
-                if log is not None and ext == ".csv":
-                    rewritten_exports.setdefault((log, p.parent.name), []).append(
-                        {"file": p.name, "rows": len(_read_csv(p)[0]), "rows_removed": n,
-                         "sha256": file_digest(p, "sha256")})
-        elif ext in (".json", ".jsonl"):
-            try:
-                n = _rewrite_json(p, cid)
-            except (ValueError, UnicodeDecodeError):
-                n = _rewrite_text(p, cid)
-            if n:
-                report.redacted[rel] = n
-        elif ext in _TEXT:
-            n = _rewrite_text(p, cid)
-            if n:
-                report.redacted[rel] = n
+        try:
+            _scan_one(p, rel, home, cid, id_cols, hashes, audiences, report, rewritten_exports)
+        except Exception as exc:  # unreadable or damaged file: it may hold the id, so it is reported
+            report.unhandled.append(f"{rel} (cannot be read: {_short(exc)})")
     for m in set(audiences.values()):  # manifests whose audience did not need a rewrite
         if m.exists() and str(m.relative_to(home)) not in report.redacted:
             k = _rewrite_json(m, cid)
@@ -470,6 +448,47 @@ def _scan_files(home: Path, cid: str, report: ErasureReport, actor: str) -> None
                 report.redacted[str(m.relative_to(home))] = k
     for (log, audience), entries in rewritten_exports.items():
         log_rewrite(log, audience, entries, user=actor, reason="erasure")
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:150] if text else ''}"
+
+
+def _scan_one(p: Path, rel: str, home: Path, cid: str, id_cols: set[str], hashes: set[str],
+              audiences: dict[Path, Path], report: ErasureReport,
+              rewritten_exports: dict[tuple[Path, str], list[dict]]) -> None:
+    """Erase the customer from one file (by kind); records what changed in ``report``."""
+    from lookalike.io import file_digest
+
+    ext = p.suffix.lower()
+    if ext in _TABLES:
+        n, cells = _rewrite_table(p, cid, id_cols, hashes)
+        if cells:
+            report.redacted[rel] = cells
+        if p in audiences:  # rewrite its manifest: seeds, row count, digests
+            m = audiences[p]
+            k = _rewrite_json(m, cid, _manifest_update(p, m) if (n or cells) else None)
+            if k:
+                report.redacted[str(m.relative_to(home))] = k
+        if n:
+            report.files[rel] = n
+            log = _nearest_export_log(p, home)
+            if log is not None and ext == ".csv":
+                rewritten_exports.setdefault((log, p.parent.name), []).append(
+                    {"file": p.name, "rows": len(_read_csv(p)[0]), "rows_removed": n,
+                     "sha256": file_digest(p, "sha256")})
+    elif ext in (".json", ".jsonl"):
+        try:
+            n = _rewrite_json(p, cid)
+        except (ValueError, UnicodeDecodeError):
+            n = _rewrite_text(p, cid)
+        if n:
+            report.redacted[rel] = n
+    elif ext in _TEXT:
+        n = _rewrite_text(p, cid)
+        if n:
+            report.redacted[rel] = n
 
 
 def _scan_cache(cache_dir: Path, cid: str) -> int:
@@ -556,7 +575,7 @@ def forget_customer(customer_id: object, *, home: str | os.PathLike[str] | None 
     if eng.dialect.name == "sqlite" and eng.url.database:
         main = Path(eng.url.database).resolve()
         skip = {main, *(main.with_name(main.name + s) for s in ("-journal", "-wal", "-shm"))}
-    report.unhandled = _leftovers(root, cid, skip)
+    report.unhandled = sorted(set(report.unhandled) | set(_leftovers(root, cid, skip)))
     for rel in report.unhandled:
         logger.warning("erasure: %s still contains the customer id and was not rewritten (another database: "
                        "run forget with --db for it; another file: delete it by hand)", rel)

@@ -280,3 +280,16 @@ def test_another_database_in_the_workspace_is_reported_not_ignored(runner, tmp_p
                               "--db", f"sqlite:///{home / 'out' / 'campaigns.db'}"])
     assert res.exit_code == 0, res.output
     assert _id_anywhere(home, "C000002") == []
+
+
+def test_a_damaged_file_is_reported_and_the_rest_still_erased(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    pd.DataFrame({"customer_id": ["C000001", "C000002"]}).to_parquet(home / "a.parquet")
+    (home / "broken.parquet").write_bytes(b"PAR1 this is not parquet C000002")
+    engine = db.open_database(f"sqlite:///{tmp_path / 'x.db'}")
+    report = forget_customer("C000002", home=home, engine=engine, actor="t", cache_dir=tmp_path / "c")
+    engine.dispose()
+    assert report.files == {"a.parquet": 1}
+    assert len(report.unhandled) == 1 and report.unhandled[0].startswith("broken.parquet (cannot be read")
+    assert pd.read_parquet(home / "a.parquet")["customer_id"].tolist() == ["C000001"]
