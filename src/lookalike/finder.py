@@ -223,7 +223,9 @@ class LookalikeFinder:
             raise ParameterError(f"k must be a whole number, got {k!r}")
         k = int(k)
         limit = self.n_customers_ - 1
-        if not 1 <= k <= limit:
+        if k < 1:
+            raise ParameterError(f"k must be at least 1 (the number of lookalikes to return), got k = {k}")
+        if k > limit:
             raise ParameterError(
                 f"expected 1 <= k <= {limit} (the other customers in the table), but k = {k}, "
                 f"n_customers = {self.n_customers_}; choose a smaller k"

@@ -333,3 +333,18 @@ def test_include_ids_limits_the_audience(client, editor, finder):
     members = client.get("/api/v1/audiences/api-incl/download", headers=editor).text
     ids = pd.read_csv(io.StringIO(members), dtype={"customer_id": str}).customer_id
     assert len(ids) == 50 and ids.isin(allowed).all()
+
+
+def test_upload_over_the_size_limit_is_413_and_leaves_nothing(client, editor):
+    import dataclasses
+
+    old = client.app.state.settings
+    client.app.state.settings = dataclasses.replace(old, max_upload_mb=1)
+    try:
+        big = b"customer_id,age\n" + b"C1,30\n" * 300_000  # ~1.8 MB, streamed in 1 MiB blocks
+        r = client.post("/api/v1/datasets/upload", data={"name": "toobig"},
+                        files={"file": ("crm.csv", big, "text/csv")}, headers=editor)
+    finally:
+        client.app.state.settings = old
+    assert r.status_code == 413 and "larger than 1 MB" in r.json()["detail"]
+    assert not client.app.state.workspace.dataset_dir("toobig").exists()

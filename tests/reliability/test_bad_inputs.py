@@ -437,7 +437,8 @@ QUERY_CASES = {
     # name: (library call on (fitted finder, id files), CLI args after the data path, error, match, exit code)
     "k_above_customers": (lambda f, d: f.find_lookalikes("C0001", k=N_BASE), ["find", "C0001", "-k", str(N_BASE)],
                           ParameterError, rf"k <= {N_BASE - 1}", EXIT_ARGUMENT),
-    "k_zero": (lambda f, d: f.find_lookalikes("C0001", k=0), ["find", "C0001", "-k", "0"], ParameterError, "k", EXIT_ARGUMENT),
+    "k_zero": (lambda f, d: f.find_lookalikes("C0001", k=0), ["find", "C0001", "-k", "0"], ParameterError,
+               "k must be at least 1", EXIT_ARGUMENT),
     "unknown_query_id": (lambda f, d: f.find_lookalikes("NOPE", k=3), ["find", "NOPE"], UnknownCustomerError, "'NOPE'",
                          EXIT_ARGUMENT),
     "seeds_not_in_data": (lambda f, d: f.expand(["C0001", "GHOST1", "GHOST2"], size=5),

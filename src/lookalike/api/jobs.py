@@ -95,7 +95,8 @@ class JobRegistry:
     def list(self) -> list[Job]:
         """All jobs, newest first."""
         with self._lock:
-            return sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
+            # insertion order is creation order; `created` has whole seconds, so sorting on it ties
+            return list(reversed(self._jobs.values()))
 
     def wait(self, job_id: str, timeout: float = 60.0) -> Job:
         """Block until a job ends (for the CLI and tests)."""

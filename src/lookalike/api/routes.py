@@ -14,7 +14,7 @@ from lookalike.api import models as m
 from lookalike.api import service
 from lookalike.api.auth import editor, viewer
 from lookalike.api.users import User
-from lookalike.api.workspace import NAME_PATTERN, RAW_SUFFIXES, Workspace, check_name
+from lookalike.api.workspace import NAME_PATTERN, RAW_SUFFIXES, UploadTooLarge, Workspace, check_name, save_upload
 from lookalike.errors import ParameterError
 
 router = APIRouter(prefix="/api/v1")
@@ -98,17 +98,11 @@ async def upload_dataset(request: Request, name: Annotated[str, Form(pattern=NAM
     d = ws(request).dataset_dir(name)
     d.mkdir(parents=True, exist_ok=True)
     target = d / f"raw{suffix}"
-    limit = request.app.state.settings.max_upload_mb << 20
-    written = 0
-    with open(target, "wb") as out:  # streamed in blocks: a large export never sits in memory
-        while block := await file.read(1 << 20):
-            written += len(block)
-            if written > limit:
-                out.close()
-                shutil.rmtree(d, ignore_errors=True)
-                raise HTTPException(413, f"the upload is larger than {limit >> 20} MB; register the file "
-                                         "(POST /api/v1/datasets/register) or raise LOOKALIKE_MAX_UPLOAD_MB")
-            out.write(block)
+    try:
+        written = await save_upload(file, target, request.app.state.settings.max_upload_mb << 20)
+    except UploadTooLarge as exc:
+        shutil.rmtree(d, ignore_errors=True)
+        raise HTTPException(413, str(exc)) from None
     return _start(request, name, "upload", lambda: read_customers(target),
                   {"filename": Path(file.filename or "").name, "bytes": written}, user)
 

@@ -37,6 +37,29 @@ class NotFound(ParameterError):
     """A named dataset, audience or export does not exist in the workspace."""
 
 
+class UploadTooLarge(InputError):
+    """An upload above the configured size limit (the API answers 413)."""
+
+
+async def save_upload(upload, target: Path, limit_bytes: int) -> int:
+    """Stream an uploaded file to ``target`` in 1 MiB blocks, atomically; return its size.
+
+    Above ``limit_bytes`` nothing is left behind and :class:`UploadTooLarge` is raised; a
+    large export never sits in memory and a failed upload never leaves a partial file.
+    """
+    from lookalike.io import atomic_path
+
+    written = 0
+    with atomic_path(target) as tmp, open(tmp, "wb") as out:
+        while block := await upload.read(1 << 20):
+            written += len(block)
+            if written > limit_bytes:
+                raise UploadTooLarge(f"the upload is larger than {limit_bytes >> 20} MB; register the file on the "
+                                     "server (POST /api/v1/datasets/register) or raise LOOKALIKE_MAX_UPLOAD_MB")
+            out.write(block)
+    return written
+
+
 def check_name(name: str, what: str = "name") -> str:
     """``name`` if it is safe as a file name in the workspace, else ``ParameterError``.
 

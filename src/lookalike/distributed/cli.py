@@ -47,7 +47,9 @@ def spark_expand_cmd(
         manifest = {"data": data, "seeds": seeds, "counts": info.counts, "params": info.params,
                     "seed_index": info.index_report}
         if "://" not in output:  # a local directory: the manifest sits next to the part files
-            (Path(output) / "_lookalike.json").write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
+            from lookalike.io import write_text
+
+            write_text(Path(output) / "_lookalike.json", json.dumps(manifest, indent=2, default=str))
         for label, count in info.counts.items():
             _err().print(f"  {label}: {count:,}")
         _err().print(f"[green]✓[/] wrote {info.counts['audience']:,} customers to {output}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,7 @@ async def upload(request: Request) -> Response:
         if file is None or not getattr(file, "filename", ""):
             raise ParameterError("choose a file to upload")
         from lookalike.api.routes import _start
-        from lookalike.api.workspace import RAW_SUFFIXES
+        from lookalike.api.workspace import RAW_SUFFIXES, UploadTooLarge, save_upload
         from lookalike.io import read_customers
 
         suffix = Path(file.filename).suffix.lower()
@@ -174,15 +175,11 @@ async def upload(request: Request) -> Response:
         d = _ws(request).dataset_dir(name)
         d.mkdir(parents=True, exist_ok=True)
         target = d / f"raw{suffix}"
-        limit = request.app.state.settings.max_upload_mb << 20
-        written = 0
-        with open(target, "wb") as out:
-            while block := await file.read(1 << 20):
-                written += len(block)
-                if written > limit:
-                    raise ParameterError(f"the file is larger than {limit >> 20} MB; ask an admin to register it "
-                                         "on the server (POST /api/v1/datasets/register)")
-                out.write(block)
+        try:
+            await save_upload(file, target, request.app.state.settings.max_upload_mb << 20)
+        except UploadTooLarge:
+            shutil.rmtree(d, ignore_errors=True)
+            raise
         job = _start(request, name, "upload", lambda: read_customers(target), {"filename": Path(file.filename).name}, user)
     except (LookalikeError, _Forbidden) as exc:
         return _error_page(request, exc)
@@ -327,9 +324,9 @@ async def _seed_file_ids(form) -> list[str]:
         return []
     data = await upload.read(20 << 20)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "ids.txt"
-        path.write_bytes(data)
-        return read_id_file(path)
+        tmp_ids = Path(tmp) / "ids.txt"
+        tmp_ids.write_bytes(data)
+        return read_id_file(tmp_ids)
 
 
 @router.post("/datasets/{name}/build")
