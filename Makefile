@@ -83,6 +83,10 @@ clean:
 
 # Load test (not part of make test): N concurrent clients against a real `lookalike serve` on loopback for a
 # fixed time, lookalike and expansion requests mixed; throughput, p50/p99, errors (must be 0), server memory.
-.PHONY: load
+.PHONY: load screenshots
 load: $(STAMP)
 	$(BIN)/python bench/load.py
+
+# The browser tests, writing the README's screenshots into docs/screenshots (make test writes them to /tmp).
+screenshots: $(STAMP) chromium
+	LOOKALIKE_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/web
