@@ -124,3 +124,34 @@ def test_finder_reports_its_index_and_keeps_it_across_save(tmp_path):
     assert again.index_report.kind == "hnsw" and again.recall_floor == 0.95
     with pytest.raises(ParameterError, match="on_low_recall"):
         LookalikeFinder(on_low_recall="shrug").fit(customers)
+
+
+@pytest.mark.parametrize("start", [1, 8, 64])
+def test_effort_search_finds_the_smallest_effort_meeting_the_floor(blobs, start):
+    """Whatever the starting nprobe, tuning settles on (about) the smallest one that meets the floor."""
+    from lookalike.index import RECALL_MARGIN, recall_sample
+
+    floor = 0.95
+    tuned = build_index(blobs, "ivf", nlist=64, nprobe=start, recall_floor=floor, on_low_recall="raise")
+    chosen = tuned.report.params["nprobe"]
+    # independent curve: every nprobe measured on the same truth sample with a fresh untuned index
+    ref = build_index(blobs, "ivf", nlist=64, nprobe=1, tune=False, recall_floor=0.0)
+    truth = recall_sample(blobs, k=10, n_queries=500, random_state=0)
+    curve = {}
+    for e in range(1, 65):
+        ref.set_effort(e)
+        curve[e] = measure_recall(ref, blobs, truth=truth)[0]
+    smallest = min(e for e, r in curve.items() if r >= floor + RECALL_MARGIN)
+    assert smallest > 1  # the data make the search non-trivial
+    # bisection stops within 1/8 of the effort; start=1 can only double (1, 2, 4, 8, 16)
+    assert smallest <= chosen <= smallest + max(1, smallest // 8) or (start == 1 and chosen < 2 * smallest)
+    assert tuned.report.recall == pytest.approx(curve[chosen]) and tuned.report.recall >= floor
+    if start == 64:
+        assert chosen < 64  # narrowed, not only widened
+
+
+def test_effort_search_narrows_hnsw(blobs):
+    wide = build_index(blobs, "hnsw", ef_search=256, tune=False, recall_floor=0.0)
+    tuned = build_index(blobs, "hnsw", ef_search=256, recall_floor=0.95, on_low_recall="raise")
+    assert wide.report.params["efSearch"] == 256
+    assert tuned.report.params["efSearch"] < 256 and tuned.report.recall >= 0.95

@@ -23,8 +23,9 @@ Backends (FAISS is imported lazily):
 ``auto`` picks exact up to :data:`EXACT_MAX` rows (a single exact query stays
 around 1 ms), HNSW up to :data:`HNSW_MAX`, IVF above. Every approximate index
 measures its recall@k against exact search on a sample of indexed rows at build
-time; below the floor (default 0.95) it first widens its search (``nprobe`` /
-``efSearch`` doubled, up to four times), then either falls back to exact search
+time and tunes its search effort (``nprobe`` / ``efSearch``) to the smallest value meeting
+the floor (default 0.95; :func:`tune_effort`: halve or double from the start, then bisect);
+when even 16 times the starting effort misses the floor it either falls back to exact search
 (``on_low_recall="exact"``, logged and recorded in the report) or raises
 :class:`~lookalike.errors.RecallFloorError` (``on_low_recall="raise"``).
 
@@ -56,8 +57,11 @@ EXACT_MAX = 100_000
 #: ``auto`` uses HNSW up to this many rows and IVF above (HNSW builds take minutes at 1M+).
 HNSW_MAX = 500_000
 DEFAULT_RECALL_FLOOR = 0.95
+#: the effort search aims this far above the floor, so the chosen effort is not fitted to
+#: the sampled queries alone (on 1M customers, recall on other queries differed by up to ~0.005)
+RECALL_MARGIN = 0.005
 _SINGLE_THREAD_BELOW = 4
-_MAX_WIDENINGS = 4
+_MAX_WIDENINGS = 4  # the effort search goes up to 2**4 = 16 times the starting effort
 
 
 @dataclass(frozen=True)
@@ -207,6 +211,10 @@ class FaissHNSWIndex(_FaissIndex):
         self.set_effort(ef_search)
         self.report = IndexReport(self.name, self.name, x.shape[0], x.shape[1], self.params)
 
+    #: efSearch below k is raised to k by FAISS; below 10 the effort search stops
+    min_effort = 10
+    max_effort = 4096
+
     def set_effort(self, value: int) -> None:
         """Search effort: ``efSearch`` (candidates kept while walking the graph)."""
         self._index.hnsw.efSearch = int(value)
@@ -246,10 +254,18 @@ class FaissIVFIndex(_FaissIndex):
         self._index.train(train)
         for start in range(0, n, _ADD_CHUNK):  # slices of a C-contiguous array: no copies
             self._index.add(x[start : start + _ADD_CHUNK])
-        # 1/64 of the cells to start: on customer features (31 columns, one-hot blocks) nprobe 8 of
-        # 4000 cells measured recall@10 below 0.9 at 1M rows; 64 reached 0.985
+        # 1/64 of the cells to start (the build's effort search narrows or widens from here): on
+        # customer features (31 columns, one-hot blocks) recall@10 at 1M rows and 4000 cells was
+        # 0.74 at nprobe 8, 0.94 at 32, 0.985 at 64
         self.set_effort(nprobe if nprobe is not None else max(8, nlist // 64))
         self.report = IndexReport(self.name, self.name, n, d, self.params)
+
+    min_effort = 1
+
+    @property
+    def max_effort(self) -> int:
+        """Searching every cell is exact (and slower than a flat scan): the effort search stops there."""
+        return int(self._index.nlist)
 
     def set_effort(self, value: int) -> None:
         """Search effort: ``nprobe`` (cells searched per query)."""
@@ -319,8 +335,9 @@ def build_index(
     """Build an index of ``kind`` over ``vectors`` and report it (``index.report``).
 
     Approximate kinds (``hnsw``, ``ivf``, or what ``auto`` picks) measure recall@``recall_k``
-    against exact search on ``recall_queries`` sampled rows; below ``recall_floor`` the search
-    effort is doubled (up to four times, when ``tune``), then ``on_low_recall`` decides:
+    against exact search on ``recall_queries`` sampled rows and, when ``tune``, set their search
+    effort to the smallest one meeting ``recall_floor`` (:func:`tune_effort`, starting from
+    ``nprobe``/``ef_search``). Below the floor even so, ``on_low_recall`` decides:
     ``"exact"`` falls back to an exact index (logged as a warning), ``"raise"`` raises
     :class:`~lookalike.errors.RecallFloorError`.
     """
@@ -347,11 +364,9 @@ def build_index(
                                    recall_floor=float(recall_floor))
         return index
     truth = recall_sample(x, k=recall_k, n_queries=recall_queries, random_state=random_state)  # once
-    recall, n_queries = measure_recall(index, x, truth=truth)
-    widenings = 0
-    while tune and recall < recall_floor and widenings < _MAX_WIDENINGS:
-        index.set_effort(index.effort * 2)
-        widenings += 1
+    if tune:
+        recall, n_queries = tune_effort(index, x, truth, recall_floor)
+    else:
         recall, n_queries = measure_recall(index, x, truth=truth)
     build = time.perf_counter() - start
     report = IndexReport(index.name, kind, x.shape[0], x.shape[1], index.params, round(build, 3), round(recall, 4),
@@ -370,6 +385,62 @@ def build_index(
                                round(time.perf_counter() - start, 3), report.recall, report.recall_k, n_queries,
                                float(recall_floor), fallback=f"{problem}: fell back to exact search")
     return exact
+
+
+def tune_effort(index, vectors: np.ndarray, truth: tuple[np.ndarray, np.ndarray],
+                recall_floor: float) -> tuple[float, int]:
+    """Set ``index`` to the smallest search effort (``nprobe``/``efSearch``) meeting the recall floor.
+
+    Every measurement uses the same ``truth`` sample. From the index's starting effort ``e0`` the
+    effort is halved while the floor (plus :data:`RECALL_MARGIN`) is met, or doubled until it
+    is (at most up to ``16·e0``, or ``nlist`` for IVF), then bisected between the last failing
+    and the first passing value to within 1/8. The search cost of IVF and HNSW grows about
+    linearly with the effort, so the smallest passing effort is the fastest index meeting the
+    floor. When no effort up to the ceiling meets the floor, the ceiling is kept and its recall
+    returned (the caller falls back or raises). Returns (recall, number of queries).
+    """
+    target = min(1.0, recall_floor + RECALL_MARGIN)
+    seen: dict[int, float] = {}
+    n_queries = 0
+
+    def passes(effort: int) -> bool:
+        nonlocal n_queries
+        if effort not in seen:
+            index.set_effort(effort)
+            seen[effort], n_queries = measure_recall(index, vectors, truth=truth)
+        return seen[effort] >= target
+
+    start = index.effort
+    ceiling = max(start, min(index.max_effort, start * 2**_MAX_WIDENINGS))
+    floor_effort = index.min_effort
+    if passes(start):
+        hi, lo = start, None
+        while hi > floor_effort:  # narrow while the floor still holds
+            e = max(floor_effort, hi // 2)
+            if not passes(e):
+                lo = e
+                break
+            hi = e
+    else:
+        lo, hi = start, None
+        while lo < ceiling:
+            e = min(ceiling, lo * 2)
+            if passes(e):
+                hi = e
+                break
+            lo = e
+    if hi is None:  # nothing up to the ceiling meets the target: keep the best measured
+        best = max(seen, key=lambda e: (seen[e], -e))
+        index.set_effort(best)
+        return seen[best], n_queries
+    while lo is not None and hi - lo > max(1, hi // 8):
+        mid = (lo + hi) // 2
+        if passes(mid):
+            hi = mid
+        else:
+            lo = mid
+    index.set_effort(hi)
+    return seen[hi], n_queries
 
 
 def _exact(x: np.ndarray, *, strict: bool) -> NeighborIndex:
