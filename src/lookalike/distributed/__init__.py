@@ -281,3 +281,6 @@ def expand_local(customers: pd.DataFrame, seeds: object, size: object = "5%", *,
     top = scored.sort_values(["distance", "customer_id"], kind="stable").head(target).reset_index(drop=True)
     top.insert(1, "rank", np.arange(1, len(top) + 1))
     return top
+
+
+from lookalike.distributed.clean import SparkClean, spark_clean  # noqa: E402  (re-exported; needs require_pyspark above)
