@@ -73,6 +73,14 @@ def test_cli_with_a_password_url_never_shows_it_and_shows_a_key_once(runner, pg_
     _no_secret(stored, key)
 
 
+def test_settings_repr_hides_the_database_password_and_session_secret(tmp_path):
+    from lookalike.api import Settings
+
+    s = Settings(home=tmp_path, db_url=f"postgresql+psycopg://u:{PASSWORD}@h/db", session_secret="sess-9f8e7d")
+    _no_secret(repr(s) + str(s), PASSWORD, "sess-9f8e7d")
+    assert s.database_url().endswith("@h/db")  # still usable
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

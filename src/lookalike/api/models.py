@@ -221,3 +221,17 @@ class UserOut(BaseModel):
 class CampaignResultsOut(BaseModel):
     campaign_id: int
     results: dict[str, Any]
+
+
+class ErasureOut(BaseModel):
+    """What an erasure removed, per place (never the customer id; see docs/privacy.md)."""
+
+    customer_key: str = Field(description="SHA-256 of the canonical customer id, as in erasure_log")
+    log_id: int | None
+    files: dict[str, int] = Field(description="file (relative to the workspace) -> rows removed")
+    redacted: dict[str, int] = Field(description="JSON/text file -> occurrences of the id removed")
+    models_refit: list[str]
+    cache_entries_removed: int
+    database: dict[str, int] = Field(description="campaign store table -> rows deleted")
+    unhandled: list[str] = Field(description="files that still contain the id (delete them by hand)")
+    total: int

@@ -258,3 +258,19 @@ def campaign_results(request: Request, campaign_id: Annotated[int, PathParam(ge=
     from lookalike.api import campaigns
 
     return {"campaign_id": campaign_id, "results": campaigns.results(request.app.state.engine, campaign_id)}
+
+
+# ------------------------------------------------------------------ erasure on request (issue 10)
+@router.post("/customers/{customer_id}/forget", response_model=m.ErasureOut, tags=["privacy"], responses=ERRORS)
+def forget_customer(request: Request, customer_id: Annotated[str, PathParam(min_length=1, max_length=100)],
+                    user: User = Depends(editor)) -> dict:
+    """Erase one customer from every dataset, model, audience and export of the workspace and from the
+    campaign store, logged in ``erasure_log`` by SHA-256 key (docs/privacy.md). Idempotent."""
+    from lookalike.privacy import forget_customer as forget
+
+    workspace = ws(request)
+    try:
+        report = forget(customer_id, home=workspace.home, engine=request.app.state.engine, actor=user.name)
+    finally:
+        workspace.drop_cached_finders()  # models were refit on disk
+    return {"customer_key": report.customer_key, "log_id": report.log_id, **report.to_dict()}

@@ -24,8 +24,10 @@ class Settings:
     """Everything the app factory needs; nothing is read from globals after creation."""
 
     home: Path = field(default_factory=lambda: Path(os.environ.get("LOOKALIKE_HOME") or ".lookalike"))
-    db_url: str | None = field(default_factory=lambda: os.environ.get("LOOKALIKE_DB_URL") or None)
-    session_secret: str | None = field(default_factory=lambda: os.environ.get("LOOKALIKE_SESSION_SECRET") or None)
+    # repr=False: a printed or logged Settings shows neither the database password nor the session secret
+    db_url: str | None = field(default_factory=lambda: os.environ.get("LOOKALIKE_DB_URL") or None, repr=False)
+    session_secret: str | None = field(default_factory=lambda: os.environ.get("LOOKALIKE_SESSION_SECRET") or None,
+                                       repr=False)
     workers: int = field(default_factory=lambda: int(os.environ.get("LOOKALIKE_WORKERS") or 2))
     max_upload_mb: int = field(default_factory=lambda: int(os.environ.get("LOOKALIKE_MAX_UPLOAD_MB") or 200))
     default_lang: str = field(default_factory=lambda: os.environ.get("LOOKALIKE_LANG") or "es")

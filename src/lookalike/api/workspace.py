@@ -175,6 +175,11 @@ class Workspace:
         with self._lock:
             return self._finders.setdefault(name, finder)
 
+    def drop_cached_finders(self) -> None:
+        """Forget the finders kept in memory (their model files changed on disk, e.g. after an erasure)."""
+        with self._lock:
+            self._finders.clear()
+
     def delete_dataset(self, name: str) -> None:
         self.dataset_info(name)
         with self._lock:
