@@ -12,7 +12,7 @@ from lookalike.synth import generate
 
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning",
                                         "ignore:The copy keyword is deprecated")
-N = 1500
+N = 800
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +95,32 @@ def test_spark_clean_refuses_bad_input(spark):
         spark_clean(spark.createDataFrame(pd.DataFrame({"x": ["1"]})))
     with pytest.raises(EmptyDataError):
         spark_clean(spark.createDataFrame(pd.DataFrame({"customer_id": ["1"]})).limit(0))
+
+
+def test_cli_spark_expand_cleans_a_raw_export_first(spark, raw, local, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from lookalike.cli import app
+    from lookalike.distributed import expand_local
+
+    export = tmp_path / "export.csv"
+    raw.to_csv(export, index=False)
+    finder = lk.LookalikeFinder().fit(local.customers)
+    finder.save(tmp_path / "model")
+    out, quarantine = tmp_path / "audience", tmp_path / "quarantine"
+    res = CliRunner().invoke(app, ["spark-expand", str(export), "--raw", "-o", str(out), "--size", "40",
+                                   "--model", str(tmp_path / "model"), "--quarantine", str(quarantine)])
+    assert res.exit_code == 0, res.output
+    got = pd.read_parquet(out).sort_values("rank")
+    want = expand_local(local.customers, "vip", 40, pipeline=finder.pipeline_, k=10)
+    assert list(got.customer_id) == list(want.customer_id), (got.head(12).to_string(), want.head(12).to_string())
+    cleaning = json.loads((out / "_lookalike.json").read_text())["cleaning"]
+    assert cleaning["rows_in"] == len(raw) and cleaning["rows_kept"] == local.report.rows_kept
+    assert len(pd.read_parquet(quarantine)) == local.report.rows_quarantined
+    clean_table = tmp_path / "clean.parquet"
+    local.customers.to_parquet(clean_table)
+    bad = CliRunner().invoke(app, ["spark-expand", str(clean_table), "-o", str(tmp_path / "x"),
+                                   "--quarantine", str(tmp_path / "q")])
+    assert bad.exit_code == 2 and "--quarantine needs --raw" in bad.output

@@ -11,7 +11,7 @@ import typer
 
 
 def spark_expand_cmd(
-    data: Annotated[str, typer.Argument(help="Clean customer table: parquet file or directory (lookalike clean output), local or on a cluster file system")],
+    data: Annotated[str, typer.Argument(help="Clean customer table: parquet file or directory (lookalike clean output), local or on a cluster file system; with --raw a raw export (CSV or parquet)")],
     output: Annotated[str, typer.Option("--output", "-o", help="Audience parquet directory to write")],
     seeds: Annotated[str, typer.Option(help="'vip' or a file of customer ids (one a line)")] = "vip",
     size: Annotated[str, typer.Option(help="Audience size: a count, a share (0.05) or '5%'")] = "5%",
@@ -21,10 +21,13 @@ def spark_expand_cmd(
     sample_rows: Annotated[int, typer.Option(help="Rows sampled to fit the feature pipeline (without --model)")] = 200_000,
     include_opted_out: Annotated[bool, typer.Option(help="Keep customers whose promo_channel is none")] = False,
     master: Annotated[Optional[str], typer.Option(help="Spark master for a local run, e.g. local[4]; under spark-submit the submit's master is used")] = None,
+    raw: Annotated[bool, typer.Option("--raw", help="DATA is a raw export (CSV with a header, or parquet): clean it in Spark first")] = False,
+    quarantine: Annotated[Optional[str], typer.Option(help="With --raw: parquet directory for the quarantined rows")] = None,
 ) -> None:
     """Expand seeds into the nearest customers of a large table with Apache Spark (broadcast seed index, mapInPandas)."""
     from lookalike.cli import _err, _friendly_errors
     from lookalike.distributed import local_session, require_pyspark, spark_expand
+    from lookalike.errors import ParameterError
 
     with _friendly_errors():
         require_pyspark()
@@ -39,13 +42,39 @@ def spark_expand_cmd(
             from lookalike.finder import LookalikeFinder
 
             finder = LookalikeFinder.load(model)
-        customers = spark.read.parquet(data)
+        cleaning = None
+        if raw:
+            from lookalike.distributed.clean import spark_clean
+
+            is_csv = data.lower().rstrip("/").endswith((".csv", ".csv.gz", ".txt")) or (
+                Path(data).is_dir() and any(Path(data).glob("*.csv*")))
+            # every column as text, as the single-machine reader gives the cleaner; RFC 4180 quoting
+            # (a quote inside a quoted cell is doubled, as pandas and spreadsheets write it; Spark's
+            # default escape is a backslash, which would split a JSON preferences cell)
+            source = (spark.read.csv(data, header=True, inferSchema=False, escape='"', multiLine=True)
+                      if is_csv else spark.read.parquet(data))
+            _err().print(f"cleaning {data} in Spark …")
+            cleaned = spark_clean(source)
+            cleaning = {**cleaned.counts, "quarantine_reasons": cleaned.quarantine_reasons}
+            for label, count in cleaned.counts.items():
+                _err().print(f"  {label.replace('_', ' ')}: {count:,}")
+            if quarantine is not None:
+                cleaned.quarantine.write.mode("overwrite").parquet(quarantine)
+            customers = cleaned.customers
+        elif quarantine is not None:
+            raise ParameterError("--quarantine needs --raw (a clean table has no quarantine)")
+        else:
+            customers = spark.read.parquet(data)
         _err().print(f"scoring {data} in {customers.rdd.getNumPartitions()} partitions …")
         _, info = spark_expand(customers, seeds, size, output, finder=finder, k=k,
                                index=None if index == "auto" else index,
                                exclude_opted_out=not include_opted_out, sample_rows=sample_rows)
+        if raw:
+            cleaned.unpersist()
         manifest = {"data": data, "seeds": seeds, "counts": info.counts, "params": info.params,
                     "seed_index": info.index_report}
+        if cleaning is not None:
+            manifest["cleaning"] = cleaning
         if "://" not in output:  # a local directory: the manifest sits next to the part files
             from lookalike.io import write_text
 
