@@ -15,7 +15,8 @@ Per size, in its own subprocess (so peak RSS is per size):
 
 The parquet files are generated once into ``bench/.data/`` (git-ignored). Writes
 ``bench/results/scale.{json,md}`` (sizes not run keep their previous results).
-Usage: ``python bench/scale.py [--sizes 100000 1000000 10000000] [--workers 2]``.
+Usage: ``python bench/scale.py [--sizes 100000 1000000 10000000] [--workers 2]``;
+``python bench/scale.py --index-options 1000000`` compares index variants (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -166,6 +167,75 @@ def run_size(n: int, workers: int) -> dict:
     return dict(out)
 
 
+INDEX_OPTIONS = ("ivf:4000:40", "ivf:4000:256", "ivf:16384:40:hnsw", "ivf:4000:40:sq", "hnsw:32:40")
+
+
+def index_options(n: int, options: tuple[str, ...] = INDEX_OPTIONS) -> list[dict]:
+    """Index variants over ``n`` generated customers' features: the smallest power-of-two effort
+    with recall@10 ≥ 0.95 (500 sampled rows, tie-aware), recall on 300 other rows and the p50 of
+    one raw search (one thread). Options: ``ivf:NLIST:TRAIN_MULT[:hnsw][:sq]``, ``hnsw:M:EFC``.
+    The features are cached in ``bench/.data/features_{n}_seed1.npy`` (docs/scale.md has a run)."""
+    import faiss
+
+    from lookalike.index import exact_knn, recall_sample
+
+    cache = DATA / f"features_{n}_seed1.npy"
+    if not cache.exists():
+        import lookalike as lk
+        from lookalike.cleaning.chunked import clean_parquet
+
+        customers = clean_parquet(data_file(n), batch_size=500_000, workers=2).customers
+        np.save(cache, np.ascontiguousarray(lk.LookalikeFinder(index="exact").fit(customers).X_, dtype=np.float32))
+    X = np.load(cache)
+    d = X.shape[1]
+    rows, truth = recall_sample(X, k=10, n_queries=500, random_state=0)
+    other = np.random.default_rng(5).choice(len(X), 300, replace=False)
+    other_truth, _ = exact_knn(X[other], X, 10)
+
+    def recall(index, r, t):
+        dd, ii = index.search(X[r], 10)
+        dd = np.sqrt(np.maximum(dd, 0))
+        return float(((ii >= 0) & (dd <= t[:, -1:] + 1e-5 * np.maximum(t[:, -1:], 1.0))).mean())
+
+    out = []
+    for option in options:
+        parts = option.split(":")
+        t0 = time.perf_counter()
+        if parts[0] == "ivf":
+            nlist, mult = int(parts[1]), int(parts[2])
+            quantizer = faiss.IndexHNSWFlat(d, 32) if "hnsw" in parts else faiss.IndexFlatL2(d)
+            index = (faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, faiss.ScalarQuantizer.QT_8bit)
+                     if "sq" in parts else faiss.IndexIVFFlat(quantizer, d, nlist))
+            index.train(X[np.sort(np.random.default_rng(0).choice(len(X), min(len(X), mult * nlist), replace=False))])
+            index.add(X)
+            efforts, setter = [1, 2, 4, 8, 16, 32, 64, 128, 256], lambda e: setattr(index, "nprobe", e)
+        else:
+            index = faiss.IndexHNSWFlat(d, int(parts[1]))
+            index.hnsw.efConstruction = int(parts[2])
+            index.add(X)
+            efforts, setter = [16, 32, 64, 128, 256], lambda e: setattr(index.hnsw, "efSearch", e)
+        row = {"option": option, "build_s": round(time.perf_counter() - t0, 1), "curve": {}}
+        for e in efforts:
+            setter(e)
+            row["curve"][e] = round(recall(index, rows, truth), 4)
+            if row["curve"][e] >= 0.95:
+                break
+        row["effort"], row["recall_other"] = e, round(recall(index, other, other_truth), 4)
+        faiss.omp_set_num_threads(1)
+        lat = []
+        for p in other[:220]:
+            q0 = time.perf_counter()
+            index.search(X[p : p + 1], 10)
+            lat.append(time.perf_counter() - q0)
+        faiss.omp_set_num_threads(os.cpu_count() or 1)
+        row["p50_ms"] = round(float(np.percentile(lat[20:], 50)) * 1e3, 3)
+        row["load_average"] = [round(x, 2) for x in os.getloadavg()]
+        out.append(row)
+        sys.stderr.write(json.dumps(row) + "\n")
+        del index
+    return out
+
+
 def table(results: dict) -> str:
     sizes = sorted(results["sizes"], key=int)
     rows = [
@@ -208,8 +278,14 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 10_000_000])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=None, help="seconds per size; a timed-out size keeps its partial results")
+    ap.add_argument("--index-options", type=int, metavar="N",
+                    help="instead: compare index variants over N customers' features (writes scale_index_options.json)")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: run one size here
     args = ap.parse_args()
+    if args.index_options:
+        rows = index_options(args.index_options)
+        (RESULTS / "scale_index_options.json").write_text(json.dumps({"n": args.index_options, "options": rows}, indent=2))
+        return
     if args.one:
         json.dump(run_size(args.one, args.workers), sys.stdout)
         return
