@@ -15,6 +15,9 @@ The pattern (see ``docs/scale.md``): the seed set is small, the base is not.
 5. the global top ``size`` comes from ``orderBy(distance, customer_id).limit(size)``
    and is written as parquet. The full table is never collected to the driver.
 
+A raw export is cleaned in Spark first by :func:`spark_clean` (``lookalike.distributed.clean``):
+the single-machine cleaner per partition of rows grouped by canonical customer id.
+
 PySpark is an optional extra (``pip install lookalike[spark]``); importing this module
 does not import it. Spark's Python workers must run the interpreter that has Lookalike
 installed: :func:`local_session` sets ``PYSPARK_PYTHON`` to the current one.

@@ -58,6 +58,8 @@ class SparkClean:
     quarantine: "SparkFrame"
     counts: dict[str, int]
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    #: the persisted cleaning output both tables are read from
+    cached: "SparkFrame | None" = field(default=None, repr=False)
 
     @property
     def balanced(self) -> bool:
@@ -67,7 +69,8 @@ class SparkClean:
 
     def unpersist(self) -> None:
         """Release the cached cleaning output once the tables have been written or used."""
-        self.customers.unpersist()
+        if self.cached is not None:
+            self.cached.unpersist()
 
 
 def _spark_type(dtype: object) -> "DataType":
@@ -207,7 +210,7 @@ def spark_clean(raw: "SparkFrame", *, columns: ColumnMapping | None = None, part
     customers = combined.filter(F.col(_KIND) == "customer").select(*[F.col(_C + c).alias(c) for c in clean_cols])
     quarantine = combined.filter(F.col(_KIND) == "quarantine").select(*[F.col(_Q + c).alias(c) for c in q_cols])
     reasons = {str(r["reason"]): int(r["count"]) for r in quarantine.groupBy("reason").count().collect()}
-    result = SparkClean(customers, quarantine, counts, reasons)
+    result = SparkClean(customers, quarantine, counts, reasons, combined)
     if not result.balanced:  # a cleaner invariant; fail loudly rather than hand on a table that lost rows
         raise InputError(f"Spark cleaning lost rows: {counts}; report this with the export's schema")
     return result
