@@ -228,3 +228,11 @@ def test_profile_of_an_export_without_ages_has_nan_not_a_crash():
     prof = result.profile.set_index("feature")
     assert "age" in prof.index and prof.loc["age"].isna().all()
     assert prof.loc["total_spent", ["seeds", "audience", "base"]].notna().all()
+
+
+def test_top_share_rule_on_a_nullable_integer_column_gives_a_plain_boolean_mask():
+    from lookalike.audience.seeds import parse_rule, rule_mask
+
+    customers = pd.DataFrame({"age": pd.array([20, None, 40, 60, None], dtype="Int64")})
+    mask = rule_mask(customers, parse_rule("age top 50%"))  # cut = median of 20, 40, 60
+    assert mask.dtype == bool and mask.tolist() == [False, False, True, True, False]  # missing ages never match

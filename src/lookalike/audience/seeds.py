@@ -92,7 +92,8 @@ def rule_mask(customers: pd.DataFrame, conditions: Sequence[Mapping]) -> pd.Seri
             mask &= m if op == "in" else ~m
         elif op in ("top_pct", "bottom_pct"):
             pct = _pct(value)
-            num = pd.to_numeric(s, errors="coerce")
+            # float64: a nullable Int64 column (age) would make the mask nullable; missing is never in
+            num = pd.to_numeric(s, errors="coerce").astype("float64")
             cut = num.quantile(1 - pct if op == "top_pct" else pct)
             mask &= (num >= cut) if op == "top_pct" else (num <= cut)
         else:
