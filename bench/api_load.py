@@ -14,6 +14,7 @@ Writes ``bench/results/api_load.{json,md}``. Usage: ``python bench/api_load.py [
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -48,6 +49,41 @@ def prepare(home: Path, n: int, seed: int) -> tuple[list[str], float]:
     ws = Workspace(home)
     ws.prepare("bench", lambda: generate(n, seed=seed).raw, {"kind": "demo", "n": n, "seed": seed}, lambda *_: None)
     return ws.finder("bench").customers_.customer_id.tolist(), time.perf_counter() - t0
+
+
+@contextlib.contextmanager
+def serve(home: Path, n: int, seed: int, *, role: str, start_timeout: float = 60.0):
+    """A workspace of ``n`` generated customers served by a real ``lookalike serve`` process on loopback.
+
+    Yields (url, api key of a ``role`` user, customer ids, seconds to prepare, server process);
+    the server is stopped on exit.
+    """
+    env = {**os.environ, "LOOKALIKE_HOME": str(home), "LOOKALIKE_SESSION_SECRET": "bench"}
+    env.pop("LOOKALIKE_DB_URL", None)
+    print(f"preparing {n:,} customers ...", file=sys.stderr)
+    ids, prep_s = prepare(home, n, seed)
+    lookalike = str(Path(sys.executable).with_name("lookalike"))
+    key = subprocess.run([lookalike, "users", "add", "bench", "--role", role], env=env, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    port = free_port()
+    server = subprocess.Popen([lookalike, "serve", "--port", str(port), "--home", str(home), "--threads", "1"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.2)
+        yield url, key, ids, prep_s, server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def run_clients(url: str, key: str, ids: list[str], n_requests: int, clients: int, seed: int) -> dict:
@@ -110,34 +146,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="lookalike-api-load-") as tmp:
         home = Path(tmp)
-        env = {**os.environ, "LOOKALIKE_HOME": str(home), "LOOKALIKE_SESSION_SECRET": "bench"}
-        env.pop("LOOKALIKE_DB_URL", None)
-        print(f"preparing {args.n:,} customers ...", file=sys.stderr)
-        ids, prep_s = prepare(home, args.n, args.seed)
-        lookalike = str(Path(sys.executable).with_name("lookalike"))
-        key = subprocess.run([lookalike, "users", "add", "bench", "--role", "viewer"], env=env, check=True,
-                             capture_output=True, text=True).stdout.strip()
-        port = free_port()
-        server = subprocess.Popen([lookalike, "serve", "--port", str(port), "--home", str(home), "--threads", "1"],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(url + "/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the server did not start")
-                time.sleep(0.2)
+        with serve(home, args.n, args.seed, role="viewer") as (url, key, ids, prep_s, _server):
             warm = run_clients(url, key, ids, 50, 1, args.seed + 99)  # loads the model into the server
             single = run_clients(url, key, ids, min(500, args.requests), 1, args.seed + 1)
             loaded = run_clients(url, key, ids, args.requests, args.clients, args.seed)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         lib = library_baseline(home, ids, 1000, args.seed + 2)
 
     load = [round(x, 1) for x in os.getloadavg()]  # the machine is shared: say how busy it was

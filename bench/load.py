@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,7 +32,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 sys.path.insert(0, str(ROOT))
-from api_load import free_port, prepare  # noqa: E402
+from api_load import serve  # noqa: E402
 from foundation import machine  # noqa: E402
 
 SIZES = ("1%", "2%", "5%")
@@ -153,28 +152,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="lookalike-load-") as tmp:
         home = Path(tmp)
-        env = {**os.environ, "LOOKALIKE_HOME": str(home), "LOOKALIKE_SESSION_SECRET": "load-bench"}
-        env.pop("LOOKALIKE_DB_URL", None)
-        print(f"preparing {args.n:,} customers ...", file=sys.stderr)
-        ids, prep_s = prepare(home, args.n, args.seed)
-        lookalike = str(Path(sys.executable).with_name("lookalike"))
-        key = subprocess.run([lookalike, "users", "add", "load", "--role", "editor"], env=env, check=True,
-                             capture_output=True, text=True).stdout.strip()
-        port = free_port()
-        server = subprocess.Popen([lookalike, "serve", "--port", str(port), "--home", str(home), "--threads", "1"],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if httpx.get(url + "/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the server did not start")
-                time.sleep(0.2)
+        with serve(home, args.n, args.seed, role="editor", start_timeout=90) as (url, key, ids, prep_s, server):
             idle_mib = psutil.Process(server.pid).memory_info().rss / 2**20
             print("warming up (model load, first expansion) ...", file=sys.stderr)
             warm = run(url, key, ids, 1, 5.0, 0.3, args.seed + 99)
@@ -185,9 +163,6 @@ def main() -> None:
             records = run(url, key, ids, args.clients, args.duration, args.expand_share, args.seed)
             sampler.stop()
             alive = server.poll() is None
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
     summary = summarize(records, args.duration, sampler.samples)
     load = [round(x, 1) for x in os.getloadavg()]
