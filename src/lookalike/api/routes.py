@@ -3,7 +3,6 @@ exports, jobs and campaigns. Every route declares its role (viewer reads, editor
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +13,7 @@ from lookalike.api import models as m
 from lookalike.api import service
 from lookalike.api.auth import editor, viewer
 from lookalike.api.users import User
-from lookalike.api.workspace import NAME_PATTERN, RAW_SUFFIXES, UploadTooLarge, Workspace, check_name, save_upload
+from lookalike.api.workspace import NAME_PATTERN, UploadTooLarge, Workspace, check_name, store_upload
 from lookalike.errors import ParameterError
 
 router = APIRouter(prefix="/api/v1")
@@ -92,16 +91,9 @@ async def upload_dataset(request: Request, name: Annotated[str, Form(pattern=NAM
     """Upload a CRM export; cleaning and fitting run as a background job (poll ``/jobs/{id}``)."""
     from lookalike.io import read_customers
 
-    suffix = Path(file.filename or "").suffix.lower()
-    if suffix not in RAW_SUFFIXES:
-        raise ParameterError(f"file {file.filename!r}: upload a .xlsx, .csv or .parquet export")
-    d = ws(request).dataset_dir(name)
-    d.mkdir(parents=True, exist_ok=True)
-    target = d / f"raw{suffix}"
     try:
-        written = await save_upload(file, target, request.app.state.settings.max_upload_mb << 20)
+        target, written = await store_upload(ws(request), name, file, request.app.state.settings.max_upload_mb << 20)
     except UploadTooLarge as exc:
-        shutil.rmtree(d, ignore_errors=True)
         raise HTTPException(413, str(exc)) from None
     return _start(request, name, "upload", lambda: read_customers(target),
                   {"filename": Path(file.filename or "").name, "bytes": written}, user)

@@ -60,6 +60,25 @@ async def save_upload(upload, target: Path, limit_bytes: int) -> int:
     return written
 
 
+async def store_upload(workspace: "Workspace", name: str, upload, limit_bytes: int) -> tuple[Path, int]:
+    """Save an uploaded CRM export as dataset ``name``'s raw file; return (path, bytes).
+
+    Refuses a file type the reader does not take; above the size limit the dataset
+    directory is removed again and :class:`UploadTooLarge` is raised.
+    """
+    suffix = Path(upload.filename or "").suffix.lower()
+    if suffix not in RAW_SUFFIXES:
+        raise ParameterError(f"file {upload.filename!r}: upload a .xlsx, .csv or .parquet export")
+    d = workspace.dataset_dir(name)
+    d.mkdir(parents=True, exist_ok=True)
+    target = d / f"raw{suffix}"
+    try:
+        return target, await save_upload(upload, target, limit_bytes)
+    except UploadTooLarge:
+        shutil.rmtree(d, ignore_errors=True)
+        raise
+
+
 def check_name(name: str, what: str = "name") -> str:
     """``name`` if it is safe as a file name in the workspace, else ``ParameterError``.
 

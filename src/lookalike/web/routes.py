@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -166,20 +165,10 @@ async def upload(request: Request) -> Response:
         if file is None or not getattr(file, "filename", ""):
             raise ParameterError("choose a file to upload")
         from lookalike.api.routes import _start
-        from lookalike.api.workspace import RAW_SUFFIXES, UploadTooLarge, save_upload
+        from lookalike.api.workspace import store_upload
         from lookalike.io import read_customers
 
-        suffix = Path(file.filename).suffix.lower()
-        if suffix not in RAW_SUFFIXES:
-            raise ParameterError(f"file {file.filename!r}: upload a .xlsx, .csv or .parquet export")
-        d = _ws(request).dataset_dir(name)
-        d.mkdir(parents=True, exist_ok=True)
-        target = d / f"raw{suffix}"
-        try:
-            await save_upload(file, target, request.app.state.settings.max_upload_mb << 20)
-        except UploadTooLarge:
-            shutil.rmtree(d, ignore_errors=True)
-            raise
+        target, _ = await store_upload(_ws(request), name, file, request.app.state.settings.max_upload_mb << 20)
         job = _start(request, name, "upload", lambda: read_customers(target), {"filename": Path(file.filename).name}, user)
     except (LookalikeError, _Forbidden) as exc:
         return _error_page(request, exc)
