@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lookalike.cleaning.ids import canonical_ids
 from lookalike.errors import InputError, ParameterError
 
 OPS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in", "top_pct", "bottom_pct")
@@ -204,8 +205,6 @@ def select_seeds(customers: pd.DataFrame, seeds: object) -> pd.Series:
         seeds = read_id_file(seeds)
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
         raise ParameterError("seeds must be 'vip', a rule, an id file or a list of customer ids")
-    from lookalike.finder import canonical_ids
-
     wanted = canonical_ids(seeds)
     ids = customers["customer_id"].astype(str)
     unknown = wanted.difference(pd.Index(ids))
