@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from lookalike import database as db
 from lookalike.campaigns.holdout import (SampleRatioCheck, assign_arms, balance_table, check_share, new_salt,
                                          sample_ratio_check)
-from lookalike.cleaning.text import normalize_id
+from lookalike.audience.manifest import audience_digest
+from lookalike.cleaning.ids import normalize_ids
 from lookalike.errors import InputError, LookalikeError, MissingColumnsError, ParameterError
 
 logger = logging.getLogger(__name__)
@@ -75,17 +76,6 @@ def _ref_clause(ref: int | str) -> sa.ColumnElement:
     if isinstance(ref, (int, np.integer)) or (isinstance(ref, str) and ref.isdigit()):
         return sa.or_(db.campaigns.c.id == int(ref), db.campaigns.c.name == str(ref))
     return db.campaigns.c.name == str(ref)
-
-
-def canonical_ids(ids: pd.Series) -> np.ndarray:
-    """Customer ids by the cleaner's rule (:func:`~lookalike.cleaning.text.normalize_id`), skipped when
-    every id is already canonical (the usual case for audiences built from the clean table)."""
-    s = ids.reset_index(drop=True)
-    if s.notna().all():
-        text = s.astype("string")
-        if bool((text == text.str.strip().str.upper()).all()) and not text.str.contains(r"\s", regex=True).any():
-            return text.to_numpy(dtype=object)
-    return np.asarray(normalize_id(s).values, dtype=object)
 
 
 def _bulk_insert(conn: sa.Connection, table: sa.Table, df: pd.DataFrame) -> None:
@@ -234,8 +224,6 @@ def create_campaign(engine: sa.Engine, name: str, audience: pd.DataFrame, *, hol
     ``arms`` (one "treatment"/"control" per audience row) records the split of an experiment that was
     already randomized elsewhere (e.g. the Hillstrom data) instead of drawing one.
     """
-    from lookalike.export import audience_digest
-
     check_share(holdout_share)
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise ParameterError(f"campaign name must be 1 to 200 characters, got {name!r}")
@@ -246,7 +234,7 @@ def create_campaign(engine: sa.Engine, name: str, audience: pd.DataFrame, *, hol
     salt = salt or new_salt()
     features = audience.reset_index(drop=True)
     # Ids are stored canonical (the cleaner's rule), so outcome files match whatever their spacing/case.
-    features["customer_id"] = canonical_ids(features["customer_id"])
+    features["customer_id"] = normalize_ids(features["customer_id"])
     if customers is not None:
         extra = [c for c in customers.columns if c not in features.columns or c == "customer_id"]
         features = features.merge(customers[extra].drop_duplicates("customer_id"), on="customer_id", how="left")
@@ -326,7 +314,7 @@ def control_ids(engine: sa.Engine, ref: int | str) -> list[str]:
 
 def read_outcomes(source: str | os.PathLike[str], query: str | None = None) -> pd.DataFrame:
     """Read an outcome table from a CSV/parquet file or a database (SQLAlchemy URL + ``query``)."""
-    from lookalike.io import is_sql_url
+    from lookalike.io import is_sql_url, read_csv
 
     if is_sql_url(source):
         if not query:
@@ -344,7 +332,7 @@ def read_outcomes(source: str | os.PathLike[str], query: str | None = None) -> p
     try:
         if p.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(p)
-        return pd.read_csv(p, dtype={"customer_id": str}, sep=None, engine="python")
+        return read_csv(p, dtype={"customer_id": str}, na="pandas", what="the outcome table")[0]
     except Exception as exc:
         raise InputError(f"cannot read outcomes {p}: {str(exc).splitlines()[0][:200]}") from None
 
@@ -372,7 +360,7 @@ def validate_outcomes(df: pd.DataFrame, assigned_ids: pd.Index, where: str = "ou
         raise MissingColumnsError(list(OUTCOME_COLUMNS), df.columns, where=where)
     if df.empty:
         raise InputError(f"{where} has no rows; nothing to import")
-    out = pd.DataFrame({"customer_id": pd.Series(canonical_ids(df["customer_id"]), dtype="string")})
+    out = pd.DataFrame({"customer_id": pd.Series(normalize_ids(df["customer_id"]), dtype="string")})
     df = df.reset_index(drop=True)
     problems: list[str] = []
 
