@@ -688,7 +688,7 @@ def test_csv_of_one_chunk_is_exactly_generate(tmp_path) -> None:
 
 
 def test_xlsx_never_overflows_the_sheet(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(synth, "XLSX_MAX_ROWS", 120)  # pretend the sheet is tiny
+    monkeypatch.setattr(synth.write, "XLSX_MAX_ROWS", 120)  # pretend the sheet is tiny
     path = synth.write_synthetic(tmp_path / "full.xlsx", 100, seed=1, chunk_size=40, duplicate_rate=0.5)
     back = pd.read_excel(path, engine="calamine")
     assert len(back) <= 120 and back["customer_id"].str.strip().str.upper().nunique() == 100
