@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections import Counter
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -387,6 +388,25 @@ def test_segments_table_is_consistent() -> None:
             assert len(probs) == len(labels) and sum(probs) == pytest.approx(1.0), s.name
         assert 18 <= s.age[2] <= s.age[3] <= 74 and 2 <= s.orders[0] <= s.orders[1] <= 35
         assert 1 <= s.tenure[0] <= s.tenure[1] <= 119 and 0 <= s.recency[0] <= s.recency[1] <= 364
+
+
+def test_segments_are_data_and_a_bad_table_is_refused(tmp_path) -> None:
+    from lookalike.errors import InputError
+
+    assert synth.load_segments() == synth.SEGMENTS
+    assert [s.name for s in synth.SEGMENTS if s.vip_like] == ["high_value_loyal"]
+    assert {s.name for s in synth.SEGMENTS if s.cooling > 0} == {"high_value_loyal", "loyal"}
+    good = (Path(synth.__file__).parents[1] / "config" / "synth_segments.toml").read_text("utf-8")
+    for old, new, message in (
+        ("Kids = 0.04, ", "", "categories must give a probability for each of Kids"),
+        ("share = 0.03\n", "share = 0.04\n", "shares must sum to 1"),
+        ("age = [50, 7, 35, 65]", "age = [50, 7]", "age must be a list of 4 numbers"),
+        ("vip = 0.18\n", "vip = 0.18\nvipp = 1\n", "needs the keys"),
+    ):
+        bad = tmp_path / "segments.toml"
+        bad.write_text(good.replace(old, new, 1), "utf-8")
+        with pytest.raises(InputError, match=message):
+            synth.load_segments(bad)
 
 
 def test_region_typos_are_one_edit_from_their_region_only() -> None:
