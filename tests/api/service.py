@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lookalike.api import Settings, create_app
+from lookalike.server import Settings, create_app
 from lookalike.api.users import add_user
 
 N_CUSTOMERS = 3000
