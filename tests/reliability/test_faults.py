@@ -308,8 +308,8 @@ def test_no_pickle_anywhere():
 
 
 # the modules that write models, audiences, exports, reports and clean tables
-WRITERS = ("finder.py", "export.py", "cli.py", "privacy.py", "cleaning", "audience", "report", "evaluation",
-           "campaigns", "transactions", "distributed", "api", "web")
+WRITERS = ("finder.py", "export.py", "cli", "privacy.py", "cleaning", "audience", "report", "evaluation",
+           "campaigns", "transactions", "distributed", "api", "web", "config")
 ALLOWED = (
     'path.open("a"',  # the export log: one JSON line appended per export, never rewritten
     "os.fdopen(fd,",  # save_figure's own mkstemp temporary, renamed over the target when complete
