@@ -24,6 +24,10 @@ from lookalike.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import pandas as pd
+
     from lookalike.audience.expand import AudienceResult
 
 playbook_app = typer.Typer(help="Campaign playbooks: retention, cross-sell, win-back, acquisition.", no_args_is_help=True)
@@ -149,8 +153,8 @@ def export(
                       exclude_ids=read_id_file(exclude) if exclude else None)
 
 
-def write_exports(audience, customers, fmt: str, out_dir: Path, *, name: str, exclude_ids=None,
-                  left_out: str = "", soft_wrap: bool = False) -> None:
+def write_exports(audience: pd.DataFrame, customers: pd.DataFrame, fmt: str, out_dir: Path, *, name: str,
+                  exclude_ids: Iterable[str] | None = None, left_out: str = "", soft_wrap: bool = False) -> None:
     """Export an audience to each profile of ``fmt`` (``channels`` = email, sms and push) and report each
     (``left_out`` is appended to each file's counts)."""
     from lookalike.export import export_audience  # lazy: keeps --help fast

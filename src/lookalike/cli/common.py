@@ -37,17 +37,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OutputFormat", "ReportFormat", "Spinners", "customers_for", "err_console", "error", "fail", "finder_for",
-    "friendly_errors", "load_clean", "parse_weights", "print_frame", "progress_bar", "step", "warn",
+    "friendly_errors", "load_clean", "option_pairs", "parse_weights", "print_frame", "progress_bar", "step", "warn",
 ]
 
 
 class OutputFormat(str, Enum):
+    """How a command writes a table to stdout (``--format``)."""
+
     table = "table"
     csv = "csv"
     json = "json"
 
 
 class ReportFormat(str, Enum):
+    """A report as tables for people or as one JSON document (``--format``)."""
+
     table = "table"
     json = "json"
 
