@@ -8,6 +8,8 @@ and ``lookalike --help`` do not load pandas or scikit-learn.
 True
 >>> lk.LookalikeFinder.__module__
 'lookalike.finder'
+>>> set(lk.__all__) == set(lk._LAZY) | {"__version__"}
+True
 """
 
 from __future__ import annotations
@@ -44,7 +46,21 @@ _LAZY = {
     "read_customers": "lookalike.io",
 }
 
-__all__ = sorted([*_LAZY, "__version__"])
+__all__ = [
+    "CleanResult",
+    "FeatureSpec",
+    "InputError",
+    "LookalikeError",
+    "LookalikeFinder",
+    "ModelFormatError",
+    "ParameterError",
+    "QualityReport",
+    "UnknownCustomerError",
+    "__version__",
+    "clean_customers",
+    "make_feature_pipeline",
+    "read_customers",
+]
 
 
 def __getattr__(name: str) -> Any:
