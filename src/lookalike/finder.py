@@ -276,9 +276,9 @@ class LookalikeFinder:
         qualify; then a ``UserWarning`` says why.
         """
         result = self.build_audience(seed_ids, size, **options)
-        for message in result.warnings:
-            if message.startswith("only "):
-                warnings.warn(message, UserWarning, stacklevel=2)
+        for warning in result.warnings:
+            if warning.code == "too_few_candidates":
+                warnings.warn(warning.message, UserWarning, stacklevel=2)
         return result.audience
 
     def transform(self, customers: pd.DataFrame) -> np.ndarray:

@@ -310,7 +310,7 @@ def test_no_pickle_anywhere():
 # the modules that write models, audiences, exports, reports, clean tables and synthetic exports
 # (a name is a module or a package: either form is found)
 WRITERS = ("finder", "export", "cli", "privacy", "cleaning", "audience", "report", "evaluation",
-           "campaigns", "transactions", "distributed", "api", "web", "synth", "features", "index")
+           "campaigns", "transactions", "distributed", "api", "web", "synth", "features", "index", "config")
 ALLOWED = (
     'path.open("a"',  # the export log: one JSON line appended per export, never rewritten
     "os.fdopen(fd,",  # the session secret: created once with O_EXCL and mode 0600, never rewritten

@@ -38,7 +38,7 @@ from lookalike.audience.scoring import (
     score_seed_share,
 )
 from lookalike.audience.seeds import SeedDiagnostics, diagnose_seeds, rule_mask, select_seeds
-from lookalike.errors import InputError, ParameterError
+from lookalike.errors import InputError, ParameterError, ResultWarning
 
 if TYPE_CHECKING:  # pragma: no cover
     from lookalike.finder import LookalikeFinder
@@ -70,7 +70,7 @@ class AudienceResult:
     counts: dict[str, int]
     params: dict
     seed_ids: list[str]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ResultWarning] = field(default_factory=list)
 
 
 def parse_size(size: object, n_base: int) -> int:
@@ -218,8 +218,10 @@ def build_audience(
     warnings = list(diagnostics.warnings)
     size_eff = min(target, counts["candidates"])
     if size_eff < target:
-        warnings.append(f"only {counts['candidates']:,} customers qualify after exclusions and filters; "
-                        f"the audience has {size_eff:,} rows instead of {target:,}")
+        warnings.append(ResultWarning(
+            "too_few_candidates", f"only {counts['candidates']:,} customers qualify after exclusions and filters; "
+            f"the audience has {size_eff:,} rows instead of {target:,}",
+            candidates=counts["candidates"], size=target))
     if size_eff == 0:
         raise InputError("no customer qualifies for the audience after exclusions and filters; relax them")
 

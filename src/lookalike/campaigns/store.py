@@ -24,7 +24,8 @@ from lookalike.campaigns.holdout import (SampleRatioCheck, assign_arms, balance_
                                          sample_ratio_check)
 from lookalike.audience.manifest import audience_digest
 from lookalike.cleaning.ids import normalize_ids
-from lookalike.errors import InputError, LookalikeError, MissingColumnsError, ParameterError
+from lookalike.errors import (CampaignError, DatabaseBusyError, InputError, MissingColumnsError, ParameterError,
+                              ResultWarning)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -33,10 +34,6 @@ OUTCOME_COLUMNS = ("sends", "opens", "clicks", "conversions", "revenue")
 # Features whose balance between arms is checked when present (numeric) plus the main categories.
 BALANCE_COLUMNS = ("similarity", "total_spent", "total_orders", "days_since_last_purchase", "tenure_months",
                    "income", "age", "avg_ticket", "pct_reordered", "region", "fav_category", "signup_channel")
-
-
-class CampaignError(LookalikeError):
-    """A campaign cannot be found or the operation does not fit its state."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +66,7 @@ class CreatedCampaign:
     campaign: Campaign
     srm: SampleRatioCheck
     balance: pd.DataFrame
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[ResultWarning, ...] = field(default=())
 
 
 def _ref_clause(ref: int | str) -> sa.ColumnElement:
@@ -139,8 +136,8 @@ def write_transaction(engine: sa.Engine, work: Callable[[sa.Connection], T], *,
     writers queue instead of both reading and then failing to upgrade their lock (SQLite answers that
     with "database is locked" at once, without waiting). A busy database (SQLite's lock held longer than
     its 5 s busy timeout, a PostgreSQL deadlock) is retried with backoff for ``retry_seconds``
-    (default :data:`WRITE_RETRY_SECONDS`), then refused with :class:`CampaignError` — a write is
-    never lost silently. ``secure_delete`` makes SQLite overwrite deleted rows with zeros (erasure).
+    (default :data:`WRITE_RETRY_SECONDS`), then refused with :class:`~lookalike.errors.DatabaseBusyError`
+    (a :class:`CampaignError`) — a write is never lost silently. ``secure_delete`` makes SQLite overwrite deleted rows with zeros (erasure).
     """
     deadline = time.monotonic() + (WRITE_RETRY_SECONDS if retry_seconds is None else retry_seconds)
     delay = 0.05
@@ -163,8 +160,8 @@ def write_transaction(engine: sa.Engine, work: Callable[[sa.Connection], T], *,
             if not _retryable(exc):
                 raise
             if time.monotonic() + delay > deadline:
-                raise CampaignError(f"the campaign database stayed busy for over {WRITE_RETRY_SECONDS:.0f} s "
-                                    "(other writes hold it); nothing was written, run the command again") from None
+                raise DatabaseBusyError(f"the campaign database stayed busy for over {WRITE_RETRY_SECONDS:.0f} s "
+                                        "(other writes hold it); nothing was written, run the command again") from None
             logger.info("database busy (%s); retrying in %.2f s", str(exc.orig).splitlines()[0][:80], delay)
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
@@ -252,20 +249,24 @@ def create_campaign(engine: sa.Engine, name: str, audience: pd.DataFrame, *, hol
         assigned["arm"] = given.to_numpy()
     n_ctrl = int((assigned["arm"] == "control").sum())
     n_treat = len(assigned) - n_ctrl
-    warnings: list[str] = []
+    warnings: list[ResultWarning] = []
     srm = sample_ratio_check(n_treat, n_ctrl, holdout_share)
     if srm.mismatch:
-        warnings.append(f"sample-ratio mismatch: {n_ctrl} control of {len(assigned)} for a planned share of "
-                        f"{holdout_share:.1%} (chi-square p = {srm.p_value:.2g}); check the audience for duplicates")
+        warnings.append(ResultWarning(
+            "sample_ratio_mismatch", f"sample-ratio mismatch: {n_ctrl} control of {len(assigned)} for a planned share "
+            f"of {holdout_share:.1%} (chi-square p = {srm.p_value:.2g}); check the audience for duplicates",
+            control=n_ctrl, rows=len(assigned), p_value=srm.p_value))
     cols = [c for c in BALANCE_COLUMNS if c in features.columns]
     balance = balance_table(features, assigned["arm"], cols) if n_ctrl >= 2 and n_treat >= 2 else pd.DataFrame()
     if len(balance) and balance["unbalanced"].any():
         worst = balance.loc[balance["smd"].abs().idxmax()]
-        warnings.append(f"arms are unbalanced on {int(balance['unbalanced'].sum())} feature(s) (|SMD| > 0.1), "
-                        f"worst {worst['feature']} (SMD {worst['smd']:+.2f}); with a small audience consider "
-                        "--stratify on that column or another salt")
+        warnings.append(ResultWarning(
+            "unbalanced_arms", f"arms are unbalanced on {int(balance['unbalanced'].sum())} feature(s) (|SMD| > 0.1), "
+            f"worst {worst['feature']} (SMD {worst['smd']:+.2f}); with a small audience consider "
+            "--stratify on that column or another salt", feature=str(worst["feature"]), smd=float(worst["smd"])))
     if n_ctrl < 100:
-        warnings.append(f"only {n_ctrl} customers in control: intervals will be wide (lookalike campaign plan)")
+        warnings.append(ResultWarning("small_control", f"only {n_ctrl} customers in control: intervals will be wide "
+                                      "(lookalike campaign plan)", control=n_ctrl))
     now = db.utcnow()
     manifest_doc = manifest if manifest is not None else {"rows": int(len(audience))}
     def write(conn: sa.Connection) -> int:

@@ -45,7 +45,6 @@ from lookalike.export.profiles import ExportColumn, ExportProfile, load_export_p
 from lookalike.export.writer import AUDIENCE_COLUMNS, ExportResult, export_audience
 from lookalike.io import escape_formula
 
-_current_user = current_user  # the name privacy_cli imports; kept so its import needs no edit
 
 __all__ = [
     "AUDIENCE_COLUMNS",
