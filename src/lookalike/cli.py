@@ -390,6 +390,8 @@ def expand(
     category: Annotated[list[str], typer.Option(help="Only these favourite categories (repeatable)")] = [],  # noqa: B006
     channel: Annotated[list[str], typer.Option(help="Only these promo channels (repeatable)")] = [],  # noqa: B006
     value: Annotated[Optional[str], typer.Option(help="Rank by similarity × value: total_spent or avg_ticket")] = None,
+    objective: Annotated[str, typer.Option(help="Rank by similarity, uplift (predicted incremental response) or blend (similarity × uplift)")] = "similarity",
+    uplift_model: Annotated[Optional[Path], typer.Option(help="Uplift model directory (lookalike uplift fit) for --objective uplift or blend")] = None,
     top: Annotated[int, typer.Option(help="Rows to show")] = 10,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json (shown rows)")] = OutputFormat.table,
 ) -> None:
@@ -398,6 +400,7 @@ def expand(
 
     with _friendly_errors():
         finder = _finder_for(data)
+        uplift = _uplift_scores(objective, uplift_model, finder.customers_)
         filters = {k: v for k, v in (("region", region), ("fav_category", category), ("promo_channel", channel)) if v}
         with _step("score and rank the audience"):
             result = finder.build_audience(
@@ -405,8 +408,26 @@ def expand(
                 exclude_opted_out=not keep_opted_out, suppress=read_id_file(suppress) if suppress else None,
                 filters=filters or None, value=value,
                 negative_seeds=_seed_spec(negative_seeds) if negative_seeds else None,
+                objective=objective, uplift=uplift,
             )
         _save_result(result, output, data, fmt, top)
+
+
+def _uplift_scores(objective: str, model_dir: Optional[Path], customers):
+    """Predicted uplift per customer for ``--objective uplift|blend`` (None for similarity)."""
+    from lookalike.audience.expand import OBJECTIVES
+    from lookalike.errors import ParameterError
+
+    if objective not in OBJECTIVES:
+        raise ParameterError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    if objective == "similarity":
+        return None
+    if model_dir is None:
+        raise ParameterError(f"--objective {objective} needs --uplift-model DIR (make one with lookalike uplift fit)")
+    from lookalike.cli_uplift import load_uplift_scores
+
+    with _step(f"predict uplift with {model_dir}"):
+        return load_uplift_scores(model_dir, customers)
 
 
 playbook_app = typer.Typer(help="Campaign playbooks: retention, cross-sell, win-back, acquisition.", no_args_is_help=True)
@@ -570,6 +591,12 @@ app.add_typer(users_app, name="users")
 from lookalike.campaigns.cli import campaign_app  # noqa: E402
 
 app.add_typer(campaign_app, name="campaign")
+
+
+# ---------------------------------------------------------------- uplift models (issue 19)
+from lookalike.cli_uplift import uplift_app  # noqa: E402
+
+app.add_typer(uplift_app, name="uplift")
 
 
 # ---------------------------------------------------------------- scale: Spark expansion (issue 8)
