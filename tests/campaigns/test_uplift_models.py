@@ -150,6 +150,9 @@ def test_x_learner_takes_amounts(sims):
     u = m.predict(test.customers)
     # revenue uplift of persuadables (+0.23 x 60) is far above that of do-not-disturbs (-0.25 x 60)
     assert u[test.segment == "persuadable"].mean() > 5 > -5 > u[test.segment == "do_not_disturb"].mean()
+    auto = UpliftModel("auto", "logistic", {"C": 1.0}, spec=train.spec, n_splits=3).fit(
+        train.customers, train.treatment, train.revenue)
+    assert set(auto.cv_["learner"]) == {"x_learner"}  # the only learner for amounts
 
 
 # ------------------------------------------------------------------ metrics

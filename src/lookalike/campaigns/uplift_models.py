@@ -275,7 +275,9 @@ class UpliftModel:
         self.columns_ = _input_columns(spec, customers)
         pipeline = make_feature_pipeline(spec)
         X = np.asarray(pipeline.fit_transform(customers[self.columns_]), dtype=np.float64)
-        cands = [Candidate(lr, b, p) for lr in ((self.learner,) if self.learner != "auto" else LEARNERS)
+        # Only the X-learner models amounts (revenue); the other two need a 0/1 outcome.
+        auto_learners = LEARNERS if np.isin(y, [0, 1]).all() else ("x_learner",)
+        cands = [Candidate(lr, b, p) for lr in ((self.learner,) if self.learner != "auto" else auto_learners)
                  for b in ((self.base,) if self.base != "auto" else BASES)
                  for p in ([self.params] if self.params is not None else GRIDS[b])]
         cv = cross_validate(X, t, y, cands, n_splits=self.n_splits, n_repeats=self.n_repeats,
