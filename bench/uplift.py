@@ -91,8 +91,8 @@ def study(df: pd.DataFrame, train: np.ndarray, test: np.ndarray, arm: str, outco
     test_frame = df.iloc[te]
     scores = {"uplift_cv_choice": model.predict(test_frame)}
     # The best setting of each learner family (same CV table), refitted on the whole first half.
-    X_tr = np.asarray(model.pipeline_.transform(df.iloc[tr]), dtype=np.float64)
-    X_te = np.asarray(model.pipeline_.transform(test_frame), dtype=np.float64)
+    X_tr = np.asarray(model.pipeline_.transform(df.iloc[tr][model.columns_]), dtype=np.float64)
+    X_te = np.asarray(model.pipeline_.transform(test_frame[model.columns_]), dtype=np.float64)
     for learner, rows in model.cv_.groupby("learner", sort=False):
         best = rows.iloc[0]
         scores[f"uplift_{learner}"] = _MetaLearner(learner, best["base"], json.loads(best["params"]), 0).fit(
@@ -149,6 +149,21 @@ def verdict(res: dict) -> tuple[bool, str]:
     return above and beats, text
 
 
+def reading(results: dict) -> list[str]:
+    """One line per arm and outcome: the CV-chosen uplift model against the lookalike ranking, paired."""
+    lines = []
+    for arm in ARMS:
+        for outcome in OUTCOMES:
+            r = results[arm][outcome]
+            u, lk, d = r["qini"]["uplift_cv_choice"], r["qini"]["lookalike"], r["uplift_minus_lookalike"]["qini"]
+            call = ("uplift better" if d["ci_low"] > 0 else "lookalike better" if d["ci_high"] < 0
+                    else "no clear difference")
+            lines.append(f"- {r['arm']}, {outcome}s: uplift Qini {u['value']:.1f} ({u['ci_low']:.1f} to "
+                         f"{u['ci_high']:.1f}), lookalike {lk['value']:.1f} ({lk['ci_low']:.1f} to {lk['ci_high']:.1f}); "
+                         f"paired difference {d['value']:+.1f} ({d['ci_low']:+.1f} to {d['ci_high']:+.1f}): {call}.")
+    return lines
+
+
 def main() -> None:
     t0 = time.perf_counter()
     load = os.getloadavg()
@@ -200,7 +215,9 @@ def main() -> None:
             f"second half's customers (of that arm and the control) got the e-mail; random targeting gets "
             f"{TOP:.0%} of the total effect (row `incremental_random` in the JSON).", "",
             f"**Primary: {ARMS[PRIMARY[0]]}, {PRIMARY[1]}s** ({doc['primary']['why']})", "",
-            f"**Result: {'goal reached' if goal else 'goal NOT reached'}.** {primary_text}", ""]
+            f"**Result: {'goal reached' if goal else 'goal NOT reached'}.** {primary_text}", "",
+            "Every arm and outcome (the CV-chosen uplift model against the lookalike ranking, 95% CIs):", "",
+            *reading(results), ""]
     for arm in ARMS:
         for outcome in OUTCOMES:
             r = results[arm][outcome]
