@@ -397,10 +397,11 @@ def expand(
 ) -> None:
     """Expand a seed set into a ranked, explained audience of an exact size."""
     from lookalike.audience.seeds import read_id_file
+    from lookalike.cli_uplift import uplift_scores
 
     with _friendly_errors():
         finder = _finder_for(data)
-        uplift = _uplift_scores(objective, uplift_model, finder.customers_)
+        uplift = uplift_scores(objective, uplift_model, finder.customers_)
         filters = {k: v for k, v in (("region", region), ("fav_category", category), ("promo_channel", channel)) if v}
         with _step("score and rank the audience"):
             result = finder.build_audience(
@@ -411,23 +412,6 @@ def expand(
                 objective=objective, uplift=uplift,
             )
         _save_result(result, output, data, fmt, top)
-
-
-def _uplift_scores(objective: str, model_dir: Optional[Path], customers):
-    """Predicted uplift per customer for ``--objective uplift|blend`` (None for similarity)."""
-    from lookalike.audience.expand import OBJECTIVES
-    from lookalike.errors import ParameterError
-
-    if objective not in OBJECTIVES:
-        raise ParameterError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
-    if objective == "similarity":
-        return None
-    if model_dir is None:
-        raise ParameterError(f"--objective {objective} needs --uplift-model DIR (make one with lookalike uplift fit)")
-    from lookalike.cli_uplift import load_uplift_scores
-
-    with _step(f"predict uplift with {model_dir}"):
-        return load_uplift_scores(model_dir, customers)
 
 
 playbook_app = typer.Typer(help="Campaign playbooks: retention, cross-sell, win-back, acquisition.", no_args_is_help=True)

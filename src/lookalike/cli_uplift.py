@@ -133,9 +133,17 @@ def plan(
                              "predictions; they hold for customers like those and the same message.", soft_wrap=True)
 
 
-def load_uplift_scores(model_dir: Path, customers) -> "object":
-    """Predicted uplift per customer of ``customers`` (for ``expand --objective uplift|blend``)."""
+def uplift_scores(objective: str, model_dir: Optional[Path], customers):
+    """Predicted uplift per customer for ``expand --objective uplift|blend`` (None for similarity)."""
+    from lookalike.audience.expand import OBJECTIVES
     from lookalike.campaigns.uplift_models import UpliftModel
+    from lookalike.errors import ParameterError
 
-    return UpliftModel.load(model_dir).predict(customers)
-
+    if objective not in OBJECTIVES:
+        raise ParameterError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    if objective == "similarity":
+        return None
+    if model_dir is None:
+        raise ParameterError(f"--objective {objective} needs --uplift-model DIR (make one with lookalike uplift fit)")
+    with _cli()._step(f"predict uplift with {model_dir}"):
+        return UpliftModel.load(model_dir).predict(customers)

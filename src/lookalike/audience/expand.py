@@ -10,8 +10,9 @@ Order of work in :func:`build_audience`:
 5. drop non-candidates, counting each rule: seeds, negative seeds, VIPs, opted-out
    customers (``promo_channel == none``), a suppression list, include-filters
    (region, category, channel) and a candidate rule;
-6. rank by similarity (optionally × value percentile), break ties on the scorer's
-   tie-break then on customer id, and cut at exactly ``size`` rows;
+6. rank by similarity (optionally × value percentile; or by predicted uplift, see
+   :func:`objective_score`), break ties on the scorer's tie-break then on customer id,
+   and cut at exactly ``size`` rows;
 7. explain each member and profile the audience against seeds and base.
 """
 
@@ -295,8 +296,9 @@ OBJECTIVES = ("similarity", "uplift", "blend")
 
 def objective_score(score: np.ndarray, uplift: np.ndarray | None, objective: str, n: int) -> np.ndarray:
     """The rank score of an objective: ``similarity`` (the score as is), ``uplift`` (the predicted
-    incremental response) or ``blend`` (score × predicted uplift: like the seeds *and* moved by the message;
-    a negative uplift stays negative, so customers a message puts off rank last).
+    incremental response alone; similarity and value no longer rank) or ``blend`` (score × predicted
+    uplift: like the seeds *and* moved by the message; a negative uplift stays negative, so customers a
+    message puts off rank last).
 
     >>> objective_score(np.array([0.9, 0.5]), np.array([0.01, 0.04]), "blend", 2).round(3).tolist()
     [0.009, 0.02]
