@@ -9,6 +9,7 @@ module                 commands
 :mod:`.transactions`   ``customers-from-transactions``
 :mod:`.service`        ``serve``, ``users add|remove|list``, ``report``
 :mod:`.campaigns`      ``campaign create|export|outcomes|cost|report|plan|list|hillstrom``
+:mod:`.uplift`         ``uplift fit|plan`` (uplift models from past campaigns)
 :mod:`.spark`          ``spark-expand``
 :mod:`.privacy`        ``forget``
 :mod:`.common`         errors → exit codes, console, spinners, output formats (shared)
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import typer
 
-from lookalike.cli import audiences, campaigns, data, evaluate, privacy, service, spark, transactions
+from lookalike.cli import audiences, campaigns, data, evaluate, privacy, service, spark, transactions, uplift
 
 __all__ = ["app", "main"]
 
@@ -49,6 +50,7 @@ app.add_typer(audiences.playbook_app, name="playbook")
 app.add_typer(audiences.audience_app, name="audience")
 app.add_typer(service.users_app, name="users")
 app.add_typer(campaigns.campaign_app, name="campaign")
+app.add_typer(uplift.uplift_app, name="uplift")
 
 
 def main() -> None:  # pragma: no cover - console entry point

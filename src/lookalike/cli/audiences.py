@@ -79,14 +79,18 @@ def expand(
     category: Annotated[list[str], typer.Option(help="Only these favourite categories (repeatable)")] = [],  # noqa: B006
     channel: Annotated[list[str], typer.Option(help="Only these promo channels (repeatable)")] = [],  # noqa: B006
     value: Annotated[Optional[str], typer.Option(help="Rank by similarity × value: total_spent or avg_ticket")] = None,
+    objective: Annotated[str, typer.Option(help="Rank by similarity, uplift (predicted incremental response) or blend (similarity × uplift)")] = "similarity",
+    uplift_model: Annotated[Optional[Path], typer.Option(help="Uplift model directory (lookalike uplift fit) for --objective uplift or blend")] = None,
     top: Annotated[int, typer.Option(help="Rows to show")] = 10,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json (shown rows)")] = OutputFormat.table,
 ) -> None:
     """Expand a seed set into a ranked, explained audience of an exact size."""
     from lookalike.audience.seeds import read_id_file  # lazy: keeps --help fast
+    from lookalike.cli.uplift import uplift_scores
 
     with friendly_errors() as settings:
         finder = finder_for(data, settings)
+        uplift = uplift_scores(objective, uplift_model, finder.customers_)
         filters = {k: v for k, v in (("region", region), ("fav_category", category), ("promo_channel", channel)) if v}
         with step("score and rank the audience"):
             result = finder.build_audience(
@@ -94,6 +98,7 @@ def expand(
                 exclude_opted_out=not keep_opted_out, suppress=read_id_file(suppress) if suppress else None,
                 filters=filters or None, value=value,
                 negative_seeds=seed_spec(negative_seeds) if negative_seeds else None,
+                objective=objective, uplift=uplift,
             )
         save_result(result, output, data, fmt, top)
 
