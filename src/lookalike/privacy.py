@@ -496,7 +496,7 @@ def _leftovers(home: Path, cid: str, skip: set[Path]) -> list[str]:
 
 def _erase_in_database(engine: sa.Engine, cid: str, report: ErasureReport, actor: str) -> int:
     """Delete the customer's campaign rows and write the log row, in one transaction."""
-    from lookalike import database as db
+    import lookalike.database as db
     from lookalike.campaigns.store import delete_customer_rows, write_transaction
 
     def work(conn: sa.Connection) -> int:
@@ -529,7 +529,7 @@ def forget_customer(customer_id: object, *, home: str | os.PathLike[str] | None 
     :func:`lookalike.database.open_database`; ``cache_dir`` to ``LOOKALIKE_CACHE_DIR`` (else
     ``~/.cache/lookalike``). Returns what was removed; the same counts are in ``erasure_log.details``.
     """
-    from lookalike import database as db
+    import lookalike.database as db
 
     cid = _canonical(customer_id)
     root = Path(home if home is not None else (os.environ.get("LOOKALIKE_HOME") or ".lookalike"))

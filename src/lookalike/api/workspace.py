@@ -204,7 +204,7 @@ class Workspace:
 
     def save_audience(self, name: str, result, dataset: str) -> Path:
         """Write an ``AudienceResult`` with its manifest and review files (see ``audience.store``)."""
-        from lookalike import __version__
+        from lookalike._version import __version__
         from lookalike.audience.store import save_audience
 
         result.params["dataset"] = dataset

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from lookalike import database as db
+import lookalike.database as db
 from lookalike.campaigns.holdout import (SampleRatioCheck, assign_arms, balance_table, check_share, new_salt,
                                          sample_ratio_check)
 from lookalike.audience.manifest import audience_digest

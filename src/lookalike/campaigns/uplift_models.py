@@ -315,7 +315,7 @@ class UpliftModel:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Save to a directory (manifest.json + training.parquet + check.npy; no pickle)."""
         self._check_fitted()
-        from lookalike import __version__
+        from lookalike._version import __version__
 
         root = Path(path)
         root.mkdir(parents=True, exist_ok=True)

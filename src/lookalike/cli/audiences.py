@@ -48,7 +48,7 @@ def seed_spec(text: str) -> object:
 def save_result(result: AudienceResult, output: Path, source: Path, fmt: OutputFormat, top: int) -> None:
     """Save an audience with its sidecar files; print its warnings, a summary and the first rows."""
     # lazy: keeps --help fast
-    from lookalike import __version__
+    from lookalike._version import __version__
     from lookalike.audience.store import save_audience
     from lookalike.sources import fingerprint
 

@@ -20,7 +20,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from lookalike import __version__
+from lookalike._version import __version__
 
 #: Audience size of the default VIP lookalike audience profiled when no audience is given.
 DEFAULT_AUDIENCE_SIZE = "5%"

@@ -13,7 +13,7 @@ import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from lookalike import __version__
+from lookalike._version import __version__
 from lookalike.api import service
 from lookalike.api.models import AudienceOptions, SeedSpec
 from lookalike.api.users import User, authenticate, get_user
