@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lookalike.campaigns.report import compare_results, render_report_html, results_from_frame
+from lookalike.campaigns.report import compare_results, results_from_frame
 from lookalike.campaigns.simulate import coverage_study, run_simulated_campaign, simulate_outcomes
 from lookalike.campaigns.holdout import assign_arms
 from lookalike.errors import InputError
+from lookalike.report.campaigns import render_campaign_report
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def test_compare_and_html(frame):
     b = results_from_frame(weak, name="rule list", bootstrap=False)
     cmp = compare_results(a, b)
     assert cmp.uplift_difference.low > 0 and "lookalike list produced a larger" in cmp.reading
-    html = render_report_html([a, b], cmp)
+    html = render_campaign_report([a, b], cmp)
     assert "<svg" in html and "lookalike list" in html and "rule list" in html
     assert "http://" not in html.replace("http://www.w3.org", "") and "<script" not in html
 

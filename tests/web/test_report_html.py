@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 import lookalike as lk
-from lookalike.report.full import build_report, gain_at
+from lookalike.report.full import build_report, gain_at, gain_backtest
 from lookalike.synth import generate
 
 
@@ -31,7 +31,8 @@ def _external_refs(html: str) -> list[str]:
 @pytest.mark.parametrize("lang", ["en", "es"])
 def test_report_is_self_contained_with_readings(data, lang):
     result, finder = data
-    html = build_report(finder, quality=result.report.to_dict(), lang=lang, n_splits=1)
+    html = build_report(finder, quality=result.report.to_dict(), lang=lang,
+                        evaluation=gain_backtest(finder.customers_, n_splits=1))
     assert _external_refs(html) == []
     assert "<script" not in html and "<link" not in html and "@import" not in html
     assert f'<html lang="{lang}">' in html
@@ -92,7 +93,7 @@ def test_report_cli_bad_input(tmp_path):
 
 
 def _keys(lang: str) -> set[str]:
-    return set(tomllib.loads(resources.files("lookalike.web").joinpath("translations", f"{lang}.toml").read_text("utf-8")))
+    return set(tomllib.loads(resources.files("lookalike").joinpath("locales", f"{lang}.toml").read_text("utf-8")))
 
 
 def test_translations_have_the_same_keys_and_cover_the_templates():
@@ -124,7 +125,7 @@ def test_pca_map_draws_extra_groups():
 def test_campaign_view_formats_rates_as_shares_and_revenue_as_money():
     from lookalike.campaigns.report import results_from_frame
     from lookalike.report.campaigns import campaign_view
-    from lookalike.web.i18n import translator
+    from lookalike.i18n import translator
 
     rng = np.random.default_rng(0)
     n = 4000

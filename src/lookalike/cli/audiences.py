@@ -49,13 +49,16 @@ def save_result(result: AudienceResult, output: Path, source: Path, fmt: OutputF
     """Save an audience with its sidecar files; print its warnings, a summary and the first rows."""
     # lazy: keeps --help fast
     from lookalike._version import __version__
-    from lookalike.audience.store import save_audience
+    from lookalike.audience.store import save_audience, sidecar
+    from lookalike.report.plots import reach_plot, save_figure
     from lookalike.sources import fingerprint
 
     console = err_console()
     for w in result.warnings:
         warn(w)
     paths = save_audience(result, output, model_version=__version__, data_fingerprint=fingerprint(source))
+    if len(result.reach):
+        paths.append(save_figure(reach_plot(result.reach), sidecar(output, ".reach.png")))
     d = result.diagnostics
     console.print(f"seeds: {d.size:,} (tightness {d.tightness:.2f}); candidates {result.counts['candidates']:,}; "
                   f"audience {len(result.audience):,} customers, mean similarity {result.audience.similarity.mean():.3f}")

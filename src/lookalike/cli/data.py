@@ -113,6 +113,8 @@ def demo(
     from lookalike.campaigns.simulate import demo_campaign
     from lookalike.cli.audiences import save_result
     from lookalike.finder import LookalikeFinder
+    from lookalike.io import write_text
+    from lookalike.report.campaigns import render_campaign_report
     from lookalike.report.outputs import write_clean_outputs
     from lookalike.report.plots import distributions, pca_map, save_figure
     from lookalike.synth import write_synthetic
@@ -151,8 +153,10 @@ def demo(
             save_result(result, out / "audiences" / "vip-lookalikes.parquet", data, OutputFormat.table, 5)
             paths.append(out / "audiences")
             with step("campaign: 10% holdout, simulated outcomes with a known uplift, report"):
-                campaign_paths, summary = demo_campaign(result.audience, customers, out)
+                db_path, results, summary = demo_campaign(result.audience, customers, out)
+                report = write_text(out / "campaign_report.html", render_campaign_report(
+                    [results], title="Demo campaign: VIP lookalikes (simulated outcomes)"))
             console.print(summary, soft_wrap=True, markup=False)
-            paths.extend(campaign_paths)
+            paths.extend([db_path, report])
         console.print(f"[green]✓[/] demo done in {time.perf_counter() - t0:.1f} s; outputs in {out}/: "
                       f"{', '.join(p.name for p in paths)}, model/")

@@ -119,15 +119,26 @@ def report(
 ) -> None:
     """Write one self-contained HTML report: quality, distributions, PCA map, profiles, gain, campaigns."""
     # lazy: keeps --help fast
+    from lookalike.campaigns.report import stored_results
+    from lookalike.database import open_database
     from lookalike.io import write_text
-    from lookalike.report.full import build_report
+    from lookalike.report.full import build_report, gain_backtest
     from lookalike.sources import load_quality
 
     with friendly_errors() as settings:
         finder = finder_for(data, settings)
         quality = load_quality(data, cache_dir=settings.cache_dir / "clean", progress=Spinners())
-        with step("report: plots, profiles, backtest"):
-            html = build_report(finder, quality=quality, audiences=list(audience or []), campaigns_url=campaigns,
-                                lang=lang, n_splits=splits, source=str(data))
+        with step(f"backtest for the gain chart ({splits} split(s))"):
+            evaluation = gain_backtest(finder.customers_, n_splits=splits)
+        results = None
+        if campaigns:
+            engine = open_database(campaigns)
+            try:
+                results = stored_results(engine)
+            finally:
+                engine.dispose()
+        with step("report: plots, profiles"):
+            html = build_report(finder, quality=quality, audiences=list(audience or []), evaluation=evaluation,
+                                campaigns=results, lang=lang, source=str(data))
         write_text(output, html)
         err_console().print(f"[green]✓[/] wrote {output} ({len(html) / 1e6:.1f} MB, self-contained)")

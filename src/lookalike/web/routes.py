@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import jinja2
 import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -19,7 +17,8 @@ from lookalike.api.models import AudienceOptions, SeedSpec
 from lookalike.api.users import User, authenticate, get_user
 from lookalike.api.workspace import check_name
 from lookalike.errors import LookalikeError, ParameterError
-from lookalike.web.i18n import LANGUAGES, pick_language, translator
+from lookalike.i18n import LANGUAGES, pick_language, translator
+from lookalike.report.templating import environment
 
 router = APIRouter(include_in_schema=False)
 SIZE_MIN, SIZE_MAX, SIZE_STEP = 0.5, 20.0, 0.5
@@ -36,22 +35,6 @@ async def login_redirect(request: Request, exc: LoginRequired) -> Response:
     return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)
 
 
-def _env() -> jinja2.Environment:
-    loader = jinja2.FileSystemLoader(str(resources.files("lookalike.web").joinpath("templates")))
-    env = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html", "j2"]),
-                             trim_blocks=True, lstrip_blocks=True)
-    env.filters["num"] = lambda v, d=0: "" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:,.{d}f}"
-    env.filters["pct"] = lambda v, d=1: "" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.{d}%}"
-    return env
-
-
-def _templates(request: Request) -> jinja2.Environment:
-    env = getattr(request.app.state, "ui_env", None)
-    if env is None:
-        env = request.app.state.ui_env = _env()
-    return env
-
-
 def lang_of(request: Request) -> str:
     return pick_language(request.session.get("lang"), request.headers.get("accept-language"),
                          request.app.state.settings.default_lang)
@@ -60,7 +43,7 @@ def lang_of(request: Request) -> str:
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     lang = lang_of(request)
     user = getattr(request.state, "user", None)
-    html = _templates(request).get_template(template).render(
+    html = environment().get_template(template).render(
         t=translator(lang), lang=lang, languages=LANGUAGES, user=user, path=request.url.path,
         version=__version__, **context)
     return HTMLResponse(html, status_code=status_code)
