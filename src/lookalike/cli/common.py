@@ -28,6 +28,7 @@ from rich.table import Table
 
 from lookalike.config.settings import Settings
 from lookalike.errors import EXIT_ARGUMENT, EXIT_FAILURE, LookalikeError
+from lookalike.i18n import format_number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -148,7 +149,7 @@ def print_frame(df: pd.DataFrame, fmt: OutputFormat, title: str = "") -> None:
 
 def _fmt_cell(v: object) -> str:
     if isinstance(v, float):
-        return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.2f}"
+        return format_number(v, "en", 3 if abs(v) < 10 else 2, missing=str(v))
     return str(v)
 
 
