@@ -20,21 +20,18 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from lookalike._version import __version__
+from lookalike.audience.expand import AudienceResult, build_audience
 from lookalike.audience.scoring import check_scorer
 from lookalike.cleaning.ids import canonical_id, canonical_ids  # re-exported: lookalike.finder.canonical_id(s)
 from lookalike.errors import InputError, ModelFormatError, ParameterError, UnknownCustomerError
 from lookalike.features import FeatureSpec, check_feature_input, make_feature_pipeline
 from lookalike.index import DEFAULT_RECALL_FLOOR, INDEX_KINDS, LOW_RECALL_POLICIES, IndexReport, NeighborIndex, build_index
 from lookalike.io import atomic_path, file_digest
-
-if TYPE_CHECKING:  # pragma: no cover
-    from lookalike.audience.expand import AudienceResult
 
 log = logging.getLogger(__name__)
 
@@ -257,18 +254,18 @@ class LookalikeFinder:
         dist[rows], idx[rows] = rerank_graph(self.X_, weights, pool[rows], k_eff, rows=rows)
         return dist, idx, f"{method}+rerank"
 
-    def build_audience(self, seeds: object, size: object = "5%", **options) -> "AudienceResult":
+    def build_audience(self, seeds: object = None, size: object = None, **options) -> AudienceResult:
         """Expand ``seeds`` into an explained audience with diagnostics, reach curve and profiles.
 
-        ``seeds``: ``"vip"``, a list of ids, an id file, a rule (list of conditions) or a
-        list of :class:`~lookalike.audience.expand.SeedSet`. ``size``: a count, a share of
-        the base (0.05) or ``"5%"``. Options: see :func:`lookalike.audience.expand.build_audience`.
+        ``seeds``: ``"vip"`` (the default), a list of ids, an id file, a rule (list of conditions) or a
+        list of :class:`~lookalike.audience.expand.SeedSet`. ``size``: a count, a share of the base
+        (0.05) or ``"5%"`` (the default). Options: the fields of
+        :class:`~lookalike.audience.options.AudienceOptions` as keywords, or ``options=`` one; see
+        :func:`lookalike.audience.expand.build_audience`.
         """
-        from lookalike.audience.expand import build_audience
-
         return build_audience(self, seeds, size, **options)
 
-    def expand(self, seed_ids: object, size: object = "5%", **options) -> pd.DataFrame:
+    def expand(self, seed_ids: object = None, size: object = None, **options) -> pd.DataFrame:
         """The audience of :meth:`build_audience` as a DataFrame, best first.
 
         Columns: customer_id, rank (1..n), similarity (0..1), reason, plus the clean

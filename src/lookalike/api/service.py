@@ -10,6 +10,9 @@ import pandas as pd
 
 from lookalike.api.models import AudienceOptions, SeedSpec
 from lookalike.api.workspace import Workspace, check_name
+from lookalike.audience.options import AudienceOptions as LibraryOptions
+from lookalike.audience.options import option_fields
+from lookalike.audience.seeds import parse_rule
 from lookalike.errors import InputError, ParameterError
 from lookalike.io import to_jsonable
 
@@ -20,8 +23,6 @@ MEMBER_COLUMNS = ("customer_id", "rank", "similarity", "reason", "total_spent", 
 
 def seed_spec(spec: SeedSpec | None) -> object:
     """A :class:`SeedSpec` as the library's seed argument (``"vip"``, a rule, or ids)."""
-    from lookalike.audience.seeds import parse_rule
-
     if spec is None:
         return None
     if spec.kind == "vip":
@@ -36,27 +37,21 @@ def seed_spec(spec: SeedSpec | None) -> object:
     return ids
 
 
-def build_options(opts: AudienceOptions) -> dict[str, Any]:
-    """Keyword arguments of ``build_audience`` from the request model."""
-    from lookalike.audience.seeds import parse_rule
-
-    kw: dict[str, Any] = {
-        "scorer": opts.scorer, "k": opts.k, "learn_weights": opts.learn_weights, "include_seeds": opts.include_seeds,
-        "exclude_vips": opts.exclude_vips, "exclude_opted_out": opts.exclude_opted_out,
-        "value": opts.value, "value_weight": opts.value_weight, "random_state": opts.random_state,
-    }
-    if opts.negative_seeds is not None:
-        kw["negative_seeds"] = seed_spec(opts.negative_seeds)
-        kw["negative_weight"] = opts.negative_weight
-    if opts.suppress:
-        kw["suppress"] = opts.suppress
-    if opts.include_ids is not None:
-        kw["include_ids"] = opts.include_ids
-    if opts.filters:
-        kw["filters"] = {k: v for k, v in opts.filters.items() if v}
-    if opts.candidate_rule and opts.candidate_rule.strip():
-        kw["candidate_rule"] = parse_rule(opts.candidate_rule)
-    return kw
+def build_options(opts: AudienceOptions) -> LibraryOptions:
+    """The library's options from the request model: seeds and rules parsed, empty texts and filters dropped."""
+    values: dict[str, Any] = {}
+    for f in option_fields("api"):
+        value, kind = getattr(opts, f.name), f.metadata["kind"]
+        if kind == "seeds":
+            value = seed_spec(value)
+        elif kind == "size":
+            value = size_arg(value)
+        elif kind == "rule":
+            value = parse_rule(value) if value and value.strip() else None
+        elif kind == "filters":
+            value = {k: v for k, v in value.items() if v} or None if value else None
+        values[f.name] = value
+    return LibraryOptions(**values)
 
 
 def size_arg(size: str) -> object:
@@ -69,8 +64,7 @@ def size_arg(size: str) -> object:
 
 def build(ws: Workspace, dataset: str, opts: AudienceOptions, *, explain: bool = True):
     """Build an audience on a dataset's fitted model."""
-    finder = ws.finder(dataset)
-    return finder.build_audience(seed_spec(opts.seeds), size_arg(opts.size), explain=explain, **build_options(opts))
+    return ws.finder(dataset).build_audience(options=build_options(opts), explain=explain)
 
 
 def reach_at(ws: Workspace, dataset: str, opts: AudienceOptions) -> dict:

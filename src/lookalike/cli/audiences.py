@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -68,42 +71,112 @@ def save_result(result: AudienceResult, output: Path, source: Path, fmt: OutputF
     console.print(f"[green]✓[/] wrote {', '.join(p.name for p in paths)} to {output.parent}")
 
 
-def expand(
+#: Parameters of ``lookalike expand`` that are not audience options: where the customers come from, where
+#: the audience goes, what is shown, the uplift model behind ``--objective``, and three filter shortcuts.
+CLI_ONLY = ("data", "output", "top", "fmt", "uplift_model", "region", "category", "channel")
+_SHORTCUTS = {"region": "region", "category": "fav_category", "channel": "promo_channel"}
+
+
+def _expand(
     data: Annotated[Path, typer.Argument(help="Model directory, clean customers.parquet or raw export")],
-    seeds: Annotated[str, typer.Option(help="'vip', an id file, or a rule like 'vip_score >= 0.8' / 'total_spent top 5%'")] = "vip",
-    size: Annotated[str, typer.Option(help="Audience size: a count (5000), a share (0.05) or a percentage (5%)")] = "5%",
     output: Annotated[Path, typer.Option("-o", "--output", help="Audience file (.parquet or .csv); sidecar files go next to it")] = Path("audience.parquet"),
-    scorer: Annotated[str, typer.Option(help="auto, seed_share, seed_distance or classifier")] = "auto",
-    negative_seeds: Annotated[Optional[str], typer.Option(help="Seeds to stay away from (same forms as --seeds)")] = None,
-    exclude_vips: Annotated[bool, typer.Option(help="Leave existing VIPs out")] = False,
-    keep_opted_out: Annotated[bool, typer.Option(help="Keep customers whose promo_channel is none")] = False,
-    suppress: Annotated[Optional[Path], typer.Option(help="File of customer ids never to include")] = None,
-    region: Annotated[list[str], typer.Option(help="Only these regions (repeatable)")] = [],  # noqa: B006
-    category: Annotated[list[str], typer.Option(help="Only these favourite categories (repeatable)")] = [],  # noqa: B006
-    channel: Annotated[list[str], typer.Option(help="Only these promo channels (repeatable)")] = [],  # noqa: B006
-    value: Annotated[Optional[str], typer.Option(help="Rank by similarity × value: total_spent or avg_ticket")] = None,
-    objective: Annotated[str, typer.Option(help="Rank by similarity, uplift (predicted incremental response) or blend (similarity × uplift)")] = "similarity",
-    uplift_model: Annotated[Optional[Path], typer.Option(help="Uplift model directory (lookalike uplift fit) for --objective uplift or blend")] = None,
     top: Annotated[int, typer.Option(help="Rows to show")] = 10,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json (shown rows)")] = OutputFormat.table,
+    uplift_model: Annotated[Optional[Path], typer.Option(help="Uplift model directory (lookalike uplift fit) for --objective uplift or blend")] = None,
+    region: Annotated[list[str], typer.Option(help="Only these regions (repeatable; same as --filter region=...)")] = [],  # noqa: B006
+    category: Annotated[list[str], typer.Option(help="Only these favourite categories (repeatable)")] = [],  # noqa: B006
+    channel: Annotated[list[str], typer.Option(help="Only these promo channels (repeatable)")] = [],  # noqa: B006
+    **options: object,
 ) -> None:
     """Expand a seed set into a ranked, explained audience of an exact size."""
-    from lookalike.audience.seeds import read_id_file  # lazy: keeps --help fast
+    from lookalike.audience.options import AudienceOptions  # lazy: keeps --help fast
     from lookalike.cli.uplift import uplift_scores
 
     with friendly_errors() as settings:
+        values = cli_option_values(options)
+        shortcuts = {_SHORTCUTS[k]: v for k, v in (("region", region), ("category", category), ("channel", channel)) if v}
+        if shortcuts:
+            values["filters"] = {**(values.get("filters") or {}), **shortcuts}
+        opts = AudienceOptions(**values)
         finder = finder_for(data, settings)
-        uplift = uplift_scores(objective, uplift_model, finder.customers_)
-        filters = {k: v for k, v in (("region", region), ("fav_category", category), ("promo_channel", channel)) if v}
+        uplift = uplift_scores(opts.objective, uplift_model, finder.customers_)
         with step("score and rank the audience"):
-            result = finder.build_audience(
-                seed_spec(seeds), size, scorer=scorer, exclude_vips=exclude_vips,
-                exclude_opted_out=not keep_opted_out, suppress=read_id_file(suppress) if suppress else None,
-                filters=filters or None, value=value,
-                negative_seeds=seed_spec(negative_seeds) if negative_seeds else None,
-                objective=objective, uplift=uplift,
-            )
+            result = finder.build_audience(options=opts, uplift=uplift)
         save_result(result, output, data, fmt, top)
+
+
+def option_parameters(options: type | None = None) -> list[inspect.Parameter]:
+    """The ``lookalike expand`` options of the audience options' fields: names, defaults and help texts
+    come from :class:`lookalike.audience.options.AudienceOptions` (one place to add an option)."""
+    from lookalike.audience.options import AudienceOptions, option_fields
+
+    params = []
+    for f in option_fields("cli", options or AudienceOptions):
+        kind, help, default = f.metadata["kind"], f.metadata["help"], f.default
+        bounds = f.metadata.get("bounds") or (None, None)
+        if kind == "flag":
+            decls = (f.metadata["cli"],) if f.metadata.get("cli") else ()
+            annotation, value = Annotated[bool, typer.Option(*decls, help=help)], bool(default)
+        elif kind in ("int", "float"):
+            annotation = Annotated[int if kind == "int" else float, typer.Option(min=bounds[0], max=bounds[1], help=help)]
+            value = default
+        elif kind == "ids":
+            annotation = Annotated[Optional[Path], typer.Option(help=f"{help} (a file: one id a line, or a CSV with customer_id)")]
+            value = None
+        elif kind == "filters":
+            annotation = Annotated[list[str], typer.Option("--filter", metavar="COLUMN=VALUE", help=f"{help} (repeatable)")]
+            value = []
+        else:  # seeds, size, choice, rule, text: one line of text
+            annotation, value = Annotated[Optional[str], typer.Option(help=help)], default
+        params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=value, annotation=annotation))
+    return params
+
+
+def cli_option_values(values: dict[str, object], options: type | None = None) -> dict[str, object]:
+    """The command line's option values as the library takes them: seeds and rules parsed, id files read,
+    ``--filter column=value`` pairs grouped by column."""
+    from lookalike.audience.options import AudienceOptions, option_fields  # lazy: keeps --help fast
+    from lookalike.audience.seeds import parse_rule, read_id_file
+
+    out: dict[str, object] = {}
+    for f in option_fields("cli", options or AudienceOptions):
+        value, kind = values.get(f.name, f.default), f.metadata["kind"]
+        if kind == "seeds":
+            value = seed_spec(value) if value else None
+        elif kind == "ids":
+            value = read_id_file(value) if value else None
+        elif kind == "rule":
+            value = parse_rule(value) if value else None
+        elif kind == "filters":
+            grouped: dict[str, list[str]] = {}
+            for item in value or []:
+                column, sep, allowed = str(item).partition("=")
+                if not sep:
+                    raise typer.BadParameter(f"--filter {item!r} must look like column=value, e.g. region=Norte")
+                grouped.setdefault(column.strip(), []).append(allowed.strip())
+            value = grouped or None
+        out[f.name] = value
+    return out
+
+
+def _with_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with the audience options added to its signature (after its argument), for Typer."""
+    fixed = list(inspect.signature(command, eval_str=True).parameters.values())
+    positional = [p for p in fixed if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and p.default is p.empty]
+    rest = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in fixed
+            if p not in positional and p.kind is not inspect.Parameter.VAR_KEYWORD]
+
+    @functools.wraps(command)
+    def wrapper(*args: object, **kwargs: object) -> None:
+        return command(*args, **kwargs)
+
+    wrapper.__signature__ = inspect.Signature([*positional, *option_parameters(), *rest])  # type: ignore[attr-defined]
+    wrapper.__name__ = wrapper.__qualname__ = command.__name__.lstrip("_")  # the command's name
+    del wrapper.__wrapped__  # Typer reads the signature above, not the wrapped function's
+    return wrapper
+
+
+expand = _with_options(_expand)
 
 
 @playbook_app.command("list")
