@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from lookalike._version import __version__
 from lookalike.audience.expand import AudienceResult, build_audience
@@ -70,8 +71,13 @@ def _fit_transform(pipeline, table: pd.DataFrame) -> np.ndarray:
     return X
 
 
-class LookalikeFinder:
+class LookalikeFinder(BaseEstimator):
     """Exact k-nearest-neighbour lookalikes over scaled customer features.
+
+    A scikit-learn estimator: ``__init__`` only stores the parameters below (``get_params``,
+    ``set_params`` and ``sklearn.base.clone`` work), :meth:`fit` validates them and returns the
+    finder, and what it learns ends in ``_`` (``customers_``, ``X_``, ``index_``, ...). It is fitted
+    on a clean customer table rather than on a numeric matrix (the feature pipeline is part of it).
 
     Parameters
     ----------
@@ -170,8 +176,11 @@ class LookalikeFinder:
         self._check_fitted()
         return self.index_.report
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "index_")
+
     def _check_fitted(self) -> None:
-        if not hasattr(self, "index_"):
+        if not self.__sklearn_is_fitted__():
             raise ParameterError("this LookalikeFinder is not fitted yet; call fit(customers) or LookalikeFinder.load(dir)")
 
     # -------------------------------------------------------------- queries
