@@ -31,7 +31,10 @@ from lookalike.audience.scoring import check_scorer
 from lookalike.cleaning.ids import canonical_id, canonical_ids  # re-exported: lookalike.finder.canonical_id(s)
 from lookalike.errors import InputError, ModelFormatError, ParameterError, UnknownCustomerError
 from lookalike.features import FeatureSpec, check_feature_input, make_feature_pipeline
-from lookalike.index import DEFAULT_RECALL_FLOOR, INDEX_KINDS, LOW_RECALL_POLICIES, IndexReport, NeighborIndex, build_index
+from lookalike.index import (
+    DEFAULT_RECALL_FLOOR, EXACT_GRAPH_MAX, INDEX_KINDS, IndexReport, LOW_RECALL_POLICIES, NeighborIndex,
+    build_index, knn_graph, rerank_graph,
+)
 from lookalike.io import atomic_path, file_digest
 
 log = logging.getLogger(__name__)
@@ -234,8 +237,6 @@ class LookalikeFinder(BaseEstimator):
         """The ``k`` nearest neighbours of every customer (cached: seed sets change, the graph does not)."""
         self._check_fitted()
         if k not in self._graphs:
-            from lookalike.index import knn_graph
-
             self._graphs[k] = knn_graph(self.X_, k)
         return self._graphs[k]
 
@@ -248,7 +249,6 @@ class LookalikeFinder(BaseEstimator):
         (a boolean mask), only rows whose pool holds a seed are re-ranked: the others have no
         seed neighbour under any re-ranking, so their row is left empty (-1).
         """
-        from lookalike.index import EXACT_GRAPH_MAX, knn_graph, rerank_graph
 
         if self.n_customers_ <= EXACT_GRAPH_MAX:
             return knn_graph(self.X_ * weights, k, method="exact")

@@ -45,11 +45,14 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+import lookalike.database as db
 from lookalike.audience.manifest import MANIFEST_KIND, audience_digest
+from lookalike.campaigns.store import delete_customer_rows, write_transaction
 from lookalike.cleaning.ids import canonical_id, canonical_ids
 from lookalike.config import load_toml
 from lookalike.errors import ParameterError
 from lookalike.export import load_export_profiles, log_rewrite, normalize_email, normalize_phone, sha256_hex
+from lookalike.finder import MODEL_FORMAT, LookalikeFinder
 from lookalike.io import atomic_path, file_digest, read_csv, write_csv, write_text
 
 logger = logging.getLogger(__name__)
@@ -309,8 +312,6 @@ def _rewrite_text(path: Path, cid: str) -> int:
 
 
 def _is_model_dir(d: Path) -> bool:
-    from lookalike.finder import MODEL_FORMAT
-
     m = d / "manifest.json"
     if not (m.is_file() and (d / "customers.parquet").is_file() and (d / "features.npy").is_file()):
         return False
@@ -322,7 +323,6 @@ def _is_model_dir(d: Path) -> bool:
 
 def _refit_model(d: Path, cid: str) -> bool:
     """Refit the model in ``d`` without the customer (same parameters); False if it is not in it."""
-    from lookalike.finder import LookalikeFinder
 
     table = pd.read_parquet(d / "customers.parquet", columns=["customer_id"])
     if not _matches(table["customer_id"], cid).any():
@@ -496,8 +496,6 @@ def _leftovers(home: Path, cid: str, skip: set[Path]) -> list[str]:
 
 def _erase_in_database(engine: sa.Engine, cid: str, report: ErasureReport, actor: str) -> int:
     """Delete the customer's campaign rows and write the log row, in one transaction."""
-    import lookalike.database as db
-    from lookalike.campaigns.store import delete_customer_rows, write_transaction
 
     def work(conn: sa.Connection) -> int:
         counts = delete_customer_rows(conn, cid)
@@ -529,7 +527,6 @@ def forget_customer(customer_id: object, *, home: str | os.PathLike[str] | None 
     :func:`lookalike.database.open_database`; ``cache_dir`` to ``LOOKALIKE_CACHE_DIR`` (else
     ``~/.cache/lookalike``). Returns what was removed; the same counts are in ``erasure_log.details``.
     """
-    import lookalike.database as db
 
     cid = _canonical(customer_id)
     root = Path(home if home is not None else (os.environ.get("LOOKALIKE_HOME") or ".lookalike"))

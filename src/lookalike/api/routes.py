@@ -9,11 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Path as PathParam, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 
-from lookalike.api import models as m
+from lookalike.api import campaigns, models as m
 from lookalike.api import service
 from lookalike.api.auth import editor, viewer
 from lookalike.api.users import User
 from lookalike.api.workspace import NAME_PATTERN, Workspace, check_name, store_upload
+from lookalike.io import read_customers
+from lookalike.privacy import forget_customer as forget
+from lookalike.report.quality import quality_summary_lines
+from lookalike.synth import generate
 
 router = APIRouter(prefix="/api/v1")
 NameParam = Annotated[str, PathParam(pattern=NAME_PATTERN, max_length=64)]
@@ -88,7 +92,6 @@ async def upload_dataset(request: Request, name: Annotated[str, Form(pattern=NAM
                          file: Annotated[UploadFile, File(description="CRM export: .xlsx, .csv or .parquet")],
                          user: User = Depends(editor)) -> dict:
     """Upload a CRM export; cleaning and fitting run as a background job (poll ``/jobs/{id}``)."""
-    from lookalike.io import read_customers
 
     # above the size limit: UploadTooLarge, answered 413 by the app's error handler (its http_status)
     target, written = await store_upload(ws(request), name, file, request.app.state.settings.max_upload_mb << 20)
@@ -107,7 +110,6 @@ def register_dataset(request: Request, body: m.RegisterDataset, user: User = Dep
 @router.post("/datasets/demo", response_model=m.JobOut, status_code=202, tags=["datasets"], responses=ERRORS)
 def demo_dataset(request: Request, body: m.DemoDataset, user: User = Depends(editor)) -> dict:
     """Generate synthetic customers (with fake contact data and consent) as a dataset."""
-    from lookalike.synth import generate
 
     return _start(request, body.name, "demo", lambda: generate(body.n, seed=body.seed, contact=True).raw,
                   {"n": body.n, "seed": body.seed}, user)
@@ -116,7 +118,6 @@ def demo_dataset(request: Request, body: m.DemoDataset, user: User = Depends(edi
 @router.get("/datasets/{name}/quality", response_model=m.QualityOut, tags=["datasets"], responses=ERRORS)
 def quality(request: Request, name: NameParam, user: User = Depends(viewer)) -> dict:
     """The data-quality report: row accounting, per-column counts, what was repaired."""
-    from lookalike.report.quality import quality_summary_lines
 
     report = ws(request).quality(name)
     return {"dataset": name, "summary": quality_summary_lines(report), "report": report}
@@ -234,7 +235,6 @@ def download_export(request: Request, audience: NameParam, filename: Annotated[s
 @router.get("/campaigns", response_model=list[dict], tags=["campaigns"], responses=ERRORS)
 def list_campaigns(request: Request, user: User = Depends(viewer)) -> list[dict]:
     """Campaigns in the database (from the campaigns package)."""
-    from lookalike.api import campaigns
 
     return campaigns.list_campaigns(request.app.state.engine)
 
@@ -244,7 +244,6 @@ def list_campaigns(request: Request, user: User = Depends(viewer)) -> list[dict]
 def campaign_results(request: Request, campaign_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)],
                      user: User = Depends(viewer)) -> dict:
     """A campaign's measured results: treatment against control, with confidence intervals."""
-    from lookalike.api import campaigns
 
     return {"campaign_id": campaign_id, "results": campaigns.results(request.app.state.engine, campaign_id)}
 
@@ -255,7 +254,6 @@ def forget_customer(request: Request, customer_id: Annotated[str, PathParam(min_
                     user: User = Depends(editor)) -> dict:
     """Erase one customer from every dataset, model, audience and export of the workspace and from the
     campaign store, logged in ``erasure_log`` by SHA-256 key (docs/privacy.md). Idempotent."""
-    from lookalike.privacy import forget_customer as forget
 
     workspace = ws(request)
     try:

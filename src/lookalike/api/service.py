@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -12,9 +14,12 @@ from lookalike.api.models import AudienceOptions, SeedSpec
 from lookalike.api.workspace import Workspace, check_name
 from lookalike.audience.options import AudienceOptions as LibraryOptions
 from lookalike.audience.options import option_fields
+from lookalike.audience.playbooks import builtin_playbooks, load_playbook
+from lookalike.audience.playbooks import run_playbook as run_library_playbook
 from lookalike.audience.seeds import parse_rule
 from lookalike.errors import InputError, ParameterError
-from lookalike.io import to_jsonable
+from lookalike.export import export_audience
+from lookalike.io import is_sql_url, read_customers, to_jsonable
 
 #: Columns of the audience members shown in responses and the UI (no contact data exists in audiences).
 MEMBER_COLUMNS = ("customer_id", "rank", "similarity", "reason", "total_spent", "total_orders", "region",
@@ -105,8 +110,6 @@ def audience_payload(ws: Workspace, name: str, result=None, top: int = 20) -> di
         reach = _read_csv(ws.audience_sidecar(name, ".reach.csv"))
         profile = _read_csv(ws.audience_sidecar(name, ".profile.csv"))
         diag = ws.audience_sidecar(name, ".diagnostics.json")
-        import json
-
         warnings = json.loads(diag.read_text("utf-8")).get("warnings", []) if diag.is_file() else []
         members = ws.audience_table(name)
     cols = [c for c in MEMBER_COLUMNS if c in members.columns]
@@ -120,7 +123,6 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 def export(ws: Workspace, audience: str, profile: str, *, user: str, exclude_ids=None):
     """Write an audience's files for one destination profile, logged with the user's name."""
-    from lookalike.export import export_audience
 
     info = ws.audience_info(audience)
     table = ws.audience_table(audience)
@@ -140,15 +142,12 @@ def export_payload(res, audience: str) -> dict:
 def _rows_of(res, filename: str) -> int:
     if len(res.paths) == 1:
         return res.rows_written
-    import csv
-
     with open(next(p for p in res.paths if p.name == filename), encoding="utf-8", newline="") as fh:
         return max(sum(1 for _ in csv.reader(fh)) - 1, 0)
 
 
 def playbooks() -> list[dict]:
     """The built-in playbooks: name, title, description, parameters, default size."""
-    from lookalike.audience.playbooks import builtin_playbooks, load_playbook
 
     out = []
     for name in builtin_playbooks():
@@ -159,16 +158,15 @@ def playbooks() -> list[dict]:
 
 
 def run_playbook(ws: Workspace, dataset: str, playbook: str, *, size: str | None, params: dict):
-    from lookalike.audience.playbooks import builtin_playbooks, run_playbook as run
-
+    """Run a built-in playbook on a dataset's model."""
     if playbook not in builtin_playbooks():
         raise ParameterError(f"unknown playbook {playbook!r}; use one of {', '.join(builtin_playbooks())}")
-    return run(ws.finder(dataset), playbook, size=size_arg(size) if size else None, params=params or None)
+    return run_library_playbook(ws.finder(dataset), playbook, size=size_arg(size) if size else None,
+                                params=params or None)
 
 
 def register_loader(path: str | None, url: str | None, query: str | None):
     """A loader for a dataset read in place: a server file or a database query."""
-    from lookalike.io import is_sql_url, read_customers
 
     if bool(path) == bool(url):
         raise ParameterError("give exactly one of path (a file on the server) or url (a database URL with query)")
@@ -183,12 +181,3 @@ def register_loader(path: str | None, url: str | None, query: str | None):
     if not p.is_file():
         raise InputError(f"cannot read {p}: the file does not exist on the server; upload it instead")
     return lambda: read_customers(p)
-
-
-def campaigns_available() -> bool:
-    """True when the campaigns package (issue 7) provides results."""
-    try:
-        from lookalike.campaigns import report  # noqa: F401
-    except Exception:
-        return False
-    return hasattr(report, "campaign_results")

@@ -21,6 +21,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from lookalike.database import api_users, utcnow
 from lookalike.errors import ParameterError
 
 ROLES = ("viewer", "editor")
@@ -49,8 +50,6 @@ def _hash(key: str) -> str:
 
 
 def _table():
-    from lookalike.database import api_users
-
     return api_users
 
 
@@ -63,7 +62,6 @@ def check_role(role: str) -> str:
 
 def add_user(engine: sa.Engine, name: str, role: str = "viewer") -> tuple[User, str]:
     """Create a user and return it with its API key (shown once: only its hash is stored)."""
-    from lookalike.database import utcnow
 
     if not isinstance(name, str) or not _USER_NAME.fullmatch(name):
         raise ParameterError(f"user name {name!r} is not allowed: use letters, digits, '.', '_', '@' or '-'")
@@ -86,7 +84,6 @@ def add_user(engine: sa.Engine, name: str, role: str = "viewer") -> tuple[User, 
 
 def remove_user(engine: sa.Engine, name: str) -> bool:
     """Revoke a user's key (the row stays, with ``revoked_at``, for the audit trail); False if unknown."""
-    from lookalike.database import utcnow
 
     t = _table()
     with engine.begin() as conn:

@@ -26,7 +26,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from lookalike._version import __version__
+from lookalike.audience.store import load_audience, save_audience
+from lookalike.cleaning.table import CleanResult, clean_customers
 from lookalike.errors import InputError, NotFound, ParameterError, UploadTooLarge
+from lookalike.export import load_manifest
+from lookalike.finder import LookalikeFinder
+from lookalike.io import atomic_path, write_text
 from lookalike.report.outputs import write_clean_outputs
 from lookalike.sources import fingerprint
 
@@ -41,7 +47,6 @@ async def save_upload(upload, target: Path, limit_bytes: int) -> int:
     Above ``limit_bytes`` nothing is left behind and :class:`UploadTooLarge` is raised; a
     large export never sits in memory and a failed upload never leaves a partial file.
     """
-    from lookalike.io import atomic_path
 
     written = 0
     with atomic_path(target) as tmp, open(tmp, "wb") as out:
@@ -146,9 +151,6 @@ class Workspace:
             raise
 
     def _prepare(self, name: str, d: Path, load, source: dict, progress) -> dict:
-        from lookalike.cleaning.table import CleanResult, clean_customers
-        from lookalike.finder import LookalikeFinder
-
         progress(0.05, "reading")
         loaded = load()
         progress(0.3, "cleaning")
@@ -167,8 +169,6 @@ class Workspace:
 
     @staticmethod
     def _write_source(d: Path, record: dict) -> None:
-        from lookalike.io import write_text
-
         write_text(d / "source.json", json.dumps(record, indent=2, default=str))
 
     def finder(self, name: str):
@@ -181,7 +181,6 @@ class Workspace:
         if not info["ready"]:
             raise NotFound(f"dataset {name!r} has no fitted model yet (status {info.get('status')}); "
                            "poll its job until it is done")
-        from lookalike.finder import LookalikeFinder
 
         finder = LookalikeFinder.load(self.dataset_dir(name) / "model")
         with self._lock:
@@ -204,8 +203,6 @@ class Workspace:
 
     def save_audience(self, name: str, result, dataset: str) -> Path:
         """Write an ``AudienceResult`` with its manifest and review files (see ``audience.store``)."""
-        from lookalike._version import __version__
-        from lookalike.audience.store import save_audience
 
         result.params["dataset"] = dataset
         path = self.audience_path(name)
@@ -221,8 +218,6 @@ class Workspace:
         return sorted(out, key=lambda r: r.get("created") or "", reverse=True)
 
     def audience_info(self, name: str) -> dict:
-        from lookalike.export import load_manifest
-
         path = self.audience_path(name)
         mpath = path.with_name(path.stem + ".manifest.json")
         if not path.is_file() or not mpath.is_file():
@@ -235,8 +230,6 @@ class Workspace:
                 "counts": m.get("counts") or {}}
 
     def audience_table(self, name: str) -> pd.DataFrame:
-        from lookalike.audience.store import load_audience
-
         self.audience_info(name)
         return load_audience(self.audience_path(name))
 

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from lookalike.cleaning.ids import canonical_ids
-from lookalike.errors import InputError, ParameterError, ResultWarning
+from lookalike.errors import InputError, ParameterError, ResultWarning, UnknownCustomerError
 
 OPS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in", "top_pct", "bottom_pct")
 MIN_SEEDS = 20
@@ -209,8 +209,6 @@ def select_seeds(customers: pd.DataFrame, seeds: object) -> pd.Series:
     ids = customers["customer_id"].astype(str)
     unknown = wanted.difference(pd.Index(ids))
     if len(unknown):
-        from lookalike.errors import UnknownCustomerError
-
         raise UnknownCustomerError(list(unknown), len(customers))
     return ids.isin(wanted)
 

@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from lookalike.audience.scoring import score_classifier, score_seed_distance
 from lookalike.errors import InputError, MissingColumnsError
+from lookalike.features import FeatureSpec
 
 ARMS = {"mens": "Mens E-Mail", "womens": "Womens E-Mail"}
 CONTROL = "No E-Mail"
@@ -28,7 +30,6 @@ FEATURES_CATEGORICAL = ("zip_code", "channel")
 
 def feature_spec():
     """The customer features of Hillstrom as a :class:`~lookalike.features.FeatureSpec` (history on a log scale)."""
-    from lookalike.features import FeatureSpec
 
     return FeatureSpec(numeric=("recency", "history"), log=("history",), boolean=("mens", "womens", "newbie"),
                        categorical=FEATURES_CATEGORICAL, groups={})
@@ -111,7 +112,6 @@ def uplift_study(df: pd.DataFrame | None = None, *, train_share: float = 0.5, k:
     from sklearn.compose import ColumnTransformer
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from lookalike.audience.scoring import score_classifier, score_seed_distance
     from lookalike.campaigns.uplift import qini_coefficient, qini_curve, uplift_by_bin
 
     df = load_hillstrom() if df is None else df

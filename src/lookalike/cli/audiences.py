@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lookalike._version import __version__
+from lookalike.audience.options import AudienceOptions, option_fields
 from lookalike.cli.common import (
     OutputFormat,
     customers_for,
@@ -51,7 +53,6 @@ def seed_spec(text: str) -> object:
 def save_result(result: AudienceResult, output: Path, source: Path, fmt: OutputFormat, top: int) -> None:
     """Save an audience with its sidecar files; print its warnings, a summary and the first rows."""
     # lazy: keeps --help fast
-    from lookalike._version import __version__
     from lookalike.audience.store import save_audience, sidecar
     from lookalike.report.plots import reach_plot, save_figure
     from lookalike.sources import fingerprint
@@ -89,7 +90,6 @@ def _expand(
     **options: object,
 ) -> None:
     """Expand a seed set into a ranked, explained audience of an exact size."""
-    from lookalike.audience.options import AudienceOptions  # lazy: keeps --help fast
     from lookalike.cli.uplift import uplift_scores
 
     with friendly_errors() as settings:
@@ -108,7 +108,6 @@ def _expand(
 def option_parameters(options: type | None = None) -> list[inspect.Parameter]:
     """The ``lookalike expand`` options of the audience options' fields: names, defaults and help texts
     come from :class:`lookalike.audience.options.AudienceOptions` (one place to add an option)."""
-    from lookalike.audience.options import AudienceOptions, option_fields
 
     params = []
     for f in option_fields("cli", options or AudienceOptions):
@@ -135,8 +134,7 @@ def option_parameters(options: type | None = None) -> list[inspect.Parameter]:
 def cli_option_values(values: dict[str, object], options: type | None = None) -> dict[str, object]:
     """The command line's option values as the library takes them: seeds and rules parsed, id files read,
     ``--filter column=value`` pairs grouped by column."""
-    from lookalike.audience.options import AudienceOptions, option_fields  # lazy: keeps --help fast
-    from lookalike.audience.seeds import parse_rule, read_id_file
+    from lookalike.audience.seeds import parse_rule, read_id_file  # lazy: keeps --help fast
 
     out: dict[str, object] = {}
     for f in option_fields("cli", options or AudienceOptions):

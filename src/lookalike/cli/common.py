@@ -175,7 +175,7 @@ def _cache(settings: Settings, use_cache: bool) -> Optional[Path]:
 def load_clean(path: Path, settings: Settings, *, columns: Optional[Path] = None,
                use_cache: bool = True) -> CleanResult:
     """:func:`lookalike.sources.load_clean` with a spinner and the settings' cache."""
-    from lookalike import sources
+    from lookalike import sources  # lazy: pandas and scikit-learn only once a command loads customers
 
     return sources.load_clean(path, columns=columns, cache_dir=_cache(settings, use_cache), progress=Spinners())
 
@@ -183,7 +183,7 @@ def load_clean(path: Path, settings: Settings, *, columns: Optional[Path] = None
 def customers_for(source: Path, settings: Settings, *, columns: Optional[Path] = None,
                   use_cache: bool = True) -> pd.DataFrame:
     """:func:`lookalike.sources.load_customers` with spinners and the settings' cache."""
-    from lookalike import sources
+    from lookalike import sources  # lazy: pandas and scikit-learn only once a command loads customers
 
     return sources.load_customers(source, columns=columns, cache_dir=_cache(settings, use_cache),
                                   progress=Spinners())
@@ -192,7 +192,7 @@ def customers_for(source: Path, settings: Settings, *, columns: Optional[Path] =
 def finder_for(source: Path, settings: Settings, *, columns: Optional[Path] = None,
                use_cache: bool = True) -> LookalikeFinder:
     """:func:`lookalike.sources.load_finder` with spinners and the settings' cache."""
-    from lookalike import sources
+    from lookalike import sources  # lazy: pandas and scikit-learn only once a command loads customers
 
     return sources.load_finder(source, columns=columns, cache_dir=_cache(settings, use_cache), progress=Spinners())
 

@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import numpy as np
-from fastapi import APIRouter, Request
+import pandas as pd
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from lookalike._version import __version__
-from lookalike.api import service
-from lookalike.api.models import AudienceOptions, SeedSpec
+from lookalike.api import campaigns, service
+from lookalike.api.models import AudienceOptions, DemoDataset, SeedSpec
+from lookalike.api.routes import _start
 from lookalike.api.users import User, authenticate, get_user
-from lookalike.api.workspace import check_name
+from lookalike.api.workspace import check_name, store_upload
+from lookalike.audience.seeds import read_id_file
 from lookalike.errors import LookalikeError, ParameterError
+from lookalike.export import load_export_profiles, load_manifest
 from lookalike.i18n import LANGUAGES, pick_language, translator
+from lookalike.io import read_customers, write_text
+from lookalike.report.campaigns import campaign_view
 from lookalike.report.templating import environment
+from lookalike.synth import generate
 
 router = APIRouter(include_in_schema=False)
 SIZE_MIN, SIZE_MAX, SIZE_STEP = 0.5, 20.0, 0.5
@@ -126,9 +136,6 @@ async def demo(request: Request) -> Response:
     try:
         user = ui_user(request, "editor")
         form = await request.form()
-        from lookalike.api.models import DemoDataset
-        from lookalike.api.routes import _start
-        from lookalike.synth import generate
 
         body = DemoDataset(name=str(form.get("name") or "demo"), n=int(form.get("n") or 3000), seed=1)
         job = _start(request, body.name, "demo", lambda: generate(body.n, seed=body.seed, contact=True).raw,
@@ -147,9 +154,6 @@ async def upload(request: Request) -> Response:
         file = form.get("file")
         if file is None or not getattr(file, "filename", ""):
             raise ParameterError("choose a file to upload")
-        from lookalike.api.routes import _start
-        from lookalike.api.workspace import store_upload
-        from lookalike.io import read_customers
 
         target, _ = await store_upload(_ws(request), name, file, request.app.state.settings.max_upload_mb << 20)
         job = _start(request, name, "upload", lambda: read_customers(target), {"filename": Path(file.filename).name}, user)
@@ -198,7 +202,6 @@ def _quality_columns(report: dict) -> list[dict]:
 def _cached_svg(path: Path, make) -> str:
     """A figure of a dataset drawn once and kept next to it (datasets do not change; a re-upload
     rewrites the folder, and the model manifest is newer than a stale figure)."""
-    from lookalike.io import write_text
 
     model = path.parent / "model" / "manifest.json"
     if path.is_file() and (not model.is_file() or path.stat().st_mtime >= model.stat().st_mtime):
@@ -209,7 +212,7 @@ def _cached_svg(path: Path, make) -> str:
 
 
 def _distributions_svg(customers) -> str:
-    from lookalike.report.plots import distributions, figure_to_svg
+    from lookalike.report.plots import distributions, figure_to_svg  # lazy: matplotlib on the first figure
 
     vip = customers["vip_flag"].eq(1) if "vip_flag" in customers else None
     return figure_to_svg(distributions(customers, highlight=vip))
@@ -229,13 +232,12 @@ async def map_page(request: Request, name: str, audience: str = "") -> HTMLRespo
 
 
 def _map_svg(ws, finder, audience: str, dataset: str) -> str:
-    from lookalike.report.plots import figure_to_svg, pca_map
+    from lookalike.report.plots import figure_to_svg, pca_map  # lazy: matplotlib on the first figure
 
     customers = finder.customers_
     if audience:
         table = ws.audience_table(audience)
         members = finder.ids_.isin(table["customer_id"].astype(str))
-        from lookalike.export import load_manifest
 
         seed_ids = (load_manifest(ws.audience_sidecar(audience, ".manifest.json")).get("seeds") or {}).get("ids", [])
         seeds = finder.ids_.isin(seed_ids)
@@ -287,9 +289,7 @@ async def reach_partial(request: Request, name: str) -> HTMLResponse:
 
 async def _seed_file_ids(form) -> list[str]:
     """Ids from an uploaded seed file (one per line, or a CSV with a customer_id column)."""
-    import tempfile
 
-    from lookalike.audience.seeds import read_id_file
 
     upload = form.get("seed_file")
     if upload is None or not getattr(upload, "filename", ""):
@@ -334,7 +334,6 @@ async def audience_page(request: Request, name: str) -> HTMLResponse:
         reach_svg = await _run(_reach_svg, data["reach"])
     except LookalikeError as exc:
         return _error_page(request, exc, 404)
-    from lookalike.export import load_export_profiles
 
     profiles = load_export_profiles()
     profile_rows = sorted(data["profile"], key=lambda r: -abs(np.log((r.get("audience_vs_base") or 1) or 1)))[:15]
@@ -342,9 +341,8 @@ async def audience_page(request: Request, name: str) -> HTMLResponse:
 
 
 def _reach_svg(reach: list[dict]) -> str:
-    import pandas as pd
 
-    from lookalike.report.plots import figure_to_svg, reach_plot
+    from lookalike.report.plots import figure_to_svg, reach_plot  # lazy: matplotlib on the first figure
 
     return figure_to_svg(reach_plot(pd.DataFrame(reach))) if reach else ""
 
@@ -358,8 +356,6 @@ async def export(request: Request, name: str, profile: str) -> Response:
         return _error_page(request, exc)
     if len(res.paths) == 1:
         return FileResponse(res.paths[0], filename=res.paths[0].name, media_type="text/csv")
-    import io
-    import zipfile
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -397,7 +393,6 @@ async def playbook_run(request: Request, playbook: str) -> Response:
 @router.get("/campaigns", response_class=HTMLResponse)
 def campaigns_page(request: Request) -> HTMLResponse:
     ui_user(request)
-    from lookalike.api import campaigns
 
     return render(request, "campaigns.html", campaigns=campaigns.list_campaigns(request.app.state.engine))
 
@@ -405,10 +400,7 @@ def campaigns_page(request: Request) -> HTMLResponse:
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 async def campaign_page(request: Request, campaign_id: int) -> HTMLResponse:
     ui_user(request)
-    from fastapi import HTTPException
 
-    from lookalike.api import campaigns
-    from lookalike.report.campaigns import campaign_view
 
     lang = lang_of(request)
     try:
