@@ -13,7 +13,8 @@ import lookalike
 from lookalike.cli import app
 
 SRC = Path(lookalike.__file__).parent
-HEAVY = ("pandas", "numpy", "sklearn", "scipy", "sqlalchemy", "fastapi", "matplotlib", "faiss", "pyarrow")
+HEAVY = ("pandas", "numpy", "sklearn", "scipy", "statsmodels", "sqlalchemy", "fastapi", "matplotlib", "faiss",
+         "pyarrow", "jinja2")
 
 
 def _modules_after(code: str) -> set[str]:
@@ -26,6 +27,14 @@ def test_help_loads_no_data_library():
     loaded = _modules_after("import sys\nfrom lookalike.cli import app\nsys.argv = ['lookalike', '--help']\n"
                             "try:\n    app()\nexcept SystemExit as e:\n    assert e.code == 0, e.code")
     assert {"lookalike.cli.data", "lookalike.cli.campaigns", "typer"} <= loaded
+    assert [m for m in HEAVY if m in loaded] == []
+
+
+def test_import_lookalike_loads_no_data_library():
+    loaded = _modules_after("import lookalike")
+    assert "lookalike" in loaded and "lookalike.finder" not in loaded
+    assert [m for m in HEAVY if m in loaded] == []
+    loaded = _modules_after("import lookalike\nlookalike.__version__")
     assert [m for m in HEAVY if m in loaded] == []
 
 

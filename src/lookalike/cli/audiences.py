@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lookalike._version import __version__
+from lookalike import _version
 from lookalike.audience.options import AudienceOptions, option_fields
 from lookalike.cli.common import (
     OutputFormat,
@@ -60,7 +60,7 @@ def save_result(result: AudienceResult, output: Path, source: Path, fmt: OutputF
     console = err_console()
     for w in result.warnings:
         warn(w)
-    paths = save_audience(result, output, model_version=__version__, data_fingerprint=fingerprint(source))
+    paths = save_audience(result, output, model_version=_version.__version__, data_fingerprint=fingerprint(source))
     if len(result.reach):
         paths.append(save_figure(reach_plot(result.reach), sidecar(output, ".reach.png")))
     d = result.diagnostics
