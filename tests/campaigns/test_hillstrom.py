@@ -73,3 +73,9 @@ def test_uplift_study_on_held_out_half(raw):
     # the curves end at the same total incremental response whatever the order
     ends = s.qini.groupby(["outcome", "ranking"])["qini"].last().unstack()
     assert np.allclose(ends["similarity"], ends["random"]) and np.allclose(ends["classifier"], ends["random"])
+    # the study is data; its figure is drawn by the report layer (three panels, one legend entry per curve)
+    from lookalike.report.plots import figure_to_svg, qini_plot
+
+    fig = qini_plot(s)
+    assert len(fig.axes) == 3 and len(fig.axes[0].get_legend().get_texts()) == 4
+    assert figure_to_svg(fig).startswith("<svg")
