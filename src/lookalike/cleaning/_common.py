@@ -20,7 +20,9 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
+from lookalike.cleaning import _fast
 from lookalike.cleaning._base import STATUS_DTYPE, STATUSES
 from lookalike.errors import ParameterError
 
@@ -125,36 +127,61 @@ def factorize(s: pd.Series) -> Uniques:
         return _factorize_by_key(s, keys)
     codes = np.asarray(codes, dtype=np.intp)
     values = np.asarray(uniq, dtype=object)
-    if s.dtype == object and values.size:
+    if s.dtype == object and values.size and _zero_one_like(values):
         # True == 1 == 1.0 hash alike: split them only if a 0/1-like unique is present
-        suspicious = any(
-            _is_bool(v) or (isinstance(v, _num.Number) and not isinstance(v, complex) and v in (0, 1))
-            for v in values
-            if not isinstance(v, str)
-        )
-        if suspicious:
-            is_bool = s.map(_is_bool).to_numpy(dtype=bool)
-            if is_bool.any():
-                keys = pd.Series(np.where(codes >= 0, codes * 2 + is_bool, -1), index=s.index)
-                keys = keys.where(codes >= 0)
-                return _factorize_by_key(s, keys)
+        is_bool = kinds(s.to_numpy(dtype=object)) == K_BOOL
+        if is_bool.any():
+            keys = pd.Series(np.where(codes >= 0, codes * 2 + is_bool, -1), index=s.index)
+            keys = keys.where(codes >= 0)
+            return _factorize_by_key(s, keys)
     counts = np.bincount(codes[codes >= 0], minlength=values.size)
     return Uniques(codes, values, counts, s.index, s.name)
 
 
+#: Number types whose float64 equals 0 or 1 exactly when the number does.
+_PLAIN_NUMBERS = frozenset({int, float, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                            np.uint64, np.float16, np.float32, np.float64})
+
+
+def _zero_one_like(values: np.ndarray) -> bool:
+    """Any boolean, or any non-complex number equal to 0 or 1, among ``values``."""
+    kind = kinds(values)
+    if (kind == K_BOOL).any():
+        return True
+    plain = np.zeros(values.size, dtype=bool)
+    num = np.flatnonzero(kind == K_NUM)
+    plain[num] = [t in _PLAIN_NUMBERS for t in map(type, values[num])]
+    f = to_float(values[plain])
+    if ((f == 0) | (f == 1)).any():
+        return True
+    return any(  # other number types (Fraction, Decimal, ...): compared as they are, few
+        isinstance(v, _num.Number) and not isinstance(v, complex) and v in (0, 1)
+        for v in values[~plain & (kind != K_STR)]
+    )
+
+
+def _kind_of(t: type) -> int:
+    if issubclass(t, str):
+        return K_STR
+    if issubclass(t, (bool, np.bool_)):
+        return K_BOOL
+    if issubclass(t, (datetime, date, np.datetime64, pd.Timestamp)):
+        return K_DATE
+    if issubclass(t, _num.Real):
+        return K_NUM
+    return K_OTHER
+
+
 def kinds(values: np.ndarray) -> np.ndarray:
-    """Kind of each unique raw value: K_STR, K_NUM, K_BOOL, K_DATE or K_OTHER (int8 array)."""
-    out = np.full(values.size, K_OTHER, dtype=np.int8)
-    for i, v in enumerate(values):  # loop over *unique* values only
-        if isinstance(v, str):
-            out[i] = K_STR
-        elif _is_bool(v):
-            out[i] = K_BOOL
-        elif isinstance(v, (datetime, date, np.datetime64, pd.Timestamp)):
-            out[i] = K_DATE
-        elif isinstance(v, _num.Real):
-            out[i] = K_NUM
-    return out
+    """Kind of each raw value: K_STR, K_NUM, K_BOOL, K_DATE or K_OTHER (int8 array).
+
+    A kind depends on the type alone, so it is decided once per distinct type.
+    """
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int8)
+    # fromiter: np.array(list of types) would inspect every type object as a possible sequence
+    codes, distinct = pd.factorize(np.fromiter(map(type, values), dtype=object, count=values.size))
+    return np.array([_kind_of(t) for t in distinct], dtype=np.int8)[codes]
 
 
 def to_float(values: np.ndarray) -> np.ndarray:
@@ -182,8 +209,13 @@ def clean_text(t: pd.Series) -> pd.Series:
     """NFKC, one kind of apostrophe and minus, no zero-width characters, single spaces, stripped."""
     if t.empty:
         return t
-    t = t.str.translate(_TRANSLATE).str.normalize("NFKC")
-    return t.str.replace(_SPACES, " ", regex=True).str.strip()
+    out = _fast.split_apply(t.to_numpy(dtype=object), lambda a: _fast.to_objects(_fast.clean_ascii(a)), _clean_text_py)
+    return pd.Series(out, index=t.index, name=t.name, dtype=object)
+
+
+def _clean_text_py(values: np.ndarray) -> np.ndarray:
+    t = text_series(values).str.translate(_TRANSLATE).str.normalize("NFKC")
+    return t.str.replace(_SPACES, " ", regex=True).str.strip().to_numpy(dtype=object)
 
 
 def strip_accents(t: pd.Series) -> pd.Series:
@@ -198,7 +230,17 @@ def token_key(t: pd.Series, *, cleaned: bool = False) -> pd.Series:
 
     ``cleaned=True`` skips :func:`clean_text` for text that already went through it.
     """
-    return strip_accents(t if cleaned else clean_text(t)).str.lower()
+    if t.empty:
+        return t
+
+    def fast(a):
+        return _fast.to_objects(pc.ascii_lower(a if cleaned else _fast.clean_ascii(a)))
+
+    def slow(values: np.ndarray) -> np.ndarray:
+        v = text_series(values if cleaned else _clean_text_py(values))
+        return strip_accents(v).str.lower().to_numpy(dtype=object)
+
+    return pd.Series(_fast.split_apply(t.to_numpy(dtype=object), fast, slow), index=t.index, name=t.name, dtype=object)
 
 
 def is_missing_token(t: pd.Series, exclude: Iterable[str] = (), *, cleaned: bool = False) -> np.ndarray:
