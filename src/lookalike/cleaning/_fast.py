@@ -16,8 +16,10 @@ run every parser both ways on the synthetic export and on the fuzzers' inputs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -91,25 +93,87 @@ def to_bool(arr: pa.Array) -> np.ndarray:
     return pc.fill_null(arr, False).to_numpy(zero_copy_only=False)
 
 
-def clean_ascii(arr: pa.Array) -> pa.Array:
-    """``_common.clean_text`` on ASCII text: backtick to apostrophe, whitespace runs to one space, stripped."""
-    x = pc.replace_substring(arr, "`", "'")
+def clean_ascii(arr: pa.Array, *, apostrophes: bool = True) -> pa.Array:
+    """``_common.clean_text`` on ASCII text: backtick to apostrophe, whitespace runs to one space, stripped.
+
+    ``apostrophes=False`` keeps backticks (the free-text cleaner only tidies spaces).
+    """
+    x = pc.replace_substring(arr, "`", "'") if apostrophes else arr
     needs = pc.match_substring_regex(x, _WS_BUT_SPACE + "|  ")  # a run to collapse: rare, so only those rows
     if pc.any(needs).as_py():
         x = pc.if_else(needs, pc.replace_substring_regex(x, WS + "+", " "), x)
     return pc.utf8_trim(x, " ")
 
 
-def extract(arr: pa.Array, pattern: str, groups: list[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """``pattern`` searched in each text: (matched mask, {group: object array, None where absent}).
+def digit_blind(pattern: str) -> bool:
+    """True when ``pattern`` cannot tell the digits 1-9 apart: digits appear only in the
+    character-class ranges ``0-9`` / ``1-9``, in ``{m,n}`` quantifiers and in group names."""
+    return _digit_blind(pattern)
 
-    Every group of the patterns used here is either absent or non-empty, so Arrow's empty
-    string for a non-participating group means absent, as NaN does in ``Series.str.extract``.
+
+@lru_cache(maxsize=256)
+def _digit_blind(pattern: str) -> bool:
+    for name in re.findall(r"\(\?P=(\w+)\)", pattern):  # a back-reference must repeat a digit-free group
+        body = re.search(rf"\(\?P<{name}>([^()]*)\)", pattern)
+        if body is None or not re.fullmatch(r"\[[^\]\\0-9]*\][ ?]*", body.group(1)):
+            return False
+    rest = re.sub(r"\[[^\]]*\]", lambda m: m.group(0).replace("0-9", "").replace("1-9", ""), pattern)
+    rest = re.sub(r"\{[0-9]+(?:,[0-9]*)?\}|\(\?P<\w+>", "", rest)  # quantifiers, group names
+    return not re.search(r"[0-9]", rest)
+
+
+def extract(values: np.ndarray, pattern: re.Pattern[str]) -> dict[str, np.ndarray] | None:
+    """``Series.str.extract(pattern)`` of the texts in ``values``: {group: object array, None where absent}.
+
+    Texts differing only in which of the digits 1-9 they hold match a digit-blind pattern
+    (:func:`digit_blind`) the same way, so ``pattern`` (Python's ``re``, the reference engine)
+    runs once per distinct *shape* (digits 1-9 written as 1; found with Arrow), and a group
+    holding digits is cut from each text at the span its shape gave. Returns None when the
+    fast path is off, ``pattern`` is not digit-blind or a cell is not text.
     """
-    m = pc.extract_regex(arr, pattern)
-    hit = ~m.is_null().to_numpy(zero_copy_only=False)
+    groups = list(pattern.groupindex)
+    if not _ENABLED or not digit_blind(pattern.pattern) or values.size == 0:
+        return None
+    try:
+        arr = pa.array(values, pa.string(), from_pandas=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if arr.null_count:
+        return None
+    shapes = arr
+    for digit in "23456789":
+        shapes = pc.replace_substring(shapes, digit, "1")
+    enc = shapes.dictionary_encode()
+    codes = enc.indices.to_numpy(zero_copy_only=False)
+    distinct = enc.dictionary.to_pylist()
+    k = len(distinct)
+    text = {g: np.full(k + 1, None, dtype=object) for g in groups}  # the last slot: no match
+    span = {g: np.full((k + 1, 2), -1, dtype=np.int64) for g in groups}
+    cut = dict.fromkeys(groups, False)
+    for i, shape in enumerate(distinct):  # distinct shapes only
+        m = pattern.search(shape)
+        if m is None:
+            continue
+        for g in groups:
+            value = m.group(g)
+            if value is not None:
+                text[g][i] = value
+                span[g][i] = m.span(g)
+                cut[g] |= "1" in value or "0" in value
     out: dict[str, np.ndarray] = {}
     for g in groups:
-        col = to_objects(m.field(g))
-        out[g] = np.where(hit & (col != ""), col, None)
-    return hit, out
+        if not cut[g]:  # no digit in this group: the shape's text is the text
+            out[g] = text[g][codes]
+            continue
+        start, stop = span[g][codes].T
+        out[g] = np.array([v[a:b] if a >= 0 else None for v, a, b in zip(values, start.tolist(), stop.tolist())],
+                          dtype=object)
+    return out
+
+
+def without_spaces(arr: pa.Array) -> pa.Array:
+    """ASCII text with every whitespace character removed."""
+    spaced = pc.match_substring_regex(arr, WS)
+    if not pc.any(spaced).as_py():
+        return arr
+    return pc.if_else(spaced, pc.replace_substring_regex(arr, WS + "+", ""), arr)

@@ -99,27 +99,12 @@ def _objects(num: pa.Array | pd.Series) -> np.ndarray:
 
 
 def _extract(t: pd.Series, pattern: re.Pattern[str]) -> dict[str, np.ndarray]:
-    """The pattern's groups in each text: object arrays, None where a group is absent or no match.
-
-    ASCII texts are matched by RE2 (Arrow), the others by ``re``; the numeric patterns mean
-    the same in both (no back-references or look-arounds, and cleaned text has no newline).
-    """
+    """The pattern's groups in each text: object arrays, None where a group is absent or no match."""
     values = t.to_numpy(dtype=object)
-    groups = list(pattern.groupindex)
-    out = {g: np.full(values.size, None, dtype=object) for g in groups}
-    rest = np.ones(values.size, dtype=bool)
-    part = _fast.ascii_part(values)
-    if part is not None:
-        mask, arr = part
-        _, cols = _fast.extract(arr, pattern.pattern, groups)
-        for g in groups:
-            out[g][mask] = cols[g]
-        rest = ~mask
-    if rest.any():
-        m = c.text_series(values[rest]).str.extract(pattern)
-        for g in groups:
-            col = m[g].to_numpy(dtype=object)
-            out[g][rest] = np.where(pd.isna(col), None, col)
+    out = _fast.extract(values, pattern)
+    if out is None:
+        m = c.text_series(values).str.extract(pattern)
+        out = {g: np.where(pd.isna(col), None, col) for g, col in ((g, m[g].to_numpy(dtype=object)) for g in m)}
     return out
 
 
