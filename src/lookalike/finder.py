@@ -87,8 +87,9 @@ def _fit_pipeline(pipeline, table: pd.DataFrame):
 
 
 def _fit_transform(pipeline, table: pd.DataFrame) -> np.ndarray:
-    """Fitted features as float32; above ``FIT_SAMPLE`` rows fitted on a sample and transformed in batches."""
-    if len(table) <= FIT_SAMPLE:
+    """Fitted features as float32, transformed in batches (never a float64 copy of the whole matrix);
+    above ``FIT_SAMPLE`` rows the statistics come from a sample."""
+    if len(table) <= TRANSFORM_BATCH:
         return np.ascontiguousarray(pipeline.fit_transform(table), dtype=np.float32)
     _fit_pipeline(pipeline, table)
     X = np.empty((len(table), len(pipeline.get_feature_names_out())), dtype=np.float32)
@@ -111,7 +112,8 @@ class LookalikeFinder:
         Default scoring rule of :meth:`expand`: ``"auto"``, ``"seed_share"``,
         ``"seed_distance"`` or ``"classifier"`` (see :mod:`lookalike.audience.scoring`).
     index:
-        ``"auto"`` (exact up to 100k customers, HNSW up to 500k, IVF above), ``"exact"``
+        ``"auto"`` (exact while one query takes under 1 ms on this machine, about 100k customers;
+        IVF above), ``"exact"``
         (FAISS flat), ``"faiss-flat"``, ``"sklearn"``, ``"hnsw"`` or ``"ivf"``; see
         :mod:`lookalike.index`. The build is described by :attr:`index_report`.
     recall_floor:
@@ -171,7 +173,7 @@ class LookalikeFinder:
         return self
 
     def _set_state(self, spec: FeatureSpec, pipeline, table: pd.DataFrame, X: np.ndarray) -> None:
-        bad = ~np.isfinite(X).all(axis=0)
+        bad = ~np.isfinite(X.sum(axis=0, dtype=np.float64))  # a NaN or inf makes its column's sum one; no n x d mask
         if bad.any():
             names = pipeline.get_feature_names_out()[bad]
             raise InputError(
