@@ -87,10 +87,6 @@ def as_series(s: object, *, arg: str = "s") -> pd.Series:
     raise ParameterError(f"{arg} must be a pandas Series (one column), got {type(s).__name__}")
 
 
-def _is_bool(v: object) -> bool:
-    return isinstance(v, (bool, np.bool_))
-
-
 def _factorize_by_key(s: pd.Series, keys: pd.Series) -> Uniques:
     """Factorize on ``keys`` (hashable, same NA pattern as ``s``); keep first raw value of each key."""
     codes, _ = pd.factorize(keys, use_na_sentinel=True)
