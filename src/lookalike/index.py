@@ -665,7 +665,8 @@ def knn_graph(vectors: np.ndarray, k: int, *, method: str = "auto", nprobe: int 
         method = "exact" if n <= EXACT_GRAPH_MAX else "ivf"
     if method not in ("exact", "ivf"):
         raise ParameterError(f"unknown graph method {method!r}; use auto, exact or ivf")
-    index = build_index(x, method, nprobe=nprobe, recall_floor=recall_floor, recall_k=min(10, k + 1),
+    # the floor holds for the depth the graph uses (k others + the row itself), not only the top 10
+    index = build_index(x, method, nprobe=nprobe, recall_floor=recall_floor, recall_k=k + 1,
                         random_state=random_state)
     method = "exact" if index.report.exact else method
     dist, idx = index.search(x, k + 1)
