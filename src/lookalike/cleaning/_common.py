@@ -17,9 +17,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from lookalike.cleaning import _fast
@@ -242,7 +244,22 @@ def token_key(t: pd.Series, *, cleaned: bool = False) -> pd.Series:
 def is_missing_token(t: pd.Series, exclude: Iterable[str] = (), *, cleaned: bool = False) -> np.ndarray:
     """Boolean array: the text is one of :data:`MISSING_TOKENS` (minus ``exclude``)."""
     tokens = MISSING_TOKENS.difference(exclude)
-    return token_key(t, cleaned=cleaned).isin(tokens).to_numpy(dtype=bool)
+    if t.empty:
+        return np.zeros(0, dtype=bool)
+
+    def fast(a):
+        key = pc.ascii_lower(a if cleaned else _fast.clean_ascii(a))
+        return _fast.to_bool(pc.is_in(key, value_set=_token_array(tokens)))
+
+    def slow(values: np.ndarray) -> np.ndarray:
+        return token_key(text_series(values), cleaned=cleaned).isin(tokens).to_numpy(dtype=bool)
+
+    return _fast.split_apply(t.to_numpy(dtype=object), fast, slow, dtype=bool)
+
+
+@lru_cache(maxsize=16)
+def _token_array(tokens: frozenset[str]) -> pa.Array:
+    return pa.array(sorted(tokens), pa.string())
 
 
 def to_rows(u: Uniques, per_unique: np.ndarray, fill: object) -> np.ndarray:

@@ -45,6 +45,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from lookalike.cleaning import _common as c
 from lookalike.cleaning import _fast
@@ -124,6 +125,10 @@ def _extract(sub: pd.Series, pattern: str) -> pd.DataFrame:
 
 
 def _num(col: pd.Series) -> np.ndarray:
+    """Digit groups (``[0-9]`` text or missing) to float64, NaN where missing."""
+    if _fast.enabled():  # the groups hold ASCII digits (and a "." in a serial): Arrow parses them alike
+        return pa.array(col.to_numpy(dtype=object), pa.string(), from_pandas=True).cast(pa.float64()).to_numpy(
+            zero_copy_only=False)
     return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
