@@ -5,7 +5,10 @@ from __future__ import annotations
 import tracemalloc
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 
+from lookalike import LookalikeFinder
 from lookalike import finder as finder_module
 from lookalike.audience.seeds import _column_mean_std, diagnose_seeds
 from lookalike.features import make_feature_pipeline
@@ -46,3 +49,22 @@ def test_features_are_transformed_in_float32_batches(monkeypatch):
     # above the batch size the float64 output of one batch is the only temporary
     _, peak = _peak_mib(lambda: finder_module._fit_transform(make_feature_pipeline(), customers))
     assert peak < 2 * batched.nbytes / 2**20 + 8
+
+
+def test_fitted_text_columns_are_one_chunk_so_lookups_cost_the_rows_taken():
+    # a table cleaned in batches holds its Arrow-backed columns in one chunk per batch;
+    # taking rows from a chunked column reads every chunk (O(n) per find_lookalikes query)
+    parts = [make_clean_customers(1_500, seed=s) for s in (1, 2, 3)]
+    for i, p in enumerate(parts):
+        p["customer_id"] = (f"B{i}-" + p["customer_id"].astype(str)).astype("str")
+    table = pd.concat(parts, ignore_index=True)
+    def chunks(s: pd.Series) -> int:
+        return getattr(pa.array(s.array), "num_chunks", 1)
+
+    assert chunks(table["customer_id"]) == 3
+    finder = LookalikeFinder().fit(table)
+    fitted = finder.customers_["customer_id"]
+    assert chunks(fitted) == 1 and fitted.dtype == table["customer_id"].dtype
+    assert fitted.tolist() == table["customer_id"].tolist()
+    out = finder.find_lookalikes("B2-" + str(parts[2]["customer_id"].iloc[0])[3:], k=5)
+    assert len(out) == 5 and out["customer_id"].str.startswith("B").all()

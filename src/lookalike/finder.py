@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from lookalike import __version__
 from lookalike.audience.scoring import check_scorer
@@ -96,6 +97,20 @@ def _fit_transform(pipeline, table: pd.DataFrame) -> np.ndarray:
     for start in range(0, len(table), TRANSFORM_BATCH):  # blocks of rows, never one row at a time
         X[start : start + TRANSFORM_BATCH] = pipeline.transform(table.iloc[start : start + TRANSFORM_BATCH])
     return X
+
+
+def _single_chunks(table: pd.DataFrame) -> pd.DataFrame:
+    """Arrow-backed columns (ids, notes) in one chunk each: ``take`` on a chunked Arrow array reads
+    every chunk (26 ms for 3 rows of 2M; 90 ms a ``find_lookalikes`` query at 10M), on one chunk
+    it costs the rows taken. Tables cleaned in batches arrive with one chunk per batch."""
+    merged = {}
+    for c in table.columns:
+        values = table[c].array
+        if isinstance(values, pd.arrays.ArrowExtensionArray):
+            data = pa.array(values)
+            if isinstance(data, pa.ChunkedArray) and data.num_chunks > 1:
+                merged[c] = pd.array(data.combine_chunks(), dtype=values.dtype)
+    return table.assign(**merged) if merged else table
 
 
 class LookalikeFinder:
@@ -180,6 +195,7 @@ class LookalikeFinder:
                 f"feature(s) {', '.join(names[:5])} have infinite or absurd values; "
                 "check those columns in the quality report and fix or remove the rows"
             )
+        table = _single_chunks(table)
         self.spec_ = spec
         self.pipeline_ = pipeline
         self.customers_ = table
