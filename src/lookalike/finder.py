@@ -100,11 +100,14 @@ def _fit_transform(pipeline, table: pd.DataFrame) -> np.ndarray:
 
 
 def _single_chunks(table: pd.DataFrame) -> pd.DataFrame:
-    """Arrow-backed columns (ids, notes) in one chunk each: ``take`` on a chunked Arrow array reads
-    every chunk (26 ms for 3 rows of 2M; 90 ms a ``find_lookalikes`` query at 10M), on one chunk
-    it costs the rows taken. Tables cleaned in batches arrive with one chunk per batch."""
+    """The Arrow-backed columns ``find_lookalikes`` returns (the ids) in one chunk each: ``take`` on
+    a chunked Arrow array reads every chunk (26 ms for 3 rows of 2M; 90 ms a query at 10M), on
+    one chunk it costs the rows taken. Tables cleaned in batches arrive with one chunk per batch;
+    other columns stay as they are (a copy of free text would cost memory for one-off takes)."""
     merged = {}
-    for c in table.columns:
+    for c in LOOKALIKE_COLUMNS:
+        if c not in table.columns:
+            continue
         values = table[c].array
         if isinstance(values, pd.arrays.ArrowExtensionArray):
             data = pa.array(values)
