@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lookalike as lk
-from lookalike.cleaning import _fast
+from lookalike.cleaning import _common, _fast
 from lookalike.cleaning._base import ColumnParse
 from lookalike.cleaning.table import _column_parsers
 from lookalike.cleaning.text import load_vocabulary
@@ -111,6 +111,19 @@ def test_every_parser_on_fuzzed_text_columns(cells: list) -> None:
         assert_same_parse(fast, slow)
 
 
+@given(cells=st.lists(st.one_of(st.integers(-(2**60), 2**60), st.floats(), st.none(), FUZZ_TEXT,
+                                st.sampled_from([0, 1, 0.0, -0.0, 1.0, 2, 2.0, "1", "x"])), max_size=40))
+def test_factorize_agrees_on_mixed_columns(cells: list) -> None:
+    # text and plain numbers are factorized apart on the fast path (numbers as float64)
+    s = pd.Series(cells, dtype=object)
+    fast = _common.factorize(s)
+    with _fast.disabled():
+        slow = _common.factorize(s)
+    np.testing.assert_array_equal(fast.codes, slow.codes)
+    np.testing.assert_array_equal(fast.counts, slow.counts)
+    assert [(type(v), repr(v)) for v in fast.values] == [(type(v), repr(v)) for v in slow.values]
+
+
 def test_the_fast_path_is_taken() -> None:
     # guards the agreement tests above against comparing the slow path with itself
     values = np.array([" C000001 ", "c 2", "Ñandú"], dtype=object)
@@ -118,3 +131,5 @@ def test_the_fast_path_is_taken() -> None:
     assert part is not None and part[0].tolist() == [True, True, False]
     with _fast.disabled():
         assert _fast.ascii_part(values) is None
+    mixed = pd.Series([1.5, "a", 1.5, None], dtype=object)
+    assert _common._factorize_split(mixed) is not None

@@ -117,6 +117,10 @@ def factorize(s: pd.Series) -> Uniques:
     Booleans are kept apart from the numbers that compare equal to them (``True``
     vs ``1``); unhashable cells (lists, dicts from parquet) are keyed by their repr.
     """
+    if _fast.enabled() and s.dtype == object and len(s):
+        split = _factorize_split(s)
+        if split is not None:
+            return split
     try:
         codes, uniq = pd.factorize(s, use_na_sentinel=True)
     except TypeError:  # unhashable cells
@@ -139,6 +143,43 @@ def factorize(s: pd.Series) -> Uniques:
 #: Number types whose float64 equals 0 or 1 exactly when the number does.
 _PLAIN_NUMBERS = frozenset({int, float, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
                             np.uint64, np.float16, np.float32, np.float64})
+
+
+def _factorize_split(s: pd.Series) -> Uniques | None:
+    """:func:`factorize` of a column of text, plain numbers and None, with the numbers hashed as
+    float64 (much faster than Python objects; 1 and 1.0, 0.0 and -0.0 meet as they do as objects).
+    Codes follow first appearance and each unique is its first raw value, as ``pd.factorize``
+    gives them. None when other cells (booleans, dates, huge ints, ...) need the general path."""
+    raw = s.to_numpy(dtype=object)
+    tcodes, types = pd.factorize(np.fromiter(map(type, raw), dtype=object, count=raw.size))
+    text_t = np.array([issubclass(t, str) for t in types])
+    num_t = np.array([t in _PLAIN_NUMBERS for t in types])
+    if not num_t.any() or not (text_t | num_t | np.array([t is type(None) for t in types])).all():
+        return None
+    num_rows, text_rows = np.flatnonzero(num_t[tcodes]), np.flatnonzero(text_t[tcodes])
+    f = to_float(raw[num_rows])
+    with np.errstate(invalid="ignore"):
+        if (np.abs(f) > _MAX_EXACT_INT).any():  # floats stop telling big ints apart
+            return None
+    ncodes, nuniq = pd.factorize(f, use_na_sentinel=True)
+    tcodes2, tuniq = pd.factorize(raw[text_rows], use_na_sentinel=True)
+    _, nfirst = np.unique(ncodes, return_index=True)
+    nfirst = nfirst[1:] if ncodes.size and ncodes.min() < 0 else nfirst  # drop the NaN "code" -1
+    _, tfirst = np.unique(tcodes2, return_index=True)
+    first_row = np.concatenate([num_rows[nfirst], text_rows[tfirst]])
+    values = np.concatenate([raw[num_rows[nfirst]], raw[text_rows[tfirst]]])
+    order = np.argsort(first_row, kind="stable")
+    renumber = np.empty(order.size, dtype=np.intp)
+    renumber[order] = np.arange(order.size)
+    codes = np.full(raw.size, -1, dtype=np.intp)
+    valid = ncodes >= 0
+    codes[num_rows[valid]] = renumber[ncodes[valid]]
+    codes[text_rows] = renumber[len(nuniq) + tcodes2]
+    counts = np.bincount(codes[codes >= 0], minlength=order.size)
+    return Uniques(codes, values[order], counts, s.index, s.name)
+
+
+_MAX_EXACT_INT = 2.0**53
 
 
 def _zero_one_like(values: np.ndarray) -> bool:
