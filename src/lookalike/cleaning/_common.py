@@ -151,6 +151,8 @@ def _factorize_split(s: pd.Series) -> Uniques | None:
     Codes follow first appearance and each unique is its first raw value, as ``pd.factorize``
     gives them. None when other cells (booleans, dates, huge ints, ...) need the general path."""
     raw = s.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty", "boolean"):
+        return None  # nothing to split (a quick C-level look before typing every cell)
     tcodes, types = pd.factorize(np.fromiter(map(type, raw), dtype=object, count=raw.size))
     text_t = np.array([issubclass(t, str) for t in types])
     num_t = np.array([t in _PLAIN_NUMBERS for t in types])
