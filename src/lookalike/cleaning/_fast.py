@@ -8,10 +8,11 @@ the ASCII ones and Python's ``\\s`` is the class :data:`WS`, so the helpers in
 methods. Texts with any non-ASCII character keep today's Python path, so accents,
 exotic spaces and look-alike characters are handled by one implementation only.
 
-Patterns given to :func:`extract` must mean the same in RE2 as in Python's ``re`` on
-cleaned ASCII text (no back-references, no look-arounds; ``$`` never meets a newline
-because cleaned text has none). The agreement tests (``tests/cleaning/test_fast_path.py``)
-run every parser both ways on the synthetic export and on the fuzzers' inputs.
+Regular expressions keep Python's ``re`` as their engine: :func:`extract` runs a pattern once
+per distinct *digit shape* of the texts instead of once per text. Only the numeric separator
+checks (``_numeric``), written without back-references or look-arounds so they mean the same in
+both, run in RE2. The agreement tests (``tests/cleaning/test_fast_path.py``) run every parser
+both ways (:func:`disabled`) on the synthetic export and on the fuzzers' inputs.
 """
 
 from __future__ import annotations
