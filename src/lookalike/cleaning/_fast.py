@@ -9,9 +9,9 @@ methods. Texts with any non-ASCII character keep today's Python path, so accents
 exotic spaces and look-alike characters are handled by one implementation only.
 
 Regular expressions keep Python's ``re`` as their engine: :func:`extract` runs a pattern once
-per distinct *digit shape* of the texts instead of once per text. Only the numeric separator
-checks (``_numeric``), written without back-references or look-arounds so they mean the same in
-both, run in RE2. The agreement tests (``tests/cleaning/test_fast_path.py``) run every parser
+per distinct *digit shape* of the texts instead of once per text. Only the whitespace class
+:data:`WS` (on ASCII text) and the numeric separator checks (``_numeric``, written without
+back-references or look-arounds so they mean the same in both) run in RE2. The agreement tests (``tests/cleaning/test_fast_path.py``) run every parser
 both ways (:func:`disabled`) on the synthetic export and on the fuzzers' inputs.
 """
 
