@@ -191,11 +191,12 @@ def test_path_registration_is_off_without_data_folders(tmp_path):
 
 def test_a_failed_job_names_no_server_path(client, editor, viewer, service):
     r = client.post("/api/v1/datasets/upload", data={"name": "brokenpath"}, headers=editor,
-                    files={"file": ("crm.csv", b"\x00\x01garbage\x00", "text/csv")})
+                    files={"file": ("crm.xlsx", b"customer_id,total_spent\nC1,1\n", "text/csv")})
     job = client.app.state.jobs.wait(r.json()["id"], timeout=60)
     assert job.status == "failed"
     shown = client.get("/api/v1/datasets/brokenpath", headers=viewer).json()["error"]
     for text in (job.error, shown):
+        assert "not an Excel workbook" in text  # the reader's message, with the file named relative
         assert str(service.home.resolve()) not in text and str(service.home) not in text
 
 
@@ -291,12 +292,15 @@ def test_a_too_large_reupload_keeps_the_existing_dataset(service, client, editor
         async def read(self, n=-1):
             return self.blocks.pop() if self.blocks else b""
 
+    from lookalike.synth import generate
+
     ws = service.app.state.workspace
-    before = sorted(p.name for p in ws.dataset_dir("demo").iterdir())
+    ws.prepare("keepme", lambda: generate(300, seed=2).raw, {"kind": "demo"}, lambda s, m: None)
+    before = sorted(p.name for p in ws.dataset_dir("keepme").iterdir())
     with pytest.raises(UploadTooLarge):
-        asyncio.run(store_upload(ws, "demo", Upload(), 2 * MIB))
-    assert sorted(p.name for p in ws.dataset_dir("demo").iterdir()) == before
-    assert client.get("/api/v1/datasets/demo", headers=viewer).json()["ready"]
+        asyncio.run(store_upload(ws, "keepme", Upload(), 2 * MIB))
+    assert sorted(p.name for p in ws.dataset_dir("keepme").iterdir()) == before
+    assert client.get("/api/v1/datasets/keepme", headers=viewer).json()["ready"]
 
 
 # ------------------------------------------------------------------ item 4: CSRF
