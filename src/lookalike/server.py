@@ -40,8 +40,9 @@ UPLOAD_PATHS = (r"/api/v1/datasets/upload", r"/datasets/upload", r"/datasets/[^/
 
 
 async def lookalike_error(request: Request, exc: LookalikeError) -> JSONResponse:
-    """A refused request: the error's one line, with the HTTP status its class declares."""
-    return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+    """A refused request: the error's one line, with the HTTP status its class declares (server paths in
+    it made relative to the workspace or cut: the client has no business knowing the server's layout)."""
+    return JSONResponse({"detail": request.app.state.workspace.redact(str(exc))}, status_code=exc.http_status)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

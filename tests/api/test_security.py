@@ -200,6 +200,18 @@ def test_a_failed_job_names_no_server_path(client, editor, viewer, service):
         assert str(service.home.resolve()) not in text and str(service.home) not in text
 
 
+def test_no_error_answer_names_a_server_path(client, editor, viewer, service):
+    """Same class as item 1: a library error about a workspace file named its absolute path."""
+    assert client.post("/api/v1/datasets/demo/audiences", headers=editor,
+                       json={"name": "tampered", "size": "30"}).status_code == 201
+    path = service.app.state.workspace.audience_path("tampered")
+    pd.read_parquet(path).head(5).to_parquet(path)  # changed behind the service's back
+    r = client.get("/api/v1/audiences/tampered/download?format=csv", headers=viewer)
+    assert r.status_code == 400 and "checksum" in r.json()["detail"]
+    assert str(service.home) not in r.text and str(service.home.resolve()) not in r.text
+    assert "audiences/tampered.parquet" in r.json()["detail"]
+
+
 def test_postgres_registration_is_a_read_only_transaction():
     import os
 

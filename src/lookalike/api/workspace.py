@@ -114,13 +114,16 @@ def redact_paths(text: str, roots: Iterable[Path]) -> str:
 
     >>> redact_paths("cannot read /srv/lk/datasets/a/raw.csv: bad; see /usr/lib/x.py", [Path("/srv/lk")])
     'cannot read datasets/a/raw.csv: bad; see …/x.py'
+    >>> redact_paths("upload it (POST /api/v1/datasets/upload) or use sqlite:///crm/a.db", [])
+    'upload it (POST /api/v1/datasets/upload) or use sqlite:///crm/a.db'
     """
     for root in sorted({str(r) for r in roots if str(r) not in ("", "/", ".")}, key=len, reverse=True):
         text = text.replace(root.rstrip("/") + "/", "")
     return _ABSOLUTE.sub(lambda m: "…/" + m.group(0).rstrip("/").rsplit("/", 1)[-1], text)
 
 
-_ABSOLUTE = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"():;,]+/)+[^\s/'\"():;,]*")
+# an absolute path in running text (not part of a URL, not a route of this API named in a hint)
+_ABSOLUTE = re.compile(r"(?<![\w.:/~-])/(?!api/v1/)(?:[^\s/'\"():;,]+/)+[^\s/'\"():;,]*")
 
 
 def _now() -> str:

@@ -125,7 +125,7 @@ def _error_page(request: Request, exc: Exception, status: int = 400) -> HTMLResp
     if isinstance(exc, _Forbidden):
         message = t("form_expired") if exc.args == ("csrf",) else t("not_allowed")
     else:
-        message = str(exc)
+        message = _ws(request).redact(str(exc))
     return render(request, "error.html", status_code=403 if isinstance(exc, _Forbidden) else status, message=message)
 
 
