@@ -128,15 +128,6 @@ def authenticate(engine: sa.Engine, key: str | None) -> User | None:
     return None
 
 
-def get_user(engine: sa.Engine, name: str) -> User | None:
-    """The active user called ``name`` (a login session re-checks it on every request)."""
-    t = _table()
-    with engine.connect() as conn:
-        r = conn.execute(sa.select(t.c.name, t.c.role, t.c.created_at, t.c.key_prefix)
-                         .where(t.c.name == name, t.c.revoked_at.is_(None))).first()
-    return User(r.name, r.role, r.created_at, key_prefix=r.key_prefix) if r else None
-
-
 def key_prefix(key: str | None) -> str | None:
     """The prefix of a well-formed key (it names the user's key without revealing it), else None."""
     m = _KEY.fullmatch((key or "").strip())

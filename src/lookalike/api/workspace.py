@@ -24,7 +24,6 @@ job runs, so a second upload cannot replace the file a first job is about to rea
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import shutil
