@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,3 +51,16 @@ def csrf_of(client) -> str:
 def ui_login(client, key: str, next_url: str = "/", **kw):
     """Log in through the UI's form (its CSRF token included); returns the answer."""
     return client.post("/login", data={"api_key": key, "next": next_url, "csrf_token": csrf_of(client)}, **kw)
+
+
+@contextmanager
+def browser(app, **kw):
+    """A client with cookies of its own on a shared app, without the app's lifespan: leaving a
+    ``with TestClient(app)`` block shuts the app's job pool down for every later test."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app, **kw)
+    try:
+        yield client
+    finally:
+        client.close()

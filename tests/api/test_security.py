@@ -13,7 +13,6 @@ import io
 import re
 import stat
 import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -25,17 +24,7 @@ from typer.testing import CliRunner
 from lookalike.api.users import add_user, remove_user
 from lookalike.server import Settings, create_app
 
-from .service import csrf_of, make_service, ui_login
-
-
-@contextmanager
-def _browser(service, **kw):
-    """A client with its own cookies on the shared app; no lifespan (leaving it would stop the job pool)."""
-    client = TestClient(service.app, **kw)
-    try:
-        yield client
-    finally:
-        client.close()
+from .service import browser, csrf_of, make_service, ui_login
 
 
 def _mode(path: Path) -> int:
@@ -317,7 +306,7 @@ def test_a_too_large_reupload_keeps_the_existing_dataset(service, client, editor
 
 # ------------------------------------------------------------------ item 4: CSRF
 def test_the_login_cookie_does_not_open_the_api(service):
-    with _browser(service) as c:
+    with browser(service.app) as c:
         assert ui_login(c, service.editor_key, follow_redirects=False).status_code == 303
         assert c.get("/", follow_redirects=False).status_code == 200  # logged in
         assert c.get("/api/v1/me").status_code == 401
@@ -327,7 +316,7 @@ def test_the_login_cookie_does_not_open_the_api(service):
 
 def test_forms_from_another_site_are_refused(service):
     jobs = len(service.app.state.jobs.list())
-    with _browser(service) as c:
+    with browser(service.app) as c:
         ui_login(c, service.editor_key)
         token = csrf_of(c)
         for headers in ({"origin": "https://evil.example"}, {"referer": "https://evil.example/page"},
@@ -347,7 +336,7 @@ def test_forms_from_another_site_are_refused(service):
 
 
 def test_login_needs_the_forms_token(service):
-    with _browser(service) as c:
+    with browser(service.app) as c:
         r = c.post("/login", data={"api_key": service.editor_key, "next": "/"}, follow_redirects=False)
         assert r.status_code == 403
         assert c.get("/", follow_redirects=False).status_code == 303
@@ -369,7 +358,7 @@ def test_every_post_form_carries_the_csrf_token():
 def test_a_readded_name_does_not_revive_an_old_session(service):
     engine = service.app.state.engine
     _, key = add_user(engine, "ana16", "editor")
-    with _browser(service) as c:
+    with browser(service.app) as c:
         ui_login(c, key)
         assert c.get("/", follow_redirects=False).status_code == 200
         remove_user(engine, "ana16")
@@ -378,12 +367,12 @@ def test_a_readded_name_does_not_revive_an_old_session(service):
 
 
 def test_logout_revokes_a_copied_cookie(service):
-    with _browser(service) as c:
+    with browser(service.app) as c:
         ui_login(c, service.viewer_key)
         copied = dict(c.cookies)
         assert c.get("/", follow_redirects=False).status_code == 200
         c.post("/logout", data={"csrf_token": csrf_of(c)})
-    with _browser(service, cookies=copied) as thief:
+    with browser(service.app, cookies=copied) as thief:
         assert thief.get("/", follow_redirects=False).status_code == 303
 
 
@@ -636,7 +625,7 @@ def test_the_build_page_works_without_usable_vips(service, vip, reason):
     raw = generate(400, seed=11).raw
     raw["vip_flag"] = vip
     service.app.state.workspace.prepare(name, lambda: raw, {"kind": "demo"}, lambda s, m: None)
-    with _browser(service) as c:
+    with browser(service.app) as c:
         ui_login(c, service.editor_key)
         page = c.get(f"/datasets/{name}/build")
         assert page.status_code == 200, page.text

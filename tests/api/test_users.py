@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from lookalike.api.users import add_user, authenticate, list_users, remove_user
 from lookalike.cli import app as cli_app
 from lookalike.database import api_users, open_database
 
-from .service import csrf_of, ui_login
+from .service import browser, csrf_of, ui_login
 
 
 def test_keys_are_stored_hashed(tmp_path):
@@ -67,7 +66,7 @@ def test_users_cli(tmp_path):
 
 
 def test_login_session_and_revocation(service):
-    with TestClient(service.app) as c:
+    with browser(service.app) as c:
         assert c.get("/", follow_redirects=False).headers["location"].startswith("/login")
         bad = ui_login(c, "lk_wrongwro_" + "x" * 43)
         assert bad.status_code == 401
@@ -82,7 +81,7 @@ def test_login_session_and_revocation(service):
     # removing a user ends their session
     engine = service.app.state.engine
     _, key = add_user(engine, "temp", "viewer")
-    with TestClient(service.app) as c:
+    with browser(service.app) as c:
         ui_login(c, key)
         assert c.get("/", follow_redirects=False).status_code == 200
         remove_user(engine, "temp")
@@ -93,7 +92,7 @@ def test_ui_build_from_an_uploaded_id_file(service):
     customers = service.app.state.workspace.finder(service.dataset).customers_
     seeds = customers.customer_id.iloc[:30].tolist()
     body = "customer_id\n" + "\n".join(seeds) + "\n"
-    with TestClient(service.app) as c:
+    with browser(service.app) as c:
         ui_login(c, service.editor_key)
         r = c.post("/datasets/demo/build", data={"seed_kind": "ids", "size_pct": "2", "audience_name": "ui-file",
                                                  "csrf_token": csrf_of(c)},
