@@ -8,8 +8,8 @@ one-line message that names the file and the fix.
 One implementation of each file concern lives here: :func:`read_csv` (the only CSV
 reader that detects encoding and delimiter: customer exports, order-line logs, outcome
 and audience files, files rewritten on erasure), :func:`atomic_path` (every file
-Lookalike writes is moved into place only when complete), :func:`write_csv` (CSV text
-cells neutralised against spreadsheet formulas, :func:`escape_formula`).
+Lookalike writes is moved into place only when complete), :func:`write_csv` and
+:func:`csv_text` (CSV text cells neutralised against spreadsheet formulas, :func:`escape_formula`).
 """
 
 from __future__ import annotations
@@ -321,6 +321,18 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def move_file(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
+    """Move a complete file over ``dst`` in one rename (same file system), durably; return ``dst``.
+
+    For a file already written in full next to its final place (an upload saved under a name of
+    its own until its turn comes).
+    """
+    final = Path(dst)
+    os.replace(src, final)
+    _fsync(final.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    return final
+
+
 def _umask() -> int:
     """The process umask, read without changing it (os.umask would race other threads)."""
     try:
@@ -359,16 +371,26 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     ``@`` ...) get a leading ``'`` (:func:`escape_formula`): quarantined rows and
     audiences carry raw CRM text, and these files are opened in Excel.
     """
+    write_table_sha256(df, path, digest=False)
+    return Path(path)
+
+
+def write_table_sha256(df: pd.DataFrame, path: str | os.PathLike[str], *, digest: bool = True) -> str | None:
+    """:func:`write_table`, returning the SHA-256 of the bytes it wrote.
+
+    The digest is taken from the temporary file before it moves into place: read back from
+    ``path`` afterwards, it could be the file of another writer of the same name.
+    """
     p = Path(path)
     ext = p.suffix.lower()
-    if ext in (".parquet", ".pq"):
-        with atomic_path(p) as tmp:
-            df.to_parquet(tmp, index=False, engine="pyarrow")
-    elif ext == ".csv":
-        write_csv(df, p)
-    else:
+    if ext not in (".parquet", ".pq", ".csv"):
         raise UnsupportedFormatError(f"cannot write {p}: use a .parquet or .csv file name")
-    return p
+    with atomic_path(p) as tmp:
+        if ext == ".csv":
+            escape_frame(df).to_csv(tmp, index=False)
+        else:
+            df.to_parquet(tmp, index=False, engine="pyarrow")
+        return file_digest(tmp, "sha256") if digest else None
 
 
 def write_csv(
@@ -387,12 +409,29 @@ def write_csv(
     a value raises :class:`UnicodeEncodeError` and leaves ``path`` untouched.
     """
     if escape:
-        df = df.copy(deep=False)
-        for i in range(df.shape[1]):  # by position: column names may repeat
-            df.isetitem(i, escape_formula(df.iloc[:, i]))
+        df = escape_frame(df)
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False, sep=sep, encoding=encoding, lineterminator=lineterminator)
     return Path(path)
+
+
+def csv_text(df: pd.DataFrame, *, sep: str = ",") -> str:
+    """``df`` as CSV text (no index) with spreadsheet formulas neutralised: for answers and stdout,
+    where :func:`write_csv` has no file to write.
+
+    >>> csv_text(pd.DataFrame({"name": ["=HYPERLINK(1)", "Ana"]}))
+    "name\\n'=HYPERLINK(1)\\nAna\\n"
+    """
+    return escape_frame(df).to_csv(index=False, sep=sep, lineterminator="\n")
+
+
+def escape_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A shallow copy of ``df`` with :func:`escape_formula` applied to every column (the one place
+    every CSV Lookalike writes goes through)."""
+    out = df.copy(deep=False)
+    for i in range(out.shape[1]):  # by position: column names may repeat
+        out.isetitem(i, escape_formula(out.iloc[:, i]))
+    return out
 
 
 def escape_formula(series: pd.Series) -> pd.Series:

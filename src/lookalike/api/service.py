@@ -17,9 +17,9 @@ from lookalike.audience.options import option_fields
 from lookalike.audience.playbooks import builtin_playbooks, load_playbook
 from lookalike.audience.playbooks import run_playbook as run_library_playbook
 from lookalike.audience.seeds import parse_rule
-from lookalike.errors import InputError, ParameterError
+from lookalike.errors import ParameterError
 from lookalike.export import export_audience
-from lookalike.io import is_sql_url, read_customers, to_jsonable
+from lookalike.io import to_jsonable
 
 #: Columns of the audience members shown in responses and the UI (no contact data exists in audiences).
 MEMBER_COLUMNS = ("customer_id", "rank", "similarity", "reason", "total_spent", "total_orders", "region",
@@ -124,12 +124,14 @@ def _read_csv(path: Path) -> pd.DataFrame:
 def export(ws: Workspace, audience: str, profile: str, *, user: str, exclude_ids=None):
     """Write an audience's files for one destination profile, logged with the user's name."""
 
-    info = ws.audience_info(audience)
-    table = ws.audience_table(audience)
-    dataset = info.get("dataset")
-    customers = ws.finder(dataset).customers_ if dataset else None
-    return export_audience(table, customers, profile, ws.export_dir(audience), name=check_name(audience),
-                           exclude_ids=exclude_ids, user=user, log_path=ws.export_log())
+    # under the audience's lock: the table, its manifest and the files written belong to one version
+    with ws.lock("audience", audience):
+        info = ws.audience_info(audience)
+        table = ws.audience_table(audience)
+        dataset = info.get("dataset")
+        customers = ws.finder(dataset).customers_ if dataset else None
+        return export_audience(table, customers, profile, ws.export_dir(audience), name=check_name(audience),
+                               exclude_ids=exclude_ids, user=user, log_path=ws.export_log())
 
 
 def export_payload(res, audience: str) -> dict:
@@ -163,21 +165,3 @@ def run_playbook(ws: Workspace, dataset: str, playbook: str, *, size: str | None
         raise ParameterError(f"unknown playbook {playbook!r}; use one of {', '.join(builtin_playbooks())}")
     return run_library_playbook(ws.finder(dataset), playbook, size=size_arg(size) if size else None,
                                 params=params or None)
-
-
-def register_loader(path: str | None, url: str | None, query: str | None):
-    """A loader for a dataset read in place: a server file or a database query."""
-
-    if bool(path) == bool(url):
-        raise ParameterError("give exactly one of path (a file on the server) or url (a database URL with query)")
-    if url:
-        if not is_sql_url(url):
-            raise ParameterError(f"url {url.split('@')[-1]!r} is not a database URL; use e.g. "
-                                 "postgresql+psycopg://user:pw@host/db or sqlite:///file.db")
-        if not query:
-            raise ParameterError("a database source needs query: a SQL query or a table name")
-        return lambda: read_customers(url, query=query)
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"cannot read {p}: the file does not exist on the server; upload it instead")
-    return lambda: read_customers(p)

@@ -18,7 +18,17 @@ import pandas as pd
 
 from lookalike.audience.manifest import audience_digest, load_manifest, write_manifest
 from lookalike.errors import InputError
-from lookalike.io import file_digest, read_csv, write_table, write_text
+from lookalike.io import file_digest, read_csv, write_table, write_table_sha256, write_text
+
+#: The files :func:`save_audience` writes next to ``<stem>.parquet`` (or ``.csv``).
+SIDECARS = (".manifest.json", ".reach.csv", ".reach.png", ".profile.csv", ".sensitive.csv", ".diagnostics.json")
+
+
+def audience_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The audience file and its sidecars that exist: exactly these names (``spring`` never takes
+    ``spring.v2`` along, as a ``spring.*`` pattern would)."""
+    p = Path(path)
+    return [f for f in (p, *(sidecar(p, s) for s in SIDECARS)) if f.is_file()]
 
 
 def sidecar(path: str | os.PathLike[str], suffix: str) -> Path:
@@ -31,12 +41,15 @@ def save_audience(result, path: str | os.PathLike[str], *, model_version: str, d
                   created: str | None = None) -> list[Path]:
     """Write the audience (parquet or csv) and its manifest and review files; returns the paths."""
     p = Path(path)
-    paths = [write_table(result.audience, p)]
+    # the checksum of the bytes this call wrote: read back from `p`, it could be another writer's
+    # file, and the manifest would vouch for it
+    digest = write_table_sha256(result.audience, p)
+    paths = [p]
     paths.append(write_manifest(
         sidecar(p, ".manifest.json"), audience=result.audience,
         seeds={"count": len(result.seed_ids), "ids": result.seed_ids, "sets": result.params.get("seed_sets", [])},
         parameters=result.params, model_version=model_version, data_fingerprint=data_fingerprint,
-        counts=result.counts, created=created, files={p.name: file_digest(p, "sha256")},
+        counts=result.counts, created=created, files={p.name: digest},
     ))
     paths.append(write_table(result.reach, sidecar(p, ".reach.csv")))
     paths.append(write_table(result.profile, sidecar(p, ".profile.csv")))
