@@ -27,15 +27,14 @@ import pyarrow as pa
 from sklearn.base import BaseEstimator
 
 from lookalike._version import __version__
-from lookalike.audience.expand import AudienceResult, build_audience
+from lookalike import index as knn  # module attributes: its graph size limit is read at call time
+from lookalike.audience import expand as expansion  # module attribute: looked up at call time
+from lookalike.audience.expand import AudienceResult
 from lookalike.audience.scoring import check_scorer
 from lookalike.cleaning.ids import canonical_id, canonical_ids  # re-exported: lookalike.finder.canonical_id(s)
 from lookalike.errors import InputError, ModelFormatError, ParameterError, UnknownCustomerError
 from lookalike.features import FeatureSpec, check_feature_input, make_feature_pipeline
-from lookalike.index import (
-    DEFAULT_RECALL_FLOOR, EXACT_GRAPH_MAX, INDEX_KINDS, IndexReport, LOW_RECALL_POLICIES, NeighborIndex,
-    build_index, knn_graph, rerank_graph,
-)
+from lookalike.index import DEFAULT_RECALL_FLOOR, INDEX_KINDS, LOW_RECALL_POLICIES, IndexReport, NeighborIndex, build_index
 from lookalike.io import atomic_path, file_digest
 
 log = logging.getLogger(__name__)
@@ -258,7 +257,7 @@ class LookalikeFinder(BaseEstimator):
         """The ``k`` nearest neighbours of every customer (cached: seed sets change, the graph does not)."""
         self._check_fitted()
         if k not in self._graphs:
-            self._graphs[k] = knn_graph(self.X_, k)
+            self._graphs[k] = knn.knn_graph(self.X_, k)
         return self._graphs[k]
 
     def weighted_graph(self, weights: np.ndarray, k: int,
@@ -271,17 +270,17 @@ class LookalikeFinder(BaseEstimator):
         seed neighbour under any re-ranking, so their row is left empty (-1).
         """
 
-        if self.n_customers_ <= EXACT_GRAPH_MAX:
-            return knn_graph(self.X_ * weights, k, method="exact")
+        if self.n_customers_ <= knn.EXACT_GRAPH_MAX:
+            return knn.knn_graph(self.X_ * weights, k, method="exact")
         _, pool, method = self.neighbour_graph(2 * k)
         if seeds is None:
-            dist, idx = rerank_graph(self.X_, weights, pool, k)
+            dist, idx = knn.rerank_graph(self.X_, weights, pool, k)
             return dist, idx, f"{method}+rerank"
         rows = np.flatnonzero(seeds[pool].any(axis=1))
         k_eff = min(k, pool.shape[1])
         dist = np.full((self.n_customers_, k_eff), np.inf, dtype=np.float32)
         idx = np.full((self.n_customers_, k_eff), -1, dtype=np.int64)
-        dist[rows], idx[rows] = rerank_graph(self.X_, weights, pool[rows], k_eff, rows=rows)
+        dist[rows], idx[rows] = knn.rerank_graph(self.X_, weights, pool[rows], k_eff, rows=rows)
         return dist, idx, f"{method}+rerank"
 
     def build_audience(self, seeds: object = None, size: object = None, **options) -> AudienceResult:
@@ -293,7 +292,7 @@ class LookalikeFinder(BaseEstimator):
         :class:`~lookalike.audience.options.AudienceOptions` as keywords, or ``options=`` one; see
         :func:`lookalike.audience.expand.build_audience`.
         """
-        return build_audience(self, seeds, size, **options)
+        return expansion.build_audience(self, seeds, size, **options)
 
     def expand(self, seed_ids: object = None, size: object = None, **options) -> pd.DataFrame:
         """The audience of :meth:`build_audience` as a DataFrame, best first.
