@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lookalike.cli.common import (
     OutputFormat,
     customers_for,
+    done,
     err_console,
     finder_for,
     friendly_errors,
@@ -62,7 +64,7 @@ def save_result(result: AudienceResult, output: Path, source: Path, fmt: OutputF
     shown = result.audience.head(top)[[c for c in ("customer_id", "rank", "similarity", "reason", "total_spent",
                                                    "fav_category", "region") if c in result.audience.columns]]
     print_frame(shown, fmt, title=f"Top {len(shown)} of {len(result.audience):,}")
-    console.print(f"[green]✓[/] wrote {', '.join(p.name for p in paths)} to {output.parent}")
+    done(f"wrote {', '.join(p.name for p in paths)} to {output.parent}")
 
 
 def expand(
@@ -170,8 +172,8 @@ def write_exports(audience: pd.DataFrame, customers: pd.DataFrame, fmt: str, out
         for w in res.warnings:
             warn(w)
         steps = " → ".join(f"{k} {v:,}" for k, v in res.counts.items())
-        console.print(f"[green]✓[/] {profile}: {res.rows_written:,} rows in "
-                      f"{', '.join(p.name for p in res.paths) or 'no file'} [dim]({steps}{left_out})[/]",
+        console.print(f"[green]✓[/] {escape(profile)}: {res.rows_written:,} rows in "
+                      f"{escape(', '.join(p.name for p in res.paths) or 'no file')} [dim]({escape(steps + left_out)})[/]",
                       soft_wrap=soft_wrap)
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from lookalike.finder import LookalikeFinder
 
 __all__ = [
-    "OutputFormat", "ReportFormat", "Spinners", "customers_for", "err_console", "error", "fail", "finder_for",
+    "OutputFormat", "ReportFormat", "Spinners", "customers_for", "done", "err_console", "error", "fail", "finder_for",
     "friendly_errors", "load_clean", "option_pairs", "parse_weights", "print_frame", "progress_bar", "step", "warn",
 ]
 
@@ -61,9 +62,10 @@ def err_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def error(message: str, code: int = EXIT_ARGUMENT) -> NoReturn:
-    """Print ``error: message`` on stderr and exit with ``code``."""
-    err_console().print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+def error(message: object, code: int = EXIT_ARGUMENT) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code`` (the message is shown as written:
+    square brackets such as ``lookalike[spark]`` are not read as Rich markup)."""
+    err_console().print(f"[bold red]error:[/] {escape(str(message))}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -73,8 +75,13 @@ def fail(exc: LookalikeError) -> NoReturn:
 
 
 def warn(message: object) -> None:
-    """A ``warning:`` line on stderr."""
-    err_console().print(f"[yellow]warning:[/] {message}", soft_wrap=True)
+    """A ``warning:`` line on stderr (the message as written, brackets included)."""
+    err_console().print(f"[yellow]warning:[/] {escape(str(message))}", soft_wrap=True)
+
+
+def done(message: object) -> None:
+    """A ``✓ message`` line on stderr (the message as written: paths may hold brackets)."""
+    err_console().print(f"[green]✓[/] {escape(str(message))}", soft_wrap=True)
 
 
 @contextmanager
@@ -90,15 +97,13 @@ def friendly_errors() -> Iterator[Settings]:
     except (typer.Exit, typer.Abort, typer.BadParameter):
         raise
     except OSError as exc:  # disk full, permission denied, missing folder: say which file
-        err_console().print(f"[bold red]error:[/] {exc.strerror or exc} ({exc.filename or 'file system'}); "
-                            "check the path and permissions", soft_wrap=True)
-        raise typer.Exit(EXIT_FAILURE) from None
+        error(f"{exc.strerror or exc} ({exc.filename or 'file system'}); check the path and permissions",
+              EXIT_FAILURE)
     except Exception as exc:
         if debug:
             raise
-        err_console().print(f"[bold red]error:[/] unexpected failure: {type(exc).__name__}: {str(exc)[:300]} "
-                            "(set LOOKALIKE_DEBUG=1 for the traceback, and please report it)", soft_wrap=True)
-        raise typer.Exit(EXIT_FAILURE) from None
+        error(f"unexpected failure: {type(exc).__name__}: {str(exc)[:300]} "
+              "(set LOOKALIKE_DEBUG=1 for the traceback, and please report it)", EXIT_FAILURE)
 
 
 @contextmanager
@@ -108,9 +113,9 @@ def step(label: str) -> Iterator[None]:
     t0 = time.perf_counter()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
-        progress.add_task(label, total=None)
+        progress.add_task(escape(label), total=None)
         yield
-    console.print(f"[green]✓[/] {label} [dim]({time.perf_counter() - t0:.1f} s)[/]")
+    console.print(f"[green]✓[/] {escape(label)} [dim]({time.perf_counter() - t0:.1f} s)[/]")
 
 
 class Spinners:
@@ -120,14 +125,14 @@ class Spinners:
         return step(label)
 
     def note(self, message: str) -> None:
-        err_console().print(f"[dim]  ({message})[/]")
+        err_console().print(f"[dim]  ({escape(message)})[/]")
 
 
 def progress_bar(total: int, label: str) -> tuple[Progress, Callable[[int], None]]:
     """A bar on stderr and the callback that moves it to ``done`` of ``total``."""
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
                         TimeElapsedColumn(), console=err_console(), transient=True)
-    task = progress.add_task(label, total=total)
+    task = progress.add_task(escape(label), total=total)
     return progress, lambda done: progress.update(task, completed=done)
 
 
@@ -138,11 +143,12 @@ def print_frame(df: pd.DataFrame, fmt: OutputFormat, title: str = "") -> None:
     elif fmt is OutputFormat.json:
         sys.stdout.write(df.to_json(orient="records", indent=2, date_format="iso") + "\n")
     else:
-        table = Table(title=title or None, show_lines=False)
+        # cells, headers and title are data (ids, reasons, paths): escaped, never read as markup
+        table = Table(title=escape(title) if title else None, show_lines=False)
         for col in df.columns:
-            table.add_column(str(col), justify="right" if df[col].dtype.kind in "fiu" else "left")
+            table.add_column(escape(str(col)), justify="right" if df[col].dtype.kind in "fiu" else "left")
         for row in df.itertuples(index=False):  # display only: a handful of rows
-            table.add_row(*[_fmt_cell(v) for v in row])
+            table.add_row(*[escape(_fmt_cell(v)) for v in row])
         Console().print(table)
 
 

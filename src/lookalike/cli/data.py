@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from lookalike.cli.common import (
     OutputFormat,
     customers_for,
+    done,
     err_console,
     finder_for,
     friendly_errors,
@@ -38,7 +40,7 @@ def generate(
         t0 = time.perf_counter()
         with progress:
             write_synthetic(output, n, seed, chunk_size=chunk_size, contact=contact, progress=update)
-        err_console().print(f"[green]✓[/] wrote {n:,} customers to {output} [dim]({time.perf_counter() - t0:.1f} s)[/]")
+        done(f"wrote {n:,} customers to {output} ({time.perf_counter() - t0:.1f} s)")
 
 
 def clean(
@@ -54,7 +56,7 @@ def clean(
         result = load_clean(raw, settings, columns=columns, use_cache=cache)
         paths = write_clean_outputs(result, out_dir)
         print_quality(result.report.to_dict())
-        err_console().print(f"[green]✓[/] wrote {', '.join(p.name for p in paths)} to {out_dir}")
+        done(f"wrote {', '.join(p.name for p in paths)} to {out_dir}")
 
 
 def print_quality(report: dict) -> None:
@@ -82,8 +84,8 @@ def fit(
         with step(f"fit {len(customers):,} customers"):
             finder = LookalikeFinder(weights=weights or None, index=index).fit(customers)
         finder.save(model_dir)
-        err_console().print(f"[green]✓[/] model with {finder.n_customers_:,} customers × "
-                            f"{len(finder.feature_names_)} features saved to {model_dir}")
+        done(f"model with {finder.n_customers_:,} customers × {len(finder.feature_names_)} features "
+             f"saved to {model_dir}")
 
 
 def find(
@@ -127,9 +129,9 @@ def demo(
                 progress, update = progress_bar(n, f"generate {data}")
                 with progress:
                     write_synthetic(data, n, seed, contact=True, progress=update)
-                console.print(f"[green]✓[/] generated {n:,} synthetic customers in {data}")
+                done(f"generated {n:,} synthetic customers in {data}")
             else:
-                console.print(f"[dim]using the generated export {data} (delete it to regenerate)[/]")
+                console.print(f"[dim]using the generated export {escape(str(data))} (delete it to regenerate)[/]")
         result = load_clean(data, settings)
         paths = write_clean_outputs(result, out)
         print_quality(result.report.to_dict())
@@ -154,5 +156,5 @@ def demo(
                 campaign_paths, summary = demo_campaign(result.audience, customers, out)
             console.print(summary, soft_wrap=True, markup=False)
             paths.extend(campaign_paths)
-        console.print(f"[green]✓[/] demo done in {time.perf_counter() - t0:.1f} s; outputs in {out}/: "
-                      f"{', '.join(p.name for p in paths)}, model/")
+        done(f"demo done in {time.perf_counter() - t0:.1f} s; outputs in {out}/: "
+             f"{', '.join(p.name for p in paths)}, model/")

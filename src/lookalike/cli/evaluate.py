@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from lookalike.cli.common import OutputFormat, err_console, finder_for, friendly_errors, print_frame, step
+from lookalike.cli.common import OutputFormat, done, err_console, finder_for, friendly_errors, print_frame, step
 
 
 def evaluate(
@@ -48,4 +48,4 @@ def evaluate(
         print_frame(table.round(3), OutputFormat.table,
                     title=f"{t.name}: precision at N = {int(result.splits.n_target.iloc[0]):,} targets")
         Console().print(conclusion(result), soft_wrap=True)
-        err_console().print(f"[green]✓[/] wrote {', '.join(p.name for p in paths)} to {out}")
+        done(f"wrote {', '.join(p.name for p in paths)} to {out}")

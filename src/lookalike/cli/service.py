@@ -12,6 +12,7 @@ import typer
 from lookalike.cli.common import (
     OutputFormat,
     Spinners,
+    done,
     err_console,
     error,
     finder_for,
@@ -43,7 +44,7 @@ def users_add(
     with friendly_errors() as settings:
         user, key = add_user(_engine(db, settings), name, role)
         sys.stdout.write(key + "\n")
-        err_console().print(f"[green]✓[/] user {user.name} ({user.role}) created; the key above is shown only once — "
+        done(f"user {user.name} ({user.role}) created; the key above is shown only once — "
                             "store it now (send it as X-API-Key, or paste it on the login page)")
 
 
@@ -58,7 +59,7 @@ def users_remove(
     with friendly_errors() as settings:
         if not remove_user(_engine(db, settings), name):
             error(f"no active user {name!r}; lookalike users list shows them")
-        err_console().print(f"[green]✓[/] user {name} removed; their key no longer works")
+        done(f"user {name} removed; their key no longer works")
 
 
 @users_app.command("list")
@@ -95,7 +96,7 @@ def serve(
         settings = dataclasses.replace(settings, home=home or settings.home, workers=workers)
         app = create_app(settings)
         err_console().print(f"Lookalike on http://{host}:{port}/ (workspace {settings.home}); "
-                            "create a user with: lookalike users add NAME --role editor")
+                            "create a user with: lookalike users add NAME --role editor", markup=False)
         uvicorn.run(app, host=host, port=port, log_level="info")
 
 
@@ -130,4 +131,4 @@ def report(
             html = build_report(finder, quality=quality, audiences=list(audience or []), campaigns_url=campaigns,
                                 lang=lang, n_splits=splits, source=str(data))
         write_text(output, html)
-        err_console().print(f"[green]✓[/] wrote {output} ({len(html) / 1e6:.1f} MB, self-contained)")
+        done(f"wrote {output} ({len(html) / 1e6:.1f} MB, self-contained)")

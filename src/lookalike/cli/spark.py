@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lookalike.cli.common import err_console, friendly_errors
+from lookalike.cli.common import done, err_console, friendly_errors
 from lookalike.errors import ParameterError
 
 
@@ -54,7 +54,7 @@ def spark_expand_cmd(
             # default escape is a backslash, which would split a JSON preferences cell)
             source = (spark.read.csv(data, header=True, inferSchema=False, escape='"', multiLine=True)
                       if is_csv else spark.read.parquet(data))
-            err_console().print(f"cleaning {data} in Spark …")
+            err_console().print(f"cleaning {data} in Spark …", markup=False)
             cleaned = spark_clean(source)
             cleaning = {**cleaned.counts, "quarantine_reasons": cleaned.quarantine_reasons}
             for label, count in cleaned.counts.items():
@@ -66,7 +66,7 @@ def spark_expand_cmd(
             raise ParameterError("--quarantine needs --raw (a clean table has no quarantine)")
         else:
             customers = spark.read.parquet(data)
-        err_console().print(f"scoring {data} in {customers.rdd.getNumPartitions()} partitions …")
+        err_console().print(f"scoring {data} in {customers.rdd.getNumPartitions()} partitions …", markup=False)
         _, info = spark_expand(customers, seeds, size, output, finder=finder, k=k,
                                index=None if index == "auto" else index,
                                exclude_opted_out=not include_opted_out, sample_rows=sample_rows)
@@ -82,4 +82,4 @@ def spark_expand_cmd(
             write_text(Path(output) / "_lookalike.json", json.dumps(manifest, indent=2, default=str))
         for label, count in info.counts.items():
             err_console().print(f"  {label}: {count:,}")
-        err_console().print(f"[green]✓[/] wrote {info.counts['audience']:,} customers to {output}")
+        done(f"wrote {info.counts['audience']:,} customers to {output}")

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lookalike.cli.common import err_console, friendly_errors, step
+from lookalike.cli.common import done, err_console, friendly_errors, step
 
 
 def customers_from_transactions_cmd(
@@ -42,5 +42,4 @@ def customers_from_transactions_cmd(
         paths = [write_table(result.customers, output)]
         if report is not None:
             paths.append(write_text(report, json.dumps(result.report.to_dict(), indent=2, default=str)))
-        console.print(f"[green]✓[/] wrote {len(result.customers):,} customers to "
-                      f"{', '.join(str(p) for p in paths)}")
+        done(f"wrote {len(result.customers):,} customers to {', '.join(str(p) for p in paths)}")
