@@ -44,6 +44,9 @@ _SQL_SCHEMES = ("sqlite:", "postgresql:", "postgres:", "mysql:", "mssql:", "orac
 # OWASP CSV injection: = + - @ (also after leading whitespace, and their full-width forms), TAB, CR.
 _FORMULA = re.compile("^(?:[\t\r]|\\s*[=+\\-@\uff1d\uff0b\uff0d\uff20])")
 _WHOLE_FLOAT_TEXT = re.compile(r"^([+-]?\d+)\.0+$")
+#: How every parquet file is written: timestamps in microseconds (Spark, Hive and older readers do
+#: not read nanosecond timestamps); sub-microsecond parts, which no CRM date has, are dropped.
+PARQUET_OPTIONS: dict[str, Any] = {"coerce_timestamps": "us", "allow_truncated_timestamps": True}
 #: Python-backed strings: .str methods use Python's Unicode-aware ``re`` whatever pandas' default backend.
 TEXT_DTYPE = pd.StringDtype("python")
 
@@ -358,12 +361,15 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     In a CSV, text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``,
     ``@`` ...) get a leading ``'`` (:func:`escape_formula`): quarantined rows and
     audiences carry raw CRM text, and these files are opened in Excel.
+
+    Parquet timestamps are written in microseconds (:data:`PARQUET_OPTIONS`): pandas holds
+    nanoseconds, which Spark refuses (``Illegal Parquet type: INT64 (TIMESTAMP(NANOS,false))``).
     """
     p = Path(path)
     ext = p.suffix.lower()
     if ext in (".parquet", ".pq"):
         with atomic_path(p) as tmp:
-            df.to_parquet(tmp, index=False, engine="pyarrow")
+            df.to_parquet(tmp, index=False, engine="pyarrow", **PARQUET_OPTIONS)
     elif ext == ".csv":
         write_csv(df, p)
     else:

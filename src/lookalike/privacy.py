@@ -50,7 +50,7 @@ from lookalike.cleaning.ids import canonical_id, canonical_ids
 from lookalike.config import load_toml
 from lookalike.errors import ParameterError
 from lookalike.export import load_export_profiles, log_rewrite, normalize_email, normalize_phone, sha256_hex
-from lookalike.io import atomic_path, file_digest, read_csv, write_csv, write_text
+from lookalike.io import atomic_path, file_digest, read_csv, write_csv, write_table, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -243,8 +243,7 @@ def _rewrite_table(path: Path, cid: str, id_cols: set[str], hashes: set[str]) ->
         mask = _id_mask(df, cid, id_cols, hashes)
         df, cells = _redact_cells(df, mask, cid)
         if mask.any() or cells:
-            with atomic_path(path) as tmp:
-                df[~mask].to_parquet(tmp, index=False, engine="pyarrow")
+            write_table(df[~mask], path)
         return int(mask.sum()), len(cells)
     df, enc, sep = _read_csv(path)
     mask = _id_mask(df, cid, id_cols, hashes)

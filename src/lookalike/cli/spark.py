@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from lookalike.cli.common import done, err_console, friendly_errors
-from lookalike.errors import ParameterError
+from lookalike.errors import InputError, ParameterError
+
+
+@contextmanager
+def _spark_input_errors(data: str) -> Iterator[None]:
+    """Spark's refusal of a file it cannot read, as an input error that names the file and the fix."""
+    try:
+        yield
+    except Exception as exc:  # pyspark's AnalysisException: pyspark is an optional dependency
+        text = str(exc)
+        if "PARQUET_TYPE_ILLEGAL" in text and "NANOS" in text:
+            raise InputError(f"Spark cannot read {data}: it holds nanosecond timestamps, which Spark does not "
+                             "read; write it again with lookalike clean (microseconds), or from pandas with "
+                             "to_parquet(..., coerce_timestamps='us', allow_truncated_timestamps=True)") from None
+        raise
 
 
 def spark_expand_cmd(
@@ -30,7 +46,7 @@ def spark_expand_cmd(
     """Expand seeds into the nearest customers of a large table with Apache Spark (broadcast seed index, mapInPandas)."""
     from lookalike.distributed import local_session, require_pyspark, spark_expand  # lazy: keeps --help fast
 
-    with friendly_errors():
+    with friendly_errors(), _spark_input_errors(data):
         require_pyspark()
         from pyspark.sql import SparkSession  # optional dependency (lookalike[spark]), checked just above
 
