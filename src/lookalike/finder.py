@@ -45,6 +45,8 @@ LOOKALIKE_COLUMNS = ("customer_id", "vip_flag", "total_spent", "total_orders", "
 _MANIFEST = "manifest.json"
 _CUSTOMERS = "customers.parquet"
 _FEATURES = "features.npy"
+#: The files :meth:`LookalikeFinder.save` writes into a model directory.
+MODEL_FILES = (_MANIFEST, _CUSTOMERS, _FEATURES)
 
 
 #: Above this many customers the feature pipeline's statistics (medians, means, scales, categories)

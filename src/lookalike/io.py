@@ -20,7 +20,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from contextlib import contextmanager
 from pathlib import Path
@@ -297,6 +297,62 @@ def _read_sql(url: str, query: str | None) -> tuple[pd.DataFrame, dict]:
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else exc.__class__.__name__)[:200]
+
+
+def check_not_input(
+    outputs: Iterable[str | os.PathLike[str] | None],
+    inputs: Iterable[str | os.PathLike[str] | None],
+    *,
+    replaced: bool = False,
+) -> None:
+    """Refuse (:class:`~lookalike.errors.InputError`) to write an output over an input, before any work.
+
+    ``outputs`` are the files and directories a command will write, ``inputs`` what it reads
+    (``None``, database URLs and remote paths are skipped). Refused: an output that is an input
+    (symbolic and hard links resolved), and an output inside an input directory (a model
+    directory is read as a whole). Pass an output directory together with the files it will
+    hold: ``clean data/customers.parquet -o data`` writes ``data/customers.parquet``.
+    ``replaced=True``: the outputs are directories replaced whole (Spark's overwrite), so one
+    that holds an input is refused too.
+
+    >>> import tempfile; d = Path(tempfile.mkdtemp()); (d / "c.parquet").write_bytes(b"PAR1")
+    4
+    >>> check_not_input([d / "other.parquet"], [d / "c.parquet"])
+    >>> check_not_input([d, d / "c.parquet"], [d / "c.parquet"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    lookalike.errors.InputError: refusing to write .../c.parquet: it is the input .../c.parquet; ...
+    """
+    sources = []
+    for i in inputs:
+        if i is None or is_sql_url(i) or "://" in str(i):
+            continue
+        p = Path(i)
+        if p.exists():
+            sources.append((p, p.resolve()))
+    if not sources:
+        return
+    for o in outputs:
+        if o is None or "://" in str(o):
+            continue
+        out = Path(o)
+        target = out.resolve()
+        for src, real in sources:
+            if target == real or (out.exists() and _same_file(out, src)):
+                raise InputError(f"refusing to write {out}: it is the input {src}; writing it would replace the "
+                                 "data being read. Choose another output path (-o)")
+            if real.is_dir() and real in target.parents:
+                raise InputError(f"refusing to write {out}: it is inside the input directory {src}, which is read "
+                                 "as a whole. Choose an output path outside it (-o)")
+            if replaced and target in real.parents:
+                raise InputError(f"refusing to write {out}: the directory is replaced whole and holds the input "
+                                 f"{src}. Choose another output path (-o)")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 @contextmanager

@@ -20,10 +20,19 @@ from lookalike.errors import InputError
 from lookalike.io import file_digest, read_csv, write_table, write_text
 
 
+#: The files :func:`save_audience` writes next to the audience table.
+SIDECARS = (".manifest.json", ".reach.csv", ".profile.csv", ".sensitive.csv", ".diagnostics.json", ".reach.png")
+
+
 def sidecar(path: str | os.PathLike[str], suffix: str) -> Path:
     """``out/a.parquet`` + ``.manifest.json`` → ``out/a.manifest.json``."""
     p = Path(path)
     return p.with_name(p.stem + suffix)
+
+
+def audience_files(path: str | os.PathLike[str]) -> list[Path]:
+    """Every file :func:`save_audience` writes for an audience at ``path``: the table and its sidecars."""
+    return [Path(path), *(sidecar(path, s) for s in SIDECARS)]
 
 
 def save_audience(result, path: str | os.PathLike[str], *, model_version: str, data_fingerprint: str,

@@ -87,10 +87,14 @@ def expand(
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json (shown rows)")] = OutputFormat.table,
 ) -> None:
     """Expand a seed set into a ranked, explained audience of an exact size."""
-    from lookalike.audience.seeds import read_id_file  # lazy: keeps --help fast
+    # lazy: keeps --help fast
+    from lookalike.audience.seeds import read_id_file
+    from lookalike.audience.store import audience_files
     from lookalike.cli.uplift import uplift_scores
+    from lookalike.io import check_not_input
 
     with friendly_errors() as settings:
+        check_not_input(audience_files(output), [data, seeds, negative_seeds, suppress, uplift_model])
         finder = finder_for(data, settings)
         uplift = uplift_scores(objective, uplift_model, finder.customers_)
         filters = {k: v for k, v in (("region", region), ("fav_category", category), ("promo_channel", channel)) if v}
@@ -130,10 +134,14 @@ def playbook_run(
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json (shown rows)")] = OutputFormat.table,
 ) -> None:
     """Run a playbook and save its audience."""
-    from lookalike.audience.playbooks import load_playbook, run_playbook  # lazy: keeps --help fast
+    # lazy: keeps --help fast
+    from lookalike.audience.playbooks import load_playbook, run_playbook
+    from lookalike.audience.store import audience_files
+    from lookalike.io import check_not_input
 
     with friendly_errors() as settings:
         pb = load_playbook(name, option_pairs(param, "--param"))
+        check_not_input(audience_files(out_dir / f"{pb.name}.parquet"), [data, name])
         finder = finder_for(data, settings)
         with step(f"playbook {pb.name}"):
             result = run_playbook(finder, pb, size=size)
@@ -157,17 +165,22 @@ def export(
         aud = load_audience(audience)
         customers = customers_for(data, settings)
         write_exports(aud, customers, fmt, out_dir, name=name or audience.stem,
-                      exclude_ids=read_id_file(exclude) if exclude else None)
+                      exclude_ids=read_id_file(exclude) if exclude else None, inputs=[audience, data, exclude])
 
 
 def write_exports(audience: pd.DataFrame, customers: pd.DataFrame, fmt: str, out_dir: Path, *, name: str,
-                  exclude_ids: Iterable[str] | None = None, left_out: str = "", soft_wrap: bool = False) -> None:
+                  exclude_ids: Iterable[str] | None = None, left_out: str = "", soft_wrap: bool = False,
+                  inputs: Iterable[Path | None] = ()) -> None:
     """Export an audience to each profile of ``fmt`` (``channels`` = email, sms and push) and report each
-    (``left_out`` is appended to each file's counts)."""
-    from lookalike.export import export_audience  # lazy: keeps --help fast
+    (``left_out`` is appended to each file's counts); no file is written over one of ``inputs``."""
+    # lazy: keeps --help fast
+    from lookalike.export import export_audience
+    from lookalike.io import check_not_input
 
     console = err_console()
-    for profile in (["email", "sms", "push"] if fmt == "channels" else [fmt]):
+    profiles = ["email", "sms", "push"] if fmt == "channels" else [fmt]
+    check_not_input([out_dir / "export_log.jsonl", *(out_dir / f"{name}_{p}.csv" for p in profiles)], inputs)
+    for profile in profiles:
         res = export_audience(audience, customers, profile, out_dir, name=name, exclude_ids=exclude_ids)
         for w in res.warnings:
             warn(w)

@@ -103,7 +103,8 @@ def export(
         customers = customers_for(data, settings)
         excluded = control_ids(engine, camp.id)
         write_exports(aud, customers, fmt, out_dir, name=camp.name, exclude_ids=excluded,
-                      left_out=f"; {len(excluded):,} control customers left out", soft_wrap=True)
+                      left_out=f"; {len(excluded):,} control customers left out", soft_wrap=True,
+                      inputs=[audience, data])
 
 
 @campaign_app.command("outcomes")

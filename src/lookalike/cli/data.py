@@ -50,9 +50,12 @@ def clean(
     cache: Annotated[bool, typer.Option(help="Reuse the clean table of an unchanged file")] = True,
 ) -> None:
     """Clean a raw export: writes customers.parquet, quarantine.csv and quality.{json,md,html}."""
-    from lookalike.report.outputs import write_clean_outputs  # lazy: keeps --help fast
+    # lazy: keeps --help fast
+    from lookalike.io import check_not_input
+    from lookalike.report.outputs import CLEAN_OUTPUTS, write_clean_outputs
 
     with friendly_errors() as settings:
+        check_not_input([out_dir, *(out_dir / n for n in CLEAN_OUTPUTS)], [raw, columns])
         result = load_clean(raw, settings, columns=columns, use_cache=cache)
         paths = write_clean_outputs(result, out_dir)
         print_quality(result.report.to_dict())
@@ -76,9 +79,12 @@ def fit(
     columns: Annotated[Optional[Path], typer.Option(help="Column-name mapping TOML")] = None,
 ) -> None:
     """Clean (if needed), build features and the kNN index, and save a model directory."""
-    from lookalike.finder import LookalikeFinder  # lazy: keeps --help fast
+    # lazy: keeps --help fast
+    from lookalike.finder import MODEL_FILES, LookalikeFinder
+    from lookalike.io import check_not_input
 
     with friendly_errors() as settings:
+        check_not_input([model_dir, *(model_dir / n for n in MODEL_FILES)], [data, columns])
         weights = parse_weights(weight)
         customers = customers_for(data, settings, columns=columns)
         with step(f"fit {len(customers):,} customers"):
@@ -115,13 +121,16 @@ def demo(
     from lookalike.campaigns.simulate import demo_campaign
     from lookalike.cli.audiences import save_result
     from lookalike.finder import LookalikeFinder
-    from lookalike.report.outputs import write_clean_outputs
+    from lookalike.io import check_not_input
+    from lookalike.report.outputs import CLEAN_OUTPUTS, write_clean_outputs
     from lookalike.report.plots import distributions, pca_map, save_figure
     from lookalike.synth import write_synthetic
 
     with friendly_errors() as settings:
         t0 = time.perf_counter()
         console = err_console()
+        check_not_input([out, *(out / n for n in (*CLEAN_OUTPUTS, "model", "audiences", "pca_vip.png",
+                                                  "distributions.png"))], [data])
         if data is None:
             data = Path("data") / f"synthetic_{n}_seed{seed}.xlsx"
             if not data.exists():

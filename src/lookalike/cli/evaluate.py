@@ -25,7 +25,10 @@ def evaluate(
     from lookalike.evaluation.report import LABELS, conclusion, write_results
     from lookalike.evaluation.tasks import load_task, synthetic_task
 
+    from lookalike.io import check_not_input
+
     with friendly_errors() as settings:
+        check_not_input([out], [data, None if task in (None, "synthetic") else task])
         if task == "synthetic" or (task is None and data is None):
             # lazy: keeps --help fast
             from lookalike.cleaning.table import clean_customers

@@ -120,11 +120,12 @@ def report(
 ) -> None:
     """Write one self-contained HTML report: quality, distributions, PCA map, profiles, gain, campaigns."""
     # lazy: keeps --help fast
-    from lookalike.io import write_text
+    from lookalike.io import check_not_input, write_text
     from lookalike.report.full import build_report
     from lookalike.sources import load_quality
 
     with friendly_errors() as settings:
+        check_not_input([output], [data, *(audience or [])])
         finder = finder_for(data, settings)
         quality = load_quality(data, cache_dir=settings.cache_dir / "clean", progress=Spinners())
         with step("report: plots, profiles, backtest"):

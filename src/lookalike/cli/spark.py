@@ -46,7 +46,12 @@ def spark_expand_cmd(
     """Expand seeds into the nearest customers of a large table with Apache Spark (broadcast seed index, mapInPandas)."""
     from lookalike.distributed import local_session, require_pyspark, spark_expand  # lazy: keeps --help fast
 
+    from lookalike.io import check_not_input  # lazy: keeps --help fast
+
     with friendly_errors(), _spark_input_errors(data):
+        # Spark replaces the output directory whole: it must not be, hold or sit inside an input
+        check_not_input([output, quarantine], [data, model, seeds if seeds.lower() not in ("vip", "vips") else None],
+                        replaced=True)
         require_pyspark()
         from pyspark.sql import SparkSession  # optional dependency (lookalike[spark]), checked just above
 

@@ -27,10 +27,11 @@ def customers_from_transactions_cmd(
 ) -> None:
     """Build the clean customer table from order lines, as of a date (returns and cancellations netted, counted)."""
     # lazy: keeps --help fast
-    from lookalike.io import write_table, write_text
+    from lookalike.io import check_not_input, write_table, write_text
     from lookalike.transactions import TransactionConfig, customers_from_transactions, read_transactions
 
     with friendly_errors():
+        check_not_input([output, report], [log, mapping])
         config = TransactionConfig.load(mapping)
         with step(f"read {log.name}"):
             lines = read_transactions(log, config=config)

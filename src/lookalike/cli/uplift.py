@@ -85,7 +85,10 @@ def fit(
     from lookalike.campaigns.uplift_models import UpliftModel, _spec_from_dict, campaign_training_data
     from lookalike.database import open_database
 
+    from lookalike.io import check_not_input
+
     with friendly_errors() as settings:
+        check_not_input([out], [data])
         customers = customers_for(data, settings)
         finder_spec = None
         if data.is_dir():  # a model directory: use the features it was fitted with
