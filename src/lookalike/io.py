@@ -411,7 +411,8 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
     return Path(path)
 
 
-def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *,
+                metadata: Mapping[str, str] | None = None) -> Path:
     """Write a table atomically as parquet or CSV (by extension) and return the path.
 
     In a CSV, text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``,
@@ -420,17 +421,38 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
 
     Parquet timestamps are written in microseconds (:data:`PARQUET_OPTIONS`): pandas holds
     nanoseconds, which Spark refuses (``Illegal Parquet type: INT64 (TIMESTAMP(NANOS,false))``).
+    ``metadata`` (parquet only) is added to the file's key-value metadata, read back with
+    :func:`parquet_metadata` (e.g. the run that wrote a set of files).
     """
     p = Path(path)
     ext = p.suffix.lower()
     if ext in (".parquet", ".pq"):
         with atomic_path(p) as tmp:
-            df.to_parquet(tmp, index=False, engine="pyarrow", **PARQUET_OPTIONS)
+            if metadata:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                table = pa.Table.from_pandas(df, preserve_index=False)
+                meta = {**(table.schema.metadata or {}), **{k.encode(): str(v).encode() for k, v in metadata.items()}}
+                pq.write_table(table.replace_schema_metadata(meta), tmp, **PARQUET_OPTIONS)
+            else:
+                df.to_parquet(tmp, index=False, engine="pyarrow", **PARQUET_OPTIONS)
     elif ext == ".csv":
         write_csv(df, p)
     else:
         raise UnsupportedFormatError(f"cannot write {p}: use a .parquet or .csv file name")
     return p
+
+
+def parquet_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The key-value metadata of a parquet file (footer only; the data is not read), as text."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {path}: the parquet file is corrupt ({_short(exc)}); write it again") from exc
+    return {k.decode("utf-8", "replace"): v.decode("utf-8", "replace") for k, v in meta.items()}
 
 
 def write_csv(

@@ -27,9 +27,12 @@ import pyarrow.parquet as pq
 from lookalike.cleaning.cache import clean_file
 from lookalike.cleaning.table import CleanResult
 from lookalike.finder import LookalikeFinder
-from lookalike.io import file_digest
+from lookalike.errors import InputError
+from lookalike.io import file_digest, parquet_metadata
 
 PathLike = str | os.PathLike[str]
+#: Parquet metadata key of the clean run that wrote a clean table (see :func:`check_clean_set`).
+RUN_KEY = "lookalike.run"
 #: Columns that mark a parquet file as a clean customer table (and ``total_spent_dirty`` as a raw one).
 CLEAN_MARKERS = frozenset({"customer_id", "never_purchased", "total_spent"})
 
@@ -106,16 +109,48 @@ def load_finder(source: PathLike, *, columns: PathLike | None = None, cache_dir:
         return LookalikeFinder().fit(customers)
 
 
+def check_clean_set(directory: PathLike) -> dict | None:
+    """The ``quality.json`` of a clean directory, after checking it belongs with the files beside it.
+
+    ``lookalike clean`` writes ``customers.parquet``, ``quarantine.csv`` and ``quality.{md,html}``,
+    then ``quality.json`` with their run id and digests (:mod:`lookalike.report.outputs`). A
+    directory where they disagree (a run killed half-way, files copied from two runs) is refused
+    with :class:`~lookalike.errors.InputError`. None when there is no ``quality.json``.
+    """
+    directory = Path(directory)
+    path = directory / "quality.json"
+    if not path.is_file():
+        return None
+    try:
+        report = json.loads(path.read_text("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: not valid JSON ({exc}); run lookalike clean again") from None
+    fix = "the clean run that wrote them was interrupted, or they come from different runs; run lookalike clean again"
+    run = (report.get("read") or {}).get("run") if isinstance(report, dict) else None
+    table = directory / "customers.parquet"
+    if table.is_file():
+        table_run = parquet_metadata(table).get(RUN_KEY)
+        if table_run != run:
+            raise InputError(f"{path} (run {run or 'not recorded'}) does not belong to {table} (run "
+                             f"{table_run or 'not recorded'}): {fix}")
+    for name, digest in (report.get("files") or {}).items():
+        other = directory / name
+        if other.is_file() and file_digest(other, "sha256") != digest:
+            raise InputError(f"{other} does not match its checksum in {path}: {fix}")
+    return report
+
+
 def load_quality(source: PathLike, *, cache_dir: PathLike | None = None,
                  progress: Progress = SILENT) -> dict | None:
     """The quality report of ``source``: the ``quality.json`` next to it (clean dir / model dir),
-    else the report of cleaning a raw export; None for a clean table without one."""
+    checked against the files of its run (:func:`check_clean_set`), else the report of cleaning a
+    raw export; None for a clean table without one."""
     source = Path(source)
-    near = (source / "quality.json", source.parent / "quality.json") if source.is_dir() else (
-        source.parent / "quality.json",)
-    for cand in near:
-        if cand.is_file():
-            return json.loads(cand.read_text("utf-8"))
+    near = (source, source.parent) if source.is_dir() else (source.parent,)
+    for directory in near:
+        report = check_clean_set(directory)
+        if report is not None:
+            return report
     if source.is_file() and not is_clean_table(source):
         return load_clean(source, cache_dir=cache_dir, progress=progress).report.to_dict()
     return None
@@ -129,5 +164,6 @@ def fingerprint(source: PathLike) -> str:
     return "file:" + file_digest(source)[:32]
 
 
-__all__ = ["CLEAN_MARKERS", "Progress", "SILENT", "Silent", "fingerprint", "is_clean_table", "load_clean",
+__all__ = ["CLEAN_MARKERS", "Progress", "RUN_KEY", "SILENT", "Silent", "check_clean_set", "fingerprint",
+           "is_clean_table", "load_clean",
            "load_customers", "load_finder", "load_model", "load_quality"]

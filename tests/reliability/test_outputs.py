@@ -110,3 +110,63 @@ def test_check_not_input_library_rules(tmp_path):
     with pytest.raises(InputError, match="replaced whole"):
         check_not_input([tmp_path], [table], replaced=True)
     check_not_input([tmp_path], [table])  # writing other files into the folder of an input is fine
+
+
+# ------------------------------------------------------------------ item 15: one clean run per directory
+@pytest.fixture(scope="module")
+def two_runs():
+    """Two different clean results (run N-1 and run N) of the base export."""
+    import lookalike as lk
+
+    old = lk.clean_customers(pd.DataFrame(base_rows(40)))
+    new = lk.clean_customers(pd.DataFrame(base_rows(3000)))
+    return old, new
+
+
+@pytest.mark.parametrize("kill_before", [1, 2, 3, 4, 5])
+def test_clean_killed_between_its_files_is_never_paired(kill_before, two_runs, tmp_path, runner):
+    """``clean`` of run N over run N-1, SIGKILLed just before its k-th rename: the directory is either
+    run N-1 whole (k = 1) or refused by ``report`` and the quality loader, never mixed."""
+    from lookalike.cli import app
+    from lookalike.report.outputs import CLEAN_OUTPUTS, write_clean_outputs
+    from lookalike.sources import load_quality
+
+    from .test_faults import Writer
+
+    old, new = two_runs
+    out = tmp_path / "clean"
+    write_clean_outputs(old, out)
+    before = {n: file_digest(out / n) for n in CLEAN_OUTPUTS}
+    writer = Writer(lambda: write_clean_outputs(new, out), block_at=kill_before)
+    writer.wait_blocked()
+    writer.kill()
+    changed = {n for n in CLEAN_OUTPUTS if file_digest(out / n) != before[n]}
+    assert ("customers.parquet" in changed) == (kill_before > 1)  # the table is renamed first
+    assert "quality.json" not in changed  # ... and the report last
+    res = runner.invoke(app, ["report", str(out / "customers.parquet"), "-o", str(tmp_path / "r.html"),
+                              "--splits", "1"])
+    if kill_before == 1:  # nothing replaced yet: run N-1 whole
+        assert load_quality(out / "customers.parquet")["rows"]["in"] == 40
+        assert res.exit_code == 0, res.output
+    else:
+        with pytest.raises(InputError, match="run lookalike clean again"):
+            load_quality(out / "customers.parquet")
+        assert res.exit_code == 3, res.output
+        assert "run lookalike clean again" in error_lines(res.output)[0]
+        assert not (tmp_path / "r.html").exists()
+
+
+def test_a_report_copied_from_another_run_is_refused(two_runs, tmp_path):
+    from lookalike.report.outputs import write_clean_outputs
+    from lookalike.sources import load_quality
+
+    old, new = two_runs
+    write_clean_outputs(old, tmp_path / "a")
+    write_clean_outputs(new, tmp_path / "b")
+    assert load_quality(tmp_path / "b" / "customers.parquet")["rows"]["in"] == 3000
+    shutil.copy(tmp_path / "a" / "quality.md", tmp_path / "b" / "quality.md")  # same run id, other content
+    with pytest.raises(InputError, match="does not match its checksum"):
+        load_quality(tmp_path / "b" / "customers.parquet")
+    shutil.copy(tmp_path / "a" / "quality.json", tmp_path / "b" / "quality.json")
+    with pytest.raises(InputError, match="does not belong to"):
+        load_quality(tmp_path / "b" / "customers.parquet")

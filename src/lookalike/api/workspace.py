@@ -28,7 +28,7 @@ import pandas as pd
 
 from lookalike.errors import InputError, NotFound, ParameterError, UploadTooLarge
 from lookalike.report.outputs import write_clean_outputs
-from lookalike.sources import fingerprint
+from lookalike.sources import check_clean_set, fingerprint
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _NAME = re.compile(NAME_PATTERN)
@@ -124,11 +124,11 @@ class Workspace:
 
     def quality(self, name: str) -> dict:
         """The quality report dict of a cleaned dataset."""
-        path = self.dataset_dir(name) / "quality.json"
-        if not path.is_file():
+        report = check_clean_set(self.dataset_dir(name))  # refuses a report of another run than the table
+        if report is None:
             self.dataset_info(name)  # raises NotFound for an unknown dataset
             raise NotFound(f"dataset {name!r} is not cleaned yet; poll its job until it is done")
-        return json.loads(path.read_text("utf-8"))
+        return report
 
     def prepare(self, name: str, load: Callable[[], object], source: dict,
                 progress: Callable[[float, str], None]) -> dict:
