@@ -43,6 +43,8 @@ _MULTI_BYTE = ("utf", "shift_jis", "cp932", "euc", "gb", "big5", "hz", "iso2022"
 _SQL_SCHEMES = ("sqlite:", "postgresql:", "postgres:", "mysql:", "mssql:", "oracle:", "duckdb:")
 # OWASP CSV injection: = + - @ (also after leading whitespace, and their full-width forms), TAB, CR.
 _FORMULA = re.compile("^(?:[\t\r]|\\s*[=+\\-@\uff1d\uff0b\uff0d\uff20])")
+_SEP_LINE = re.compile(r"sep=([^\r\n\w\"'])[ \t]*\r?\n", re.IGNORECASE)  # Excel's "sep=;" first line
+_ESCAPED_FORMULA = re.compile("^'(?=[\t\r]|\\s*[=+\\-@\uff1d\uff0b\uff0d\uff20])")
 _WHOLE_FLOAT_TEXT = re.compile(r"^([+-]?\d+)\.0+$")
 #: How every parquet file is written: timestamps in microseconds (Spark, Hive and older readers do
 #: not read nanosecond timestamps); sub-microsecond parts, which no CRM date has, are dropped.
@@ -155,6 +157,7 @@ def read_csv(
     strict: bool = False,
     compression: Literal["gzip"] | None = None,
     what: str = "the customer table",
+    header: bool = True,
 ) -> tuple[pd.DataFrame, dict]:
     """Read a CSV file whose encoding and delimiter are detected; returns ``(df, meta)``.
 
@@ -164,7 +167,11 @@ def read_csv(
     exports: "N/A" stays text for the cleaner), ``"pandas"`` pandas' usual NA spellings too,
     ``"none"`` every cell exactly as written (a file rewritten on erasure must not change).
     ``strict`` refuses undecodable bytes instead of replacing them. ``compression="gzip"``
-    reads a ``.csv.gz``. ``what`` names the table in error messages.
+    reads a ``.csv.gz``. ``what`` names the table in error messages. ``header=False``: the
+    first row is data too (columns are numbered 0, 1, ...).
+
+    A first line ``sep=;`` (the hint Excel writes and reads) sets the delimiter and is not a row;
+    ``meta["sep_line"]`` is then True.
 
     >>> read_csv("missing.csv")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -180,7 +187,9 @@ def read_csv(
         raise InputError(f"cannot read {path}: not a readable {compression or 'text'} file ({_short(exc)}); "
                          f"{'compress it again or unzip it' if compression else 'check the file'}") from None
     encoding = detect_encoding(sample)
-    delimiter = detect_delimiter(sample.decode(encoding, errors="replace"))
+    text = sample.decode(encoding, errors="replace")
+    hint = _SEP_LINE.match(text.lstrip("\ufeff"))
+    delimiter = hint[1] if hint else detect_delimiter(text)
     nas: dict[str, Any] = {"blank": {"keep_default_na": False, "na_values": [""]}, "pandas": {},
                            "none": {"keep_default_na": False, "na_filter": False}}[na]
     try:
@@ -193,6 +202,8 @@ def read_csv(
             skipinitialspace=False,
             engine="c",
             compression=compression,
+            skiprows=1 if hint else None,
+            header=0 if header else None,
             **nas,
         )
     except pd.errors.EmptyDataError as exc:
@@ -207,6 +218,8 @@ def read_csv(
         raise InputError(f"cannot read {path}: not a readable {compression or 'text'} file ({_short(exc)}); "
                          f"{'compress it again or unzip it' if compression else 'check the file'}") from None
     meta: dict = {"encoding": encoding, "delimiter": delimiter}
+    if hint:
+        meta["sep_line"] = True
     if not strict:
         # bytes that are not valid in the detected encoding were replaced by U+FFFD: count the
         # cells per column so the quality report shows them instead of a silent change
@@ -499,6 +512,19 @@ def escape_formula(series: pd.Series) -> pd.Series:
     out = series.copy()
     out[mask] = "'" + series[mask].astype(str)
     return out
+
+
+def unescape_formula(series: pd.Series) -> pd.Series:
+    """Undo :func:`escape_formula`: a text cell ``'`` + formula-like text loses its ``'``.
+
+    For reading back a file Lookalike wrote (an audience or export CSV used as a suppression list).
+
+    >>> unescape_formula(pd.Series(["'=SUM(A1)", "'-C1", "O'Neill", "'plain"])).tolist()
+    ['=SUM(A1)', '-C1', "O'Neill", "'plain"]
+    """
+    if not (pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype)):
+        return series
+    return series.str.replace(_ESCAPED_FORMULA, "", regex=True)
 
 
 def as_text(series: pd.Series) -> pd.Series:

@@ -38,7 +38,7 @@ from lookalike.audience.scoring import (
     score_seed_distance,
     score_seed_share,
 )
-from lookalike.audience.seeds import SeedDiagnostics, diagnose_seeds, rule_mask, select_seeds
+from lookalike.audience.seeds import SeedDiagnostics, check_id_list, diagnose_seeds, rule_mask, select_seeds
 from lookalike.errors import InputError, ParameterError, ResultWarning
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -211,6 +211,7 @@ def build_audience(
 
         sup = canonical_ids(suppress)
         exclude("excluded: suppression list", finder.ids_.isin(sup))
+        suppress_warning = check_id_list(sup, finder.ids_, what="suppression list", known_canonical=True)
     for col, allowed in (filters or {}).items():
         if col not in customers.columns:
             raise ParameterError(f"filter column {col!r} is not in the customer table; use one of {', '.join(FILTER_COLUMNS)}")
@@ -221,6 +222,8 @@ def build_audience(
     counts["candidates"] = int(cand.sum())
 
     warnings = list(diagnostics.warnings)
+    if suppress is not None and suppress_warning is not None:
+        warnings.append(suppress_warning)
     size_eff = min(target, counts["candidates"])
     if size_eff < target:
         warnings.append(ResultWarning(

@@ -165,27 +165,91 @@ def _pct(value: object) -> float:
     return pct
 
 
+#: Column names (besides customer_id's aliases in columns.toml) that hold customer ids in an id file:
+#: Meta's ``extern_id`` column of a Lookalike export.
+EXTRA_ID_COLUMNS = ("extern_id", "external_id")
+#: Below this share of listed ids found among the customers, an id list is reported (``check_id_list``).
+MIN_ID_MATCH = 0.5
+
+
 def read_id_file(path: str | os.PathLike[str]) -> list[str]:
-    """Customer ids from a file: one per line, or a CSV with a ``customer_id`` column."""
+    """Customer ids from a file: one per line, or a CSV whose id column is named.
+
+    Read with the CSV reader (:func:`lookalike.io.read_csv`: encoding, delimiter, quotes). When the
+    first row names columns (any name of ``columns.toml``), the ids are the column named
+    ``customer_id`` or one of its aliases (``id``, ``Id Cliente`` ...) or ``extern_id``; a header
+    without such a column is refused. Otherwise every row is an id, from the first column. Cells
+    escaped against spreadsheet formulas by Lookalike (``'-C1``) are read back as written (``-C1``),
+    so an audience or export file of Lookalike is itself an id list.
+
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "ids.csv")
+    >>> _ = open(p, "w").write('"email","customer_id"\n"a@x.es","C1"\n"b@x.es","\'-C2"\n')
+    >>> read_id_file(p)
+    ['C1', '-C2']
+    """
+    from lookalike.config import ColumnMapping, normalize_name
+    from lookalike.errors import EmptyDataError
+    from lookalike.io import read_csv, unescape_formula
+
     p = Path(path)
     if not p.is_file():
         raise InputError(f"cannot read ids from {p}: the file does not exist")
-    text = p.read_text(encoding="utf-8-sig", errors="replace")
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if not lines:
-        raise InputError(f"{p} has no customer ids; put one id per line or a customer_id column")
-    header = [h.strip().lower() for h in lines[0].replace(";", ",").split(",")]
-    if "customer_id" in header:
-        col = header.index("customer_id")
-        fields = [ln.replace(";", ",").split(",") for ln in lines[1:]]
-        short = [i for i, f in enumerate(fields) if len(f) <= col or not f[col].strip()]
-        if short:
+    empty = f"{p} has no customer ids; put one id per line or a customer_id column"
+    try:
+        df, _ = read_csv(p, dtype=str, na="blank", what="the id list", header=False)
+    except EmptyDataError:
+        raise InputError(empty) from None
+    df = df.apply(lambda col: unescape_formula(col.str.strip()))
+    names = ColumnMapping.load().lookup()
+    first = [normalize_name(v) if isinstance(v, str) else "" for v in df.iloc[0]] if len(df) else []
+    if any(n in names or n in EXTRA_ID_COLUMNS for n in first):  # a header row
+        cols = [j for j, n in enumerate(first) if names.get(n) == "customer_id" or n in EXTRA_ID_COLUMNS]
+        if not cols:
+            raise InputError(f"{p} has a header ({', '.join(map(str, df.iloc[0].dropna()))[:200]}) but no customer "
+                             "id column; name the column customer_id (or id)")
+        col = cols[0]
+        ids = df.iloc[1:, col]
+        short = np.flatnonzero(ids.isna().to_numpy() | ids.eq("").to_numpy(dtype=bool, na_value=True))
+        if len(ids) and len(short):
             raise InputError(f"{p} line {short[0] + 2} has no customer_id (column {col + 1}); "
                              f"{len(short)} line(s) like it: fill in the id or remove the line")
-        if not fields:
+        if not len(ids):
             raise InputError(f"{p} has a customer_id header but no ids; add one id per line below it")
-        return [f[col].strip() for f in fields]
-    return lines
+    else:
+        ids = df.iloc[:, 0] if df.shape[1] else pd.Series([], dtype=object)
+        ids = ids[ids.notna() & ids.ne("")]
+    if not len(ids):
+        raise InputError(empty)
+    return ids.astype(str).tolist()
+
+
+def check_id_list(listed: Iterable[str], known: Iterable[str], *, what: str, strict: bool = False,
+                  known_canonical: bool = False) -> ResultWarning | None:
+    """How many ids of a list (suppression, exclusion) are customers; a warning when few or none are.
+
+    Ids are compared by the cleaner's rule (trimmed, upper-cased); ``known_canonical``: ``known`` is
+    already canonical (a clean table's ids), which saves normalising a large table again. Below :data:`MIN_ID_MATCH`
+    of the listed ids (or none), returns a ``ResultWarning`` (code ``few_ids_match``) naming the
+    counts and a few unmatched ids, or with ``strict`` raises :class:`~lookalike.errors.InputError`:
+    a suppression list that matches nobody is a consent promise broken silently.
+
+    >>> check_id_list(["c1", "C2"], ["C1", "C2", "C3"], what="suppression list") is None
+    True
+    >>> print(check_id_list(["X1", "X2", "C1"], ["C1"], what="suppression list s.csv"))  # doctest: +ELLIPSIS
+    suppression list s.csv: only 1 of 3 listed ids are customers (33%; e.g. 'X1', 'X2') ...
+    """
+    wanted = canonical_ids(listed).unique()
+    matched = wanted.isin(pd.Index(known) if known_canonical else canonical_ids(known))
+    n, hit = len(wanted), int(matched.sum())
+    if n and hit >= MIN_ID_MATCH * n:
+        return None
+    missing = ", ".join(repr(i) for i in wanted[~matched][:3])
+    text = (f"{what}: only {hit:,} of {n:,} listed ids are customers ({hit / n if n else 0:.0%}; e.g. {missing}) — "
+            "check that the file's id column holds customer ids of this data")
+    if strict:
+        raise InputError(text + " (refused: --strict)")
+    return ResultWarning("few_ids_match", text, listed=n, matched=hit)
 
 
 def select_seeds(customers: pd.DataFrame, seeds: object) -> pd.Series:

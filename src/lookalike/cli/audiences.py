@@ -14,6 +14,7 @@ from rich.table import Table
 
 from lookalike.cli.common import (
     OutputFormat,
+    Spinners,
     customers_for,
     done,
     err_console,
@@ -85,6 +86,7 @@ def expand(
     uplift_model: Annotated[Optional[Path], typer.Option(help="Uplift model directory (lookalike uplift fit) for --objective uplift or blend")] = None,
     top: Annotated[int, typer.Option(help="Rows to show")] = 10,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json (shown rows)")] = OutputFormat.table,
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse a suppression list whose ids are mostly not customers (default: a warning)")] = False,
 ) -> None:
     """Expand a seed set into a ranked, explained audience of an exact size."""
     # lazy: keeps --help fast
@@ -95,13 +97,16 @@ def expand(
 
     with friendly_errors() as settings:
         check_not_input(audience_files(output), [data, seeds, negative_seeds, suppress, uplift_model])
+        suppressed = read_id_file(suppress) if suppress else None
         finder = finder_for(data, settings)
+        if suppressed is not None:
+            id_list_note(suppressed, finder.ids_, f"suppression list {suppress}", strict)
         uplift = uplift_scores(objective, uplift_model, finder.customers_)
         filters = {k: v for k, v in (("region", region), ("fav_category", category), ("promo_channel", channel)) if v}
         with step("score and rank the audience"):
             result = finder.build_audience(
                 seed_spec(seeds), size, scorer=scorer, exclude_vips=exclude_vips,
-                exclude_opted_out=not keep_opted_out, suppress=read_id_file(suppress) if suppress else None,
+                exclude_opted_out=not keep_opted_out, suppress=suppressed,
                 filters=filters or None, value=value,
                 negative_seeds=seed_spec(negative_seeds) if negative_seeds else None,
                 objective=objective, uplift=uplift,
@@ -155,17 +160,35 @@ def export(
     out_dir: Annotated[Path, typer.Option("-o", "--out", help="Directory for the export files")] = Path("out/exports"),
     name: Annotated[Optional[str], typer.Option(help="Name used in file names (default: the audience file's stem)")] = None,
     exclude: Annotated[Optional[Path], typer.Option(help="File of ids to leave out (holdout group, suppression)")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse an exclusion list whose ids are mostly not customers (default: a warning)")] = False,
 ) -> None:
     """Write the files marketing tools take: one CSV per channel, or hashed ad-platform lists."""
     # lazy: keeps --help fast
     from lookalike.audience.seeds import read_id_file
     from lookalike.audience.store import load_audience
+    from lookalike.io import as_text
 
     with friendly_errors() as settings:
+        excluded = read_id_file(exclude) if exclude else None
         aud = load_audience(audience)
         customers = customers_for(data, settings)
+        if excluded is not None:
+            id_list_note(excluded, as_text(customers["customer_id"]), f"exclusion list {exclude}", strict)
         write_exports(aud, customers, fmt, out_dir, name=name or audience.stem,
-                      exclude_ids=read_id_file(exclude) if exclude else None, inputs=[audience, data, exclude])
+                      exclude_ids=excluded, inputs=[audience, data, exclude])
+
+
+def id_list_note(ids: list[str], known: Iterable[str], what: str, strict: bool) -> None:
+    """Say how many ids of a suppression or exclusion list are customers (``--strict``: refuse too few)."""
+    # lazy: keeps --help fast
+    import pandas as pd
+
+    from lookalike.audience.seeds import check_id_list
+    from lookalike.cleaning.ids import canonical_ids
+
+    check_id_list(ids, known, what=what, strict=strict, known_canonical=True)  # the warning comes with the result
+    wanted = canonical_ids(ids).unique()
+    Spinners().note(f"{what}: {len(wanted):,} ids, {int(wanted.isin(pd.Index(known)).sum()):,} of them customers")
 
 
 def write_exports(audience: pd.DataFrame, customers: pd.DataFrame, fmt: str, out_dir: Path, *, name: str,
@@ -178,12 +201,15 @@ def write_exports(audience: pd.DataFrame, customers: pd.DataFrame, fmt: str, out
     from lookalike.io import check_not_input
 
     console = err_console()
+    shown: set[str] = set()  # a warning about the audience or its lists is printed once, not per profile
     profiles = ["email", "sms", "push"] if fmt == "channels" else [fmt]
     check_not_input([out_dir / "export_log.jsonl", *(out_dir / f"{name}_{p}.csv" for p in profiles)], inputs)
     for profile in profiles:
         res = export_audience(audience, customers, profile, out_dir, name=name, exclude_ids=exclude_ids)
         for w in res.warnings:
-            warn(w)
+            if w not in shown:
+                shown.add(w)
+                warn(w)
         steps = " → ".join(f"{k} {v:,}" for k, v in res.counts.items())
         console.print(f"[green]✓[/] {escape(profile)}: {res.rows_written:,} rows in "
                       f"{escape(', '.join(p.name for p in res.paths) or 'no file')} [dim]({escape(steps + left_out)})[/]",

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lookalike.audience.seeds import check_id_list
 from lookalike.cleaning.ids import normalize_ids
 from lookalike.errors import InputError, MissingColumnsError, ParameterError
 from lookalike.export.contacts import normalize, sha256_hex
@@ -133,7 +134,12 @@ def export_audience(
                             "preference; add consent flags to the export")
         counts["consent"] = int(keep.sum())
     if exclude_ids is not None:
-        keep &= ~pd.Series(normalize_ids(aud["customer_id"])).isin(normalize_ids(exclude_ids)).to_numpy(dtype=bool)
+        excluded = normalize_ids(exclude_ids)
+        keep &= ~pd.Series(normalize_ids(aud["customer_id"])).isin(excluded).to_numpy(dtype=bool)
+        # the list is checked against every customer (an exclusion list is not only about this audience)
+        known = cust.index if customers is not None else normalize_ids(aud["customer_id"])
+        if (w := check_id_list(excluded, known, what="exclusion list", known_canonical=True)) is not None:
+            warnings.append(w)
     counts["excluded (holdout/suppression)"] = int(keep.sum())
 
     out = _build_frame(spec, lookup, keep, phone_region, warnings)
