@@ -212,7 +212,8 @@ def run_playbook(request: Request, name: NameParam, playbook: NameParam, body: m
              responses=ERRORS)
 def export(request: Request, name: NameParam, body: m.ExportRequest, user: User = Depends(editor)) -> dict:
     """Write the audience's file(s) for one destination (channel lists or hashed ad-platform lists)."""
-    res = service.export(ws(request), name, body.profile, user=user.name, exclude_ids=body.exclude_ids)
+    res = service.export(ws(request), name, body.profile, user=user.name, exclude_ids=body.exclude_ids,
+                         allow_other_data=body.allow_other_data)
     return service.export_payload(res, name)
 
 

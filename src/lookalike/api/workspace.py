@@ -210,7 +210,8 @@ class Workspace:
         result.params["dataset"] = dataset
         path = self.audience_path(name)
         save_audience(result, path, model_version=__version__,
-                      data_fingerprint=fingerprint(self.dataset_dir(dataset) / "model"), plot=False)
+                      data_fingerprint=fingerprint(self.dataset_dir(dataset) / "model"), plot=False,
+                      customers=self.finder(dataset).customers_)
         return path
 
     def audiences(self) -> list[dict]:

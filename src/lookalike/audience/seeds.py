@@ -183,8 +183,8 @@ def read_id_file(path: str | os.PathLike[str]) -> list[str]:
     so an audience or export file of Lookalike is itself an id list.
 
     >>> import tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "ids.csv")
-    >>> _ = open(p, "w").write('"email","customer_id"\n"a@x.es","C1"\n"b@x.es","\'-C2"\n')
+    >>> from lookalike.io import write_text
+    >>> p = write_text(os.path.join(tempfile.mkdtemp(), "ids.csv"), '"email","customer_id"\\n"a@x.es","C1"\\n"b@x.es","\\'-C2"\\n')
     >>> read_id_file(p)
     ['C1', '-C2']
     """

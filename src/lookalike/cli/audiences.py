@@ -48,8 +48,12 @@ def seed_spec(text: str) -> object:
     return parse_rule(text)
 
 
-def save_result(result: AudienceResult, output: Path, source: Path, fmt: OutputFormat, top: int) -> None:
-    """Save an audience with its sidecar files; print its warnings, a summary and the first rows."""
+def save_result(result: AudienceResult, output: Path, source: Path, fmt: OutputFormat, top: int,
+                customers: pd.DataFrame | None = None) -> None:
+    """Save an audience with its sidecar files; print its warnings, a summary and the first rows.
+
+    ``customers`` (the table it was built from) fingerprints the members in the manifest, so that
+    ``export`` refuses other data."""
     # lazy: keeps --help fast
     from lookalike import __version__
     from lookalike.audience.store import save_audience
@@ -58,7 +62,8 @@ def save_result(result: AudienceResult, output: Path, source: Path, fmt: OutputF
     console = err_console()
     for w in result.warnings:
         warn(w)
-    paths = save_audience(result, output, model_version=__version__, data_fingerprint=fingerprint(source))
+    paths = save_audience(result, output, model_version=__version__, data_fingerprint=fingerprint(source),
+                          customers=customers)
     d = result.diagnostics
     console.print(f"seeds: {d.size:,} (tightness {d.tightness:.2f}); candidates {result.counts['candidates']:,}; "
                   f"audience {len(result.audience):,} customers, mean similarity {result.audience.similarity.mean():.3f}")
@@ -111,7 +116,7 @@ def expand(
                 negative_seeds=seed_spec(negative_seeds) if negative_seeds else None,
                 objective=objective, uplift=uplift,
             )
-        save_result(result, output, data, fmt, top)
+        save_result(result, output, data, fmt, top, customers=finder.customers_)
 
 
 @playbook_app.command("list")
@@ -150,7 +155,7 @@ def playbook_run(
         finder = finder_for(data, settings)
         with step(f"playbook {pb.name}"):
             result = run_playbook(finder, pb, size=size)
-        save_result(result, out_dir / f"{pb.name}.parquet", data, fmt, top)
+        save_result(result, out_dir / f"{pb.name}.parquet", data, fmt, top, customers=finder.customers_)
 
 
 def export(
@@ -161,6 +166,7 @@ def export(
     name: Annotated[Optional[str], typer.Option(help="Name used in file names (default: the audience file's stem)")] = None,
     exclude: Annotated[Optional[Path], typer.Option(help="File of ids to leave out (holdout group, suppression)")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse an exclusion list whose ids are mostly not customers (default: a warning)")] = False,
+    allow_other_data: Annotated[bool, typer.Option("--allow-other-data", help="Export even when DATA is not the data the audience was built from (a warning)")] = False,
 ) -> None:
     """Write the files marketing tools take: one CSV per channel, or hashed ad-platform lists."""
     # lazy: keeps --help fast
@@ -172,10 +178,22 @@ def export(
         excluded = read_id_file(exclude) if exclude else None
         aud = load_audience(audience)
         customers = customers_for(data, settings)
+        check_data(audience, aud, customers, allow_other_data)
         if excluded is not None:
             id_list_note(excluded, as_text(customers["customer_id"]), f"exclusion list {exclude}", strict)
         write_exports(aud, customers, fmt, out_dir, name=name or audience.stem,
                       exclude_ids=excluded, inputs=[audience, data, exclude])
+
+
+def check_data(path: Path, audience: pd.DataFrame, customers: pd.DataFrame, allow_other_data: bool) -> None:
+    """Refuse (or with ``allow_other_data`` warn) when ``customers`` is not the data the audience at
+    ``path`` was built from; warn about members missing from it."""
+    from lookalike.audience.manifest import check_members
+    from lookalike.audience.store import audience_manifest
+
+    for w in check_members(audience_manifest(path), audience, customers, allow_other_data=allow_other_data,
+                           where=str(path)):
+        warn(w)
 
 
 def id_list_note(ids: list[str], known: Iterable[str], what: str, strict: bool) -> None:

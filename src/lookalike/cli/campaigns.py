@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from lookalike.cli.audiences import write_exports
+from lookalike.cli.audiences import check_data, write_exports
 from lookalike.cli.common import (
     OutputFormat,
     ReportFormat,
@@ -85,6 +85,7 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="channels (email+sms+push), email, sms, push, meta or google")] = "channels",
     out_dir: Annotated[Path, typer.Option("-o", "--out", help="Directory for the export files")] = Path("out/exports"),
     db: DbOption = None,
+    allow_other_data: Annotated[bool, typer.Option("--allow-other-data", help="Export even when DATA is not the data the audience was built from (a warning)")] = False,
 ) -> None:
     """Write the campaign's channel files with its control group left out."""
     # lazy: keeps --help fast
@@ -101,6 +102,7 @@ def export(
             raise InputError(f"{audience} is not the audience campaign {camp.name!r} was created from (its "
                              f"SHA-256 differs from the stored version, source {stored['source']}); pass that file")
         customers = customers_for(data, settings)
+        check_data(audience, aud, customers, allow_other_data)
         excluded = control_ids(engine, camp.id)
         write_exports(aud, customers, fmt, out_dir, name=camp.name, exclude_ids=excluded,
                       left_out=f"; {len(excluded):,} control customers left out", soft_wrap=True,

@@ -159,7 +159,8 @@ def demo(
         if vip.sum() >= 2:
             with step("audience: the top 5% lookalikes of all VIPs"):
                 result = finder.build_audience("vip", "5%", exclude_vips=True)
-            save_result(result, out / "audiences" / "vip-lookalikes.parquet", data, OutputFormat.table, 5)
+            save_result(result, out / "audiences" / "vip-lookalikes.parquet", data, OutputFormat.table, 5,
+                        customers=customers)
             paths.append(out / "audiences")
             with step("campaign: 10% holdout, simulated outcomes with a known uplift, report"):
                 campaign_paths, summary = demo_campaign(result.audience, customers, out)
