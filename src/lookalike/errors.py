@@ -12,7 +12,8 @@ the faces report it: ``exit_code`` for the CLI, ``http_status`` for the API
     │   ├── EmptyDataError                    3   400  no rows / no columns
     │   ├── MissingColumnsError               3   400  required columns absent
     │   ├── UnsupportedFormatError            3   400  extension/content not readable
-    │   └── UploadTooLarge                    3   413  an upload above the size limit
+    │   └── InputTooLarge                     3   413  above a size limit (workbook rows, columns, XML)
+    │       └── UploadTooLarge                3   413  an upload above the size limit
     ├── ParameterError (ValueError)           2   400  bad arguments (k out of range, ...)
     │   ├── RecallFloorError                  2   400  an approximate index misses its recall floor
     │   └── NotFound                          2   404  no dataset / audience / export of that name
@@ -86,10 +87,14 @@ class UnsupportedFormatError(InputError):
     """The file type is not one Lookalike reads, or its content does not match."""
 
 
-class UploadTooLarge(InputError):
-    """An upload above the configured size limit."""
+class InputTooLarge(InputError):
+    """An input above a configured size limit (a workbook that expands to too many rows, an upload)."""
 
     http_status = 413
+
+
+class UploadTooLarge(InputTooLarge):
+    """An upload above the configured size limit."""
 
 
 class ParameterError(LookalikeError, ValueError):
@@ -171,7 +176,8 @@ class ResultWarning(str):
 
 __all__ = [
     "EXIT_ARGUMENT", "EXIT_FAILURE", "EXIT_INPUT", "EXIT_OK", "EXIT_UNAVAILABLE",
-    "CampaignError", "DatabaseBusyError", "DatabaseError", "EmptyDataError", "InputError", "LookalikeError",
+    "CampaignError", "DatabaseBusyError", "DatabaseError", "EmptyDataError", "InputError", "InputTooLarge",
+    "LookalikeError",
     "MissingColumnsError", "ModelFormatError", "NotFound", "ParameterError", "RecallFloorError", "ResultWarning",
     "UnknownCustomerError", "UnsupportedFormatError", "UploadTooLarge",
 ]

@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,7 +32,15 @@ import numpy as np
 import pandas as pd
 
 from lookalike.config import ColumnMapping
-from lookalike.errors import EmptyDataError, InputError, ParameterError, UnsupportedFormatError
+from lookalike.errors import (
+    EmptyDataError,
+    InputError,
+    InputTooLarge,
+    LookalikeError,
+    MissingColumnsError,
+    ParameterError,
+    UnsupportedFormatError,
+)
 
 READERS = (".xlsx", ".xlsm", ".xls", ".csv", ".tsv", ".txt", ".parquet", ".pq")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -63,7 +72,8 @@ def read_customers(
     *,
     columns: ColumnMapping | str | os.PathLike[str] | None = None,
     query: str | None = None,
-    sheet: int | str = 0,
+    sheet: int | str | None = None,
+    limits: WorkbookLimits | None = None,
 ) -> pd.DataFrame:
     """Read a raw customer export and map its column names to the contract's.
 
@@ -71,6 +81,11 @@ def read_customers(
     (then ``query`` is a SQL query or a table name). CSV files have their encoding
     and delimiter detected. Returns a DataFrame of raw values (text stays text;
     the cleaner parses it); ``df.attrs["read"]`` records how it was read.
+
+    Workbooks (:func:`read_workbook`): ``sheet`` is a sheet name or a 0-based position, by default
+    the sheet Excel opens on (the active one, if visible); the header may sit below title rows;
+    ``limits`` caps what a workbook may expand to (default: the settings'). Identifier columns
+    (``customer_id``, ``zip``, ``phone``, ``*_id``) are text in every format (:func:`identifiers_as_text`).
 
     >>> read_customers("missing.csv")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -80,17 +95,21 @@ def read_customers(
     if is_sql_url(source):
         df, meta = _read_sql(str(source), query)
     else:
-        df, meta = _read_file(Path(source), sheet)
+        df, meta = _read_file(Path(source), sheet, mapping, limits)
     if df.shape[1] == 0:
         raise EmptyDataError(f"{meta['source']} has no columns; export the customer table with a header row")
     df, renamed = mapping.apply(df)
+    df, numbers = identifiers_as_text(df)
+    if numbers:
+        meta["identifiers_stored_as_numbers"] = numbers
     meta["renamed_columns"] = renamed
     meta["rows"] = int(len(df))
     df.attrs["read"] = meta
     return df
 
 
-def _read_file(path: Path, sheet: int | str) -> tuple[pd.DataFrame, dict]:
+def _read_file(path: Path, sheet: int | str | None, mapping: ColumnMapping,
+               limits: WorkbookLimits | None) -> tuple[pd.DataFrame, dict]:
     name = str(path)
     if not path.exists():
         raise InputError(f"cannot read {name}: the file does not exist; check the path")
@@ -113,11 +132,8 @@ def _read_file(path: Path, sheet: int | str) -> tuple[pd.DataFrame, dict]:
                 f"{name} has an Excel extension but is not an Excel workbook "
                 "(maybe a CSV renamed to .xlsx); save it as .xlsx or rename it to .csv"
             )
-        try:
-            df = pd.read_excel(path, sheet_name=sheet, engine="calamine")
-        except Exception as exc:  # calamine raises its own error types for corrupt files
-            raise InputError(f"cannot read {name}: the workbook is corrupt or unreadable ({_short(exc)}); "
-                             "open and re-save it in Excel, or export as .csv") from exc
+        df, sheet_meta = read_workbook(path, sheet=sheet, mapping=mapping, limits=limits)
+        meta.update(sheet_meta)
         meta["format"] = "xlsx"
     elif ext in (".parquet", ".pq"):
         if head[:4] != _PARQUET_MAGIC:
@@ -147,6 +163,288 @@ def _read_file(path: Path, sheet: int | str) -> tuple[pd.DataFrame, dict]:
     if len(df.columns) and all(str(c).startswith("Unnamed:") for c in df.columns):
         raise EmptyDataError(f"{name} has no header row; the first row must name the columns")
     return df, meta
+
+
+# ------------------------------------------------------------------ workbooks
+@dataclass(frozen=True)
+class WorkbookLimits:
+    """How large a workbook may be once decompressed, checked before it is parsed (:func:`check_workbook`).
+
+    An ``.xlsx`` is a zip: a few hundred kilobytes can hold millions of rows that take minutes and
+    gigabytes to parse. ``rows`` and ``columns`` bound the sheet, ``mb`` its XML (the sheet plus
+    the shared strings, in MiB). Defaults come from the settings (``LOOKALIKE_MAX_XLSX_ROWS``,
+    ``LOOKALIKE_MAX_XLSX_COLUMNS``, ``LOOKALIKE_MAX_XLSX_MB``).
+    """
+
+    rows: int = 2_000_000
+    columns: int = 16_384
+    mb: int = 4096
+
+    @classmethod
+    def from_settings(cls, settings: Any = None) -> "WorkbookLimits":
+        """The limits of ``settings`` (a :class:`~lookalike.config.settings.Settings`; default: the environment's)."""
+        from lookalike.config.settings import Settings
+
+        s = settings if settings is not None else Settings()
+        return cls(rows=s.max_xlsx_rows, columns=s.max_xlsx_columns, mb=s.max_xlsx_mb)
+
+
+@dataclass(frozen=True)
+class _Sheet:
+    name: str
+    visible: bool
+    xml: str | None  # the sheet's part in the zip (None: not known, e.g. an .xls)
+
+
+#: Rows searched for the header (title rows, notes and blank rows above it are skipped).
+HEADER_SCAN_ROWS = 30
+_XML_CHUNK = 1 << 20
+_ROOT_TAG = re.compile(rb"<(\w+:)?worksheet[\s>]")
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"\$?([A-Z]{1,3})\$?(\d+)(?::\$?([A-Z]{1,3})\$?(\d+))?\"")
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def _column_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _workbook_sheets(path: Path) -> tuple[list[_Sheet], int]:
+    """The sheets of a workbook in tab order (name, visible, zip part) and the index of the active tab."""
+    import zipfile
+    from xml.etree import ElementTree as ET
+
+    if path.open("rb").read(4) != _ZIP_MAGIC:  # a legacy .xls: visibility from calamine, no active tab
+        from python_calamine import CalamineWorkbook, SheetVisibleEnum
+
+        wb = CalamineWorkbook.from_path(str(path))
+        try:
+            return [_Sheet(m.name, m.visible == SheetVisibleEnum.Visible, None) for m in wb.sheets_metadata], 0
+        finally:
+            wb.close()
+    with zipfile.ZipFile(path) as z:
+        names = set(z.namelist())
+        book = next((n for n in ("xl/workbook.xml", "xl/workbook.bin") if n in names), None)
+        if book is None or book.endswith(".bin") or z.getinfo(book).file_size > 16 << 20:
+            raise InputError(f"cannot read {path}: not an Excel workbook this reader knows (no xl/workbook.xml); "
+                             "open and re-save it as .xlsx, or export as .csv")
+        root = ET.fromstring(z.read(book))
+        rels: dict[str, str] = {}
+        if "xl/_rels/workbook.xml.rels" in names:
+            for rel in ET.fromstring(z.read("xl/_rels/workbook.xml.rels")).iter(f"{_NS_PKG}Relationship"):
+                target = rel.get("Target", "")
+                target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+                rels[rel.get("Id", "")] = os.path.normpath(target).replace(os.sep, "/")
+    sheets = [_Sheet(s.get("name", ""), s.get("state", "visible") == "visible", rels.get(s.get(f"{_NS_REL}id", "")))
+              for s in root.iter(f"{_NS_MAIN}sheet")]
+    view = next(root.iter(f"{_NS_MAIN}workbookView"), None)
+    try:
+        active = int(view.get("activeTab", "0")) if view is not None else 0
+    except ValueError:
+        active = 0
+    return sheets, active if 0 <= active < len(sheets) else 0
+
+
+def check_workbook(path: str | os.PathLike[str], limits: WorkbookLimits | None = None,
+                   sheet: str | None = None) -> dict:
+    """Refuse a workbook that expands beyond ``limits``, without parsing it.
+
+    Reads the zip's central directory (uncompressed size of the sheet XML and the shared strings),
+    the sheet's ``<dimension ref=…>`` and counts its ``<row>`` elements while streaming the XML
+    (stopping past the limit), so a zip bomb costs a fraction of a second and no memory.
+    ``sheet`` is the sheet's name (default: every sheet). Raises :class:`~lookalike.errors.InputTooLarge`
+    naming the limit and the setting that raises it; returns ``{sheet: (rows, columns)}``.
+    """
+    import zipfile
+
+    limits = limits or WorkbookLimits.from_settings()
+    path = Path(path)
+    if path.open("rb").read(4) != _ZIP_MAGIC:
+        return {}  # .xls: no compression, its size on disk is its size
+    sheets, _ = _workbook_sheets(path)
+    out: dict[str, tuple[int, int]] = {}
+    try:
+        with zipfile.ZipFile(path) as z:
+            parts = {i.filename: i for i in z.infolist()}
+            strings = parts.get("xl/sharedStrings.xml")
+            for s in sheets:
+                if (sheet is not None and s.name != sheet) or s.xml not in parts:
+                    continue
+                size = parts[s.xml].file_size + (strings.file_size if strings else 0)
+                if size > limits.mb << 20:
+                    raise InputTooLarge(
+                        f"{path.name} (sheet {s.name!r}) expands to {size / (1 << 20):,.0f} MiB of XML, above the "
+                        f"limit of {limits.mb:,} MiB; export fewer rows or as .csv, or raise LOOKALIKE_MAX_XLSX_MB")
+                out[s.name] = _count_rows(path, z, parts[s.xml], s.name, limits)
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"cannot read {path}: the workbook is corrupt or unreadable ({_short(exc)}); "
+                         "open and re-save it in Excel, or export as .csv") from exc
+    return out
+
+
+def _count_rows(path: Path, z: Any, info: Any, sheet: str, limits: WorkbookLimits) -> tuple[int, int]:
+    rows, columns, tail, needle = 0, 0, b"", b""
+    with z.open(info) as fh:
+        while block := fh.read(_XML_CHUNK):
+            data = tail + block
+            first = not needle
+            if first:  # the row tag, with the namespace prefix the writer chose (<row>, <x:row>)
+                root = _ROOT_TAG.search(data)
+                needle = b"<" + (root[1] if root and root[1] else b"") + b"row"
+            if first and (m := _DIMENSION.search(data)):
+                end_col, end_row = (m[3], m[4]) if m[3] else (m[1], m[2])
+                columns, declared = _column_number(end_col.decode()), int(end_row)
+                if columns > limits.columns:
+                    raise InputTooLarge(f"{path.name} (sheet {sheet!r}) has {columns:,} columns, above the limit of "
+                                        f"{limits.columns:,}; export fewer columns, or raise LOOKALIKE_MAX_XLSX_COLUMNS")
+                if declared > limits.rows:
+                    raise InputTooLarge(_too_many_rows(path, sheet, f"{declared:,}", limits))
+            rows += data.count(needle)  # bytes.count: the scan costs about what decompressing does
+            if rows > limits.rows:
+                raise InputTooLarge(_too_many_rows(path, sheet, f"more than {limits.rows:,}", limits))
+            tail = data[-(len(needle) - 1):]  # a tag cut by the block boundary is counted once, in the next
+    return rows, columns
+
+
+def _too_many_rows(path: Path, sheet: str, rows: str, limits: WorkbookLimits) -> str:
+    return (f"{path.name} (sheet {sheet!r}) has {rows} rows, above the limit of {limits.rows:,}; export fewer rows "
+            "or as .csv (read in chunks), or raise LOOKALIKE_MAX_XLSX_ROWS")
+
+
+def read_workbook(
+    path: str | os.PathLike[str],
+    *,
+    sheet: int | str | None = None,
+    mapping: ColumnMapping | None = None,
+    limits: WorkbookLimits | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    """Read one sheet of a workbook as raw values, its header found below any title rows; ``(df, meta)``.
+
+    The sheet: ``sheet`` (a name; a 0-based position in the tab order; or text of a 1-based
+    number, as ``--sheet 2`` gives it, when no sheet has that name), else the sheet Excel
+    opens on when it is visible, else the first visible one; an empty sheet chosen that way gives
+    way to the next visible sheet with data. The workbook is checked against ``limits`` first
+    (:func:`check_workbook`). The header is the row among the first :data:`HEADER_SCAN_ROWS`
+    whose cells name the most columns of ``mapping``; cells are read as stored (a text cell
+    ``"08001"`` stays text, a number stays a number). ``meta`` records ``sheet`` and ``header_row``
+    (1-based, as Excel numbers rows).
+    """
+    path = Path(path)
+    mapping = mapping or ColumnMapping.load()
+    limits = limits or WorkbookLimits.from_settings()
+    name = str(path)
+    try:
+        sheets, active = _workbook_sheets(path)
+    except LookalikeError:
+        raise
+    except Exception as exc:  # zip, XML and calamine errors of damaged files
+        raise InputError(f"cannot read {name}: the workbook is corrupt or unreadable ({_short(exc)}); "
+                         "open and re-save it in Excel, or export as .csv") from exc
+    if not sheets:
+        raise EmptyDataError(f"{name} has no sheets; export the customer table again")
+    titles = [s.name for s in sheets]
+    if sheet is not None:
+        if isinstance(sheet, str) and sheet in titles:
+            chosen = [titles.index(sheet)]
+        elif isinstance(sheet, str) and sheet.strip().isdigit() and 1 <= int(sheet) <= len(sheets):
+            chosen = [int(sheet) - 1]
+        elif isinstance(sheet, (int, np.integer)) and not isinstance(sheet, bool) and 0 <= sheet < len(sheets):
+            chosen = [int(sheet)]
+        else:
+            raise ParameterError(f"{name} has no sheet {sheet!r}; its sheets are {', '.join(map(repr, titles))} "
+                                 "(--sheet takes a name or a number, 1 = the first)")
+    else:
+        visible = [i for i, s in enumerate(sheets) if s.visible] or list(range(len(sheets)))
+        chosen = ([active] if active in visible else []) + [i for i in visible if i != active]
+    tried = []
+    for i in chosen:
+        check_workbook(path, limits, sheet=sheets[i].name)
+        try:
+            raw = pd.read_excel(path, sheet_name=sheets[i].name, engine="calamine", header=None, dtype=object)
+        except Exception as exc:  # calamine raises its own error types for corrupt files
+            raise InputError(f"cannot read {name}: the workbook is corrupt or unreadable ({_short(exc)}); "
+                             "open and re-save it in Excel, or export as .csv") from exc
+        raw = raw.dropna(how="all", axis=1)
+        if raw.notna().any(axis=None):
+            break
+        tried.append(sheets[i].name)
+    else:
+        which = ", ".join(map(repr, tried))
+        raise EmptyDataError(f"{name} has no columns: sheet(s) {which} are empty; export the customer table with a "
+                             "header row" + ("" if sheet is not None else " (or pass --sheet NAME)"))
+    found = _header_row(raw, mapping)
+    header = found if found is not None else int(np.flatnonzero(raw.notna().any(axis=1).to_numpy())[0])
+    names = [f"Unnamed: {j}" if pd.isna(v) or not str(v).strip() else str(v).strip()
+             for j, v in enumerate(raw.iloc[header])]
+    missing = set(mapping.required) - set(mapping.apply(pd.DataFrame(columns=names))[0].columns)
+    if missing:  # said here, where the sheet and the row tried are known
+        why = "" if found is not None else f" (no row of the first {HEADER_SCAN_ROWS} names a column Lookalike knows)"
+        raise MissingColumnsError(missing, names, where=f"{name}, sheet {sheets[i].name!r}, header row {header + 1}{why}")
+    df = raw.iloc[header + 1:].reset_index(drop=True)
+    df.columns = names
+    meta: dict = {"sheet": sheets[i].name, "header_row": header + 1}
+    if tried:
+        meta["empty_sheets_skipped"] = tried
+    return df.reset_index(drop=True), meta
+
+
+def _header_row(raw: pd.DataFrame, mapping: ColumnMapping) -> int | None:
+    """The first row among the first :data:`HEADER_SCAN_ROWS` naming the most known columns (None: none)."""
+    from lookalike.config import normalize_name
+
+    known = mapping.lookup()
+    best, best_score = None, 0
+    for i in range(min(HEADER_SCAN_ROWS, len(raw))):
+        cells = raw.iloc[i].dropna()
+        text = [normalize_name(v) for v in cells if isinstance(v, str) and v.strip()]
+        score = sum(t in known for t in set(text))
+        if score > best_score and len(text) * 2 >= len(cells):  # mostly text, like a header
+            best, best_score = i, score
+    return best
+
+
+#: Columns read as text in every format: identifiers, whose leading zeros and digits are the value.
+IDENTIFIER_COLUMNS = ("customer_id", "zip", "phone")
+
+
+def identifiers_as_text(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """``df`` with identifier columns (:data:`IDENTIFIER_COLUMNS` and ``*_id``) as text.
+
+    A spreadsheet or a typed table may hold a postcode or a phone as a number (``8001`` for
+    ``"08001"``): it becomes the text of the number (``"8001"``, never ``"8001.0"``), and the
+    count of such cells per column is returned, for the quality report (a lost leading zero
+    is not a repair). Text cells are not touched.
+
+    >>> df, n = identifiers_as_text(pd.DataFrame({"zip": ["08001", 8001, None], "age": [1, 2, 3]}))
+    >>> df["zip"].tolist(), n
+    (['08001', '8001', <NA>], {'zip': 1})
+    """
+    out, counts = df, {}
+    for j, col in enumerate(df.columns):
+        name = str(col)
+        if name not in IDENTIFIER_COLUMNS and not name.endswith("_id"):
+            continue
+        s = df.iloc[:, j]
+        if pd.api.types.is_string_dtype(s.dtype) and not pd.api.types.is_object_dtype(s.dtype):
+            continue
+        kind = pd.api.types.infer_dtype(s, skipna=True)
+        if kind in ("string", "empty"):
+            continue
+        if kind.startswith("mixed"):  # .str gives NA for cells that are not text: no loop over rows
+            n = int((s.notna() & s.astype(object).str.len().isna()).sum())
+        else:
+            n = int(s.notna().sum())
+        if not n:
+            continue
+        if out is df:
+            out = df.copy(deep=False)
+        out.isetitem(j, as_text(s))
+        counts[name] = n
+    return out, counts
 
 
 def read_csv(

@@ -71,9 +71,20 @@ def is_clean_table(path: PathLike) -> bool:
 
 
 def load_clean(path: PathLike, *, columns: PathLike | None = None, cache_dir: PathLike | None = None,
-               progress: Progress = SILENT) -> CleanResult:
-    """Read and clean a raw export; with ``cache_dir``, an unchanged file's clean table is reused."""
+               progress: Progress = SILENT, sheet: int | str | None = None) -> CleanResult:
+    """Read and clean a raw export; with ``cache_dir``, an unchanged file's clean table is reused.
+
+    ``sheet`` picks a workbook's sheet (:func:`lookalike.io.read_workbook`; default: the one Excel
+    opens on); a sheet named explicitly is read without the cache."""
     path = Path(path)
+    if sheet is not None:
+        from lookalike.cleaning.table import clean_customers
+        from lookalike.config import ColumnMapping
+        from lookalike.io import read_customers
+
+        mapping = ColumnMapping.load(columns)
+        with progress.step(f"read + clean {path.name}, sheet {sheet}"):
+            return clean_customers(read_customers(path, columns=mapping, sheet=sheet), columns=mapping)
     with progress.step(f"read + clean {path.name}"):
         result, hit = clean_file(path, cache_dir=cache_dir, columns=columns)
     if hit:
@@ -88,23 +99,23 @@ def load_model(path: PathLike, *, progress: Progress = SILENT) -> LookalikeFinde
 
 
 def load_customers(source: PathLike, *, columns: PathLike | None = None, cache_dir: PathLike | None = None,
-                   progress: Progress = SILENT) -> pd.DataFrame:
-    """The clean customer table of a model directory, a clean parquet table or a raw export."""
+                   progress: Progress = SILENT, sheet: int | str | None = None) -> pd.DataFrame:
+    """The clean customer table of a model directory, a clean parquet table or a raw export (``sheet``: of a workbook)."""
     source = Path(source)
     if source.is_dir():
         return load_model(source, progress=progress).customers_
     if is_clean_table(source):
         return pd.read_parquet(source)
-    return load_clean(source, columns=columns, cache_dir=cache_dir, progress=progress).customers
+    return load_clean(source, columns=columns, cache_dir=cache_dir, progress=progress, sheet=sheet).customers
 
 
 def load_finder(source: PathLike, *, columns: PathLike | None = None, cache_dir: PathLike | None = None,
-                progress: Progress = SILENT) -> LookalikeFinder:
+                progress: Progress = SILENT, sheet: int | str | None = None) -> LookalikeFinder:
     """A fitted finder: loaded from a model directory, else fitted on the (cleaned) customers."""
     source = Path(source)
     if source.is_dir():
         return load_model(source, progress=progress)
-    customers = load_customers(source, columns=columns, cache_dir=cache_dir, progress=progress)
+    customers = load_customers(source, columns=columns, cache_dir=cache_dir, progress=progress, sheet=sheet)
     with progress.step(f"fit {len(customers):,} customers"):
         return LookalikeFinder().fit(customers)
 
@@ -141,7 +152,7 @@ def check_clean_set(directory: PathLike) -> dict | None:
 
 
 def load_quality(source: PathLike, *, cache_dir: PathLike | None = None,
-                 progress: Progress = SILENT) -> dict | None:
+                 progress: Progress = SILENT, sheet: int | str | None = None) -> dict | None:
     """The quality report of ``source``: the ``quality.json`` next to it (clean dir / model dir),
     checked against the files of its run (:func:`check_clean_set`), else the report of cleaning a
     raw export; None for a clean table without one."""
@@ -152,7 +163,7 @@ def load_quality(source: PathLike, *, cache_dir: PathLike | None = None,
         if report is not None:
             return report
     if source.is_file() and not is_clean_table(source):
-        return load_clean(source, cache_dir=cache_dir, progress=progress).report.to_dict()
+        return load_clean(source, cache_dir=cache_dir, progress=progress, sheet=sheet).report.to_dict()
     return None
 
 

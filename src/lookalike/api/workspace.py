@@ -58,19 +58,35 @@ async def store_upload(workspace: "Workspace", name: str, upload, limit_bytes: i
     """Save an uploaded CRM export as dataset ``name``'s raw file; return (path, bytes).
 
     Refuses a file type the reader does not take; above the size limit the dataset
-    directory is removed again and :class:`UploadTooLarge` is raised.
+    directory is removed again and :class:`UploadTooLarge` is raised. A workbook that would expand
+    beyond the workbook limits (rows, columns, XML size: :func:`lookalike.io.check_workbook`) is
+    refused the same way, before any job parses it (HTTP 413, the limit named).
     """
     suffix = Path(upload.filename or "").suffix.lower()
     if suffix not in RAW_SUFFIXES:
         raise ParameterError(f"file {upload.filename!r}: upload a .xlsx, .csv or .parquet export")
     d = workspace.dataset_dir(name)
+    existed = d.is_dir()  # a re-upload: the dataset's other files stay
     d.mkdir(parents=True, exist_ok=True)
     target = d / f"raw{suffix}"
     try:
-        return target, await save_upload(upload, target, limit_bytes)
-    except UploadTooLarge:
-        shutil.rmtree(d, ignore_errors=True)
+        written = await save_upload(upload, target, limit_bytes)
+    except UploadTooLarge:  # nothing was written over the previous file
+        if not existed:
+            shutil.rmtree(d, ignore_errors=True)
         raise
+    if suffix == ".xlsx":
+        from lookalike.io import check_workbook
+
+        try:
+            check_workbook(target)
+        except InputError:  # a workbook that expands beyond the limits (or is not one) is not kept
+            if existed:
+                target.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(d, ignore_errors=True)
+            raise
+    return target, written
 
 
 def check_name(name: str, what: str = "name") -> str:

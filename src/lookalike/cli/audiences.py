@@ -14,6 +14,7 @@ from rich.table import Table
 
 from lookalike.cli.common import (
     OutputFormat,
+    SheetOption,
     Spinners,
     customers_for,
     done,
@@ -92,6 +93,7 @@ def expand(
     top: Annotated[int, typer.Option(help="Rows to show")] = 10,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json (shown rows)")] = OutputFormat.table,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse a suppression list whose ids are mostly not customers (default: a warning)")] = False,
+    sheet: SheetOption = None,
 ) -> None:
     """Expand a seed set into a ranked, explained audience of an exact size."""
     # lazy: keeps --help fast
@@ -103,7 +105,7 @@ def expand(
     with friendly_errors() as settings:
         check_not_input(audience_files(output), [data, seeds, negative_seeds, suppress, uplift_model])
         suppressed = read_id_file(suppress) if suppress else None
-        finder = finder_for(data, settings)
+        finder = finder_for(data, settings, sheet=sheet)
         if suppressed is not None:
             id_list_note(suppressed, finder.ids_, f"suppression list {suppress}", strict)
         uplift = uplift_scores(objective, uplift_model, finder.customers_)
@@ -167,6 +169,7 @@ def export(
     exclude: Annotated[Optional[Path], typer.Option(help="File of ids to leave out (holdout group, suppression)")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse an exclusion list whose ids are mostly not customers (default: a warning)")] = False,
     allow_other_data: Annotated[bool, typer.Option("--allow-other-data", help="Export even when DATA is not the data the audience was built from (a warning)")] = False,
+    sheet: SheetOption = None,
 ) -> None:
     """Write the files marketing tools take: one CSV per channel, or hashed ad-platform lists."""
     # lazy: keeps --help fast
@@ -177,7 +180,7 @@ def export(
     with friendly_errors() as settings:
         excluded = read_id_file(exclude) if exclude else None
         aud = load_audience(audience)
-        customers = customers_for(data, settings)
+        customers = customers_for(data, settings, sheet=sheet)
         check_data(audience, aud, customers, allow_other_data)
         if excluded is not None:
             id_list_note(excluded, as_text(customers["customer_id"]), f"exclusion list {exclude}", strict)

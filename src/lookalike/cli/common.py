@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from lookalike.finder import LookalikeFinder
 
 __all__ = [
-    "OutputFormat", "ReportFormat", "Spinners", "customers_for", "done", "err_console", "error", "fail", "finder_for",
+    "OutputFormat", "ReportFormat", "SheetOption", "Spinners", "customers_for", "done", "err_console", "error", "fail", "finder_for",
     "friendly_errors", "load_clean", "option_pairs", "parse_weights", "print_frame", "progress_bar", "step", "warn",
 ]
 
@@ -177,29 +177,36 @@ def _cache(settings: Settings, use_cache: bool) -> Optional[Path]:
     return settings.cache_dir / "clean" if use_cache else None
 
 
+#: ``--sheet``: which sheet of a workbook to read (default: the one Excel opens on).
+SheetOption = Annotated[Optional[str], typer.Option(
+    "--sheet", help="Workbook sheet to read: its name or number (1 = the first); default: the sheet Excel opens on")]
+
+
 def load_clean(path: Path, settings: Settings, *, columns: Optional[Path] = None,
-               use_cache: bool = True) -> CleanResult:
+               use_cache: bool = True, sheet: Optional[str] = None) -> CleanResult:
     """:func:`lookalike.sources.load_clean` with a spinner and the settings' cache."""
     from lookalike import sources
 
-    return sources.load_clean(path, columns=columns, cache_dir=_cache(settings, use_cache), progress=Spinners())
+    return sources.load_clean(path, columns=columns, cache_dir=_cache(settings, use_cache), progress=Spinners(),
+                              sheet=sheet)
 
 
 def customers_for(source: Path, settings: Settings, *, columns: Optional[Path] = None,
-                  use_cache: bool = True) -> pd.DataFrame:
+                  use_cache: bool = True, sheet: Optional[str] = None) -> pd.DataFrame:
     """:func:`lookalike.sources.load_customers` with spinners and the settings' cache."""
     from lookalike import sources
 
     return sources.load_customers(source, columns=columns, cache_dir=_cache(settings, use_cache),
-                                  progress=Spinners())
+                                  progress=Spinners(), sheet=sheet)
 
 
 def finder_for(source: Path, settings: Settings, *, columns: Optional[Path] = None,
-               use_cache: bool = True) -> LookalikeFinder:
+               use_cache: bool = True, sheet: Optional[str] = None) -> LookalikeFinder:
     """:func:`lookalike.sources.load_finder` with spinners and the settings' cache."""
     from lookalike import sources
 
-    return sources.load_finder(source, columns=columns, cache_dir=_cache(settings, use_cache), progress=Spinners())
+    return sources.load_finder(source, columns=columns, cache_dir=_cache(settings, use_cache), progress=Spinners(),
+                               sheet=sheet)
 
 
 def option_pairs(items: list[str], option: str) -> dict[str, Any]:

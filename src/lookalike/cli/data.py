@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from lookalike.cli.common import (
     OutputFormat,
+    SheetOption,
     customers_for,
     done,
     err_console,
@@ -48,6 +49,7 @@ def clean(
     out_dir: Annotated[Path, typer.Option("-o", "--out", help="Directory for the clean table and reports")],
     columns: Annotated[Optional[Path], typer.Option(help="Column-name mapping TOML (default: the built-in one)")] = None,
     cache: Annotated[bool, typer.Option(help="Reuse the clean table of an unchanged file")] = True,
+    sheet: SheetOption = None,
 ) -> None:
     """Clean a raw export: writes customers.parquet, quarantine.csv and quality.{json,md,html}."""
     # lazy: keeps --help fast
@@ -56,7 +58,7 @@ def clean(
 
     with friendly_errors() as settings:
         check_not_input([out_dir, *(out_dir / n for n in CLEAN_OUTPUTS)], [raw, columns])
-        result = load_clean(raw, settings, columns=columns, use_cache=cache)
+        result = load_clean(raw, settings, columns=columns, use_cache=cache, sheet=sheet)
         paths = write_clean_outputs(result, out_dir)
         print_quality(result.report.to_dict())
         done(f"wrote {', '.join(p.name for p in paths)} to {out_dir}")
@@ -77,6 +79,7 @@ def fit(
     weight: Annotated[list[str], typer.Option("--weight", help="name=number; a feature or group (value, behaviour, ...)")] = [],  # noqa: B006
     index: Annotated[str, typer.Option(help="Index: auto (exact up to 100k, HNSW up to 500k, IVF above), exact, faiss-flat, sklearn, hnsw, ivf")] = "auto",
     columns: Annotated[Optional[Path], typer.Option(help="Column-name mapping TOML")] = None,
+    sheet: SheetOption = None,
 ) -> None:
     """Clean (if needed), build features and the kNN index, and save a model directory."""
     # lazy: keeps --help fast
@@ -86,7 +89,7 @@ def fit(
     with friendly_errors() as settings:
         check_not_input([model_dir, *(model_dir / n for n in MODEL_FILES)], [data, columns])
         weights = parse_weights(weight)
-        customers = customers_for(data, settings, columns=columns)
+        customers = customers_for(data, settings, columns=columns, sheet=sheet)
         with step(f"fit {len(customers):,} customers"):
             finder = LookalikeFinder(weights=weights or None, index=index).fit(customers)
         finder.save(model_dir)
@@ -113,6 +116,7 @@ def demo(
     n: Annotated[int, typer.Option("--n", min=100, help="Synthetic customers when no --data")] = 100_000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data")] = 1,
     k: Annotated[int, typer.Option("-k", help="Lookalikes shown per VIP")] = 5,
+    sheet: SheetOption = None,
 ) -> None:
     """Generate (or take) an export, clean it, fit, show VIP lookalikes, write out/ with reports and plots."""
     # lazy: keeps --help fast
@@ -141,7 +145,7 @@ def demo(
                 done(f"generated {n:,} synthetic customers in {data}")
             else:
                 console.print(f"[dim]using the generated export {escape(str(data))} (delete it to regenerate)[/]")
-        result = load_clean(data, settings)
+        result = load_clean(data, settings, sheet=sheet)
         paths = write_clean_outputs(result, out)
         print_quality(result.report.to_dict())
         with step(f"fit {len(result.customers):,} customers"):

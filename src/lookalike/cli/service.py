@@ -11,6 +11,7 @@ import typer
 
 from lookalike.cli.common import (
     OutputFormat,
+    SheetOption,
     Spinners,
     done,
     err_console,
@@ -117,6 +118,7 @@ def report(
     audience: Annotated[Optional[list[Path]], typer.Option(help="Saved audience(s) to profile (default: build the VIP lookalikes)")] = None,
     campaigns: Annotated[Optional[str], typer.Option(help="Campaign store: a database URL (campaign results section)")] = None,
     splits: Annotated[int, typer.Option(min=1, max=50, help="Backtest splits for the gain chart")] = 3,
+    sheet: SheetOption = None,
 ) -> None:
     """Write one self-contained HTML report: quality, distributions, PCA map, profiles, gain, campaigns."""
     # lazy: keeps --help fast
@@ -126,8 +128,8 @@ def report(
 
     with friendly_errors() as settings:
         check_not_input([output], [data, *(audience or [])])
-        finder = finder_for(data, settings)
-        quality = load_quality(data, cache_dir=settings.cache_dir / "clean", progress=Spinners())
+        finder = finder_for(data, settings, sheet=sheet)
+        quality = load_quality(data, cache_dir=settings.cache_dir / "clean", progress=Spinners(), sheet=sheet)
         with step("report: plots, profiles, backtest"):
             html = build_report(finder, quality=quality, audiences=list(audience or []), campaigns_url=campaigns,
                                 lang=lang, n_splits=splits, source=str(data))

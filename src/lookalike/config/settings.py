@@ -11,6 +11,10 @@ variable                    default                                meaning
 ``LOOKALIKE_SESSION_SECRET`` generated once, ``<home>/.session_secret`` signs the UI's login cookie
 ``LOOKALIKE_WORKERS``       ``2``                                  background job threads of the service
 ``LOOKALIKE_MAX_UPLOAD_MB`` ``200``                                largest upload the service takes
+``LOOKALIKE_MAX_XLSX_ROWS`` ``2000000``                            most rows of a workbook sheet (checked before
+                                                                   it is parsed: a zip bomb is refused)
+``LOOKALIKE_MAX_XLSX_COLUMNS`` ``16384``                           most columns of a workbook sheet
+``LOOKALIKE_MAX_XLSX_MB``   ``4096``                               most MiB of XML a workbook sheet expands to
 ``LOOKALIKE_LANG``          ``es``                                 UI language when the browser asks for neither
 ``LOOKALIKE_DEBUG``         unset                                  set: the CLI shows tracebacks of unexpected
                                                                    failures
@@ -47,6 +51,9 @@ ENV_VARS = {
     "LOOKALIKE_SESSION_SECRET": "signs the UI's login cookie (default generated once per workspace)",
     "LOOKALIKE_WORKERS": "background job threads of the service (default 2)",
     "LOOKALIKE_MAX_UPLOAD_MB": "largest upload the service takes (default 200)",
+    "LOOKALIKE_MAX_XLSX_ROWS": "most rows of a workbook sheet, checked before parsing (default 2000000)",
+    "LOOKALIKE_MAX_XLSX_COLUMNS": "most columns of a workbook sheet (default 16384)",
+    "LOOKALIKE_MAX_XLSX_MB": "most MiB of XML a workbook sheet may expand to (default 4096)",
     "LOOKALIKE_LANG": "UI language when the browser asks for neither Spanish nor English (default es)",
     "LOOKALIKE_DEBUG": "any value: the CLI shows the traceback of an unexpected failure",
 }
@@ -87,6 +94,11 @@ class Settings:
                                           shown=False)
     workers: int = _setting("LOOKALIKE_WORKERS", lambda: _int_env("LOOKALIKE_WORKERS", 2))
     max_upload_mb: int = _setting("LOOKALIKE_MAX_UPLOAD_MB", lambda: _int_env("LOOKALIKE_MAX_UPLOAD_MB", 200))
+    # a 558 KB xlsx can hold 2M rows: limits checked on the zip's directory and sheet XML before parsing
+    max_xlsx_rows: int = _setting("LOOKALIKE_MAX_XLSX_ROWS", lambda: _int_env("LOOKALIKE_MAX_XLSX_ROWS", 2_000_000))
+    max_xlsx_columns: int = _setting("LOOKALIKE_MAX_XLSX_COLUMNS",
+                                     lambda: _int_env("LOOKALIKE_MAX_XLSX_COLUMNS", 16_384))
+    max_xlsx_mb: int = _setting("LOOKALIKE_MAX_XLSX_MB", lambda: _int_env("LOOKALIKE_MAX_XLSX_MB", 4096))
     default_lang: str = _setting("LOOKALIKE_LANG", lambda: _env("LOOKALIKE_LANG") or "es")
     debug: bool = _setting("LOOKALIKE_DEBUG", lambda: bool(os.environ.get("LOOKALIKE_DEBUG")))
     https_only: bool = False
