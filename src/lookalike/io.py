@@ -108,13 +108,22 @@ def read_customers(
     return df
 
 
+def check_input_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` when it is a file that can be opened, else an :class:`~lookalike.errors.InputError` that says why."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"cannot read {p}: the file does not exist; check the path")
+    if p.is_dir():
+        raise InputError(f"cannot read {p}: it is a directory; pass a file (.xlsx, .csv or .parquet)")
+    if not os.access(p, os.R_OK):
+        raise InputError(f"cannot read {p}: permission denied; check the file's permissions")
+    return p
+
+
 def _read_file(path: Path, sheet: int | str | None, mapping: ColumnMapping,
                limits: WorkbookLimits | None) -> tuple[pd.DataFrame, dict]:
     name = str(path)
-    if not path.exists():
-        raise InputError(f"cannot read {name}: the file does not exist; check the path")
-    if path.is_dir():
-        raise InputError(f"cannot read {name}: it is a directory; pass a file (.xlsx, .csv or .parquet)")
+    check_input_file(path)
     ext = path.suffix.lower()
     if ext not in READERS:
         raise UnsupportedFormatError(
@@ -142,6 +151,7 @@ def _read_file(path: Path, sheet: int | str | None, mapping: ColumnMapping,
             )
         import pyarrow.parquet as pq
 
+        _check_parquet_columns(path)
         try:
             table = pq.read_table(path)
             # a damaged page can hold invalid UTF-8 that pyarrow only trips over later, deep in
@@ -376,7 +386,7 @@ def read_workbook(
         which = ", ".join(map(repr, tried))
         raise EmptyDataError(f"{name} has no columns: sheet(s) {which} are empty; export the customer table with a "
                              "header row" + ("" if sheet is not None else " (or pass --sheet NAME)"))
-    found = _header_row(raw, mapping)
+    found = find_header_row(raw, mapping)
     header = found if found is not None else int(np.flatnonzero(raw.notna().any(axis=1).to_numpy())[0])
     names = [f"Unnamed: {j}" if pd.isna(v) or not str(v).strip() else str(v).strip()
              for j, v in enumerate(raw.iloc[header])]
@@ -392,8 +402,9 @@ def read_workbook(
     return df.reset_index(drop=True), meta
 
 
-def _header_row(raw: pd.DataFrame, mapping: ColumnMapping) -> int | None:
-    """The first row among the first :data:`HEADER_SCAN_ROWS` naming the most known columns (None: none)."""
+def find_header_row(raw: pd.DataFrame, mapping: ColumnMapping) -> int | None:
+    """The header of a sheet read without one: the first row among the first :data:`HEADER_SCAN_ROWS`
+    naming the most columns of ``mapping``, its cells mostly text (None: no row names any)."""
     from lookalike.config import normalize_name
 
     known = mapping.lookup()
@@ -588,6 +599,22 @@ def detect_delimiter(text: str) -> str:
     return best
 
 
+def _check_parquet_columns(path: Path) -> None:
+    """Refuse a parquet file whose schema names a column twice (pyarrow's own error reads like damage)."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(path).names
+    except Exception:  # unreadable footer: the reader that follows says the file is corrupt
+        return
+    seen: set[str] = set()
+    dupes = [n for n in names if n in seen or seen.add(n)]
+    if dupes:
+        raise InputError(f"cannot read {path}: duplicate column {dupes[0]!r} ({len(dupes)} column name(s) repeated: "
+                         f"{', '.join(map(repr, dict.fromkeys(dupes)))}); rename the columns so each name is "
+                         "unique and write the file again")
+
+
 def _read_sql(url: str, query: str | None) -> tuple[pd.DataFrame, dict]:
     if not query:
         raise InputError(f"reading from {url.split('://')[0]} needs a query or table name (--query)")
@@ -676,7 +703,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    except OSError as exc:  # the user asked for final, not for our temporary name
+        raise _for_target(exc, None, final) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -686,9 +716,23 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         _fsync(tmp_path, os.O_RDONLY)
         os.replace(tmp_path, final)
         _fsync(final.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as exc:  # disk full, a file in the way: said about the output, not the temporary
+        if exc.filename != str(tmp_path) and str(tmp_path) not in str(exc):
+            raise
+        raise _for_target(exc, tmp_path, final) from None
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _for_target(exc: OSError, tmp: Path | None, final: Path) -> OSError:
+    """``exc`` naming ``final`` where it named the temporary file (or, for mkstemp, the folder)."""
+    text = exc.strerror or str(exc)
+    if tmp is not None:
+        text = text.replace(str(tmp), str(final))
+    # OSError(errno, ...) gives the matching subclass (PermissionError, ...); library subclasses
+    # (pyarrow's) may not take these arguments
+    return OSError(exc.errno, text, str(final))
 
 
 def _umask() -> int:
@@ -774,19 +818,26 @@ def write_csv(
     sep: str = ",",
     encoding: str = "utf-8",
     lineterminator: str | None = None,
+    preamble: str | None = None,
 ) -> Path:
     """Write ``df`` as CSV atomically (no index) and return the path.
 
     ``escape`` neutralises spreadsheet formulas in text cells (:func:`escape_formula`); a file
     rewritten as it was read (erasure) passes ``escape=False``. An ``encoding`` that cannot hold
-    a value raises :class:`UnicodeEncodeError` and leaves ``path`` untouched.
+    a value raises :class:`UnicodeEncodeError` and leaves ``path`` untouched. ``preamble`` is
+    written before the header (the ``sep=;`` line of a file rewritten as it was read).
     """
     if escape:
         df = df.copy(deep=False)
         for i in range(df.shape[1]):  # by position: column names may repeat
             df.isetitem(i, escape_formula(df.iloc[:, i]))
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False, sep=sep, encoding=encoding, lineterminator=lineterminator)
+        if preamble:
+            with open(tmp, "w", encoding=encoding, newline="") as fh:  # tmp: written through atomic_path
+                fh.write(preamble)
+                df.to_csv(fh, index=False, sep=sep, lineterminator=lineterminator)
+        else:
+            df.to_csv(tmp, index=False, sep=sep, encoding=encoding, lineterminator=lineterminator)
     return Path(path)
 
 
@@ -900,6 +951,7 @@ def iter_parquet_batches(
         if fh.read(4) != _PARQUET_MAGIC:
             raise UnsupportedFormatError(f"{name} is not a parquet file; export it again as parquet")
     mapping = columns if isinstance(columns, ColumnMapping) else ColumnMapping.load(columns)
+    _check_parquet_columns(p)
     try:
         reader = pq.ParquetFile(p)
         batches = reader.iter_batches(batch_size=int(batch_size))

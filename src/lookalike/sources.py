@@ -27,8 +27,8 @@ import pyarrow.parquet as pq
 from lookalike.cleaning.cache import clean_file
 from lookalike.cleaning.table import CleanResult
 from lookalike.finder import LookalikeFinder
-from lookalike.errors import InputError
-from lookalike.io import file_digest, parquet_metadata
+from lookalike.errors import InputError, QuarantinedCustomerError, UnknownCustomerError
+from lookalike.io import check_input_file, file_digest, parquet_metadata
 
 PathLike = str | os.PathLike[str]
 #: Parquet metadata key of the clean run that wrote a clean table (see :func:`check_clean_set`).
@@ -76,7 +76,7 @@ def load_clean(path: PathLike, *, columns: PathLike | None = None, cache_dir: Pa
 
     ``sheet`` picks a workbook's sheet (:func:`lookalike.io.read_workbook`; default: the one Excel
     opens on); a sheet named explicitly is read without the cache."""
-    path = Path(path)
+    path = check_input_file(path)  # before the cache, which would fail on it as a file system error
     if sheet is not None:
         from lookalike.cleaning.table import clean_customers
         from lookalike.config import ColumnMapping
@@ -167,6 +167,53 @@ def load_quality(source: PathLike, *, cache_dir: PathLike | None = None,
     return None
 
 
+def quarantined(source: PathLike, ids: list[str], *, cache_dir: PathLike | None = None) -> dict[str, str]:
+    """Canonical id -> why its row was quarantined, for ``ids`` quarantined when ``source`` was cleaned.
+
+    The quarantine of a raw export is its cleaning's (cached); of a clean table or a model, the
+    ``quarantine.csv`` written beside it by ``lookalike clean``. Empty when there is none."""
+    from lookalike.cleaning.ids import canonical_ids
+    from lookalike.io import read_csv, unescape_formula
+
+    source = Path(source)
+    table = None
+    if source.is_file() and not is_clean_table(source):
+        table = load_clean(source, cache_dir=cache_dir).quarantine
+    else:
+        near = (source / "quarantine.csv", source.parent / "quarantine.csv") if source.is_dir() else (
+            source.parent / "quarantine.csv",)
+        path = next((p for p in near if p.is_file()), None)
+        if path is not None:
+            table = read_csv(path, dtype=str, na="blank", what="the quarantine")[0]
+    if table is None or not len(table) or "customer_id" not in table.columns or "reason" not in table.columns:
+        return {}
+    raw = table["customer_id"]
+    keys = canonical_ids(unescape_formula(raw.astype("string")) if raw.dtype != object else raw)
+    wanted = set(canonical_ids(ids))
+    out: dict[str, str] = {}
+    rows = table["row_number"].tolist() if "row_number" in table.columns else [None] * len(table)
+    for key, reason, row in zip(keys, table["reason"].tolist(), rows):  # quarantined rows only: a few
+        if key in wanted and key not in out:
+            out[key] = f"{reason}" + (f" (file row {row})" if row is not None and str(row) != "nan" else "")
+    return out
+
+
+def explain_unknown(exc: UnknownCustomerError, source: PathLike, *,
+                    cache_dir: PathLike | None = None) -> UnknownCustomerError:
+    """``exc`` as a :class:`~lookalike.errors.QuarantinedCustomerError` when some of its ids were
+    quarantined when ``source`` was cleaned (the reason is more use than "unknown"), else ``exc``."""
+    try:
+        reasons = quarantined(source, exc.ids, cache_dir=cache_dir)
+    except Exception:  # the explanation is a courtesy: the original error stands
+        return exc
+    if not reasons:
+        return exc
+    from lookalike.cleaning.ids import canonical_ids
+
+    unknown = [i for i, key in zip(exc.ids, canonical_ids(exc.ids)) if key not in reasons]
+    return QuarantinedCustomerError(reasons, unknown, getattr(exc, "n_known", 0))
+
+
 def fingerprint(source: PathLike) -> str:
     """What an audience was built from, for its manifest: a model's manifest digest, else the file's."""
     source = Path(source)
@@ -175,6 +222,7 @@ def fingerprint(source: PathLike) -> str:
     return "file:" + file_digest(source)[:32]
 
 
-__all__ = ["CLEAN_MARKERS", "Progress", "RUN_KEY", "SILENT", "Silent", "check_clean_set", "fingerprint",
+__all__ = ["CLEAN_MARKERS", "Progress", "RUN_KEY", "SILENT", "Silent", "check_clean_set", "explain_unknown",
+           "fingerprint", "quarantined",
            "is_clean_table", "load_clean",
            "load_customers", "load_finder", "load_model", "load_quality"]

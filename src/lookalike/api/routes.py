@@ -127,8 +127,15 @@ def quality(request: Request, name: NameParam, user: User = Depends(viewer)) -> 
 def lookalikes(request: Request, name: NameParam, customer_id: Annotated[str, PathParam(max_length=100)],
                k: Annotated[int, Query(ge=1, le=1000)] = 10, user: User = Depends(viewer)) -> dict:
     """The ``k`` customers most similar to one customer, nearest first."""
-    finder = ws(request).finder(name)
-    df = finder.find_lookalikes(customer_id, k=min(k, finder.n_customers_ - 1))
+    from lookalike.errors import UnknownCustomerError
+    from lookalike.sources import explain_unknown
+
+    workspace = ws(request)
+    finder = workspace.finder(name)
+    try:
+        df = finder.find_lookalikes(customer_id, k=min(k, finder.n_customers_ - 1))
+    except UnknownCustomerError as exc:  # a quarantined row: its reason, not "unknown"
+        raise explain_unknown(exc, workspace.dataset_dir(name) / "customers.parquet") from None
     return {"dataset": name, "customer_id": customer_id, "k": len(df), "lookalikes": service.records(df)}
 
 
@@ -251,7 +258,9 @@ def campaign_results(request: Request, campaign_id: Annotated[int, PathParam(ge=
 
 
 # ------------------------------------------------------------------ erasure on request (issue 10)
-@router.post("/customers/{customer_id}/forget", response_model=m.ErasureOut, tags=["privacy"], responses=ERRORS)
+@router.post("/customers/{customer_id}/forget", response_model=m.ErasureOut, tags=["privacy"], responses={
+    **ERRORS, 500: {"description": "erasure incomplete: the files in `unhandled` still hold the customer (JSON with "
+                                   "`detail` and the counts)"}})
 def forget_customer(request: Request, customer_id: Annotated[str, PathParam(min_length=1, max_length=100)],
                     user: User = Depends(editor)) -> dict:
     """Erase one customer from every dataset, model, audience and export of the workspace and from the
@@ -263,4 +272,11 @@ def forget_customer(request: Request, customer_id: Annotated[str, PathParam(min_
         report = forget(customer_id, home=workspace.home, engine=request.app.state.engine, actor=user.name)
     finally:
         workspace.drop_cached_finders()  # models were refit on disk
-    return {"customer_key": report.customer_key, "log_id": report.log_id, **report.to_dict()}
+    body = {"customer_key": report.customer_key, "log_id": report.log_id, **report.to_dict()}
+    if report.unhandled:  # the erasure is not complete: never a 200 (the counts and the files are in the body)
+        from fastapi.responses import JSONResponse
+
+        return JSONResponse(status_code=500, content={
+            "detail": f"erasure incomplete: {len(report.unhandled)} file(s) still hold the customer and could not "
+                      "be rewritten; delete them by hand (listed in unhandled) and run forget again", **body})
+    return body

@@ -38,7 +38,14 @@ from lookalike.audience.scoring import (
     score_seed_distance,
     score_seed_share,
 )
-from lookalike.audience.seeds import SeedDiagnostics, check_id_list, diagnose_seeds, rule_mask, select_seeds
+from lookalike.audience.seeds import (
+    SeedDiagnostics,
+    check_id_list,
+    diagnose_seeds,
+    rule_literal_warnings,
+    rule_mask,
+    select_seeds,
+)
 from lookalike.errors import InputError, ParameterError, ResultWarning
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -163,10 +170,14 @@ def build_audience(
         raise ParameterError(f"value_weight must be between 0 and 1, got {value_weight!r}")
     target = parse_size(size, n)
 
+    specs = [s.spec for s in seeds] if isinstance(seeds, (list, tuple)) and seeds and all(
+        isinstance(s, SeedSet) for s in seeds) else [seeds]
+    literal = [w for spec in (*specs, negative_seeds, candidate_rule) for w in rule_literal_warnings(customers, spec)]
     seed_w, seed_names = _seed_weights(customers, seeds)
     seed_pos = np.flatnonzero(seed_w > 0)
     if len(seed_pos) == 0:
-        raise InputError("the seed set is empty: no customer matches it; check the rule or the id list")
+        raise InputError("the seed set is empty: no customer matches it; check the rule or the id list"
+                         + "".join(f" ({w})" for w in literal))
     if len(seed_pos) >= n:
         raise InputError(f"the seed set is the whole base ({n:,} customers); there is nobody left to find — "
                          "narrow the seeds")
@@ -221,7 +232,7 @@ def build_audience(
         exclude("filtered: candidate rule", ~rule_mask(customers, candidate_rule).to_numpy())
     counts["candidates"] = int(cand.sum())
 
-    warnings = list(diagnostics.warnings)
+    warnings = [*diagnostics.warnings, *literal]
     if suppress is not None and suppress_warning is not None:
         warnings.append(suppress_warning)
     size_eff = min(target, counts["candidates"])

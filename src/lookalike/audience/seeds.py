@@ -119,10 +119,13 @@ def parse_rule(text: str) -> list[dict]:
     """Parse a rule written on one line into conditions.
 
     Conditions are joined by ``and``; each is ``column OP value`` (``>= <= == != > <``),
-    ``column top 5%`` / ``column bottom 10%``, or ``column in A|B|C``.
+    ``column top 5%`` / ``column bottom 10%``, or ``column in A|B|C`` (also written as a list:
+    ``('A', 'B')``, ``[A, B]``; quoted values stay text, unquoted numbers become numbers).
 
     >>> parse_rule("vip_score >= 0.8 and region in Norte|Sur")
     [{'column': 'vip_score', 'op': '>=', 'value': 0.8}, {'column': 'region', 'op': 'in', 'value': ['Norte', 'Sur']}]
+    >>> parse_rule("region in ('Norte', 'Sur') and vip_flag in [1]")[0]["value"], parse_rule("vip_flag in [1]")[0]["value"]
+    (['Norte', 'Sur'], [1])
     >>> parse_rule("total_spent top 5%")
     [{'column': 'total_spent', 'op': 'top_pct', 'value': '5%'}]
     """
@@ -132,13 +135,63 @@ def parse_rule(text: str) -> list[dict]:
             conditions.append({"column": m[1], "op": f"{m[2].lower()}_pct", "value": m[3]})
         elif m := _RULE_IN.match(part):
             op = "in" if m[2].lower() == "in" else "not_in"
-            conditions.append({"column": m[1], "op": op, "value": [v.strip() for v in m[3].split("|")]})
+            conditions.append({"column": m[1], "op": op, "value": _list(m[3])})
         elif m := _RULE_CMP.match(part):
             conditions.append({"column": m[1], "op": "==" if m[2] == "=" else m[2], "value": _literal(m[3])})
         else:
             raise ParameterError(f"cannot read rule condition {part!r}; write e.g. 'vip_score >= 0.8', "
                                  "'total_spent top 5%' or 'region in Norte|Sur', joined by 'and'")
     return conditions
+
+
+_LIST_ITEM = re.compile(r"""\s*(?:'([^']*)'|"([^"]*)"|([^|,]+))\s*""")
+
+
+def _list(text: str) -> list:
+    """``A|B``, ``A, B``, ``('A', 'B')`` or ``["A", "B"]`` as values (quoted: text; else :func:`_literal`)."""
+    inner = text.strip()
+    if len(inner) >= 2 and inner[0] in "([{" and inner[-1] in ")]}":
+        inner = inner[1:-1]
+    values: list = []
+    for single, double, bare in _LIST_ITEM.findall(inner):
+        if single or double:
+            values.append(single or double)
+        elif bare.strip():
+            values.append(_literal(bare))
+    return values
+
+
+def rule_literal_warnings(customers: pd.DataFrame, conditions: object) -> list[ResultWarning]:
+    """Warnings for text values of a rule (``==``, ``!=``, ``in``, ``not in``) that no customer has.
+
+    A rule such as ``region in ('Nrte', 'Sur')`` would otherwise quietly match fewer customers, or
+    none; the warning names the values the column has.
+
+    >>> df = pd.DataFrame({"region": ["Norte", "Sur"]})
+    >>> print(rule_literal_warnings(df, parse_rule("region in Nrte|Sur"))[0])
+    rule 'region in ...': 'Nrte' is not a value of region, so it matches no customer; region has: Norte, Sur
+    """
+    if not (isinstance(conditions, (list, tuple)) and conditions and all(isinstance(c, Mapping) for c in conditions)):
+        return []
+    out = []
+    for cond in conditions:
+        col, op, value = cond.get("column"), cond.get("op"), cond.get("value")
+        if op not in ("==", "!=", "in", "not_in") or col not in customers.columns:
+            continue
+        texts = [v for v in (value if isinstance(value, (list, tuple, set)) else [value]) if isinstance(v, str)]
+        s = customers[col]
+        if not texts or pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+            continue
+        present = pd.Index(s.dropna().astype(str).unique())
+        absent = [v for v in texts if v not in present]
+        if absent:
+            shown = sorted(present.tolist())
+            have = ", ".join(shown[:15]) + (f" … ({len(shown)} values)" if len(shown) > 15 else "")
+            out.append(ResultWarning(
+                "rule_value_not_found", f"rule '{col} {op.replace('_', ' ')} ...': "
+                f"{', '.join(repr(v) for v in absent)} {'is' if len(absent) == 1 else 'are'} not a value of {col}, "
+                f"so it matches no customer; {col} has: {have or 'no values'}", column=col, values=absent))
+    return out
 
 
 def _literal(text: str) -> object:

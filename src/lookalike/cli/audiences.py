@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -30,6 +32,8 @@ from lookalike.cli.common import (
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from lookalike.config.settings import Settings
+
     import pandas as pd
 
     from lookalike.audience.expand import AudienceResult
@@ -47,6 +51,18 @@ def seed_spec(text: str) -> object:
     if Path(text).is_file():
         return text
     return parse_rule(text)
+
+
+@contextmanager
+def quarantine_explained(data: Path, settings: Settings) -> Iterator[None]:
+    """Unknown seed ids that were quarantined when ``data`` was cleaned are reported with the reason."""
+    from lookalike.errors import UnknownCustomerError
+    from lookalike.sources import explain_unknown
+
+    try:
+        yield
+    except UnknownCustomerError as exc:
+        raise explain_unknown(exc, data, cache_dir=settings.cache_dir / "clean") from None
 
 
 def save_result(result: AudienceResult, output: Path, source: Path, fmt: OutputFormat, top: int,
@@ -110,7 +126,7 @@ def expand(
             id_list_note(suppressed, finder.ids_, f"suppression list {suppress}", strict)
         uplift = uplift_scores(objective, uplift_model, finder.customers_)
         filters = {k: v for k, v in (("region", region), ("fav_category", category), ("promo_channel", channel)) if v}
-        with step("score and rank the audience"):
+        with step("score and rank the audience"), quarantine_explained(data, settings):
             result = finder.build_audience(
                 seed_spec(seeds), size, scorer=scorer, exclude_vips=exclude_vips,
                 exclude_opted_out=not keep_opted_out, suppress=suppressed,

@@ -104,9 +104,15 @@ def find(
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json")] = OutputFormat.table,
 ) -> None:
     """The k customers most similar to CUSTOMER_ID, nearest first."""
+    from lookalike.errors import UnknownCustomerError  # lazy: keeps --help fast
+    from lookalike.sources import explain_unknown
+
     with friendly_errors() as settings:
         finder = finder_for(source, settings)
-        result = finder.find_lookalikes(customer_id, k=k)
+        try:
+            result = finder.find_lookalikes(customer_id, k=k)
+        except UnknownCustomerError as exc:  # a quarantined row says why it is not there
+            raise explain_unknown(exc, source, cache_dir=settings.cache_dir / "clean") from None
         print_frame(result, fmt, title=f"Lookalikes of {customer_id}")
 
 

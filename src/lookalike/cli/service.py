@@ -90,7 +90,7 @@ def serve(
     # lazy: keeps --help fast
     import uvicorn
 
-    from lookalike.server import create_app
+    from lookalike.server import create_app, log_config
 
     with friendly_errors() as settings:
         _cap_threads(threads)
@@ -98,7 +98,8 @@ def serve(
         app = create_app(settings)
         err_console().print(f"Lookalike on http://{host}:{port}/ (workspace {settings.home}); "
                             "create a user with: lookalike users add NAME --role editor", markup=False)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        # access lines come from the app (route templates): uvicorn's would log paths with customer ids
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, log_config=log_config())
 
 
 def _cap_threads(n: int) -> None:
