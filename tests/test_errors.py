@@ -14,6 +14,7 @@ import pytest
 import lookalike
 from lookalike import errors
 from lookalike.errors import (
+    AccessDenied,
     CampaignError,
     DatabaseBusyError,
     DatabaseError,
@@ -39,8 +40,8 @@ EXPECTED = {  # class: (exit code, HTTP status) — the table in the errors.py d
     LookalikeError: (2, 400), InputError: (3, 400), EmptyDataError: (3, 400), MissingColumnsError: (3, 400),
     UnsupportedFormatError: (3, 400), InputTooLarge: (3, 413), UploadTooLarge: (3, 413), ParameterError: (2, 400),
     RecallFloorError: (2, 400), NotFound: (2, 404), UnknownCustomerError: (2, 404), QuarantinedCustomerError: (2, 404),
-    ModelFormatError: (3, 400),
-    CampaignError: (2, 400), DatabaseError: (4, 503), DatabaseBusyError: (4, 503),
+    ModelFormatError: (3, 400), AccessDenied: (2, 403), CampaignError: (2, 400), DatabaseError: (4, 503),
+    DatabaseBusyError: (4, 503),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from pathlib import Path
 
@@ -76,3 +77,15 @@ def test_no_module_but_settings_reads_lookalike_variables():
     assert "config/settings.py" in readers and readers <= {"config/settings.py", "privacy.py"}
     documented = set(re.findall(r"LOOKALIKE_[A-Z_]+", (SRC / "config" / "settings.py").read_text("utf-8")))
     assert documented == set(ENV_VARS)
+
+
+def test_service_security_settings(clean_env, tmp_path):
+    s = Settings()
+    assert (s.data_dirs, s.https_only, s.max_body_kb) == ((), False, 1024)  # registering server files is off
+    clean_env.setenv("LOOKALIKE_DATA_DIRS", f"{tmp_path / 'a'}{os.pathsep} {tmp_path / 'b'} {os.pathsep}")
+    clean_env.setenv("LOOKALIKE_HTTPS_ONLY", "1")
+    clean_env.setenv("LOOKALIKE_MAX_BODY_KB", "64")
+    s = Settings()
+    assert s.data_dirs == (tmp_path / "a", tmp_path / "b") and s.https_only and s.max_body_kb == 64
+    with pytest.raises(ParameterError, match="max_body_kb must be at least 1"):
+        Settings(max_body_kb=0, default_lang="en").check_service()

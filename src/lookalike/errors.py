@@ -20,6 +20,7 @@ the faces report it: ``exit_code`` for the CLI, ``http_status`` for the API
     ├── UnknownCustomerError (KeyError)       2   404  ids not in the fitted table
     │   └── QuarantinedCustomerError          2   404  ... because their rows were quarantined when cleaning
     ├── ModelFormatError                      3   400  model directory unreadable/incompatible
+    ├── AccessDenied                          2   403  a server path or database the service may not read
     ├── CampaignError                         2   400  no such campaign, or the operation does not fit its state
     └── DatabaseError                         4   503  the database cannot be opened or migrated
         └── DatabaseBusyError (CampaignError) 4   503  a write found the database busy for too long
@@ -150,6 +151,12 @@ class ModelFormatError(LookalikeError):
     exit_code = EXIT_INPUT
 
 
+class AccessDenied(LookalikeError):
+    """A server file or database outside what the service may read (data folders, its own database)."""
+
+    http_status = 403
+
+
 class CampaignError(LookalikeError):
     """A campaign cannot be found or the operation does not fit its state."""
 
@@ -194,9 +201,8 @@ class ResultWarning(str):
 
 __all__ = [
     "EXIT_ARGUMENT", "EXIT_FAILURE", "EXIT_INPUT", "EXIT_OK", "EXIT_UNAVAILABLE",
-    "CampaignError", "DatabaseBusyError", "DatabaseError", "EmptyDataError", "InputError", "InputTooLarge",
-    "LookalikeError",
-    "MissingColumnsError", "ModelFormatError", "NotFound", "ParameterError", "QuarantinedCustomerError",
-    "RecallFloorError", "ResultWarning",
+    "AccessDenied", "CampaignError", "DatabaseBusyError", "DatabaseError", "EmptyDataError", "InputError",
+    "InputTooLarge", "LookalikeError", "MissingColumnsError", "ModelFormatError", "NotFound", "ParameterError",
+    "QuarantinedCustomerError", "RecallFloorError", "ResultWarning",
     "UnknownCustomerError", "UnsupportedFormatError", "UploadTooLarge",
 ]

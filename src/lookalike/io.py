@@ -8,8 +8,8 @@ one-line message that names the file and the fix.
 One implementation of each file concern lives here: :func:`read_csv` (the only CSV
 reader that detects encoding and delimiter: customer exports, order-line logs, outcome
 and audience files, files rewritten on erasure), :func:`atomic_path` (every file
-Lookalike writes is moved into place only when complete), :func:`write_csv` (CSV text
-cells neutralised against spreadsheet formulas, :func:`escape_formula`).
+Lookalike writes is moved into place only when complete), :func:`write_csv` and
+:func:`csv_text` (CSV text cells neutralised against spreadsheet formulas, :func:`escape_formula`).
 """
 
 from __future__ import annotations
@@ -735,6 +735,18 @@ def _for_target(exc: OSError, tmp: Path | None, final: Path) -> OSError:
     return OSError(exc.errno, text, str(final))
 
 
+def move_file(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
+    """Move a complete file over ``dst`` in one rename (same file system), durably; return ``dst``.
+
+    For a file already written in full next to its final place (an upload saved under a name of
+    its own until its turn comes).
+    """
+    final = Path(dst)
+    os.replace(src, final)
+    _fsync(final.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    return final
+
+
 def _umask() -> int:
     """The process umask, read without changing it (os.umask would race other threads)."""
     try:
@@ -779,24 +791,34 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *,
     ``metadata`` (parquet only) is added to the file's key-value metadata, read back with
     :func:`parquet_metadata` (e.g. the run that wrote a set of files).
     """
+    write_table_sha256(df, path, digest=False, metadata=metadata)
+    return Path(path)
+
+
+def write_table_sha256(df: pd.DataFrame, path: str | os.PathLike[str], *, digest: bool = True,
+                       metadata: Mapping[str, str] | None = None) -> str | None:
+    """:func:`write_table`, returning the SHA-256 of the bytes it wrote.
+
+    The digest is taken from the temporary file before it moves into place: read back from
+    ``path`` afterwards, it could be the file of another writer of the same name.
+    """
     p = Path(path)
     ext = p.suffix.lower()
-    if ext in (".parquet", ".pq"):
-        with atomic_path(p) as tmp:
-            if metadata:
-                import pyarrow as pa
-                import pyarrow.parquet as pq
-
-                table = pa.Table.from_pandas(df, preserve_index=False)
-                meta = {**(table.schema.metadata or {}), **{k.encode(): str(v).encode() for k, v in metadata.items()}}
-                pq.write_table(table.replace_schema_metadata(meta), tmp, **PARQUET_OPTIONS)
-            else:
-                df.to_parquet(tmp, index=False, engine="pyarrow", **PARQUET_OPTIONS)
-    elif ext == ".csv":
-        write_csv(df, p)
-    else:
+    if ext not in (".parquet", ".pq", ".csv"):
         raise UnsupportedFormatError(f"cannot write {p}: use a .parquet or .csv file name")
-    return p
+    with atomic_path(p) as tmp:
+        if ext == ".csv":
+            escape_frame(df).to_csv(tmp, index=False)
+        elif metadata:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            meta = {**(table.schema.metadata or {}), **{k.encode(): str(v).encode() for k, v in metadata.items()}}
+            pq.write_table(table.replace_schema_metadata(meta), tmp, **PARQUET_OPTIONS)
+        else:
+            df.to_parquet(tmp, index=False, engine="pyarrow", **PARQUET_OPTIONS)
+        return file_digest(tmp, "sha256") if digest else None
 
 
 def parquet_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
@@ -828,9 +850,7 @@ def write_csv(
     written before the header (the ``sep=;`` line of a file rewritten as it was read).
     """
     if escape:
-        df = df.copy(deep=False)
-        for i in range(df.shape[1]):  # by position: column names may repeat
-            df.isetitem(i, escape_formula(df.iloc[:, i]))
+        df = escape_frame(df)
     with atomic_path(path) as tmp:
         if preamble:
             with open(tmp, "w", encoding=encoding, newline="") as fh:  # tmp: written through atomic_path
@@ -839,6 +859,25 @@ def write_csv(
         else:
             df.to_csv(tmp, index=False, sep=sep, encoding=encoding, lineterminator=lineterminator)
     return Path(path)
+
+
+def csv_text(df: pd.DataFrame, *, sep: str = ",") -> str:
+    """``df`` as CSV text (no index) with spreadsheet formulas neutralised: for answers and stdout,
+    where :func:`write_csv` has no file to write.
+
+    >>> csv_text(pd.DataFrame({"name": ["=HYPERLINK(1)", "Ana"]}))
+    "name\\n'=HYPERLINK(1)\\nAna\\n"
+    """
+    return escape_frame(df).to_csv(index=False, sep=sep, lineterminator="\n")
+
+
+def escape_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A shallow copy of ``df`` with :func:`escape_formula` applied to every column (the one place
+    every CSV Lookalike writes goes through)."""
+    out = df.copy(deep=False)
+    for i in range(out.shape[1]):  # by position: column names may repeat
+        out.isetitem(i, escape_formula(out.iloc[:, i]))
+    return out
 
 
 def escape_formula(series: pd.Series) -> pd.Series:

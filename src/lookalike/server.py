@@ -23,16 +23,21 @@ from fastapi.responses import JSONResponse
 from starlette.middleware.sessions import SessionMiddleware
 
 from lookalike import __version__
+from lookalike.api.auth import LoginThrottle
+from lookalike.api.guard import RequestGuard
 from lookalike.api.jobs import JobRegistry
 from lookalike.api.routes import router
+from lookalike.api.users import SESSION_HOURS
 from lookalike.api.workspace import Workspace
 from lookalike.config.settings import Settings
 from lookalike.database import open_database
 from lookalike.errors import LookalikeError
 from lookalike.web import mount_ui
 
-__all__ = ["ACCESS_LOGGER", "RouteAccessLog", "Settings", "create_app", "log_config", "route_of"]
+__all__ = ["ACCESS_LOGGER", "RouteAccessLog", "Settings", "UPLOAD_PATHS", "create_app", "log_config", "route_of"]
 log = logging.getLogger(__name__)
+#: Routes whose body is a file (up to ``max_upload_mb``); every other body is capped at ``max_body_kb``.
+UPLOAD_PATHS = (r"/api/v1/datasets/upload", r"/datasets/upload", r"/datasets/[^/]+/build")
 #: The access log: one line per request with the route *template* (``/api/v1/customers/{customer_id}/forget``),
 #: never the path itself, which holds customer ids, names of datasets and query strings.
 ACCESS_LOGGER = "lookalike.access"
@@ -84,8 +89,9 @@ def log_config() -> dict:
 
 
 async def lookalike_error(request: Request, exc: LookalikeError) -> JSONResponse:
-    """A refused request: the error's one line, with the HTTP status its class declares."""
-    return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+    """A refused request: the error's one line, with the HTTP status its class declares (server paths in
+    it made relative to the workspace or cut: the client has no business knowing the server's layout)."""
+    return JSONResponse({"detail": request.app.state.workspace.redact(str(exc))}, status_code=exc.http_status)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
@@ -110,11 +116,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Lookalike audiences for CRM teams: datasets, quality, lookalikes, audiences, "
                               "playbooks, exports and campaign results. Send an API key in `X-API-Key`.")
     app.state.settings = settings
-    app.state.workspace = Workspace(settings.home)
+    app.state.workspace = Workspace(settings.make_home(), settings.data_dirs)
     app.state.engine = open_database(settings.database_url())
-    app.state.jobs = JobRegistry(settings.workers)
+    app.state.jobs = JobRegistry(settings.workers, redact=app.state.workspace.redact)
+    app.state.login_throttle = LoginThrottle()
+    # added first, so it runs inside the session middleware (which decodes the login cookie for it)
+    app.add_middleware(RequestGuard, engine=app.state.engine, max_body=settings.max_body_kb << 10,
+                       max_upload=settings.max_upload_mb << 20, upload_paths=UPLOAD_PATHS)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret(), session_cookie="lookalike_session",
-                       max_age=8 * 3600, same_site="lax", https_only=settings.https_only)
+                       max_age=SESSION_HOURS * 3600, same_site="lax", https_only=settings.https_only)
+    # outermost: it logs every answer, the guard's refusals too, with the route template only
     app.add_middleware(RouteAccessLog)
     app.add_exception_handler(LookalikeError, lookalike_error)
     app.add_exception_handler(Exception, unexpected_error)

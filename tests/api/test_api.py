@@ -231,7 +231,7 @@ def test_playbooks(client, viewer, editor, finder):
     assert r.status_code == 400 and "colour" in r.json()["detail"]
 
 
-def test_jobs_upload_register_and_errors(client, editor, viewer, tmp_path):
+def test_jobs_upload_register_and_errors(client, editor, viewer, service):
     from lookalike.synth import generate
 
     raw = generate(400, seed=9).raw
@@ -244,9 +244,8 @@ def test_jobs_upload_register_and_errors(client, editor, viewer, tmp_path):
     assert polled["status"] == "done" and polled["progress"] == 1.0
     assert polled["result"]["rows"]["in"] == len(raw)
     assert client.get("/api/v1/datasets/up", headers=viewer).json()["ready"]
-    path = tmp_path / "crm.csv"
-    path.write_bytes(csv)
-    r = client.post("/api/v1/datasets/register", json={"name": "reg", "path": str(path)}, headers=editor)
+    (service.data_dir / "crm.csv").write_bytes(csv)  # a file in the data folder, named relative to it
+    r = client.post("/api/v1/datasets/register", json={"name": "reg", "path": "crm.csv"}, headers=editor)
     assert client.app.state.jobs.wait(r.json()["id"], timeout=60).status == "done"
     assert client.get("/api/v1/datasets/reg", headers=viewer).json()["customers"] == \
         client.get("/api/v1/datasets/up", headers=viewer).json()["customers"]
@@ -261,7 +260,7 @@ def test_jobs_upload_register_and_errors(client, editor, viewer, tmp_path):
                        headers=editor).status_code == 400
     assert client.post("/api/v1/datasets/register", json={"name": "x"}, headers=editor).status_code == 400
     assert client.post("/api/v1/datasets/register", json={"name": "x", "path": "/nonexistent.csv"},
-                       headers=editor).status_code == 400
+                       headers=editor).status_code == 403
     assert client.get("/api/v1/jobs/ffff", headers=viewer).status_code == 404
     assert client.get("/api/v1/jobs", headers=viewer).json()[0]["id"] == failed.id
     assert client.delete("/api/v1/datasets/reg", headers=editor).status_code == 204
@@ -304,13 +303,13 @@ def test_records_are_json_ready():
     json.dumps(out, allow_nan=False)
 
 
-def test_register_a_database_source(client, editor, viewer, tmp_path):
+def test_register_a_database_source(client, editor, viewer, service):
     import sqlalchemy as sa
 
     from lookalike.synth import generate
 
     raw = generate(300, seed=21).raw
-    url = f"sqlite:///{tmp_path}/crm.db"
+    url = f"sqlite:///{service.data_dir}/crm.db"  # a SQLite database is a file: in a data folder
     engine = sa.create_engine(url)
     raw.astype(str).to_sql("crm_customers", engine, index=False)
     engine.dispose()

@@ -346,3 +346,20 @@ def test_one_atomic_writer():
                  for i, line in enumerate(p.read_text("utf-8").splitlines(), 1) if rename.search(line)]
     assert offenders == []
     assert rename.search((SRC / "io.py").read_text("utf-8"))  # the pattern finds the one implementation
+
+
+# Synthetic exports are written as the dirty CRM files they imitate (formula-like text included, on purpose):
+# they are test input, never a result, and hold no customer's data.
+CSV_WRITERS_ALLOWED = {"synth/write.py"}
+
+
+def test_every_csv_goes_through_the_escaping_writer():
+    """CSV text only from lookalike.io (write_csv / csv_text, which escape spreadsheet formulas): no
+    ``to_csv(`` or ``csv.writer`` anywhere else (issue 16, item 6)."""
+    pattern = re.compile(r"\.to_csv\(|\bcsv\.(?:writer|DictWriter)\(")
+    offenders = [f"{p.relative_to(SRC)}:{i}: {line.strip()}" for p in sorted(SRC.rglob("*.py"))
+                 if p != SRC / "io.py" and str(p.relative_to(SRC)) not in CSV_WRITERS_ALLOWED
+                 for i, line in enumerate(p.read_text("utf-8").splitlines(), 1) if pattern.search(line)]
+    assert offenders == []
+    assert pattern.search((SRC / "io.py").read_text("utf-8"))  # the pattern finds the one implementation
+    assert all(pattern.search((SRC / f).read_text("utf-8")) for f in CSV_WRITERS_ALLOWED)  # no stale exception

@@ -90,16 +90,25 @@ async def upload_dataset(request: Request, name: Annotated[str, Form(pattern=NAM
     """Upload a CRM export; cleaning and fitting run as a background job (poll ``/jobs/{id}``)."""
     from lookalike.io import read_customers
 
-    # above the size limit: UploadTooLarge, answered 413 by the app's error handler (its http_status)
-    target, written = await store_upload(ws(request), name, file, request.app.state.settings.max_upload_mb << 20)
-    return _start(request, name, "upload", lambda: read_customers(target),
+    # the request guard refused a body above the limit before it arrived (413); store_upload checks again
+    workspace = ws(request)
+    target, written = await store_upload(workspace, name, file, request.app.state.settings.max_upload_mb << 20)
+    return _start(request, name, "upload", lambda: read_customers(workspace.adopt_upload(name, target)),
                   {"filename": Path(file.filename or "").name, "bytes": written}, user)
 
 
-@router.post("/datasets/register", response_model=m.JobOut, status_code=202, tags=["datasets"], responses=ERRORS)
+@router.post("/datasets/register", response_model=m.JobOut, status_code=202, tags=["datasets"],
+             responses={**ERRORS, 403: {"model": m.ErrorOut, "description": "role too small, or a path or "
+                                                                             "database the service may not read"}})
 def register_dataset(request: Request, body: m.RegisterDataset, user: User = Depends(editor)) -> dict:
-    """Register a file on the server or a database query as a dataset (cleaned + fitted in a job)."""
-    loader = service.register_loader(body.path, body.url, body.query)
+    """Register a file in a data folder (``LOOKALIKE_DATA_DIRS``, none by default) or one read-only
+    SELECT on a SQLite/PostgreSQL database as a dataset (cleaned + fitted in a job)."""
+    from lookalike.api.register import register_loader
+
+    check_name(body.name, "dataset name")
+    settings = request.app.state.settings
+    loader = register_loader(body.path, body.url, body.query, data_dirs=settings.data_dirs,
+                             own_url=settings.database_url(), workspace=ws(request).home)
     source = {"path": body.path} if body.path else {"query": body.query}
     return _start(request, body.name, "register", loader, source, user)
 
@@ -145,9 +154,11 @@ def lookalikes(request: Request, name: NameParam, customer_id: Annotated[str, Pa
 def build_audience(request: Request, name: NameParam, body: m.AudienceRequest, user: User = Depends(editor)) -> dict:
     """Expand a seed set into a ranked, explained audience of an exact size and save it."""
     workspace = ws(request)
+    check_name(body.name, "audience name")
     result = service.build(workspace, name, body)
-    workspace.save_audience(body.name, result, name)
-    return service.audience_payload(workspace, body.name, result, top=body.top)
+    with workspace.lock("audience", body.name):  # the answer describes this request's audience
+        workspace.save_audience(body.name, result, name)
+        return service.audience_payload(workspace, body.name, result, top=body.top)
 
 
 @router.post("/datasets/{name}/reach", response_model=m.ReachOut, tags=["audiences"], responses=ERRORS)
@@ -182,18 +193,18 @@ def download_audience(request: Request, name: NameParam,
                             media_type="application/vnd.apache.parquet")
     from fastapi.responses import Response
 
-    csv = workspace.audience_table(name).to_csv(index=False)
+    from lookalike.io import csv_text
+
+    # audiences carry raw CRM text (region, category, reason): formulas are neutralised as in every CSV
+    csv = csv_text(workspace.audience_table(name))
     return Response(csv, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
 @router.delete("/audiences/{name}", status_code=204, tags=["audiences"], responses=ERRORS)
 def delete_audience(request: Request, name: NameParam, user: User = Depends(editor)) -> None:
-    workspace = ws(request)
-    workspace.audience_info(name)
-    path = workspace.audience_path(name)
-    for p in path.parent.glob(f"{path.stem}.*"):
-        p.unlink()
+    """Delete an audience and its sidecar files (that exact name; its exports stay)."""
+    ws(request).delete_audience(name)
 
 
 # ------------------------------------------------------------------ playbooks
@@ -209,9 +220,11 @@ def run_playbook(request: Request, name: NameParam, playbook: NameParam, body: m
                  user: User = Depends(editor)) -> dict:
     """Run a playbook on a dataset and save its audience."""
     workspace = ws(request)
+    check_name(body.name, "audience name")
     result = service.run_playbook(workspace, name, playbook, size=body.size, params=body.params)
-    workspace.save_audience(body.name, result, name)
-    return service.audience_payload(workspace, body.name, result, top=body.top)
+    with workspace.lock("audience", body.name):
+        workspace.save_audience(body.name, result, name)
+        return service.audience_payload(workspace, body.name, result, top=body.top)
 
 
 # ------------------------------------------------------------------ exports

@@ -10,7 +10,7 @@ import pandas as pd
 
 from lookalike.api.models import AudienceOptions, SeedSpec
 from lookalike.api.workspace import Workspace, check_name
-from lookalike.errors import InputError, ParameterError
+from lookalike.errors import ParameterError
 from lookalike.io import to_jsonable
 
 #: Columns of the audience members shown in responses and the UI (no contact data exists in audiences).
@@ -137,15 +137,17 @@ def export(ws: Workspace, audience: str, profile: str, *, user: str, exclude_ids
     from lookalike.audience.store import audience_manifest
     from lookalike.export import export_audience
 
-    info = ws.audience_info(audience)
-    table = ws.audience_table(audience)
-    dataset = info.get("dataset")
-    customers = ws.finder(dataset).customers_ if dataset else None
-    checked = [] if customers is None else check_members(
-        audience_manifest(ws.audience_path(audience)), table, customers, allow_other_data=allow_other_data,
-        where=f"audience {audience!r}")
-    res = export_audience(table, customers, profile, ws.export_dir(audience), name=check_name(audience),
-                          exclude_ids=exclude_ids, user=user, log_path=ws.export_log())
+    # under the audience's lock: the table, its manifest and the files written belong to one version
+    with ws.lock("audience", audience):
+        info = ws.audience_info(audience)
+        table = ws.audience_table(audience)
+        dataset = info.get("dataset")
+        customers = ws.finder(dataset).customers_ if dataset else None
+        checked = [] if customers is None else check_members(
+            audience_manifest(ws.audience_path(audience)), table, customers, allow_other_data=allow_other_data,
+            where=f"audience {audience!r}")
+        res = export_audience(table, customers, profile, ws.export_dir(audience), name=check_name(audience),
+                              exclude_ids=exclude_ids, user=user, log_path=ws.export_log())
     return replace(res, warnings=(*checked, *res.warnings)) if checked else res
 
 
@@ -183,25 +185,6 @@ def run_playbook(ws: Workspace, dataset: str, playbook: str, *, size: str | None
     if playbook not in builtin_playbooks():
         raise ParameterError(f"unknown playbook {playbook!r}; use one of {', '.join(builtin_playbooks())}")
     return run(ws.finder(dataset), playbook, size=size_arg(size) if size else None, params=params or None)
-
-
-def register_loader(path: str | None, url: str | None, query: str | None):
-    """A loader for a dataset read in place: a server file or a database query."""
-    from lookalike.io import is_sql_url, read_customers
-
-    if bool(path) == bool(url):
-        raise ParameterError("give exactly one of path (a file on the server) or url (a database URL with query)")
-    if url:
-        if not is_sql_url(url):
-            raise ParameterError(f"url {url.split('@')[-1]!r} is not a database URL; use e.g. "
-                                 "postgresql+psycopg://user:pw@host/db or sqlite:///file.db")
-        if not query:
-            raise ParameterError("a database source needs query: a SQL query or a table name")
-        return lambda: read_customers(url, query=query)
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"cannot read {p}: the file does not exist on the server; upload it instead")
-    return lambda: read_customers(p)
 
 
 def campaigns_available() -> bool:

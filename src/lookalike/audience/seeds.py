@@ -360,6 +360,17 @@ class SeedDiagnostics:
         }
 
 
+def _column_mean_std(X: np.ndarray, chunk: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations of float32 ``X`` in float64, a block of rows at a time
+    (``X.std(dtype=float64)`` would hold a float64 copy of the whole matrix: 2.5 GiB at 10M rows)."""
+    mu = X.mean(axis=0, dtype=np.float64)  # a buffered reduction: no copy
+    ss = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], chunk):
+        block = X[start : start + chunk] - mu  # float64, one block
+        ss += np.einsum("ij,ij->j", block, block)
+    return mu, np.sqrt(ss / max(X.shape[0], 1))
+
+
 def diagnose_seeds(X: np.ndarray, seed_pos: np.ndarray, ids: np.ndarray, group_names: list[str],
                    group_idx: np.ndarray, *, seed_weight: np.ndarray | None = None,
                    random_state: int = 0, pairs: int = 20_000) -> SeedDiagnostics:
@@ -387,8 +398,7 @@ def diagnose_seeds(X: np.ndarray, seed_pos: np.ndarray, ids: np.ndarray, group_n
             f"(above {MAX_TIGHTNESS}); they look like a random sample, so their lookalikes "
             "will be ordinary customers — narrow the seed set", tightness=tight, maximum=MAX_TIGHTNESS))
 
-    mu_b = X.mean(axis=0, dtype=np.float64)
-    sd_b = X.std(axis=0, dtype=np.float64)
+    mu_b, sd_b = _column_mean_std(X)
     smd_col = np.divide(X[seed_pos].mean(axis=0, dtype=np.float64) - mu_b, sd_b, out=np.zeros_like(mu_b), where=sd_b > 1e-12)
     n_groups = len(group_names)
     # per input feature: the column with the largest gap (a one-hot block's most over/under-represented category)

@@ -17,22 +17,23 @@ import pandas as pd
 
 from lookalike.audience.manifest import audience_digest, load_manifest, members_fingerprint, write_manifest
 from lookalike.errors import InputError
-from lookalike.io import file_digest, read_csv, write_table, write_text
+from lookalike.io import file_digest, read_csv, write_table, write_table_sha256, write_text
+
+#: The files :func:`save_audience` writes next to ``<stem>.parquet`` (or ``.csv``).
+SIDECARS = (".manifest.json", ".reach.csv", ".reach.png", ".profile.csv", ".sensitive.csv", ".diagnostics.json")
 
 
-#: The files :func:`save_audience` writes next to the audience table.
-SIDECARS = (".manifest.json", ".reach.csv", ".profile.csv", ".sensitive.csv", ".diagnostics.json", ".reach.png")
+def audience_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The audience file and its sidecars that exist: exactly these names (``spring`` never takes
+    ``spring.v2`` along, as a ``spring.*`` pattern would)."""
+    p = Path(path)
+    return [f for f in (p, *(sidecar(p, s) for s in SIDECARS)) if f.is_file()]
 
 
 def sidecar(path: str | os.PathLike[str], suffix: str) -> Path:
     """``out/a.parquet`` + ``.manifest.json`` → ``out/a.manifest.json``."""
     p = Path(path)
     return p.with_name(p.stem + suffix)
-
-
-def audience_files(path: str | os.PathLike[str]) -> list[Path]:
-    """Every file :func:`save_audience` writes for an audience at ``path``: the table and its sidecars."""
-    return [Path(path), *(sidecar(path, s) for s in SIDECARS)]
 
 
 def save_audience(result, path: str | os.PathLike[str], *, model_version: str, data_fingerprint: str,
@@ -44,12 +45,15 @@ def save_audience(result, path: str | os.PathLike[str], *, model_version: str, d
     other data is refused."""
     p = Path(path)
     members = members_fingerprint(customers, result.audience["customer_id"]) if customers is not None else None
-    paths = [write_table(result.audience, p)]
+    # the checksum of the bytes this call wrote: read back from `p`, it could be another writer's
+    # file, and the manifest would vouch for it
+    digest = write_table_sha256(result.audience, p)
+    paths = [p]
     paths.append(write_manifest(
         sidecar(p, ".manifest.json"), audience=result.audience,
         seeds={"count": len(result.seed_ids), "ids": result.seed_ids, "sets": result.params.get("seed_sets", [])},
         parameters=result.params, model_version=model_version, data_fingerprint=data_fingerprint,
-        counts=result.counts, created=created, files={p.name: file_digest(p, "sha256")}, members=members,
+        counts=result.counts, created=created, files={p.name: digest}, members=members,
     ))
     paths.append(write_table(result.reach, sidecar(p, ".reach.csv")))
     paths.append(write_table(result.profile, sidecar(p, ".profile.csv")))

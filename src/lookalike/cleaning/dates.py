@@ -41,10 +41,14 @@ notes: ``order`` ("DMY" or "MDY"), ``order_conflicts`` (rows), ``formats``
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from lookalike.cleaning import _common as c
+from lookalike.cleaning import _fast
 from lookalike.cleaning._base import ColumnParse
 from lookalike.errors import ParameterError
 
@@ -104,6 +108,7 @@ _PATTERNS: dict[str, str] = {
     "text_mdy": rf"^{_WD}{_MON}[\s\-/.]*(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th)?,?\s*{_Y}{_TIME}$",
     "text_ymd": rf"^(?P<y>[0-9]{{4}})[\s\-/.,]+{_MON}[\s\-/.,]+(?P<d>[0-9]{{1,2}}){_TIME}$",
 }
+_COMPILED = {p: re.compile(p) for p in _PATTERNS.values()}
 _NS_PER_DAY = 86_400 * 10**9
 _EXCEL_ORIGIN_NS = pd.Timestamp("1899-12-30").value
 _SERIAL_LO, _SERIAL_HI = 20000, 80000
@@ -111,7 +116,19 @@ _YEAR_LO, _YEAR_HI = 1678, 2261
 _NAT = np.iinfo(np.int64).min
 
 
+def _extract(sub: pd.Series, pattern: str) -> pd.DataFrame:
+    """``sub.str.extract(pattern)``, once per distinct shape of the texts when the pattern allows it."""
+    groups = _fast.extract(sub.to_numpy(dtype=object), _COMPILED[pattern])
+    if groups is None:
+        return sub.str.extract(pattern)
+    return pd.DataFrame(groups, index=sub.index, dtype=object)
+
+
 def _num(col: pd.Series) -> np.ndarray:
+    """Digit groups (``[0-9]`` text or missing) to float64, NaN where missing."""
+    if _fast.enabled():  # the groups hold ASCII digits (and a "." in a serial): Arrow parses them alike
+        return pa.array(col.to_numpy(dtype=object), pa.string(), from_pandas=True).cast(pa.float64()).to_numpy(
+            zero_copy_only=False)
     return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
@@ -220,7 +237,7 @@ def parse_date(s: pd.Series, *, dayfirst: bool | None = None) -> ColumnParse:
         if not todo.any():
             break
         sub = t[todo]
-        m = sub.str.extract(pattern)
+        m = _extract(sub, pattern)
         hit = m.iloc[:, 0].notna().to_numpy() if m.shape[1] else np.zeros(len(sub), dtype=bool)
         if not hit.any():
             continue

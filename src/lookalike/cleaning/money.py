@@ -85,8 +85,11 @@ def _alternation(words: list[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
+# No look-ahead after a code: in the numeric pattern a currency is always followed by a space,
+# sign, digit, ")" or the end, never a letter ("USDA 12" fails either way). Without look-arounds
+# the same pattern runs in RE2 (the Arrow fast path).
 _CURRENCY = (
-    rf"(?-i:{_alternation(_ISO)})(?![A-Za-z])|(?i:{_alternation(_COMMON)})(?![A-Za-z])"
+    rf"(?-i:{_alternation(_ISO)})|(?i:{_alternation(_COMMON)})"
     rf"|(?i:{_alternation(list(_SYMBOLS))})"
 )
 _PATTERN = nm.numeric_pattern(prefix=_CURRENCY, suffix=_CURRENCY)
@@ -96,15 +99,18 @@ _UPPER_ALIAS = {k: v for k, v in _ISO_ALIAS.items()}
 def _canonical(tokens: np.ndarray) -> np.ndarray:
     """Raw currency tokens -> canonical names (None stays None)."""
     out = np.full(tokens.size, None, dtype=object)
-    for i, tok in enumerate(tokens):  # loop over distinct texts' tokens only
-        if tok is None:
-            continue
-        up = tok.upper()
-        if up in _COMMON or (tok == up and up in _ISO):
-            out[i] = _UPPER_ALIAS.get(up, up)
-        else:
-            out[i] = _SYMBOLS.get(tok.lower(), tok)
+    has = tokens != None  # noqa: E711 - elementwise on object arrays
+    if has.any():
+        codes, distinct = pd.factorize(tokens[has])
+        out[has] = np.array([_canonical_one(t) for t in distinct], dtype=object)[codes]  # distinct tokens only
     return out
+
+
+def _canonical_one(tok: str) -> str:
+    up = tok.upper()
+    if up in _COMMON or (tok == up and up in _ISO):
+        return _UPPER_ALIAS.get(up, up)
+    return _SYMBOLS.get(tok.lower(), tok)
 
 
 def _mixed(currencies: dict[str, int]) -> bool:

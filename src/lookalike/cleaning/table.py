@@ -267,8 +267,13 @@ def clean_customers(
 
     # quarantine: rows that cannot be used, with their original values and a reason
     reason = pd.Series(pd.NA, index=df.index, dtype="object")
-    usable = table[[c for c in _USABLE if c in table.columns]]
-    usable_any = (usable.notna() & ~usable.isin(["Unknown"])).any(axis=1) | table["never_purchased"]
+    usable_any = table["never_purchased"].to_numpy(dtype=bool).copy()
+    for c in _USABLE:
+        if c in table.columns:
+            has = table[c].notna().to_numpy().copy()
+            if not pd.api.types.is_numeric_dtype(table[c]):  # only text can be the placeholder
+                has &= ~table[c].isin(["Unknown"]).to_numpy()
+            usable_any |= has
     reason[~usable_any] = "no usable values: every customer field is empty or unparseable"
     reason[table["customer_id"].isna()] = "missing customer_id"
     bad = reason.notna()

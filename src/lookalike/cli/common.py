@@ -139,7 +139,9 @@ def progress_bar(total: int, label: str) -> tuple[Progress, Callable[[int], None
 def print_frame(df: pd.DataFrame, fmt: OutputFormat, title: str = "") -> None:
     """Write a (small) table to stdout as a rich table, CSV or JSON records."""
     if fmt is OutputFormat.csv:
-        sys.stdout.write(df.to_csv(index=False))
+        from lookalike.io import csv_text  # lazy: this module imports no data library
+
+        sys.stdout.write(csv_text(df))
     elif fmt is OutputFormat.json:
         sys.stdout.write(df.to_json(orient="records", indent=2, date_format="iso") + "\n")
     else:

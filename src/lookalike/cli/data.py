@@ -77,7 +77,7 @@ def fit(
     data: Annotated[Path, typer.Argument(help="Raw export or clean customers.parquet")],
     model_dir: Annotated[Path, typer.Option("-o", "--out", help="Model directory to write")],
     weight: Annotated[list[str], typer.Option("--weight", help="name=number; a feature or group (value, behaviour, ...)")] = [],  # noqa: B006
-    index: Annotated[str, typer.Option(help="Index: auto (exact up to 100k, HNSW up to 500k, IVF above), exact, faiss-flat, sklearn, hnsw, ivf")] = "auto",
+    index: Annotated[str, typer.Option(help="Index: auto (exact while one query takes under 1 ms on this machine, IVF beyond), exact, faiss-flat, sklearn, hnsw, ivf")] = "auto",
     columns: Annotated[Optional[Path], typer.Option(help="Column-name mapping TOML")] = None,
     sheet: SheetOption = None,
 ) -> None:

@@ -15,6 +15,11 @@ variable                    default                                meaning
                                                                    it is parsed: a zip bomb is refused)
 ``LOOKALIKE_MAX_XLSX_COLUMNS`` ``16384``                           most columns of a workbook sheet
 ``LOOKALIKE_MAX_XLSX_MB``   ``4096``                               most MiB of XML a workbook sheet expands to
+``LOOKALIKE_MAX_BODY_KB``   ``1024``                               largest request body of every other route
+``LOOKALIKE_DATA_DIRS``     unset (registration of server files    folders (``:``-separated) whose files and
+                            is off)                                SQLite databases editors may register
+``LOOKALIKE_HTTPS_ONLY``    unset                                  set: the login cookie is ``Secure`` (serve
+                                                                   the UI over HTTPS only)
 ``LOOKALIKE_LANG``          ``es``                                 UI language when the browser asks for neither
 ``LOOKALIKE_DEBUG``         unset                                  set: the CLI shows tracebacks of unexpected
                                                                    failures
@@ -54,6 +59,9 @@ ENV_VARS = {
     "LOOKALIKE_MAX_XLSX_ROWS": "most rows of a workbook sheet, checked before parsing (default 2000000)",
     "LOOKALIKE_MAX_XLSX_COLUMNS": "most columns of a workbook sheet (default 16384)",
     "LOOKALIKE_MAX_XLSX_MB": "most MiB of XML a workbook sheet may expand to (default 4096)",
+    "LOOKALIKE_MAX_BODY_KB": "largest request body of every route but uploads (default 1024)",
+    "LOOKALIKE_DATA_DIRS": "folders (os.pathsep-separated) whose files editors may register (default none)",
+    "LOOKALIKE_HTTPS_ONLY": "any value: the UI's login cookie is Secure (HTTPS only)",
     "LOOKALIKE_LANG": "UI language when the browser asks for neither Spanish nor English (default es)",
     "LOOKALIKE_DEBUG": "any value: the CLI shows the traceback of an unexpected failure",
 }
@@ -72,6 +80,10 @@ def _int_env(name: str, default: int) -> int:
         return int(text)
     except ValueError:
         raise ParameterError(f"{name} must be a whole number, got {text!r}; fix or unset it") from None
+
+
+def _paths_env(name: str) -> tuple[Path, ...]:
+    return tuple(Path(p.strip()) for p in (_env(name) or "").split(os.pathsep) if p.strip())
 
 
 def _setting(env: str, factory, *, shown: bool = True):
@@ -101,11 +113,15 @@ class Settings:
     max_xlsx_mb: int = _setting("LOOKALIKE_MAX_XLSX_MB", lambda: _int_env("LOOKALIKE_MAX_XLSX_MB", 4096))
     default_lang: str = _setting("LOOKALIKE_LANG", lambda: _env("LOOKALIKE_LANG") or "es")
     debug: bool = _setting("LOOKALIKE_DEBUG", lambda: bool(os.environ.get("LOOKALIKE_DEBUG")))
-    https_only: bool = False
+    max_body_kb: int = _setting("LOOKALIKE_MAX_BODY_KB", lambda: _int_env("LOOKALIKE_MAX_BODY_KB", 1024))
+    # none by default: registering a server file is an administrator's decision, not an editor's
+    data_dirs: tuple[Path, ...] = _setting("LOOKALIKE_DATA_DIRS", lambda: _paths_env("LOOKALIKE_DATA_DIRS"))
+    https_only: bool = _setting("LOOKALIKE_HTTPS_ONLY", lambda: bool(os.environ.get("LOOKALIKE_HTTPS_ONLY")))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home))
         object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+        object.__setattr__(self, "data_dirs", tuple(Path(p) for p in self.data_dirs))
 
     def check_service(self) -> "Settings":
         """``self`` when the service settings are usable, else ``ParameterError`` (the CLI ignores them)."""
@@ -113,17 +129,24 @@ class Settings:
             raise ParameterError(f"default_lang must be one of {', '.join(LANGUAGES)}, got {self.default_lang!r}")
         if not 1 <= int(self.workers) <= 64:
             raise ParameterError(f"workers must be between 1 and 64, got {self.workers!r}")
+        for name in ("max_upload_mb", "max_body_kb"):
+            if int(getattr(self, name)) < 1:
+                raise ParameterError(f"{name} must be at least 1, got {getattr(self, name)!r}")
         return self
 
     def database_url(self) -> str:
         """The database URL: explicit setting, else ``LOOKALIKE_DB_URL``, else SQLite in the workspace."""
         return self.db_url or f"sqlite:///{(self.home / 'lookalike.db').resolve()}"
 
+    def make_home(self) -> Path:
+        """The workspace directory, created (mode 0700: it holds customer data and secrets) if missing."""
+        return private_dir(self.home)
+
     def secret(self) -> str:
         """The session secret; generated and stored in the workspace (mode 0600) when not given."""
         if self.session_secret:
             return self.session_secret
-        self.home.mkdir(parents=True, exist_ok=True)
+        self.make_home()
         path = self.home / ".session_secret"
         if not path.is_file():
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -132,4 +155,16 @@ class Settings:
         return path.read_text().strip()
 
 
-__all__ = ["ENV_VARS", "LANGUAGES", "Settings"]
+def private_dir(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a directory, created with mode 0700 (and missing parents) when it does not exist.
+
+    An existing directory keeps its mode: the administrator may have chosen to share it.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(path, 0o700)  # mkdir's mode passes through the umask; make it exact
+    return path
+
+
+__all__ = ["ENV_VARS", "LANGUAGES", "Settings", "private_dir"]

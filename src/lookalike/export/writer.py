@@ -25,7 +25,7 @@ from lookalike.audience.seeds import check_id_list
 from lookalike.cleaning.ids import normalize_ids
 from lookalike.errors import InputError, MissingColumnsError, ParameterError
 from lookalike.export.contacts import normalize, sha256_hex
-from lookalike.export.log import append_log, current_user
+from lookalike.export.log import append_log, check_log, current_user
 from lookalike.export.profiles import ExportProfile, load_export_profiles
 from lookalike.io import TEXT_DTYPE, as_text, file_digest, write_csv
 
@@ -151,12 +151,13 @@ def export_audience(
         warnings.append(f"only {len(out)} row(s) to write for profile '{profile}', below its minimum of "
                         f"{spec.min_rows}; the destination may reject or not use such a small list")
 
+    log = Path(log_path) if log_path is not None else Path(out_dir) / "export_log.jsonl"
+    check_log(log)  # an export nobody can trace is not written: the log must take a line first
     paths, digests, rows = _write_chunks(out, spec, Path(out_dir), name)
     warnings.extend(_stale_files(Path(out_dir), name, profile, paths))
     for w in warnings:
         logger.warning("export %s/%s: %s", name, profile, w)
-    log = Path(log_path) if log_path is not None else Path(out_dir) / "export_log.jsonl"
-    append_log(log, {
+    record = {
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "user": user if user is not None else current_user(),
         "audience": name,
@@ -165,7 +166,13 @@ def export_audience(
         "files": [{"file": p.name, "rows": r, "sha256": digests[p.name]} for p, r in zip(paths, rows)],
         "counts": counts,
         "warnings": warnings,
-    })
+    }
+    try:
+        append_log(log, record)
+    except OSError:
+        for p in paths:  # the files would have no record: the export fails as a whole
+            p.unlink(missing_ok=True)
+        raise
     return ExportResult(profile=profile, name=name, paths=tuple(paths), rows_written=int(len(out)),
                         counts=counts, warnings=tuple(warnings), sha256=digests, log_path=log)
 
