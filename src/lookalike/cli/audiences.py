@@ -119,7 +119,8 @@ def expand(
     from lookalike.io import check_not_input
 
     with friendly_errors() as settings:
-        check_not_input(audience_files(output), [data, seeds, negative_seeds, suppress, uplift_model])
+        # the table itself even before it exists (it may be inside an input), its sidecars that exist
+        check_not_input([output, *audience_files(output)], [data, seeds, negative_seeds, suppress, uplift_model])
         suppressed = read_id_file(suppress) if suppress else None
         finder = finder_for(data, settings, sheet=sheet)
         if suppressed is not None:
@@ -169,7 +170,8 @@ def playbook_run(
 
     with friendly_errors() as settings:
         pb = load_playbook(name, option_pairs(param, "--param"))
-        check_not_input(audience_files(out_dir / f"{pb.name}.parquet"), [data, name])
+        target = out_dir / f"{pb.name}.parquet"
+        check_not_input([target, *audience_files(target)], [data, name])
         finder = finder_for(data, settings)
         with step(f"playbook {pb.name}"):
             result = run_playbook(finder, pb, size=size)
