@@ -378,8 +378,7 @@ def read_workbook(
         except Exception as exc:  # calamine raises its own error types for corrupt files
             raise InputError(f"cannot read {name}: the workbook is corrupt or unreadable ({_short(exc)}); "
                              "open and re-save it in Excel, or export as .csv") from exc
-        raw = raw.dropna(how="all", axis=1)
-        if raw.notna().any(axis=None):
+        if raw.head(HEADER_SCAN_ROWS).notna().any(axis=None):  # the header is in these rows, if anywhere
             break
         tried.append(sheets[i].name)
     else:
@@ -432,7 +431,7 @@ def identifiers_as_text(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]
 
     >>> df, n = identifiers_as_text(pd.DataFrame({"zip": ["08001", 8001, None], "age": [1, 2, 3]}))
     >>> df["zip"].tolist(), n
-    (['08001', '8001', <NA>], {'zip': 1})
+    (['08001', '8001', None], {'zip': 1})
     """
     out, counts = df, {}
     for j, col in enumerate(df.columns):
@@ -445,15 +444,18 @@ def identifiers_as_text(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]
         kind = pd.api.types.infer_dtype(s, skipna=True)
         if kind in ("string", "empty"):
             continue
-        if kind.startswith("mixed"):  # .str gives NA for cells that are not text: no loop over rows
-            n = int((s.notna() & s.astype(object).str.len().isna()).sum())
+        if kind.startswith("mixed"):  # only the number cells change: .str gives NA for them, no loop over rows
+            numbers = (s.notna() & s.astype(object).str.len().isna()).to_numpy()
+            text = s.astype(object).copy()
+            text[numbers] = as_text(s[numbers]).astype(object).to_numpy()
+            n = int(numbers.sum())
         else:
-            n = int(s.notna().sum())
+            text, n = as_text(s), int(s.notna().sum())
         if not n:
             continue
         if out is df:
             out = df.copy(deep=False)
-        out.isetitem(j, as_text(s))
+        out.isetitem(j, text)
         counts[name] = n
     return out, counts
 
