@@ -35,7 +35,7 @@ from lookalike.cleaning.ids import canonical_id, canonical_ids  # re-exported: l
 from lookalike.errors import InputError, ModelFormatError, ParameterError, UnknownCustomerError
 from lookalike.features import FeatureSpec, check_feature_input, make_feature_pipeline
 from lookalike.index import DEFAULT_RECALL_FLOOR, INDEX_KINDS, LOW_RECALL_POLICIES, IndexReport, NeighborIndex, build_index
-from lookalike.io import atomic_path, file_digest
+from lookalike.io import atomic_path, file_digest, write_table
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ LOOKALIKE_COLUMNS = ("customer_id", "vip_flag", "total_spent", "total_orders", "
 _MANIFEST = "manifest.json"
 _CUSTOMERS = "customers.parquet"
 _FEATURES = "features.npy"
+#: The files :meth:`LookalikeFinder.save` writes into a model directory.
+MODEL_FILES = (_MANIFEST, _CUSTOMERS, _FEATURES)
 
 
 #: Above this many customers the feature pipeline's statistics (medians, means, scales, categories)
@@ -323,8 +325,7 @@ class LookalikeFinder(BaseEstimator):
         self._check_fitted()
         root = Path(path)
         root.mkdir(parents=True, exist_ok=True)
-        with atomic_path(root / _CUSTOMERS) as tmp:
-            self.customers_.to_parquet(tmp, index=False, engine="pyarrow")
+        write_table(self.customers_, root / _CUSTOMERS)
         with atomic_path(root / _FEATURES) as tmp:
             with open(tmp, "wb") as fh:
                 np.save(fh, self.X_, allow_pickle=False)

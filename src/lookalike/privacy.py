@@ -45,15 +45,15 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-import lookalike.database as db
 from lookalike.audience.manifest import MANIFEST_KIND, audience_digest
 from lookalike.campaigns.store import delete_customer_rows, write_transaction
 from lookalike.cleaning.ids import canonical_id, canonical_ids
-from lookalike.config import load_toml
-from lookalike.errors import ParameterError
+from lookalike.config import ColumnMapping, load_toml
+import lookalike.database as db
+from lookalike.errors import InputError, ParameterError
 from lookalike.export import load_export_profiles, log_rewrite, normalize_email, normalize_phone, sha256_hex
 from lookalike.finder import MODEL_FORMAT, LookalikeFinder
-from lookalike.io import atomic_path, file_digest, read_csv, write_csv, write_text
+from lookalike.io import atomic_path, file_digest, find_header_row, read_csv, write_csv, write_table, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,14 @@ __all__ = ["ErasureReport", "customer_key", "forget_customer", "redact_json"]
 
 ERASED = "[erased]"
 _TABLES = (".parquet", ".pq", ".csv", ".xlsx")
+#: Delimited text that may be a table (an upload): rows removed when it has an id column, else text redaction.
+_DELIMITED = (".txt", ".tsv")
 _TEXT = (".md", ".html", ".htm", ".txt", ".svg", ".toml", ".log")
+#: Files Lookalike draws or writes from numbers only (plots, feature arrays): no id can be in them, and
+#: searching their compressed bytes for a short id finds it by chance.
+_NO_IDS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".npy")
+#: Compressed or binary spreadsheet formats this module cannot search or rewrite: reported, never passed over.
+_OPAQUE = (".gz", ".zip", ".bz2", ".xz", ".7z", ".xls", ".xlsb", ".xlsm", ".ods")
 _SKIP_SUFFIXES = (".db", ".db-journal", ".db-wal", ".db-shm", ".sqlite", ".tmp")
 
 
@@ -209,10 +216,9 @@ def _id_regex(cid: str) -> re.Pattern:
 # --------------------------------------------------------------------------- files
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
+def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
     # every cell as its exact text, undecodable bytes refused: the rewrite changes nothing but the removed rows
-    df, meta = read_csv(path, na="none", strict=True, what="the table")
-    return df, meta["encoding"], meta["delimiter"]
+    return read_csv(path, na="none", strict=True, what="the table")
 
 
 def _redact_cells(df: pd.DataFrame, mask: np.ndarray, cid: str) -> tuple[pd.DataFrame, list[tuple[int, int]]]:
@@ -236,8 +242,10 @@ def _redact_cells(df: pd.DataFrame, mask: np.ndarray, cid: str) -> tuple[pd.Data
     return out, changed
 
 
-def _rewrite_table(path: Path, cid: str, id_cols: set[str], hashes: set[str]) -> tuple[int, int]:
-    """Remove the customer's rows from one table file, atomically; returns (rows removed, cells redacted)."""
+def _rewrite_table(path: Path, cid: str, id_cols: set[str], hashes: set[str]) -> tuple[int, int] | None:
+    """Remove the customer's rows from one table file, atomically; returns (rows removed, cells redacted).
+
+    A delimited text file (``.txt``, ``.tsv``) without an id column is not a table of customers: None."""
     ext = path.suffix.lower()
     if ext == ".xlsx":
         return _rewrite_xlsx(path, cid, id_cols, hashes)
@@ -246,24 +254,46 @@ def _rewrite_table(path: Path, cid: str, id_cols: set[str], hashes: set[str]) ->
         mask = _id_mask(df, cid, id_cols, hashes)
         df, cells = _redact_cells(df, mask, cid)
         if mask.any() or cells:
-            with atomic_path(path) as tmp:
-                df[~mask].to_parquet(tmp, index=False, engine="pyarrow")
+            write_table(df[~mask], path)
         return int(mask.sum()), len(cells)
-    df, enc, sep = _read_csv(path)
+    if ext in _DELIMITED:
+        try:
+            df, meta = _read_csv(path)
+        except InputError:  # not a table (prose with commas, ragged lines): redacted as text
+            return None
+        if not any(_column_key(c) in id_cols for c in df.columns):
+            return None
+    else:
+        df, meta = _read_csv(path)
     mask = _id_mask(df, cid, id_cols, hashes)
     df, cells = _redact_cells(df, mask, cid)
     if mask.any() or cells:
-        write_csv(df[~mask], path, escape=False, sep=sep, encoding=enc, lineterminator="\n")
+        sep = meta["delimiter"]
+        write_csv(df[~mask], path, escape=False, sep=sep, encoding=meta["encoding"], lineterminator="\n",
+                  preamble=f"sep={sep}\n" if meta.get("sep_line") else None)
     return int(mask.sum()), len(cells)
 
 
 def _rewrite_xlsx(path: Path, cid: str, id_cols: set[str], hashes: set[str]) -> tuple[int, int]:
-    sheets = pd.read_excel(path, sheet_name=None, engine="calamine", dtype=object)
-    hits, cells = {}, {}
-    for name, df in sheets.items():
+    """Every sheet: rows of the customer deleted, the id redacted in other cells (title rows included).
+
+    The header of each sheet is found as the reader finds it (:func:`lookalike.io.find_header_row`:
+    it may sit below title rows); rows are numbered as Excel numbers them (the frame starts at A1)."""
+
+    mapping = ColumnMapping.load()
+    sheets = pd.read_excel(path, sheet_name=None, engine="calamine", header=None, dtype=object)
+    hits: dict[str, list[int]] = {}
+    cells: dict[str, list[tuple[int, int]]] = {}
+    for name, raw in sheets.items():
+        if raw.empty:
+            continue
+        h = find_header_row(raw, mapping) or 0
+        df = raw.iloc[h + 1:].reset_index(drop=True)
+        df.columns = [f"Unnamed: {j}" if pd.isna(v) else str(v) for j, v in enumerate(raw.iloc[h])]
         mask = _id_mask(df, cid, id_cols, hashes)
-        hits[name] = np.flatnonzero(mask)
-        cells[name] = _redact_cells(df, mask, cid)[1]
+        top = _redact_cells(raw.iloc[:h + 1].reset_index(drop=True), np.zeros(h + 1, dtype=bool), cid)[1]
+        hits[name] = [int(r) + h + 2 for r in np.flatnonzero(mask)]  # Excel row numbers (1-based)
+        cells[name] = [(r + 1, c + 1) for r, c in top] + [(r + h + 2, c + 1) for r, c in _redact_cells(df, mask, cid)[1]]
     n, k = sum(len(v) for v in hits.values()), sum(len(v) for v in cells.values())
     if not (n or k):
         return 0, 0
@@ -273,11 +303,11 @@ def _rewrite_xlsx(path: Path, cid: str, id_cols: set[str], hashes: set[str]) -> 
     pattern = _id_regex(cid)
     for name, rows in hits.items():
         ws = wb[name]
-        for r, c in cells[name]:  # before deleting rows: positions are those of the frame read above
-            cell = ws.cell(row=r + 2, column=c + 1)
+        for r, c in cells[name]:  # before deleting rows: positions are those of the sheet read above
+            cell = ws.cell(row=r, column=c)
             cell.value = pattern.sub(ERASED, str(cell.value))
-        for r in sorted(rows.tolist(), reverse=True):  # bottom-up: row numbers above stay valid
-            ws.delete_rows(int(r) + 2)  # +2: header row, 1-based
+        for r in sorted(rows, reverse=True):  # bottom-up: row numbers above stay valid
+            ws.delete_rows(r)
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return n, k
@@ -433,8 +463,9 @@ def _scan_one(p: Path, rel: str, home: Path, cid: str, id_cols: set[str], hashes
               rewritten_exports: dict[tuple[Path, str], list[dict]]) -> None:
     """Erase the customer from one file (by kind); records what changed in ``report``."""
     ext = p.suffix.lower()
-    if ext in _TABLES:
-        n, cells = _rewrite_table(p, cid, id_cols, hashes)
+    table = _rewrite_table(p, cid, id_cols, hashes) if ext in _TABLES or ext in _DELIMITED else None
+    if table is not None:
+        n, cells = table
         if cells:
             report.redacted[rel] = cells
         if p in audiences:  # rewrite its manifest: seeds, row count, digests
@@ -456,10 +487,13 @@ def _scan_one(p: Path, rel: str, home: Path, cid: str, id_cols: set[str], hashes
             n = _rewrite_text(p, cid)
         if n:
             report.redacted[rel] = n
-    elif ext in _TEXT:
+    elif ext in _TEXT or ext in _DELIMITED:
         n = _rewrite_text(p, cid)
         if n:
             report.redacted[rel] = n
+    elif ext in _OPAQUE:  # a format that cannot be searched or rewritten here: never passed over silently
+        report.unhandled.append(f"{rel} (a {ext} file cannot be searched or rewritten by forget: delete it, or "
+                                "unpack it into the workspace and run forget again)")
 
 
 def _scan_cache(cache_dir: Path, cid: str) -> int:
@@ -484,8 +518,11 @@ def _leftovers(home: Path, cid: str, skip: set[Path]) -> list[str]:
     pattern = re.compile(rb"(?<![0-9A-Za-z])" + re.escape(cid.encode()) + rb"(?![0-9A-Za-z])", re.IGNORECASE)
     out = []
     for p in sorted(q for q in home.rglob("*") if q.is_file() and not q.name.endswith(".tmp")):
-        if p.suffix.lower() in (".parquet", ".pq", ".xlsx") or p.name == ".session_secret" or p.resolve() in skip:
-            continue  # compressed tables: checked by reading them above
+        ext = p.suffix.lower()
+        if ext in (".parquet", ".pq", ".xlsx", *_OPAQUE) or p.name == ".session_secret" or p.resolve() in skip:
+            continue  # compressed tables: checked by reading them above; other compressed files: reported above
+        if ext in _NO_IDS:
+            continue  # plots and feature arrays hold no ids: a short id found in their bytes is chance
         if pattern.search(p.read_bytes()):
             out.append(str(p.relative_to(home)))
     return out

@@ -198,6 +198,8 @@ class PlaybookRun(_Strict):
 class ExportRequest(_Strict):
     profile: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", description="email, sms, push, meta or google")
     exclude_ids: list[str] | None = Field(None, max_length=1_000_000)
+    allow_other_data: bool = Field(False, description="export even when the dataset changed since the audience "
+                                                      "was built (its members' contacts or consents differ)")
 
 
 class ExportFile(BaseModel):

@@ -14,9 +14,11 @@ from lookalike.api import service
 from lookalike.api.auth import editor, viewer
 from lookalike.api.users import User
 from lookalike.api.workspace import NAME_PATTERN, Workspace, check_name, store_upload
+from lookalike.errors import UnknownCustomerError
 from lookalike.io import csv_text, read_customers
 from lookalike.privacy import forget_customer as forget
 from lookalike.report.quality import quality_summary_lines
+from lookalike.sources import explain_unknown
 from lookalike.synth import generate
 
 router = APIRouter(prefix="/api/v1")
@@ -137,8 +139,13 @@ def quality(request: Request, name: NameParam, user: User = Depends(viewer)) -> 
 def lookalikes(request: Request, name: NameParam, customer_id: Annotated[str, PathParam(max_length=100)],
                k: Annotated[int, Query(ge=1, le=1000)] = 10, user: User = Depends(viewer)) -> dict:
     """The ``k`` customers most similar to one customer, nearest first."""
-    finder = ws(request).finder(name)
-    df = finder.find_lookalikes(customer_id, k=min(k, finder.n_customers_ - 1))
+
+    workspace = ws(request)
+    finder = workspace.finder(name)
+    try:
+        df = finder.find_lookalikes(customer_id, k=min(k, finder.n_customers_ - 1))
+    except UnknownCustomerError as exc:  # a quarantined row: its reason, not "unknown"
+        raise explain_unknown(exc, workspace.dataset_dir(name) / "customers.parquet") from None
     return {"dataset": name, "customer_id": customer_id, "k": len(df), "lookalikes": service.records(df)}
 
 
@@ -225,7 +232,8 @@ def run_playbook(request: Request, name: NameParam, playbook: NameParam, body: m
              responses=ERRORS)
 def export(request: Request, name: NameParam, body: m.ExportRequest, user: User = Depends(editor)) -> dict:
     """Write the audience's file(s) for one destination (channel lists or hashed ad-platform lists)."""
-    res = service.export(ws(request), name, body.profile, user=user.name, exclude_ids=body.exclude_ids)
+    res = service.export(ws(request), name, body.profile, user=user.name, exclude_ids=body.exclude_ids,
+                         allow_other_data=body.allow_other_data)
     return service.export_payload(res, name)
 
 
@@ -261,7 +269,9 @@ def campaign_results(request: Request, campaign_id: Annotated[int, PathParam(ge=
 
 
 # ------------------------------------------------------------------ erasure on request (issue 10)
-@router.post("/customers/{customer_id}/forget", response_model=m.ErasureOut, tags=["privacy"], responses=ERRORS)
+@router.post("/customers/{customer_id}/forget", response_model=m.ErasureOut, tags=["privacy"], responses={
+    **ERRORS, 500: {"description": "erasure incomplete: the files in `unhandled` still hold the customer (JSON with "
+                                   "`detail` and the counts)"}})
 def forget_customer(request: Request, customer_id: Annotated[str, PathParam(min_length=1, max_length=100)],
                     user: User = Depends(editor)) -> dict:
     """Erase one customer from every dataset, model, audience and export of the workspace and from the
@@ -272,4 +282,11 @@ def forget_customer(request: Request, customer_id: Annotated[str, PathParam(min_
         report = forget(customer_id, home=workspace.home, engine=request.app.state.engine, actor=user.name)
     finally:
         workspace.drop_cached_finders()  # models were refit on disk
-    return {"customer_key": report.customer_key, "log_id": report.log_id, **report.to_dict()}
+    body = {"customer_key": report.customer_key, "log_id": report.log_id, **report.to_dict()}
+    if report.unhandled:  # the erasure is not complete: never a 200 (the counts and the files are in the body)
+        from fastapi.responses import JSONResponse
+
+        return JSONResponse(status_code=500, content={
+            "detail": f"erasure incomplete: {len(report.unhandled)} file(s) still hold the customer and could not "
+                      "be rewritten; delete them by hand (listed in unhandled) and run forget again", **body})
+    return body

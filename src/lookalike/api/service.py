@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,13 @@ import pandas as pd
 
 from lookalike.api.models import AudienceOptions, SeedSpec
 from lookalike.api.workspace import Workspace, check_name
+from lookalike.audience.manifest import check_members
 from lookalike.audience.options import AudienceOptions as LibraryOptions
 from lookalike.audience.options import option_fields
 from lookalike.audience.playbooks import builtin_playbooks, load_playbook
 from lookalike.audience.playbooks import run_playbook as run_library_playbook
 from lookalike.audience.seeds import parse_rule
+from lookalike.audience.store import audience_manifest
 from lookalike.errors import ParameterError
 from lookalike.export import export_audience
 from lookalike.io import to_jsonable
@@ -121,17 +124,25 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if path.is_file() else pd.DataFrame()
 
 
-def export(ws: Workspace, audience: str, profile: str, *, user: str, exclude_ids=None):
-    """Write an audience's files for one destination profile, logged with the user's name."""
+def export(ws: Workspace, audience: str, profile: str, *, user: str, exclude_ids=None,
+           allow_other_data: bool = False):
+    """Write an audience's files for one destination profile, logged with the user's name.
 
+    Refused when the audience's dataset was re-uploaded with other people or contacts since it
+    was built (:func:`lookalike.audience.manifest.check_members`), unless ``allow_other_data``;
+    the check's warnings are added to the result's."""
     # under the audience's lock: the table, its manifest and the files written belong to one version
     with ws.lock("audience", audience):
         info = ws.audience_info(audience)
         table = ws.audience_table(audience)
         dataset = info.get("dataset")
         customers = ws.finder(dataset).customers_ if dataset else None
-        return export_audience(table, customers, profile, ws.export_dir(audience), name=check_name(audience),
-                               exclude_ids=exclude_ids, user=user, log_path=ws.export_log())
+        checked = [] if customers is None else check_members(
+            audience_manifest(ws.audience_path(audience)), table, customers, allow_other_data=allow_other_data,
+            where=f"audience {audience!r}")
+        res = export_audience(table, customers, profile, ws.export_dir(audience), name=check_name(audience),
+                              exclude_ids=exclude_ids, user=user, log_path=ws.export_log())
+    return replace(res, warnings=(*checked, *res.warnings)) if checked else res
 
 
 def export_payload(res, audience: str) -> dict:

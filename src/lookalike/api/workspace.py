@@ -41,9 +41,9 @@ from lookalike.config.settings import private_dir
 from lookalike.errors import InputError, NotFound, ParameterError, UploadTooLarge
 from lookalike.export import load_manifest
 from lookalike.finder import LookalikeFinder
-from lookalike.io import atomic_path, move_file, write_text
+from lookalike.io import atomic_path, check_workbook, move_file, write_text
 from lookalike.report.outputs import write_clean_outputs
-from lookalike.sources import fingerprint
+from lookalike.sources import check_clean_set, fingerprint
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _NAME = re.compile(NAME_PATTERN)
@@ -77,7 +77,9 @@ async def store_upload(workspace: "Workspace", name: str, upload, limit_bytes: i
     The file becomes the dataset's ``raw.<ext>`` when its job runs (:meth:`Workspace.adopt_upload`).
     Refuses a file type the reader does not take; above the size limit nothing is left behind
     (a dataset folder made for it is removed, an existing dataset is untouched) and
-    :class:`UploadTooLarge` is raised.
+    :class:`UploadTooLarge` is raised. A workbook that would expand beyond the workbook limits
+    (rows, columns, XML size: :func:`lookalike.io.check_workbook`) is refused the same way, before
+    any job parses it (HTTP 413, the limit named).
     """
     suffix = Path(upload.filename or "").suffix.lower()
     if suffix not in RAW_SUFFIXES:
@@ -87,8 +89,13 @@ async def store_upload(workspace: "Workspace", name: str, upload, limit_bytes: i
     d.mkdir(parents=True, exist_ok=True)
     target = d / f".upload-{secrets.token_hex(8)}{suffix}"
     try:
-        return target, await save_upload(upload, target, limit_bytes)
+        written = await save_upload(upload, target, limit_bytes)
+        if suffix == ".xlsx":  # a zip bomb is refused here, before a job parses it
+
+            check_workbook(target)
+        return target, written
     except BaseException:
+        target.unlink(missing_ok=True)
         if created:
             shutil.rmtree(d, ignore_errors=True)
         raise
@@ -179,11 +186,11 @@ class Workspace:
 
     def quality(self, name: str) -> dict:
         """The quality report dict of a cleaned dataset."""
-        path = self.dataset_dir(name) / "quality.json"
-        if not path.is_file():
+        report = check_clean_set(self.dataset_dir(name))  # refuses a report of another run than the table
+        if report is None:
             self.dataset_info(name)  # raises NotFound for an unknown dataset
             raise NotFound(f"dataset {name!r} is not cleaned yet; poll its job until it is done")
-        return json.loads(path.read_text("utf-8"))
+        return report
 
     def prepare(self, name: str, load: Callable[[], object], source: dict,
                 progress: Callable[[float, str], None]) -> dict:
@@ -279,7 +286,8 @@ class Workspace:
         path = self.audience_path(name)
         with self.lock("audience", name):
             save_audience(result, path, model_version=__version__,
-                          data_fingerprint=fingerprint(self.dataset_dir(dataset) / "model"))
+                          data_fingerprint=fingerprint(self.dataset_dir(dataset) / "model"),
+                          customers=self.finder(dataset).customers_)
         return path
 
     def delete_audience(self, name: str) -> list[str]:

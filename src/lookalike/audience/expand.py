@@ -39,7 +39,14 @@ from lookalike.audience.scoring import (
     score_seed_distance,
     score_seed_share,
 )
-from lookalike.audience.seeds import SeedDiagnostics, diagnose_seeds, rule_mask, select_seeds
+from lookalike.audience.seeds import (
+    SeedDiagnostics,
+    check_id_list,
+    diagnose_seeds,
+    rule_literal_warnings,
+    rule_mask,
+    select_seeds,
+)
 from lookalike.cleaning.ids import canonical_ids
 from lookalike.errors import InputError, ParameterError, ResultWarning
 
@@ -148,10 +155,15 @@ def build_audience(
     k = o.k
     target = parse_size(o.size, n)
 
+    specs = [s.spec for s in o.seeds] if isinstance(o.seeds, (list, tuple)) and o.seeds and all(
+        isinstance(s, SeedSet) for s in o.seeds) else [o.seeds]
+    literal = [w for spec in (*specs, o.negative_seeds, o.candidate_rule)
+               for w in rule_literal_warnings(customers, spec)]
     seed_w, seed_names = _seed_weights(customers, o.seeds)
     seed_pos = np.flatnonzero(seed_w > 0)
     if len(seed_pos) == 0:
-        raise InputError("the seed set is empty: no customer matches it; check the rule or the id list")
+        raise InputError("the seed set is empty: no customer matches it; check the rule or the id list"
+                         + "".join(f" ({w})" for w in literal))
     if len(seed_pos) >= n:
         raise InputError(f"the seed set is the whole base ({n:,} customers); there is nobody left to find — "
                          "narrow the seeds")
@@ -192,6 +204,7 @@ def build_audience(
     if o.suppress is not None:
         sup = canonical_ids(o.suppress)
         exclude("excluded: suppression list", finder.ids_.isin(sup))
+        suppress_warning = check_id_list(sup, finder.ids_, what="suppression list", known_canonical=True)
     for col, allowed in (o.filters or {}).items():
         if col not in customers.columns:
             raise ParameterError(f"filter column {col!r} is not in the customer table; use one of {', '.join(FILTER_COLUMNS)}")
@@ -201,7 +214,9 @@ def build_audience(
         exclude("filtered: candidate rule", ~rule_mask(customers, o.candidate_rule).to_numpy())
     counts["candidates"] = int(cand.sum())
 
-    warnings = list(diagnostics.warnings)
+    warnings = [*diagnostics.warnings, *literal]
+    if o.suppress is not None and suppress_warning is not None:
+        warnings.append(suppress_warning)
     size_eff = min(target, counts["candidates"])
     if size_eff < target:
         warnings.append(ResultWarning(

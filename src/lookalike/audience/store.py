@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lookalike.audience.manifest import audience_digest, load_manifest, write_manifest
+from lookalike.audience.manifest import audience_digest, load_manifest, members_fingerprint, write_manifest
 from lookalike.errors import InputError
 from lookalike.io import file_digest, read_csv, write_table, write_table_sha256, write_text
 
@@ -38,9 +38,14 @@ def sidecar(path: str | os.PathLike[str], suffix: str) -> Path:
 
 
 def save_audience(result, path: str | os.PathLike[str], *, model_version: str, data_fingerprint: str,
-                  created: str | None = None) -> list[Path]:
-    """Write the audience (parquet or csv) and its manifest and review files; returns the paths."""
+                  created: str | None = None, customers: pd.DataFrame | None = None) -> list[Path]:
+    """Write the audience (parquet or csv) and its manifest and review files; returns the paths.
+
+    ``customers``: the table the audience was built from; its members' rows are fingerprinted in
+    the manifest (:func:`~lookalike.audience.manifest.members_fingerprint`) so that an export with
+    other data is refused."""
     p = Path(path)
+    members = members_fingerprint(customers, result.audience["customer_id"]) if customers is not None else None
     # the checksum of the bytes this call wrote: read back from `p`, it could be another writer's
     # file, and the manifest would vouch for it
     digest = write_table_sha256(result.audience, p)
@@ -49,7 +54,7 @@ def save_audience(result, path: str | os.PathLike[str], *, model_version: str, d
         sidecar(p, ".manifest.json"), audience=result.audience,
         seeds={"count": len(result.seed_ids), "ids": result.seed_ids, "sets": result.params.get("seed_sets", [])},
         parameters=result.params, model_version=model_version, data_fingerprint=data_fingerprint,
-        counts=result.counts, created=created, files={p.name: digest},
+        counts=result.counts, created=created, files={p.name: digest}, members=members,
     ))
     paths.append(write_table(result.reach, sidecar(p, ".reach.csv")))
     paths.append(write_table(result.profile, sidecar(p, ".profile.csv")))
@@ -86,6 +91,11 @@ def load_audience(path: str | os.PathLike[str]) -> pd.DataFrame:
             raise InputError(f"{p} does not match the ids and ranks in {sidecar(p, '.manifest.json').name} "
                              "(modified or corrupt); rebuild it with lookalike expand or playbook run")
     return df
+
+
+def audience_manifest(path: str | os.PathLike[str]) -> dict | None:
+    """The manifest next to an audience file (checked like :func:`load_audience` does), None without one."""
+    return _checked_manifest(Path(path))
 
 
 def _checked_manifest(p: Path) -> dict | None:

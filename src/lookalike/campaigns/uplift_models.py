@@ -42,7 +42,7 @@ from lookalike.campaigns.uplift import uplift_metrics
 from lookalike.cleaning.ids import normalize_ids
 from lookalike.errors import CampaignError, InputError, MissingColumnsError, ModelFormatError, ParameterError
 from lookalike.features import FeatureSpec, check_feature_input, make_feature_pipeline
-from lookalike.io import atomic_path, file_digest
+from lookalike.io import atomic_path, file_digest, write_table
 
 LEARNERS = ("two_model", "x_learner", "class_transformation")
 BASES = ("logistic", "boosting")
@@ -315,8 +315,7 @@ class UpliftModel:
 
         root = Path(path)
         root.mkdir(parents=True, exist_ok=True)
-        with atomic_path(root / _TRAINING) as tmp:
-            self.training_.to_parquet(tmp, index=False, engine="pyarrow")
+        write_table(self.training_, root / _TRAINING)
         check = self.model_.predict(self._training_X())
         with atomic_path(root / _CHECK) as tmp:
             with open(tmp, "wb") as fh:

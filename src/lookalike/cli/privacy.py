@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lookalike.cli.common import err_console, friendly_errors
+from lookalike.cli.common import err_console, friendly_errors, warn
 
 
 def forget_cmd(
@@ -57,10 +57,9 @@ def forget_cmd(
                   f"#{report.log_id} (key {report.customer_key[:12]}…)"
                   + ("" if report.total else " — nothing left to remove"), soft_wrap=True)
         if report.models_refit:
-            err.print(f"refit without the customer: {', '.join(report.models_refit)}", soft_wrap=True)
+            err.print(f"refit without the customer: {', '.join(report.models_refit)}", soft_wrap=True, markup=False)
         for rel in report.unhandled:
-            err.print(f"[yellow]warning:[/] {rel} still contains the id and could not be rewritten; "
-                      "delete it by hand", soft_wrap=True)
+            warn(f"{rel} still contains the id and could not be rewritten; delete it by hand")
         err.print("files already sent to a vendor are not recalled: ask the vendor to delete them", soft_wrap=True)
         if report.unhandled:
             raise typer.Exit(1)

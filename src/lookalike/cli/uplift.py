@@ -15,7 +15,16 @@ from typing import Annotated, Optional
 import typer
 
 from lookalike.audience.options import OBJECTIVES
-from lookalike.cli.common import OutputFormat, customers_for, err_console, friendly_errors, print_frame, step
+from lookalike.cli.common import (
+    OutputFormat,
+    customers_for,
+    done,
+    err_console,
+    friendly_errors,
+    print_frame,
+    step,
+    warn,
+)
 from lookalike.errors import ParameterError
 
 uplift_app = typer.Typer(help="Uplift models: who will a campaign change? Fit on past campaigns, plan audience sizes.",
@@ -78,7 +87,10 @@ def fit(
     from lookalike.campaigns.uplift_models import UpliftModel, _spec_from_dict, campaign_training_data
     from lookalike.database import open_database
 
+    from lookalike.io import check_not_input
+
     with friendly_errors() as settings:
+        check_not_input([out], [data])
         customers = customers_for(data, settings)
         finder_spec = None
         if data.is_dir():  # a model directory: use the features it was fitted with
@@ -86,8 +98,7 @@ def fit(
         td = campaign_training_data(open_database(db), campaigns, customers)
         err = err_console()
         if td.not_found:
-            err.print(f"[yellow]warning:[/] {td.not_found:,} campaign customers are not in {data} and were left out",
-                      soft_wrap=True)
+            warn(f"{td.not_found:,} campaign customers are not in {data} and were left out")
         spec = _spec_from_dict(finder_spec) if finder_spec else None
         model = UpliftModel(learner.value, base.value, spec=spec, outcome=outcome.value, n_splits=folds,
                             n_repeats=repeats)
@@ -98,11 +109,11 @@ def fit(
         shown = model.cv_[["candidate", "qini_mean", "qini_sd", "auuc_mean"]].head(8)
         print_frame(shown, OutputFormat.table, title=f"Cross-validated Qini ({folds} folds × {repeats})")
         d = model.describe()
-        err.print(f"[green]✓[/] uplift model {d['learner']}/{d['base']} {d['params']} on {outcome.value} "
-                  f"(CV Qini {d['cv_qini_mean']:.3g} ± {d['cv_qini_sd']:.3g} per fold) saved to {out}", soft_wrap=True)
+        done(f"uplift model {d['learner']}/{d['base']} {d['params']} on {outcome.value} "
+             f"(CV Qini {d['cv_qini_mean']:.3g} ± {d['cv_qini_sd']:.3g} per fold) saved to {out}")
         if d["cv_qini_mean"] is not None and d["cv_qini_mean"] <= 0:
-            err.print("[yellow]warning:[/] the cross-validated Qini is not above zero: this model ranks no better "
-                      "than a random order on these campaigns; do not target by it", soft_wrap=True)
+            warn("the cross-validated Qini is not above zero: this model ranks no better "
+                 "than a random order on these campaigns; do not target by it")
 
 
 @uplift_app.command("plan")

@@ -11,6 +11,10 @@ variable                    default                                meaning
 ``LOOKALIKE_SESSION_SECRET`` generated once, ``<home>/.session_secret`` signs the UI's login cookie
 ``LOOKALIKE_WORKERS``       ``2``                                  background job threads of the service
 ``LOOKALIKE_MAX_UPLOAD_MB`` ``200``                                largest upload the service takes
+``LOOKALIKE_MAX_XLSX_ROWS`` ``2000000``                            most rows of a workbook sheet (checked before
+                                                                   it is parsed: a zip bomb is refused)
+``LOOKALIKE_MAX_XLSX_COLUMNS`` ``16384``                           most columns of a workbook sheet
+``LOOKALIKE_MAX_XLSX_MB``   ``4096``                               most MiB of XML a workbook sheet expands to
 ``LOOKALIKE_MAX_BODY_KB``   ``1024``                               largest request body of every other route
 ``LOOKALIKE_DATA_DIRS``     unset (registration of server files    folders (``:``-separated) whose files and
                             is off)                                SQLite databases editors may register
@@ -52,6 +56,9 @@ ENV_VARS = {
     "LOOKALIKE_SESSION_SECRET": "signs the UI's login cookie (default generated once per workspace)",
     "LOOKALIKE_WORKERS": "background job threads of the service (default 2)",
     "LOOKALIKE_MAX_UPLOAD_MB": "largest upload the service takes (default 200)",
+    "LOOKALIKE_MAX_XLSX_ROWS": "most rows of a workbook sheet, checked before parsing (default 2000000)",
+    "LOOKALIKE_MAX_XLSX_COLUMNS": "most columns of a workbook sheet (default 16384)",
+    "LOOKALIKE_MAX_XLSX_MB": "most MiB of XML a workbook sheet may expand to (default 4096)",
     "LOOKALIKE_MAX_BODY_KB": "largest request body of every route but uploads (default 1024)",
     "LOOKALIKE_DATA_DIRS": "folders (os.pathsep-separated) whose files editors may register (default none)",
     "LOOKALIKE_HTTPS_ONLY": "any value: the UI's login cookie is Secure (HTTPS only)",
@@ -99,6 +106,11 @@ class Settings:
                                           shown=False)
     workers: int = _setting("LOOKALIKE_WORKERS", lambda: _int_env("LOOKALIKE_WORKERS", 2))
     max_upload_mb: int = _setting("LOOKALIKE_MAX_UPLOAD_MB", lambda: _int_env("LOOKALIKE_MAX_UPLOAD_MB", 200))
+    # a 558 KB xlsx can hold 2M rows: limits checked on the zip's directory and sheet XML before parsing
+    max_xlsx_rows: int = _setting("LOOKALIKE_MAX_XLSX_ROWS", lambda: _int_env("LOOKALIKE_MAX_XLSX_ROWS", 2_000_000))
+    max_xlsx_columns: int = _setting("LOOKALIKE_MAX_XLSX_COLUMNS",
+                                     lambda: _int_env("LOOKALIKE_MAX_XLSX_COLUMNS", 16_384))
+    max_xlsx_mb: int = _setting("LOOKALIKE_MAX_XLSX_MB", lambda: _int_env("LOOKALIKE_MAX_XLSX_MB", 4096))
     default_lang: str = _setting("LOOKALIKE_LANG", lambda: _env("LOOKALIKE_LANG") or "es")
     debug: bool = _setting("LOOKALIKE_DEBUG", lambda: bool(os.environ.get("LOOKALIKE_DEBUG")))
     max_body_kb: int = _setting("LOOKALIKE_MAX_BODY_KB", lambda: _int_env("LOOKALIKE_MAX_BODY_KB", 1024))
