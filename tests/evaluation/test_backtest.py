@@ -40,10 +40,14 @@ def test_harness_recovers_planted_structure_lookalike_beats_rule_at_its_size(syn
     assert row["ci_low"] > 0 and row["share_positive"] > 0.9
 
 
-def test_every_split_is_kept_and_counts_are_consistent(synthetic_result):
+def test_every_split_is_kept_and_counts_are_consistent(synthetic, synthetic_result):
     sp = synthetic_result.splits
     assert sp.split.nunique() == 20 and set(sp.method) == {"seed_share", "classifier", "best_rule", "spend", "random"}
-    assert (sp.n_seeds < sp.n_seeds.max() + 1).all() and (sp["precision@N"].between(0, 1)).all()
+    # "given" mode: each split keeps seed_share (0.8) of the seeds; population and targets are the task's own
+    assert (sp.n_seeds == round(0.8 * int(synthetic.seeds.sum()))).all()
+    assert (sp.n_population == int(synthetic.population.sum())).all()
+    assert (sp.n_target == int((synthetic.target & synthetic.population).sum())).all()
+    assert sp["precision@N"].between(0, 1).all()
     # precision@N is recall@N when N is the number of targets: lift = precision / base rate
     np.testing.assert_allclose(sp["lift@N"], sp["precision@N"] / sp["base_rate"])
     assert len(synthetic_result.rules) == 20
