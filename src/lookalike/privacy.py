@@ -15,8 +15,9 @@
   dropping one row without refitting would leave features the model can no longer reproduce);
 * **other JSON and text files** (quality reports, diagnostics, ``source.json``): the id is removed
   from lists and replaced by ``[erased]`` in text;
-* **the clean-table cache** (``LOOKALIKE_CACHE_DIR``): entries holding the customer are deleted
-  (they are rebuilt from the raw file on the next run);
+* **the clean-table cache**, when one is configured (``cache_dir`` or ``LOOKALIKE_CACHE_DIR``; nothing
+  outside the workspace is searched by default): entries holding the customer are deleted (they are
+  rebuilt from the raw file on the next run);
 * **the campaign store**: the customer's assignments and outcomes, and the id in stored audience
   manifests, in one transaction that also writes the ``erasure_log`` row (SHA-256 of the
   canonical id, never the id; counts per place in ``details``).
@@ -75,6 +76,7 @@ class ErasureReport:
     redacted: dict[str, int] = field(default_factory=dict)     # JSON/text file -> occurrences removed
     models_refit: list[str] = field(default_factory=list)
     cache_entries_removed: int = 0
+    cache_searched: bool = False                               # False: no cache directory was configured
     database: dict[str, int] = field(default_factory=dict)
     unhandled: list[str] = field(default_factory=list)         # files that still contain the id
     log_id: int | None = None
@@ -88,7 +90,8 @@ class ErasureReport:
     def to_dict(self) -> dict:
         """Plain values, JSON-ready (this is what ``erasure_log.details`` holds, without ``log_id``)."""
         return {"files": self.files, "redacted": self.redacted, "models_refit": self.models_refit,
-                "cache_entries_removed": self.cache_entries_removed, "database": self.database,
+                "cache_entries_removed": self.cache_entries_removed, "cache_searched": self.cache_searched,
+                "database": self.database,
                 "unhandled": self.unhandled, "total": self.total}
 
 
@@ -555,8 +558,9 @@ def forget_customer(customer_id: object, *, home: str | os.PathLike[str] | None 
     """Remove one customer from the workspace ``home``, the clean-table cache and the campaign store.
 
     ``home`` defaults to ``LOOKALIKE_HOME`` (else ``./.lookalike``); ``engine`` to the database of
-    :func:`lookalike.database.open_database`; ``cache_dir`` to ``LOOKALIKE_CACHE_DIR`` (else
-    ``~/.cache/lookalike``). Returns what was removed; the same counts are in ``erasure_log.details``.
+    :func:`lookalike.database.open_database`; ``cache_dir`` to ``LOOKALIKE_CACHE_DIR``, else no cache
+    is searched (``report.cache_searched`` is False): erasure never reaches outside the workspace
+    unless told to. Returns what was removed; the same counts are in ``erasure_log.details``.
     """
     from lookalike import database as db
 
@@ -567,9 +571,10 @@ def forget_customer(customer_id: object, *, home: str | os.PathLike[str] | None 
     root = root.resolve()
     report = ErasureReport(customer_key(cid))
     _scan_files(root, cid, report, actor)
-    cache = Path(cache_dir) if cache_dir is not None else Path(
-        os.environ.get("LOOKALIKE_CACHE_DIR") or Path.home() / ".cache" / "lookalike")
-    report.cache_entries_removed = _scan_cache(cache, cid)
+    cache = cache_dir if cache_dir is not None else os.environ.get("LOOKALIKE_CACHE_DIR")
+    if cache:
+        report.cache_searched = True
+        report.cache_entries_removed = _scan_cache(Path(cache), cid)
     eng = engine if engine is not None else db.open_database()
     skip: set[Path] = set()
     if eng.dialect.name == "sqlite" and eng.url.database:

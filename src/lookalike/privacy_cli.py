@@ -16,8 +16,8 @@ def forget_cmd(
     db: Annotated[Optional[str], typer.Option("--db", help="Campaign database URL (default: LOOKALIKE_DB_URL, "
                                                            "else the SQLite file in the workspace)")] = None,
     actor: Annotated[Optional[str], typer.Option("--actor", help="Who asked for the erasure (logged)")] = None,
-    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Clean-table cache (default: "
-                                                                         "LOOKALIKE_CACHE_DIR, else ~/.cache/lookalike)")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Clean-table cache to search too (default: "
+                                                                         "LOOKALIKE_CACHE_DIR, else none)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON")] = False,
 ) -> None:
     """Remove one customer from audiences, exports, clean tables, models, the cache and the campaign store; log it."""
@@ -59,6 +59,9 @@ def forget_cmd(
         for rel in report.unhandled:
             err.print(f"[yellow]warning:[/] {rel} still contains the id and could not be rewritten; "
                       "delete it by hand", soft_wrap=True)
+        if not report.cache_searched:
+            err.print("the clean-table cache was not searched: pass --cache-dir DIR (lookalike clean caches in "
+                      "LOOKALIKE_CACHE_DIR, else ~/.cache/lookalike) to erase the customer there too", soft_wrap=True)
         err.print("files already sent to a vendor are not recalled: ask the vendor to delete them", soft_wrap=True)
         if report.unhandled:
             raise typer.Exit(1)

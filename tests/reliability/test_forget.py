@@ -208,8 +208,28 @@ def test_forget_deletes_cache_entries_holding_the_customer(ws, tmp_path):
     engine = db.open_database(f"sqlite:///{tmp_path / 'other.db'}")
     report = forget_customer("c000002", home=ws, engine=engine, actor="t", cache_dir=tmp_path / "cache")
     engine.dispose()
-    assert report.cache_entries_removed == 1
+    assert report.cache_searched is True and report.cache_entries_removed == 1
     assert not (cache / "a").exists() and (cache / "b" / "customers.parquet").is_file()
+
+
+def test_forget_searches_no_cache_outside_the_workspace_unless_told(runner, ws, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # a home of this test's own (the session's holds other entries)
+    planted = Path.home() / ".cache" / "lookalike" / "clean" / "planted"  # the default of `lookalike clean`
+    planted.mkdir(parents=True)
+    pd.DataFrame({"customer_id": ["C000002"]}).to_parquet(planted / "customers.parquet")
+    monkeypatch.delenv("LOOKALIKE_CACHE_DIR")
+    engine = db.open_database(f"sqlite:///{tmp_path / 'other.db'}")
+    report = forget_customer("C000002", home=ws, engine=engine, actor="t")
+    assert report.cache_searched is False and report.cache_entries_removed == 0
+    assert (planted / "customers.parquet").is_file()
+    res = runner.invoke(app, ["forget", "C000002", "--home", str(ws), "--db", f"sqlite:///{tmp_path / 'other.db'}"])
+    assert res.exit_code == 0, res.output
+    assert "cache was not searched" in res.output and (planted / "customers.parquet").is_file()
+    # configured: searched
+    monkeypatch.setenv("LOOKALIKE_CACHE_DIR", str(Path.home() / ".cache" / "lookalike"))
+    report = forget_customer("C000002", home=ws, engine=engine, actor="t")
+    engine.dispose()
+    assert report.cache_searched is True and report.cache_entries_removed == 1 and not planted.exists()
 
 
 def test_forget_on_postgresql_deletes_rows_in_one_transaction(ws, tmp_path, tmp_path_factory):
