@@ -91,6 +91,7 @@ def test_too_small_arms_are_refused():
         results_from_frame(f)
 
 
+@pytest.mark.slow
 def test_confidence_intervals_cover_the_true_uplift_in_200_simulated_campaigns():
     cov = coverage_study(n_campaigns=220, n_customers=2500, holdout_share=0.2, base_rate=0.05, uplift=0.02,
                          random_state=42)

@@ -123,6 +123,7 @@ def _id_anywhere(ws: Path, cid: str) -> list[str]:
     return hits
 
 
+@pytest.mark.slow
 def test_forget_removes_the_customer_everywhere_and_logs_it(runner, ws, tmp_path):
     member, email_hash, _ = _pick(ws)
     before = _tables(ws)
@@ -183,6 +184,7 @@ def test_forget_removes_the_customer_everywhere_and_logs_it(runner, ws, tmp_path
     assert _tables(ws).keys() == before.keys()
 
 
+@pytest.mark.slow
 def test_forget_a_seed_redacts_manifests_in_files_and_database(runner, ws, tmp_path):
     _, _, seed = _pick(ws)
     man = json.loads((ws / "audiences" / "vip.manifest.json").read_text())
@@ -200,6 +202,7 @@ def test_forget_a_seed_redacts_manifests_in_files_and_database(runner, ws, tmp_p
     load_audience(ws / "audiences" / "vip.parquet")  # still verifies
 
 
+@pytest.mark.slow
 def test_forget_deletes_cache_entries_holding_the_customer(ws, tmp_path):
     cache = tmp_path / "cache" / "clean"
     for key, ids in (("a", ["C000001", "C000002"]), ("b", ["C000003"])):
@@ -212,6 +215,7 @@ def test_forget_deletes_cache_entries_holding_the_customer(ws, tmp_path):
     assert not (cache / "a").exists() and (cache / "b" / "customers.parquet").is_file()
 
 
+@pytest.mark.slow
 def test_forget_searches_no_cache_outside_the_workspace_unless_told(runner, ws, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # a home of this test's own (the session's holds other entries)
     planted = Path.home() / ".cache" / "lookalike" / "clean" / "planted"  # the default of `lookalike clean`
@@ -232,6 +236,7 @@ def test_forget_searches_no_cache_outside_the_workspace_unless_told(runner, ws, 
     assert report.cache_searched is True and report.cache_entries_removed == 1 and not planted.exists()
 
 
+@pytest.mark.postgres
 def test_forget_on_postgresql_deletes_rows_in_one_transaction(ws, tmp_path, tmp_path_factory):
     """The campaign-store part against the PostgreSQL server of `make test`."""
     from lookalike.campaigns.store import create_campaign, import_outcomes

@@ -55,6 +55,7 @@ def test_database_errors_hide_the_password(runner, bad_url, caplog, tmp_path):
     _no_secret(caplog.text, PASSWORD)
 
 
+@pytest.mark.postgres
 def test_cli_with_a_password_url_never_shows_it_and_shows_a_key_once(runner, pg_with_password, caplog, tmp_path):
     caplog.set_level(logging.DEBUG)
     res = runner.invoke(app, ["users", "add", "dana", "--role", "editor", "--db", pg_with_password])
@@ -87,6 +88,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.postgres
 def test_a_running_server_logs_neither_password_nor_keys(pg_with_password, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
