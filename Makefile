@@ -18,8 +18,9 @@ BENCH   := $(call stamp,bench)
 # --no-compile: Python writes the bytecode of what it imports on first use instead of compiling every
 # installed file up front (about a third of the install time)
 PIP     := $(BIN)/python -m pip install --quiet --no-compile
-# make check: no servers, no browser, no Java; two workers on this 2-core machine
-CHECK   := -m "not slow and not postgres and not spark and not browser" -n 2
+# make check: no servers, no browser, no Java, 50 Hypothesis examples per property instead of 200; two
+# workers on this 2-core machine, each taking whole files (a module's fixtures are built once)
+CHECK   := -m "not slow and not postgres and not spark and not browser" -n 2 --dist loadfile
 
 .PHONY: demo check test test-latest lock bench fuzz audit install clean postgres postgres-stop chromium java
 
@@ -42,7 +43,7 @@ demo: $(RUNTIME)
 	$(BIN)/lookalike demo --out out
 
 check: $(TEST)
-	$(BIN)/python -m pytest -q $(CHECK) --doctest-modules src/lookalike tests
+	HYPOTHESIS_PROFILE=check $(BIN)/python -m pytest -q $(CHECK) --doctest-modules src/lookalike tests
 
 test: $(TEST) postgres chromium java
 	LOOKALIKE_TEST_PG_URL=$(PG_URL) $(BIN)/python -m pytest -q --doctest-modules src/lookalike tests

@@ -11,8 +11,10 @@ import pytest
 from hypothesis import settings
 
 # make test: the same examples on every run, so CI is repeatable; make fuzz explores new ones
-# (and anything it finds becomes a deterministic regression test)
+# (and anything it finds becomes a deterministic regression test); make check, the fast loop, runs a
+# fixed quarter of make test's examples
 settings.register_profile("default", max_examples=200, deadline=None, derandomize=True)
+settings.register_profile("check", max_examples=50, deadline=None, derandomize=True)
 settings.register_profile("fuzz", max_examples=5000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
