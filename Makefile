@@ -56,7 +56,7 @@ test-latest: postgres chromium java
 	$(PYTHON) -m venv "$$d/venv" && \
 	"$$d/venv/bin/python" -m pip install --quiet --no-compile --upgrade pip setuptools wheel && \
 	"$$d/venv/bin/python" -m pip install --quiet --no-compile --upgrade --upgrade-strategy eager -e '.[test,bench]' && \
-	echo "newer than requirements/test.txt:" && \
+	echo "test-latest: installed versions that differ from requirements/all.txt:" && \
 	"$$d/venv/bin/python" -m pip list --format=freeze --exclude-editable | tr 'A-Z_' 'a-z-' | sort > "$$d/latest" && \
 	grep -o '^[a-z0-9._-]*==[^ ;]*' requirements/all.txt | tr '_' '-' | sort | comm -13 - "$$d/latest" | sed 's/^/  /' ; \
 	LOOKALIKE_TEST_PG_URL=$(PG_URL) "$$d/venv/bin/python" -m pytest -q -p no:cacheprovider --doctest-modules src/lookalike tests
