@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,7 @@ import lookalike as lk
 from lookalike.audience.expand import SeedSet, build_audience, parse_size
 from lookalike.audience.explain import contributions
 from lookalike.audience.scoring import feature_groups, nearest_seeds
-from lookalike.errors import InputError, ParameterError, UnknownCustomerError
+from lookalike.errors import InputError, ParameterError, ResultWarning, UnknownCustomerError
 from lookalike.synth import generate
 
 
@@ -117,6 +119,34 @@ def test_fewer_candidates_than_size_warns(world):
         aud = finder.expand("vip", 500, filters={"fav_category": ["Kids"]},
                             candidate_rule=[{"column": "total_orders", "op": ">=", "value": 34}])
     assert 0 < len(aud) < 500
+
+
+@pytest.mark.slow
+def test_warnings_carry_codes_and_the_finder_warns_on_the_code(world, monkeypatch):
+    finder, _ = world
+    res = finder.build_audience("vip", 500, filters={"fav_category": ["Kids"]},
+                                candidate_rule=[{"column": "total_orders", "op": ">=", "value": 34}])
+    short = [w for w in res.warnings if w.code == "too_few_candidates"]
+    assert len(short) == 1 and short[0].params == {"candidates": res.counts["candidates"], "size": 500}
+    small = finder.build_audience(finder.customers_.customer_id.iloc[:5].tolist(), 50).diagnostics
+    assert "too_small" in {w.code for w in small.warnings} and not small.usable
+    # the finder reacts to the code, not to the wording: reworded, it still warns; another code does not
+    import lookalike.audience.expand as expand_module
+
+    real = expand_module.build_audience
+
+    def reworded(*args, **kwargs):
+        r = real(*args, **kwargs)
+        r.warnings[:] = [ResultWarning(w.code, "reworded") for w in r.warnings]
+        return r
+
+    monkeypatch.setattr(expand_module, "build_audience", reworded)
+    with pytest.warns(UserWarning, match="^reworded$"):
+        finder.expand("vip", 500, filters={"fav_category": ["Kids"]},
+                      candidate_rule=[{"column": "total_orders", "op": ">=", "value": 34}])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        finder.expand(finder.customers_.customer_id.iloc[:5].tolist(), 50)  # only "too_small": no UserWarning
 
 
 @pytest.mark.slow

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from lookalike.errors import EmptyDataError, InputError, UnsupportedFormatError
-from lookalike.io import atomic_path, detect_delimiter, read_customers, write_table
+from lookalike.io import atomic_path, detect_delimiter, read_csv, read_customers, write_csv, write_table
 
 ROWS = [["C000001", "35 years", "$2,464.06", "Norte"], ["C000002", "41", "1.234,50 €", " sur "]]
 HEADER = ["customer_id", "age_str_dirty", "total_spent_dirty", "region_dirty"]
@@ -125,3 +125,44 @@ def test_atomic_write_gives_new_files_the_umask_mode_and_keeps_an_old_files_mode
         assert kept.stat().st_mode & 0o777 == 0o604 and kept.read_text() == "new"
     finally:
         os.umask(old)
+
+
+def test_read_csv_options_missing_values_strictness_and_gzip(tmp_path):
+    import gzip
+
+    p = tmp_path / "x.csv"
+    p.write_bytes("id;note;n\nC1;N/A;1\nC2;;2\n".encode("cp1252"))
+    blank, meta = read_csv(p)
+    assert meta == {"encoding": "utf-8", "delimiter": ";"}
+    assert blank.loc[0, "note"] == "N/A" and pd.isna(blank.loc[1, "note"]) and blank.loc[0, "n"] == "1"
+    pandas_na, _ = read_csv(p, dtype={"id": str}, na="pandas")
+    assert pandas_na["note"].isna().all() and pandas_na["n"].tolist() == [1, 2]
+    exact, _ = read_csv(p, na="none")
+    assert exact["note"].tolist() == ["N/A", ""]  # every cell as written: an erasure rewrite changes nothing else
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"id,name\n" + b"C1,caf\xc3\xa9 cr\xc3\xa8me\n" * 10 + b"C2,caf\xe9\n")  # one stray cp1252 byte
+    replaced, meta = read_csv(bad)
+    assert meta["undecodable_cells"] == {"name": 1} and replaced.loc[0, "name"] == "café crème"
+    with pytest.raises(InputError, match="not valid utf-8"):
+        read_csv(bad, strict=True)
+    gz = tmp_path / "lines.csv.gz"
+    with gzip.open(gz, "wt", encoding="utf-8") as fh:
+        fh.write("a|b\n1|2\n")
+    df, meta = read_csv(gz, compression="gzip")
+    assert df.to_dict("list") == {"a": ["1"], "b": ["2"]} and meta["delimiter"] == "|"
+    with pytest.raises(InputError, match="not a readable gzip file"):
+        read_csv(p, compression="gzip")
+    (tmp_path / "empty.csv.gz").write_bytes(gzip.compress(b""))
+    with pytest.raises(EmptyDataError, match="export the order lines"):
+        read_csv(tmp_path / "empty.csv.gz", compression="gzip", what="the order lines")
+
+
+def test_write_csv_escapes_formulas_unless_asked_and_keeps_the_old_file_on_encoding_errors(tmp_path):
+    df = pd.DataFrame({"name": ["=HYPERLINK(1)", "Ana"], "n": [-1, 2]})
+    p = write_csv(df, tmp_path / "x.csv", lineterminator="\n")
+    assert p.read_text("utf-8") == "name,n\n'=HYPERLINK(1),-1\nAna,2\n"
+    write_csv(df, p, escape=False, sep=";", lineterminator="\n")
+    assert p.read_text("utf-8") == "name;n\n=HYPERLINK(1);-1\nAna;2\n"
+    with pytest.raises(UnicodeEncodeError):
+        write_csv(pd.DataFrame({"name": ["Łódź"]}), p, encoding="cp1252")
+    assert p.read_text("utf-8").startswith("name;n") and [f.name for f in tmp_path.iterdir()] == ["x.csv"]

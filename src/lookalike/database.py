@@ -14,7 +14,6 @@ with ``<home>`` = ``LOOKALIKE_HOME`` or ``./.lookalike`` (created on demand).
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,7 +21,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from lookalike.errors import LookalikeError, ParameterError
+from lookalike.config.settings import Settings
+from lookalike.errors import DatabaseError, LookalikeError, ParameterError
 
 __all__ = [
     "metadata", "campaigns", "audience_versions", "assignments", "outcomes", "costs",
@@ -32,10 +32,6 @@ __all__ = [
 
 ARMS = ("treatment", "control")
 ROLES = ("viewer", "editor")
-
-
-class DatabaseError(LookalikeError):
-    """The database cannot be opened or migrated (bad URL, server down, unknown revision)."""
 
 
 def utcnow() -> datetime:
@@ -146,16 +142,15 @@ erasure_log = sa.Table(
 )
 
 
-def database_url(url: str | None = None) -> str:
-    """The database URL to use: ``url`` > env ``LOOKALIKE_DB_URL`` > the SQLite file under the Lookalike home."""
+def database_url(url: str | None = None, settings: Settings | None = None) -> str:
+    """The database URL to use: ``url`` > ``LOOKALIKE_DB_URL`` > the SQLite file under the Lookalike home
+    (created on demand); ``settings`` default to the environment's."""
     if url:
         return url
-    env = os.environ.get("LOOKALIKE_DB_URL", "").strip()
-    if env:
-        return env
-    home = Path(os.environ.get("LOOKALIKE_HOME", "").strip() or ".lookalike")
-    home.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{home.resolve() / 'lookalike.db'}"
+    settings = settings or Settings()
+    if not settings.db_url:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    return settings.database_url()
 
 
 def _sqlite_foreign_keys(dbapi_conn, _record) -> None:

@@ -15,8 +15,6 @@ import json
 import logging
 import numbers
 import os
-import re
-import unicodedata
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -29,8 +27,7 @@ import pandas as pd
 
 from lookalike import __version__
 from lookalike.audience.scoring import check_scorer
-from lookalike.cleaning._common import CLEAN_TRANSLATION
-from lookalike.cleaning.text import normalize_id
+from lookalike.cleaning.ids import canonical_id, canonical_ids  # re-exported: lookalike.finder.canonical_id(s)
 from lookalike.errors import InputError, ModelFormatError, ParameterError, UnknownCustomerError
 from lookalike.features import FeatureSpec, check_feature_input, make_feature_pipeline
 from lookalike.index import DEFAULT_RECALL_FLOOR, INDEX_KINDS, LOW_RECALL_POLICIES, IndexReport, NeighborIndex, build_index
@@ -48,27 +45,6 @@ LOOKALIKE_COLUMNS = ("customer_id", "vip_flag", "total_spent", "total_orders", "
 _MANIFEST = "manifest.json"
 _CUSTOMERS = "customers.parquet"
 _FEATURES = "features.npy"
-_WS = re.compile(r"\s+")
-
-
-def canonical_id(value: object) -> str:
-    """One id in the cleaner's canonical form (:func:`~lookalike.cleaning.text.normalize_id`).
-
-    A scalar shortcut for the per-query hot path of ``find_lookalikes``; a test checks it
-    agrees with the cleaner.
-    """
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = unicodedata.normalize("NFKC", str(value).translate(CLEAN_TRANSLATION))
-    return _WS.sub("", text).upper()
-
-
-def canonical_ids(values) -> pd.Index:
-    """Many ids in the cleaner's canonical form (ids the cleaner reads as missing keep their text)."""
-    ser = pd.Series(list(values) if not isinstance(values, (pd.Series, pd.Index, np.ndarray)) else values,
-                    dtype=object).reset_index(drop=True)
-    norm = normalize_id(ser).values
-    return pd.Index(norm.where(norm.notna(), ser.astype(str)).to_numpy(dtype=object))
 
 
 #: Above this many customers the feature pipeline's statistics (medians, means, scales, categories)
@@ -300,9 +276,9 @@ class LookalikeFinder:
         qualify; then a ``UserWarning`` says why.
         """
         result = self.build_audience(seed_ids, size, **options)
-        for message in result.warnings:
-            if message.startswith("only "):
-                warnings.warn(message, UserWarning, stacklevel=2)
+        for warning in result.warnings:
+            if warning.code == "too_few_candidates":
+                warnings.warn(warning.message, UserWarning, stacklevel=2)
         return result.audience
 
     def transform(self, customers: pd.DataFrame) -> np.ndarray:

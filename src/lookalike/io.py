@@ -4,19 +4,27 @@ Reading never guesses silently: the detected encoding, delimiter and the
 column renames are recorded in ``df.attrs["read"]`` and end up in the quality
 report. Every failure is an :class:`~lookalike.errors.InputError` with a
 one-line message that names the file and the fix.
+
+One implementation of each file concern lives here: :func:`read_csv` (the only CSV
+reader that detects encoding and delimiter: customer exports, order-line logs, outcome
+and audience files, files rewritten on erasure), :func:`atomic_path` (every file
+Lookalike writes is moved into place only when complete), :func:`write_csv` (CSV text
+cells neutralised against spreadsheet formulas, :func:`escape_formula`).
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -33,6 +41,11 @@ _SNIFF_BYTES = 256 * 1024
 _DELIMITERS = ",;\t|"
 _MULTI_BYTE = ("utf", "shift_jis", "cp932", "euc", "gb", "big5", "hz", "iso2022", "cp949", "johab")
 _SQL_SCHEMES = ("sqlite:", "postgresql:", "postgres:", "mysql:", "mssql:", "oracle:", "duckdb:")
+# OWASP CSV injection: = + - @ (also after leading whitespace, and their full-width forms), TAB, CR.
+_FORMULA = re.compile("^(?:[\t\r]|\\s*[=+\\-@\uff1d\uff0b\uff0d\uff20])")
+_WHOLE_FLOAT_TEXT = re.compile(r"^([+-]?\d+)\.0+$")
+#: Python-backed strings: .str methods use Python's Unicode-aware ``re`` whatever pandas' default backend.
+TEXT_DTYPE = pd.StringDtype("python")
 
 
 def is_sql_url(source: object) -> bool:
@@ -123,7 +136,7 @@ def _read_file(path: Path, sheet: int | str) -> tuple[pd.DataFrame, dict]:
                 f"{name} has a text extension but binary content (an Excel or parquet file?); "
                 "give it the right extension"
             )
-        df, csv_meta = _read_csv(path)
+        df, csv_meta = read_csv(path)
         meta.update(csv_meta)
         meta["format"] = "csv"
     if len(df.columns) and all(str(c).startswith("Unnamed:") for c in df.columns):
@@ -131,36 +144,74 @@ def _read_file(path: Path, sheet: int | str) -> tuple[pd.DataFrame, dict]:
     return df, meta
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
-    with path.open("rb") as fh:
-        sample = fh.read(_SNIFF_BYTES)
+def read_csv(
+    path: str | os.PathLike[str],
+    *,
+    dtype: Any = str,
+    na: Literal["blank", "pandas", "none"] = "blank",
+    strict: bool = False,
+    compression: Literal["gzip"] | None = None,
+    what: str = "the customer table",
+) -> tuple[pd.DataFrame, dict]:
+    """Read a CSV file whose encoding and delimiter are detected; returns ``(df, meta)``.
+
+    ``meta`` holds ``encoding``, ``delimiter`` and, when bytes invalid in the detected encoding
+    were replaced by U+FFFD, ``undecodable_cells`` (count per column). ``dtype`` goes to pandas
+    (``str``: every cell stays text). ``na``: ``"blank"`` only empty cells are missing (raw
+    exports: "N/A" stays text for the cleaner), ``"pandas"`` pandas' usual NA spellings too,
+    ``"none"`` every cell exactly as written (a file rewritten on erasure must not change).
+    ``strict`` refuses undecodable bytes instead of replacing them. ``compression="gzip"``
+    reads a ``.csv.gz``. ``what`` names the table in error messages.
+
+    >>> read_csv("missing.csv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    lookalike.errors.InputError: cannot read missing.csv: the file does not exist...
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"cannot read {path}: the file does not exist; check the path")
+    try:
+        with (gzip.open(path, "rb") if compression == "gzip" else path.open("rb")) as fh:
+            sample = fh.read(_SNIFF_BYTES)
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+        raise InputError(f"cannot read {path}: not a readable {compression or 'text'} file ({_short(exc)}); "
+                         f"{'compress it again or unzip it' if compression else 'check the file'}") from None
     encoding = detect_encoding(sample)
-    text_sample = sample.decode(encoding, errors="replace")
-    delimiter = detect_delimiter(text_sample)
+    delimiter = detect_delimiter(sample.decode(encoding, errors="replace"))
+    nas: dict[str, Any] = {"blank": {"keep_default_na": False, "na_values": [""]}, "pandas": {},
+                           "none": {"keep_default_na": False, "na_filter": False}}[na]
     try:
         df = pd.read_csv(
             path,
             sep=delimiter,
             encoding=encoding,
-            encoding_errors="replace",
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
+            encoding_errors="strict" if strict else "replace",
+            dtype=dtype,
             skipinitialspace=False,
             engine="c",
+            compression=compression,
+            **nas,
         )
     except pd.errors.EmptyDataError as exc:
-        raise EmptyDataError(f"{path} has no data; export the customer table with a header row") from exc
+        raise EmptyDataError(f"{path} has no data; export {what} with a header row") from exc
     except pd.errors.ParserError as exc:
         raise InputError(f"cannot parse {path} as CSV with delimiter {delimiter!r} ({_short(exc)}); "
                          "check that every row has the same number of fields") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot read {path}: bytes that are not valid {encoding} ({_short(exc)}); "
+                         "save it again as UTF-8") from exc
+    except (OSError, EOFError) as exc:  # a gzip stream damaged after the sampled part
+        raise InputError(f"cannot read {path}: not a readable {compression or 'text'} file ({_short(exc)}); "
+                         f"{'compress it again or unzip it' if compression else 'check the file'}") from None
     meta: dict = {"encoding": encoding, "delimiter": delimiter}
-    # bytes that are not valid in the detected encoding were replaced by U+FFFD: count the
-    # cells per column so the quality report shows them instead of a silent change
-    damaged = {str(c): int(n) for c, n in
-               ((c, df[c].str.contains("\ufffd", regex=False, na=False).sum()) for c in df.columns) if n}
-    if damaged:
-        meta["undecodable_cells"] = damaged
+    if not strict:
+        # bytes that are not valid in the detected encoding were replaced by U+FFFD: count the
+        # cells per column so the quality report shows them instead of a silent change
+        text = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)]
+        damaged = {str(c): int(n) for c, n in
+                   ((c, df[c].str.contains("\ufffd", regex=False, na=False).sum()) for c in text) if n}
+        if damaged:
+            meta["undecodable_cells"] = damaged
     return df, meta
 
 
@@ -305,24 +356,83 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write a table atomically as parquet or CSV (by extension) and return the path.
 
     In a CSV, text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``,
-    ``@`` ...) get a leading ``'`` (:func:`lookalike.export.escape_formula`): quarantined
-    rows and audiences carry raw CRM text, and these files are opened in Excel.
+    ``@`` ...) get a leading ``'`` (:func:`escape_formula`): quarantined rows and
+    audiences carry raw CRM text, and these files are opened in Excel.
     """
     p = Path(path)
     ext = p.suffix.lower()
-    with atomic_path(p) as tmp:
-        if ext in (".parquet", ".pq"):
+    if ext in (".parquet", ".pq"):
+        with atomic_path(p) as tmp:
             df.to_parquet(tmp, index=False, engine="pyarrow")
-        elif ext == ".csv":
-            from lookalike.export import escape_formula  # export imports io: import here
-
-            safe = df.copy(deep=False)
-            for i in range(safe.shape[1]):  # by position: column names may repeat
-                safe.isetitem(i, escape_formula(safe.iloc[:, i]))
-            safe.to_csv(tmp, index=False, encoding="utf-8")
-        else:
-            raise UnsupportedFormatError(f"cannot write {p}: use a .parquet or .csv file name")
+    elif ext == ".csv":
+        write_csv(df, p)
+    else:
+        raise UnsupportedFormatError(f"cannot write {p}: use a .parquet or .csv file name")
     return p
+
+
+def write_csv(
+    df: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    escape: bool = True,
+    sep: str = ",",
+    encoding: str = "utf-8",
+    lineterminator: str | None = None,
+) -> Path:
+    """Write ``df`` as CSV atomically (no index) and return the path.
+
+    ``escape`` neutralises spreadsheet formulas in text cells (:func:`escape_formula`); a file
+    rewritten as it was read (erasure) passes ``escape=False``. An ``encoding`` that cannot hold
+    a value raises :class:`UnicodeEncodeError` and leaves ``path`` untouched.
+    """
+    if escape:
+        df = df.copy(deep=False)
+        for i in range(df.shape[1]):  # by position: column names may repeat
+            df.isetitem(i, escape_formula(df.iloc[:, i]))
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, sep=sep, encoding=encoding, lineterminator=lineterminator)
+    return Path(path)
+
+
+def escape_formula(series: pd.Series) -> pd.Series:
+    """Neutralise spreadsheet formulas in text cells (OWASP CSV injection) with a leading ``'``.
+
+    A text cell is prefixed when it starts with ``=``, ``+``, ``-`` or ``@`` (also after
+    leading whitespace, and their full-width forms) or with a TAB or CR. Numbers —
+    numeric columns and non-text cells of mixed columns — are not altered.
+
+    >>> escape_formula(pd.Series(["=SUM(A1)", "Ana", -1.5], dtype=object)).tolist()
+    ["'=SUM(A1)", 'Ana', -1.5]
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype(object)
+    if not (pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype)):
+        return series
+    mask = series.str.contains(_FORMULA, regex=True, na=False).astype(bool)
+    if not mask.any():
+        return series
+    out = series.copy()
+    out[mask] = "'" + series[mask].astype(str)
+    return out
+
+
+def as_text(series: pd.Series) -> pd.Series:
+    """Values as text (:data:`TEXT_DTYPE`, NA for missing); whole floats lose ``.0`` (Excel codes).
+
+    The text a file or a digest holds for an id or code column, whatever pandas read it as.
+
+    >>> as_text(pd.Series([17.0, "C1", None], dtype=object)).tolist()
+    ['17', 'C1', <NA>]
+    """
+    s = series.astype(object) if isinstance(series.dtype, pd.CategoricalDtype) else series
+    out = s.astype(TEXT_DTYPE)
+    if pd.api.types.is_float_dtype(s.dtype) or (
+        pd.api.types.is_object_dtype(s.dtype)
+        and pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty", "integer", "boolean")
+    ):
+        out = out.str.replace(_WHOLE_FLOAT_TEXT, r"\1", regex=True)
+    return out
 
 
 def file_digest(path: str | os.PathLike[str], algorithm: str = "blake2b") -> str:

@@ -1,7 +1,7 @@
 """Erasure on request: remove one customer from everything Lookalike wrote, and log it.
 
-:func:`forget_customer` takes a customer id (made canonical by the cleaner's rule, as
-:func:`lookalike.finder.canonical_id` does) and removes that customer from
+:func:`forget_customer` takes a customer id (made canonical by the cleaner's rule,
+:func:`lookalike.cleaning.ids.canonical_id`) and removes that customer from
 
 * **tables on disk** under the workspace (``home``): clean tables, quarantines, audiences,
   channel and ad-platform export files (``.parquet``, ``.csv``, ``.xlsx``) — every row whose id
@@ -46,7 +46,12 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from lookalike.audience.manifest import MANIFEST_KIND, audience_digest
+from lookalike.cleaning.ids import canonical_id, canonical_ids
+from lookalike.config import load_toml
 from lookalike.errors import ParameterError
+from lookalike.export import load_export_profiles, log_rewrite, normalize_email, normalize_phone, sha256_hex
+from lookalike.io import atomic_path, file_digest, read_csv, write_csv, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +104,6 @@ class ErasureReport:
 
 
 def _canonical(value: object) -> str:
-    from lookalike.finder import canonical_id
-
     cid = canonical_id(value)
     if not cid or pd.isna(value):
         raise ParameterError(f"customer id {value!r} is empty; pass the id as it appears in the data")
@@ -109,9 +112,6 @@ def _canonical(value: object) -> str:
 
 def _id_columns() -> set[str]:
     """Lower-case column names that hold customer ids: customer_id, its aliases, export headers fed by it."""
-    from lookalike.config import load_toml
-    from lookalike.export import load_export_profiles
-
     names = {"customer_id", "extern_id", "external_id"}
     try:
         aliases = load_toml(None, "columns.toml", "column mapping").get("columns", {}).get("customer_id", [])
@@ -125,8 +125,6 @@ def _id_columns() -> set[str]:
 
 def _matches(col: pd.Series, cid: str) -> np.ndarray:
     """Rows of ``col`` whose id is ``cid`` by the cleaner's rule (vectorized; unique values parsed once)."""
-    from lookalike.finder import canonical_ids
-
     return np.asarray(canonical_ids(col.astype(object)) == cid, dtype=bool)
 
 
@@ -150,8 +148,6 @@ def _id_mask(df: pd.DataFrame, cid: str, id_cols: set[str], hashes: set[str]) ->
 
 def _contact_hashes(tables: Iterable[pd.DataFrame]) -> set[str]:
     """SHA-256 of the customer's normalised email and phone (as ad-platform files hash them)."""
-    from lookalike.export import normalize_email, normalize_phone, sha256_hex
-
     out: set[str] = set()
     for row in tables:
         if "email" in row.columns:
@@ -175,8 +171,6 @@ def redact_json(doc: Any, cid: str) -> tuple[Any, int]:
     >>> redact_json({"seeds": {"ids": ["C1", " c2 "], "count": 2}, "note": "C2"}, "C2")
     ({'seeds': {'ids': ['C1'], 'count': 1}, 'note': '[erased]'}, 2)
     """
-    from lookalike.finder import canonical_id
-
     def hit(v: Any) -> bool:
         return isinstance(v, (str, int)) and not isinstance(v, bool) and canonical_id(v) == cid
 
@@ -216,14 +210,9 @@ def _id_regex(cid: str) -> re.Pattern:
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
-    from lookalike.io import detect_delimiter, detect_encoding
-
-    sample = path.read_bytes()[:1 << 16]
-    enc = detect_encoding(sample)
-    sep = detect_delimiter(sample.decode(enc, errors="replace"))
-    # every cell as its exact text: the rewrite changes nothing but the removed rows
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, sep=sep, encoding=enc)
-    return df, enc, sep
+    # every cell as its exact text, undecodable bytes refused: the rewrite changes nothing but the removed rows
+    df, meta = read_csv(path, na="none", strict=True, what="the table")
+    return df, meta["encoding"], meta["delimiter"]
 
 
 def _redact_cells(df: pd.DataFrame, mask: np.ndarray, cid: str) -> tuple[pd.DataFrame, list[tuple[int, int]]]:
@@ -249,8 +238,6 @@ def _redact_cells(df: pd.DataFrame, mask: np.ndarray, cid: str) -> tuple[pd.Data
 
 def _rewrite_table(path: Path, cid: str, id_cols: set[str], hashes: set[str]) -> tuple[int, int]:
     """Remove the customer's rows from one table file, atomically; returns (rows removed, cells redacted)."""
-    from lookalike.io import atomic_path
-
     ext = path.suffix.lower()
     if ext == ".xlsx":
         return _rewrite_xlsx(path, cid, id_cols, hashes)
@@ -266,14 +253,11 @@ def _rewrite_table(path: Path, cid: str, id_cols: set[str], hashes: set[str]) ->
     mask = _id_mask(df, cid, id_cols, hashes)
     df, cells = _redact_cells(df, mask, cid)
     if mask.any() or cells:
-        with atomic_path(path) as tmp:
-            df[~mask].to_csv(tmp, index=False, sep=sep, encoding=enc, lineterminator="\n")
+        write_csv(df[~mask], path, escape=False, sep=sep, encoding=enc, lineterminator="\n")
     return int(mask.sum()), len(cells)
 
 
 def _rewrite_xlsx(path: Path, cid: str, id_cols: set[str], hashes: set[str]) -> tuple[int, int]:
-    from lookalike.io import atomic_path
-
     sheets = pd.read_excel(path, sheet_name=None, engine="calamine", dtype=object)
     hits, cells = {}, {}
     for name, df in sheets.items():
@@ -300,8 +284,6 @@ def _rewrite_xlsx(path: Path, cid: str, id_cols: set[str], hashes: set[str]) -> 
 
 
 def _rewrite_json(path: Path, cid: str, extra: dict | None = None) -> int:
-    from lookalike.io import write_text
-
     text = path.read_text("utf-8")
     if path.suffix == ".jsonl":
         lines, n = [], 0
@@ -322,8 +304,6 @@ def _rewrite_json(path: Path, cid: str, extra: dict | None = None) -> int:
 
 
 def _rewrite_text(path: Path, cid: str) -> int:
-    from lookalike.io import write_text
-
     text = path.read_text("utf-8", errors="surrogateescape")
     new, n = _id_regex(cid).subn(ERASED, text)
     if n:
@@ -361,8 +341,6 @@ def _refit_model(d: Path, cid: str) -> bool:
 
 def _audience_units(files: list[Path]) -> dict[Path, Path]:
     """Audience file -> its manifest (audience manifests name their file in ``files``)."""
-    from lookalike.export import MANIFEST_KIND
-
     units: dict[Path, Path] = {}
     for m in files:
         if not m.name.endswith(".manifest.json"):
@@ -383,12 +361,9 @@ def _audience_units(files: list[Path]) -> dict[Path, Path]:
 
 
 def _manifest_update(audience_path: Path, manifest_path: Path) -> dict:
-    from lookalike.export import audience_digest
-    from lookalike.io import file_digest
-
     doc = json.loads(manifest_path.read_text("utf-8"))
     df = (pd.read_parquet(audience_path) if audience_path.suffix.lower() in (".parquet", ".pq")
-          else pd.read_csv(audience_path, dtype={"customer_id": str}))
+          else read_csv(audience_path, dtype={"customer_id": str}, na="pandas", what="the audience")[0])
     aud = dict(doc.get("audience") or {})
     aud.update(rows=len(df), sha256=audience_digest(df))
     files = dict(doc.get("files") or {})
@@ -414,8 +389,6 @@ def _walk(root: Path) -> list[Path]:
 
 
 def _scan_files(home: Path, cid: str, report: ErasureReport, actor: str) -> None:
-    from lookalike.export import log_rewrite
-
     id_cols = _id_columns()
     files = _walk(home)
     models = sorted({p.parent for p in files if p.name == "manifest.json" and _is_model_dir(p.parent)})
@@ -462,8 +435,6 @@ def _scan_one(p: Path, rel: str, home: Path, cid: str, id_cols: set[str], hashes
               audiences: dict[Path, Path], report: ErasureReport,
               rewritten_exports: dict[tuple[Path, str], list[dict]]) -> None:
     """Erase the customer from one file (by kind); records what changed in ``report``."""
-    from lookalike.io import file_digest
-
     ext = p.suffix.lower()
     if ext in _TABLES:
         n, cells = _rewrite_table(p, cid, id_cols, hashes)

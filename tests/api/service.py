@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lookalike.api import Settings, create_app
 from lookalike.api.users import add_user
+from lookalike.server import Settings, create_app
 
 N_CUSTOMERS = 3000
 

@@ -307,25 +307,42 @@ def test_no_pickle_anywhere():
     assert loads == []
 
 
-# the modules that write models, audiences, exports, reports and clean tables
-WRITERS = ("finder.py", "export.py", "cli.py", "privacy.py", "cleaning", "audience", "report", "evaluation",
-           "campaigns", "transactions", "distributed", "api", "web")
+# the modules that write models, audiences, exports, reports, clean tables and synthetic exports
+# (a name is a module or a package: either form is found)
+WRITERS = ("finder", "export", "cli", "privacy", "cleaning", "audience", "report", "evaluation",
+           "campaigns", "transactions", "distributed", "api", "web", "synth", "features", "index", "config")
 ALLOWED = (
     'path.open("a"',  # the export log: one JSON line appended per export, never rewritten
-    "os.fdopen(fd,",  # save_figure's own mkstemp temporary, renamed over the target when complete
+    "os.fdopen(fd,",  # the session secret: created once with O_EXCL and mode 0600, never rewritten
 )
 
 
+def _module_files(name: str) -> list[Path]:
+    package = SRC / name
+    return sorted(package.rglob("*.py")) if package.is_dir() else [SRC / f"{name}.py"]
+
+
 def test_every_writer_goes_through_the_atomic_helpers():
-    """No module that writes results writes a file directly: to_parquet/to_csv/savefig/np.save only into
-    a temporary path from lookalike.io (atomic_path / write_table / write_text / save_figure)."""
+    """No module that writes results writes a file directly: to_parquet/to_csv/savefig/np.save and
+    parquet/xlsx writers only into a temporary path from lookalike.io (atomic_path / write_table /
+    write_text / write_csv)."""
     direct = re.compile(r"\.to_parquet\((?!tmp|buf)|\.to_csv\((?!tmp|index=False|buf|fh)|\.to_excel\(|"
-                        r"np\.save\((?!fh)|\.write_text\(|\.write_bytes\(|open\([^)]*[\"'][wa]b?[\"']")
-    files = [p for w in WRITERS for p in ([SRC / w] if w.endswith(".py") else sorted((SRC / w).rglob("*.py")))]
-    assert len(files) > 10
+                        r"np\.save\((?!fh)|\.write_text\(|\.write_bytes\(|open\([^)]*[\"'][wa]b?[\"']|"
+                        r"\.savefig\((?!fh|buf)|ParquetWriter\(|Workbook\(")
+    files = [p for w in WRITERS for p in _module_files(w)]
+    assert len(files) > 10 and all(p.is_file() for p in files)
     offenders = []
     for p in files:
         for i, line in enumerate(p.read_text("utf-8").splitlines(), 1):
             if direct.search(line) and "tmp" not in line and not any(ok in line for ok in ALLOWED):
                 offenders.append(f"{p.relative_to(SRC)}:{i}: {line.strip()}")
     assert offenders == []
+
+
+def test_one_atomic_writer():
+    """Only lookalike.io makes temporary files and renames them into place (atomic_path): no twin."""
+    rename = re.compile(r"\bos\.(?:replace|rename)\(|\bmkstemp\(|NamedTemporaryFile\(|\btmp\w*\.(?:replace|rename)\(")
+    offenders = [f"{p.relative_to(SRC)}:{i}: {line.strip()}" for p in sorted(SRC.rglob("*.py")) if p != SRC / "io.py"
+                 for i, line in enumerate(p.read_text("utf-8").splitlines(), 1) if rename.search(line)]
+    assert offenders == []
+    assert rename.search((SRC / "io.py").read_text("utf-8"))  # the pattern finds the one implementation

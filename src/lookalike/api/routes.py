@@ -13,8 +13,7 @@ from lookalike.api import models as m
 from lookalike.api import service
 from lookalike.api.auth import editor, viewer
 from lookalike.api.users import User
-from lookalike.api.workspace import NAME_PATTERN, UploadTooLarge, Workspace, check_name, store_upload
-from lookalike.errors import ParameterError
+from lookalike.api.workspace import NAME_PATTERN, Workspace, check_name, store_upload
 
 router = APIRouter(prefix="/api/v1")
 NameParam = Annotated[str, PathParam(pattern=NAME_PATTERN, max_length=64)]
@@ -91,10 +90,8 @@ async def upload_dataset(request: Request, name: Annotated[str, Form(pattern=NAM
     """Upload a CRM export; cleaning and fitting run as a background job (poll ``/jobs/{id}``)."""
     from lookalike.io import read_customers
 
-    try:
-        target, written = await store_upload(ws(request), name, file, request.app.state.settings.max_upload_mb << 20)
-    except UploadTooLarge as exc:
-        raise HTTPException(413, str(exc)) from None
+    # above the size limit: UploadTooLarge, answered 413 by the app's error handler (its http_status)
+    target, written = await store_upload(ws(request), name, file, request.app.state.settings.max_upload_mb << 20)
     return _start(request, name, "upload", lambda: read_customers(target),
                   {"filename": Path(file.filename or "").name, "bytes": written}, user)
 

@@ -26,19 +26,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from lookalike.errors import InputError, ParameterError
+from lookalike.errors import InputError, NotFound, ParameterError, UploadTooLarge
+from lookalike.report.outputs import write_clean_outputs
+from lookalike.sources import fingerprint
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _NAME = re.compile(NAME_PATTERN)
 RAW_SUFFIXES = (".xlsx", ".csv", ".parquet", ".pq", ".txt", ".tsv")
-
-
-class NotFound(ParameterError):
-    """A named dataset, audience or export does not exist in the workspace."""
-
-
-class UploadTooLarge(InputError):
-    """An upload above the configured size limit (the API answers 413)."""
 
 
 async def save_upload(upload, target: Path, limit_bytes: int) -> int:
@@ -153,7 +147,6 @@ class Workspace:
 
     def _prepare(self, name: str, d: Path, load, source: dict, progress) -> dict:
         from lookalike.cleaning.table import CleanResult, clean_customers
-        from lookalike.cli import write_clean_outputs
         from lookalike.finder import LookalikeFinder
 
         progress(0.05, "reading")
@@ -215,12 +208,9 @@ class Workspace:
         from lookalike.audience.store import save_audience
 
         result.params["dataset"] = dataset
-        manifest = self.dataset_dir(dataset) / "model" / "manifest.json"
-        from lookalike.io import file_digest
-
         path = self.audience_path(name)
         save_audience(result, path, model_version=__version__,
-                      data_fingerprint="model:" + file_digest(manifest)[:32], plot=False)
+                      data_fingerprint=fingerprint(self.dataset_dir(dataset) / "model"), plot=False)
         return path
 
     def audiences(self) -> list[dict]:

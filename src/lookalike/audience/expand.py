@@ -10,8 +10,9 @@ Order of work in :func:`build_audience`:
 5. drop non-candidates, counting each rule: seeds, negative seeds, VIPs, opted-out
    customers (``promo_channel == none``), a suppression list, include-filters
    (region, category, channel) and a candidate rule;
-6. rank by similarity (optionally × value percentile), break ties on the scorer's
-   tie-break then on customer id, and cut at exactly ``size`` rows;
+6. rank by similarity (optionally × value percentile; or by predicted uplift, see
+   :func:`objective_score`), break ties on the scorer's tie-break then on customer id,
+   and cut at exactly ``size`` rows;
 7. explain each member and profile the audience against seeds and base.
 """
 
@@ -38,7 +39,7 @@ from lookalike.audience.scoring import (
     score_seed_share,
 )
 from lookalike.audience.seeds import SeedDiagnostics, diagnose_seeds, rule_mask, select_seeds
-from lookalike.errors import InputError, ParameterError
+from lookalike.errors import InputError, ParameterError, ResultWarning
 
 if TYPE_CHECKING:  # pragma: no cover
     from lookalike.finder import LookalikeFinder
@@ -70,7 +71,7 @@ class AudienceResult:
     counts: dict[str, int]
     params: dict
     seed_ids: list[str]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ResultWarning] = field(default_factory=list)
 
 
 def parse_size(size: object, n_base: int) -> int:
@@ -140,10 +141,14 @@ def build_audience(
     value_weight: float = 0.5,
     explain: bool = True,
     random_state: int = 0,
+    objective: str = "similarity",
+    uplift: np.ndarray | None = None,
 ) -> AudienceResult:
     """Score every customer against the seeds and return the top ``size`` candidates, explained.
 
     See the module docstring for the order of work; every option is recorded in ``params``.
+    ``objective`` ``"uplift"`` or ``"blend"`` ranks by ``uplift`` (predicted incremental response per
+    customer, aligned with the fitted table, e.g. from an uplift model) — see :func:`objective_score`.
     """
     finder._check_fitted()
     customers = finder.customers_
@@ -218,8 +223,10 @@ def build_audience(
     warnings = list(diagnostics.warnings)
     size_eff = min(target, counts["candidates"])
     if size_eff < target:
-        warnings.append(f"only {counts['candidates']:,} customers qualify after exclusions and filters; "
-                        f"the audience has {size_eff:,} rows instead of {target:,}")
+        warnings.append(ResultWarning(
+            "too_few_candidates", f"only {counts['candidates']:,} customers qualify after exclusions and filters; "
+            f"the audience has {size_eff:,} rows instead of {target:,}",
+            candidates=counts["candidates"], size=target))
     if size_eff == 0:
         raise InputError("no customer qualifies for the audience after exclusions and filters; relax them")
 
@@ -240,6 +247,7 @@ def build_audience(
         v = pd.to_numeric(customers[value], errors="coerce").to_numpy(dtype=float)
         pct = pd.Series(np.where(cand, v, np.nan)).rank(pct=True).fillna(0).to_numpy()
         rank_score = similarity * pct ** float(value_weight)
+    rank_score = objective_score(rank_score, uplift, objective, n)
 
     cand_pos = np.flatnonzero(cand)
     ranked = cand_pos[rank_order(rank_score[cand_pos], scores.tiebreak[cand_pos], ids[cand_pos],
@@ -252,7 +260,9 @@ def build_audience(
                                       or c in ("email", "phone", "first_name", "last_name", "zip", "country")])
     audience.insert(1, "rank", np.arange(1, len(chosen) + 1))
     audience.insert(2, "similarity", np.round(similarity[chosen], 6))
-    if value is not None:
+    if uplift is not None and objective != "similarity":
+        audience.insert(3, "predicted_uplift", np.round(np.asarray(uplift, dtype=float)[chosen], 6))
+    if value is not None or objective != "similarity":
         audience.insert(3, "rank_score", np.round(rank_score[chosen], 6))
     if explain:
         _, reasons = explain_rows(Xw, seed_pos, chosen, group_names, group_idx, random_state=random_state)
@@ -266,7 +276,7 @@ def build_audience(
         "include_seeds": include_seeds, "exclude_vips": exclude_vips, "exclude_opted_out": exclude_opted_out, "filters": dict(filters or {}),
         "candidate_rule": list(candidate_rule or []), "value": value,
         "value_weight": float(value_weight) if value else None, "seed_sets": seed_names, **params_neg,
-        "random_state": random_state,
+        "random_state": random_state, "objective": objective,
     }
     if col_w is not None:
         params["feature_weights"] = {g: round(float(col_w[group_idx == i][0]), 4) for i, g in enumerate(group_names)}
@@ -281,6 +291,31 @@ def build_audience(
         seed_ids=[str(i) for i in ids[seed_pos]],
         warnings=warnings,
     )
+
+
+OBJECTIVES = ("similarity", "uplift", "blend")
+
+
+def objective_score(score: np.ndarray, uplift: np.ndarray | None, objective: str, n: int) -> np.ndarray:
+    """The rank score of an objective: ``similarity`` (the score as is), ``uplift`` (the predicted
+    incremental response alone; similarity and value no longer rank) or ``blend`` (score × predicted
+    uplift: like the seeds *and* moved by the message; a negative uplift stays negative, so customers a
+    message puts off rank last).
+
+    >>> objective_score(np.array([0.9, 0.5]), np.array([0.01, 0.04]), "blend", 2).round(3).tolist()
+    [0.009, 0.02]
+    """
+    if objective not in OBJECTIVES:
+        raise ParameterError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    if objective == "similarity":
+        return score
+    if uplift is None:
+        raise ParameterError(f"objective {objective!r} needs predicted uplift per customer (an uplift model: "
+                             "lookalike uplift fit, then --uplift-model DIR)")
+    u = np.asarray(uplift, dtype=float)
+    if u.shape != (n,) or not np.isfinite(u).all():
+        raise ParameterError(f"uplift must hold one finite number per customer ({n:,}), got shape {u.shape}")
+    return u if objective == "uplift" else score * u
 
 
 def rank_order(score: np.ndarray, tiebreak: np.ndarray, ids: np.ndarray, head: int | None = None) -> np.ndarray:

@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lookalike.errors import InputError, ParameterError
+from lookalike.cleaning.ids import canonical_ids
+from lookalike.errors import InputError, ParameterError, ResultWarning
 
 OPS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in", "top_pct", "bottom_pct")
 MIN_SEEDS = 20
@@ -204,8 +205,6 @@ def select_seeds(customers: pd.DataFrame, seeds: object) -> pd.Series:
         seeds = read_id_file(seeds)
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
         raise ParameterError("seeds must be 'vip', a rule, an id file or a list of customer ids")
-    from lookalike.finder import canonical_ids
-
     wanted = canonical_ids(seeds)
     ids = customers["customer_id"].astype(str)
     unknown = wanted.difference(pd.Index(ids))
@@ -225,12 +224,12 @@ class SeedDiagnostics:
     tightness: float
     distinctive: pd.DataFrame
     outliers: list[str]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ResultWarning] = field(default_factory=list)
 
     @property
     def usable(self) -> bool:
         """False when a warning says the seed set is too small or too heterogeneous."""
-        return not any(w.startswith(("too small", "too heterogeneous")) for w in self.warnings)
+        return not any(w.code in ("too_small", "too_heterogeneous") for w in self.warnings)
 
     def to_dict(self) -> dict:
         return {
@@ -252,10 +251,10 @@ def diagnose_seeds(X: np.ndarray, seed_pos: np.ndarray, ids: np.ndarray, group_n
     s = len(seed_pos)
     w = np.ones(s) if seed_weight is None else np.asarray(seed_weight, dtype=float)
     eff = float(w.sum() ** 2 / (w**2).sum()) if s else 0.0
-    warnings: list[str] = []
+    warnings: list[ResultWarning] = []
     if s < MIN_SEEDS:
-        warnings.append(f"too small: {s} seed(s); at least {MIN_SEEDS} are needed to describe a profile "
-                        "(add seeds, e.g. widen the rule)")
+        warnings.append(ResultWarning("too_small", f"too small: {s} seed(s); at least {MIN_SEEDS} are needed to "
+                                      "describe a profile (add seeds, e.g. widen the rule)", seeds=s, minimum=MIN_SEEDS))
     if s < 2:
         return SeedDiagnostics(s, eff, float("nan"), pd.DataFrame(columns=["feature", "smd"]), [], warnings)
 
@@ -266,9 +265,10 @@ def diagnose_seeds(X: np.ndarray, seed_pos: np.ndarray, ids: np.ndarray, group_n
 
     tight = median_pair_dist(seed_pos) / (median_pair_dist(np.arange(X.shape[0])) or 1.0)
     if tight > MAX_TIGHTNESS:
-        warnings.append(f"too heterogeneous: seeds are {tight:.2f}× as spread out as the base "
-                        f"(above {MAX_TIGHTNESS}); they look like a random sample, so their lookalikes "
-                        "will be ordinary customers — narrow the seed set")
+        warnings.append(ResultWarning(
+            "too_heterogeneous", f"too heterogeneous: seeds are {tight:.2f}× as spread out as the base "
+            f"(above {MAX_TIGHTNESS}); they look like a random sample, so their lookalikes "
+            "will be ordinary customers — narrow the seed set", tightness=tight, maximum=MAX_TIGHTNESS))
 
     mu_b = X.mean(axis=0, dtype=np.float64)
     sd_b = X.std(axis=0, dtype=np.float64)
@@ -294,6 +294,7 @@ def diagnose_seeds(X: np.ndarray, seed_pos: np.ndarray, ids: np.ndarray, group_n
     outl = seed_pos[(dk - med) / mad > 3.5]
     outliers = [str(ids[p]) for p in outl]
     if s >= MIN_SEEDS and len(outliers) > MAX_OUTLIER_SHARE * s:
-        warnings.append(f"many outliers: {len(outliers)} of {s} seeds are far from the other seeds; "
-                        "check that the seed set mixes no unrelated groups")
+        warnings.append(ResultWarning("many_outliers", f"many outliers: {len(outliers)} of {s} seeds are far from the "
+                                      "other seeds; check that the seed set mixes no unrelated groups",
+                                      outliers=len(outliers), seeds=s))
     return SeedDiagnostics(s, eff, tight, distinctive, outliers, warnings)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from lookalike.audience.manifest import audience_digest, load_manifest, write_manifest
 from lookalike.errors import InputError
-from lookalike.io import file_digest, write_table, write_text
+from lookalike.io import file_digest, read_csv, write_table, write_text
 
 
 def sidecar(path: str | os.PathLike[str], suffix: str) -> Path:
@@ -28,8 +29,6 @@ def sidecar(path: str | os.PathLike[str], suffix: str) -> Path:
 def save_audience(result, path: str | os.PathLike[str], *, model_version: str, data_fingerprint: str,
                   created: str | None = None, plot: bool = True) -> list[Path]:
     """Write the audience (parquet or csv) and its manifest and review files; returns the paths."""
-    from lookalike.export import write_manifest
-
     p = Path(path)
     paths = [write_table(result.audience, p)]
     paths.append(write_manifest(
@@ -63,7 +62,8 @@ def load_audience(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise InputError(f"audience file {p} does not exist; build one with lookalike expand or lookalike playbook run")
     manifest = _checked_manifest(p)
     try:
-        df = pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p, dtype={"customer_id": str})
+        df = (pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq")
+              else read_csv(p, dtype={"customer_id": str}, na="pandas", what="the audience")[0])
     except Exception as exc:
         raise InputError(f"cannot read audience {p}: {str(exc).splitlines()[0][:200]}") from None
     missing = {"customer_id", "rank"} - set(df.columns)
@@ -71,8 +71,6 @@ def load_audience(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise InputError(f"{p} is not an audience: missing column(s) {', '.join(sorted(missing))}")
     if manifest is not None and p.name not in (manifest.get("files") or {}):
         # manifests without a file checksum: the ranked ids must still match their digest
-        from lookalike.export import audience_digest
-
         recorded = manifest.get("audience") or {}
         if recorded.get("rows") != len(df) or recorded.get("sha256") != audience_digest(df):
             raise InputError(f"{p} does not match the ids and ranks in {sidecar(p, '.manifest.json').name} "
@@ -85,8 +83,6 @@ def _checked_manifest(p: Path) -> dict | None:
     mpath = sidecar(p, ".manifest.json")
     if not mpath.is_file():
         return None
-    from lookalike.export import load_manifest
-
     manifest = load_manifest(mpath)  # refuses other files and newer format versions
     digest = (manifest.get("files") or {}).get(p.name)
     if digest is not None and file_digest(p, "sha256") != digest:

@@ -26,6 +26,14 @@ FEATURES_NUMERIC = ("recency", "history", "mens", "womens", "newbie")
 FEATURES_CATEGORICAL = ("zip_code", "channel")
 
 
+def feature_spec():
+    """The customer features of Hillstrom as a :class:`~lookalike.features.FeatureSpec` (history on a log scale)."""
+    from lookalike.features import FeatureSpec
+
+    return FeatureSpec(numeric=("recency", "history"), log=("history",), boolean=("mens", "womens", "newbie"),
+                       categorical=FEATURES_CATEGORICAL, groups={})
+
+
 def default_path() -> Path:
     """``datasets/real/hillstrom/hillstrom.csv`` of the source tree (the copy the repository ships)."""
     return Path(__file__).resolve().parents[3] / "datasets" / "real" / "hillstrom" / "hillstrom.csv"

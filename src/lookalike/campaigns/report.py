@@ -24,7 +24,7 @@ from scipy import stats as sps
 
 from lookalike.campaigns.holdout import SampleRatioCheck, sample_ratio_check
 from lookalike.campaigns.stats import Uplift, bootstrap_diff_ci, mean_uplift, proportion_uplift
-from lookalike.errors import InputError, MissingColumnsError
+from lookalike.errors import InputError, MissingColumnsError, ResultWarning
 
 MIN_CONVERTERS = 10  # below this many converters in an arm, the revenue verdict is withheld
 RATE_METRICS = {"open_rate": "opens", "click_rate": "clicks", "conversion_rate": "conversions"}
@@ -64,7 +64,7 @@ class CampaignResults:
     srm: SampleRatioCheck
     customers_without_outcome: int
     verdict: str
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[ResultWarning, ...] = field(default=())
 
     def uplift_table(self) -> pd.DataFrame:
         """One row per metric: treatment, control, difference with its interval, relative uplift, p-value."""
@@ -165,14 +165,16 @@ def results_from_frame(frame: pd.DataFrame, *, name: str = "campaign", holdout_s
         cpic = cost / inc_conv.value if inc_conv.value > 0 else None
     else:
         roi, cpc, cpic = Estimate(None, None, None), None, None
-    warnings: list[str] = []
+    warnings: list[ResultWarning] = []
     if srm.mismatch:
-        warnings.append(f"sample-ratio mismatch (p = {srm.p_value:.2g}): the arms are not in the planned "
-                        f"{1 - share:.0%}/{share:.0%} split, so the comparison may be biased; check how the "
-                        "audience was sent")
+        warnings.append(ResultWarning(
+            "sample_ratio_mismatch", f"sample-ratio mismatch (p = {srm.p_value:.2g}): the arms are not in the planned "
+            f"{1 - share:.0%}/{share:.0%} split, so the comparison may be biased; check how the audience was sent",
+            p_value=srm.p_value, holdout_share=share))
     missing = int((~frame["has_outcome"]).sum()) if "has_outcome" in frame.columns else 0
     if missing == len(frame):
-        warnings.append("no outcomes imported yet: every number below is zero (lookalike campaign outcomes)")
+        warnings.append(ResultWarning("no_outcomes", "no outcomes imported yet: every number below is zero "
+                                      "(lookalike campaign outcomes)"))
     res = CampaignResults(name, alpha, arms, uplifts, boot, float(cost), inc_conv, inc_rev, roi, cpc, cpic, srm,
                           missing, "", tuple(warnings))
     return _with_verdict(res)

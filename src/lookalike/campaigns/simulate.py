@@ -147,3 +147,55 @@ def demo_campaign(audience: pd.DataFrame, customers: pd.DataFrame | None, out_di
                f"95% CI {u.diff_low * 100:+.2f} to {u.diff_high * 100:+.2f} pp — the truth is {hit} the interval. "
                + results.verdict)
     return [db_path, report], summary
+
+
+#: The four uplift segments of a simulated campaign: conversion rate without and with the message.
+UPLIFT_SEGMENTS: dict[str, tuple[float, float]] = {
+    "persuadable": (0.02, 0.25),      # buys only when contacted
+    "sure_thing": (0.60, 0.60),       # buys anyway
+    "lost_cause": (0.01, 0.01),       # never buys
+    "do_not_disturb": (0.60, 0.35),   # contacting puts them off
+}
+
+
+@dataclass(frozen=True)
+class UpliftSimulation:
+    """Customers of a randomized campaign with a known heterogeneous effect."""
+
+    customers: pd.DataFrame      # customer_id, engagement, affinity, tenure_months, region
+    spec: object                 # the FeatureSpec of those columns
+    segment: np.ndarray          # one of UPLIFT_SEGMENTS per customer
+    true_uplift: np.ndarray      # P(convert | contacted) - P(convert | not contacted)
+    treatment: np.ndarray        # 1 treated, 0 control (randomized, ``treated_share``)
+    converted: np.ndarray        # 0/1 outcome
+    revenue: np.ndarray          # converted × Gamma(2, order_value / 2)
+
+
+def simulate_uplift_customers(n: int = 20_000, *, treated_share: float = 0.5, order_value: float = 60.0,
+                              random_state: int = 0) -> UpliftSimulation:
+    """A randomized campaign whose effect depends on two features (the four classic uplift segments).
+
+    ``engagement > 0`` and ``affinity > 0`` (both standard normal): sure things; engagement high but
+    affinity low: persuadables; engagement low but affinity high: do-not-disturbs; both low: lost
+    causes (a quarter each). A response model ranks the sure things and do-not-disturbs first (they
+    convert most when contacted); only an uplift model finds the persuadables.
+    """
+    from lookalike.features import FeatureSpec
+
+    check_share(1 - treated_share)
+    rng = np.random.default_rng(random_state)
+    engagement, affinity = rng.standard_normal(n), rng.standard_normal(n)
+    names = np.array(list(UPLIFT_SEGMENTS))
+    rates = np.array(list(UPLIFT_SEGMENTS.values()))  # (segment, [without, with])
+    # (engaged, affine) -> sure_thing; engaged only -> persuadable; affine only -> do_not_disturb; else lost_cause
+    idx = np.select([(engagement > 0) & (affinity > 0), engagement > 0, affinity > 0], [1, 0, 3], 2)
+    seg, p0, p1 = names[idx], rates[idx, 0], rates[idx, 1]
+    t = (rng.random(n) < treated_share).astype(int)
+    converted = (rng.random(n) < np.where(t == 1, p1, p0)).astype(int)
+    revenue = np.where(converted == 1, rng.gamma(2.0, order_value / 2.0, n), 0.0).round(2)
+    customers = pd.DataFrame({"customer_id": [f"U{i:07d}" for i in range(n)], "engagement": engagement,
+                              "affinity": affinity, "tenure_months": rng.integers(1, 120, n),
+                              "region": rng.choice(["Norte", "Sur", "Este", "Oeste"], n)})
+    spec = FeatureSpec(numeric=("engagement", "affinity", "tenure_months"), log=(), boolean=(),
+                       categorical=("region",), groups={})
+    return UpliftSimulation(customers, spec, seg, p1 - p0, t, converted, revenue)

@@ -104,7 +104,7 @@ def _seed_rows(customers: "SparkFrame", seeds: object) -> "SparkFrame":
             raise InputError("seeds 'vip' need a vip_flag column; give seed ids instead")
         return customers.filter(F.col("vip_flag") == 1)
     from lookalike.audience.seeds import read_id_file
-    from lookalike.finder import canonical_ids
+    from lookalike.cleaning.ids import canonical_ids
 
     if isinstance(seeds, (str, os.PathLike)) and Path(seeds).is_file():
         seeds = read_id_file(seeds)
@@ -181,7 +181,7 @@ def spark_expand(
     n_seeds = len(seeds_pd)
     if not isinstance(seeds, str) or seeds.lower() not in ("vip", "vips"):
         from lookalike.audience.seeds import read_id_file
-        from lookalike.finder import canonical_ids
+        from lookalike.cleaning.ids import canonical_ids
 
         listed = read_id_file(seeds) if isinstance(seeds, (str, os.PathLike)) else seeds
         unknown = pd.Index(canonical_ids(listed)).unique().difference(pd.Index(seeds_pd["customer_id"].astype(str)))

@@ -99,7 +99,7 @@ def _plain_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _canonical_ids(s: pd.Series) -> pd.Series:
     """The cleaner's canonical customer id (None where there is none)."""
-    from lookalike.cleaning.text import normalize_id
+    from lookalike.cleaning.ids import normalize_id
 
     return normalize_id(s).values.astype(object)
 

@@ -21,7 +21,6 @@ import io
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from lookalike.errors import ParameterError
+from lookalike.io import atomic_path
 
 __all__ = ["distributions", "figure_to_svg", "gain_chart", "pca_map", "reach_plot", "save_figure"]
 
@@ -267,9 +267,9 @@ def gain_chart(gains: pd.DataFrame, *, title: str = "Cumulative gain", ax: Axes 
 def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 110) -> Path:
     """Write ``fig`` as PNG or SVG (chosen by the extension), atomically, then close it.
 
-    The image goes to a temporary file in the target directory, which then replaces
-    ``path`` (:func:`os.replace`), so readers never see a half-written file. The
-    figure is closed (and cleared) afterwards, also when writing fails.
+    The image is written through :func:`lookalike.io.atomic_path` (a temporary file in the
+    target directory, moved over ``path`` when complete), so readers never see a half-written
+    file. The figure is closed (and cleared) afterwards, also when writing fails.
     """
     if not isinstance(fig, Figure):
         raise ParameterError(f"save_figure expects a matplotlib Figure, got {type(fig).__name__}")
@@ -281,18 +281,13 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 110) -> Path
     if not path.parent.is_dir():
         _close(fig)
         raise ParameterError(f"cannot write {path}: directory {path.parent} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_path(path) as tmp, tmp.open("wb") as fh:
             if fmt == "svg":
                 with matplotlib.rc_context(_SVG_RC):
                     fig.savefig(fh, format="svg", dpi=dpi, metadata=_SVG_METADATA)
             else:
                 fig.savefig(fh, format="png", dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     finally:
         _close(fig)
     return path

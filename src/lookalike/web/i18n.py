@@ -14,9 +14,8 @@ import tomllib
 from collections.abc import Callable
 from importlib import resources
 
+from lookalike.config.settings import LANGUAGES
 from lookalike.errors import ParameterError
-
-LANGUAGES = ("es", "en")
 
 
 @functools.cache

@@ -9,6 +9,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from lookalike.cli.common import err_console, friendly_errors
+from lookalike.errors import ParameterError
+
 
 def spark_expand_cmd(
     data: Annotated[str, typer.Argument(help="Clean customer table: parquet file or directory (lookalike clean output), local or on a cluster file system; with --raw a raw export (CSV or parquet)")],
@@ -25,13 +28,11 @@ def spark_expand_cmd(
     quarantine: Annotated[Optional[str], typer.Option(help="With --raw: parquet directory for the quarantined rows")] = None,
 ) -> None:
     """Expand seeds into the nearest customers of a large table with Apache Spark (broadcast seed index, mapInPandas)."""
-    from lookalike.cli import _err, _friendly_errors
-    from lookalike.distributed import local_session, require_pyspark, spark_expand
-    from lookalike.errors import ParameterError
+    from lookalike.distributed import local_session, require_pyspark, spark_expand  # lazy: keeps --help fast
 
-    with _friendly_errors():
+    with friendly_errors():
         require_pyspark()
-        from pyspark.sql import SparkSession
+        from pyspark.sql import SparkSession  # optional dependency (lookalike[spark]), checked just above
 
         if os.environ.get("PYSPARK_GATEWAY_PORT") and master is None:  # started by spark-submit
             spark = SparkSession.builder.appName("lookalike spark-expand").getOrCreate()
@@ -39,12 +40,12 @@ def spark_expand_cmd(
             spark = local_session(master or "local[2]", app_name="lookalike spark-expand")
         finder = None
         if model is not None:
-            from lookalike.finder import LookalikeFinder
+            from lookalike.finder import LookalikeFinder  # lazy: keeps --help fast
 
             finder = LookalikeFinder.load(model)
         cleaning = None
         if raw:
-            from lookalike.distributed.clean import spark_clean
+            from lookalike.distributed.clean import spark_clean  # needs pyspark (optional)
 
             is_csv = data.lower().rstrip("/").endswith((".csv", ".csv.gz", ".txt")) or (
                 Path(data).is_dir() and any(Path(data).glob("*.csv*")))
@@ -53,11 +54,11 @@ def spark_expand_cmd(
             # default escape is a backslash, which would split a JSON preferences cell)
             source = (spark.read.csv(data, header=True, inferSchema=False, escape='"', multiLine=True)
                       if is_csv else spark.read.parquet(data))
-            _err().print(f"cleaning {data} in Spark …")
+            err_console().print(f"cleaning {data} in Spark …")
             cleaned = spark_clean(source)
             cleaning = {**cleaned.counts, "quarantine_reasons": cleaned.quarantine_reasons}
             for label, count in cleaned.counts.items():
-                _err().print(f"  {label.replace('_', ' ')}: {count:,}")
+                err_console().print(f"  {label.replace('_', ' ')}: {count:,}")
             if quarantine is not None:
                 cleaned.quarantine.write.mode("overwrite").parquet(quarantine)
             customers = cleaned.customers
@@ -65,7 +66,7 @@ def spark_expand_cmd(
             raise ParameterError("--quarantine needs --raw (a clean table has no quarantine)")
         else:
             customers = spark.read.parquet(data)
-        _err().print(f"scoring {data} in {customers.rdd.getNumPartitions()} partitions …")
+        err_console().print(f"scoring {data} in {customers.rdd.getNumPartitions()} partitions …")
         _, info = spark_expand(customers, seeds, size, output, finder=finder, k=k,
                                index=None if index == "auto" else index,
                                exclude_opted_out=not include_opted_out, sample_rows=sample_rows)
@@ -76,9 +77,9 @@ def spark_expand_cmd(
         if cleaning is not None:
             manifest["cleaning"] = cleaning
         if "://" not in output:  # a local directory: the manifest sits next to the part files
-            from lookalike.io import write_text
+            from lookalike.io import write_text  # lazy: keeps --help fast
 
             write_text(Path(output) / "_lookalike.json", json.dumps(manifest, indent=2, default=str))
         for label, count in info.counts.items():
-            _err().print(f"  {label}: {count:,}")
-        _err().print(f"[green]✓[/] wrote {info.counts['audience']:,} customers to {output}")
+            err_console().print(f"  {label}: {count:,}")
+        err_console().print(f"[green]✓[/] wrote {info.counts['audience']:,} customers to {output}")

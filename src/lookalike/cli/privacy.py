@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from lookalike.cli.common import err_console, friendly_errors
 
 
 def forget_cmd(
@@ -21,19 +24,18 @@ def forget_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON")] = False,
 ) -> None:
     """Remove one customer from audiences, exports, clean tables, models, the cache and the campaign store; log it."""
-    import os
-
-    import lookalike.cli as cli  # lazily: lookalike.cli imports this module at its end
+    # lazy: keeps --help fast
     from lookalike.database import open_database
-    from lookalike.export import _current_user
+    from lookalike.export import current_user
     from lookalike.privacy import forget_customer
 
-    with cli._friendly_errors():
-        root = home or Path(os.environ.get("LOOKALIKE_HOME") or ".lookalike")
-        url = db or os.environ.get("LOOKALIKE_DB_URL") or f"sqlite:///{root.resolve() / 'lookalike.db'}"
+    with friendly_errors() as settings:
+        settings = dataclasses.replace(settings, home=home or settings.home)
+        root = settings.home
+        url = db or settings.database_url()
         engine = open_database(url)
         try:
-            report = forget_customer(customer_id, home=root, engine=engine, actor=actor or _current_user(),
+            report = forget_customer(customer_id, home=root, engine=engine, actor=actor or current_user(),
                                      cache_dir=cache_dir)
         finally:
             engine.dispose()
@@ -50,7 +52,7 @@ def forget_cmd(
                 typer.echo(f"{n}\tdatabase:{table}")
             if report.cache_entries_removed:
                 typer.echo(f"{report.cache_entries_removed}\tcache entries")
-        err = cli._err()
+        err = err_console()
         err.print(f"[green]✓[/] removed {report.total} row(s)/occurrence(s); logged as erasure "
                   f"#{report.log_id} (key {report.customer_key[:12]}…)"
                   + ("" if report.total else " — nothing left to remove"), soft_wrap=True)

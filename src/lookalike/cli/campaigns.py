@@ -8,11 +8,24 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.console import Console
+
+from lookalike.cli.audiences import write_exports
+from lookalike.cli.common import (
+    OutputFormat,
+    ReportFormat,
+    customers_for,
+    err_console,
+    friendly_errors,
+    print_frame,
+    warn,
+)
+from lookalike.config.settings import Settings
+from lookalike.errors import InputError, ParameterError
 
 campaign_app = typer.Typer(help="Campaigns with holdout groups: create, export, import outcomes, measure uplift, plan.",
                            no_args_is_help=True)
@@ -21,21 +34,10 @@ DbOption = Annotated[Optional[str], typer.Option("--db", help="Database URL (def
                                                               "sqlite under LOOKALIKE_HOME or ./.lookalike)")]
 
 
-class ReportFormat(str, Enum):
-    table = "table"
-    json = "json"
+def _engine(db: Optional[str], settings: Settings):
+    from lookalike.database import database_url, open_database  # lazy: keeps --help fast
 
-
-def _engine(db: Optional[str]):
-    from lookalike.database import open_database
-
-    return open_database(db)
-
-
-def _cli():
-    import lookalike.cli as cli  # lazily: lookalike.cli imports this module at its end
-
-    return cli
+    return open_database(database_url(db, settings))
 
 
 @campaign_app.command("create")
@@ -52,28 +54,27 @@ def create(
     db: DbOption = None,
 ) -> None:
     """Create a campaign from an audience: store its version, assign treatment/control by hash, check balance."""
+    # lazy: keeps --help fast
     from lookalike.audience.store import load_audience, sidecar
     from lookalike.campaigns.store import create_campaign
     from lookalike.export import load_manifest
 
-    cli = _cli()
-    with cli._friendly_errors():
+    with friendly_errors() as settings:
         aud = load_audience(audience)
         man_path = sidecar(audience, ".manifest.json")
         manifest = load_manifest(man_path) if man_path.is_file() else {"rows": int(len(aud)), "note": "no manifest"}
-        customers = cli._customers_for(data) if data is not None else None
-        created = create_campaign(_engine(db), name, aud, holdout_share=holdout, salt=salt, stratify=stratify,
+        customers = customers_for(data, settings) if data is not None else None
+        created = create_campaign(_engine(db, settings), name, aud, holdout_share=holdout, salt=salt, stratify=stratify,
                                   customers=customers, manifest=manifest, label=label, source=str(audience),
                                   channel=channel, cost=cost)
         c = created.campaign
-        err = cli._err()
         for w in created.warnings:
-            err.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+            warn(w)
         if len(created.balance):
-            cli._print_frame(created.balance.round(3), cli.OutputFormat.table, title="Balance between arms (SMD)")
-        err.print(f"[green]✓[/] campaign {c.name} (id {c.id}): {c.n_treatment:,} treatment, {c.n_control:,} control "
-                  f"(holdout {c.holdout_share:.0%}, sample-ratio p = {created.srm.p_value:.3g}); salt {c.salt}",
-                  soft_wrap=True)
+            print_frame(created.balance.round(3), OutputFormat.table, title="Balance between arms (SMD)")
+        err_console().print(f"[green]✓[/] campaign {c.name} (id {c.id}): {c.n_treatment:,} treatment, {c.n_control:,} control "
+                            f"(holdout {c.holdout_share:.0%}, sample-ratio p = {created.srm.p_value:.3g}); "
+                            f"salt {c.salt}", soft_wrap=True)
 
 
 @campaign_app.command("export")
@@ -86,31 +87,23 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Write the campaign's channel files with its control group left out."""
+    # lazy: keeps --help fast
     from lookalike.audience.store import load_audience
     from lookalike.campaigns.store import audience_version, control_ids, get_campaign
-    from lookalike.errors import InputError
-    from lookalike.export import audience_digest, export_audience
+    from lookalike.export import audience_digest
 
-    cli = _cli()
-    with cli._friendly_errors():
-        engine = _engine(db)
+    with friendly_errors() as settings:
+        engine = _engine(db, settings)
         camp = get_campaign(engine, campaign)
         aud = load_audience(audience)
         stored = audience_version(engine, camp.id)
         if audience_digest(aud) != stored["audience_hash"]:
             raise InputError(f"{audience} is not the audience campaign {camp.name!r} was created from (its "
                              f"SHA-256 differs from the stored version, source {stored['source']}); pass that file")
-        customers = cli._customers_for(data)
+        customers = customers_for(data, settings)
         excluded = control_ids(engine, camp.id)
-        err = cli._err()
-        for profile in (["email", "sms", "push"] if fmt == "channels" else [fmt]):
-            res = export_audience(aud, customers, profile, out_dir, name=camp.name, exclude_ids=excluded)
-            for w in res.warnings:
-                err.print(f"[yellow]warning:[/] {w}", soft_wrap=True)
-            steps = " → ".join(f"{k} {v:,}" for k, v in res.counts.items())
-            err.print(f"[green]✓[/] {profile}: {res.rows_written:,} rows in "
-                      f"{', '.join(p.name for p in res.paths) or 'no file'} [dim]({steps}; "
-                      f"{len(excluded):,} control customers left out)[/]", soft_wrap=True)
+        write_exports(aud, customers, fmt, out_dir, name=camp.name, exclude_ids=excluded,
+                      left_out=f"; {len(excluded):,} control customers left out", soft_wrap=True)
 
 
 @campaign_app.command("outcomes")
@@ -122,16 +115,16 @@ def outcomes(
     db: DbOption = None,
 ) -> None:
     """Import per-customer outcomes in one transaction (any bad row: nothing is written)."""
-    from lookalike.campaigns.store import import_outcomes, read_outcomes
+    from lookalike.campaigns.store import import_outcomes, read_outcomes  # lazy: keeps --help fast
 
-    cli = _cli()
-    with cli._friendly_errors():
+    with friendly_errors() as settings:
         df = read_outcomes(source, query)
-        res = import_outcomes(_engine(db), campaign, df, replace=replace, where=Path(source).name if "://" not in source else "outcomes")
+        res = import_outcomes(_engine(db, settings), campaign, df, replace=replace,
+                              where=Path(source).name if "://" not in source else "outcomes")
         totals = ", ".join(f"{k} {v:,.0f}" for k, v in res.totals.items())
-        cli._err().print(f"[green]✓[/] {res.rows:,} outcome rows imported into {res.campaign} ({totals}); "
-                         f"{res.customers_without_outcome:,} assigned customers without a row count as zero"
-                         + (f"; {res.replaced:,} previous rows replaced" if res.replaced else ""), soft_wrap=True)
+        err_console().print(f"[green]✓[/] {res.rows:,} outcome rows imported into {res.campaign} ({totals}); "
+                            f"{res.customers_without_outcome:,} assigned customers without a row count as zero"
+                            + (f"; {res.replaced:,} previous rows replaced" if res.replaced else ""), soft_wrap=True)
 
 
 @campaign_app.command("cost")
@@ -143,12 +136,11 @@ def cost(
     db: DbOption = None,
 ) -> None:
     """Record a cost of the campaign (used for cost per conversion and incremental ROI)."""
-    from lookalike.campaigns.store import add_cost
+    from lookalike.campaigns.store import add_cost  # lazy: keeps --help fast
 
-    cli = _cli()
-    with cli._friendly_errors():
-        total = add_cost(_engine(db), campaign, amount, currency=currency, description=description)
-        cli._err().print(f"[green]✓[/] cost recorded; total cost of {campaign}: {total:,.2f}")
+    with friendly_errors() as settings:
+        total = add_cost(_engine(db, settings), campaign, amount, currency=currency, description=description)
+        err_console().print(f"[green]✓[/] cost recorded; total cost of {campaign}: {total:,.2f}")
 
 
 @campaign_app.command("report")
@@ -161,12 +153,12 @@ def report(
     db: DbOption = None,
 ) -> None:
     """Per-arm rates, uplift with confidence intervals, incremental revenue and ROI, and a plain verdict."""
+    # lazy: keeps --help fast
     from lookalike.campaigns.report import campaign_results, compare_results, render_report_html
     from lookalike.io import write_text
 
-    cli = _cli()
-    with cli._friendly_errors():
-        engine = _engine(db)
+    with friendly_errors() as settings:
+        engine = _engine(db, settings)
         results = [campaign_results(engine, campaign, alpha=alpha)]
         if compare:
             results.append(campaign_results(engine, compare, alpha=alpha))
@@ -177,25 +169,23 @@ def report(
                 doc["comparison"] = comparison.to_dict()
             sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         else:
-            from rich.console import Console
-
             out = Console(soft_wrap=True)
             for r in results:
                 arms = r.arms.reset_index()[["arm", "customers", "open_rate", "click_rate", "conversion_rate",
                                              "revenue_per_customer", "revenue"]]
-                cli._print_frame(arms, cli.OutputFormat.table, title=f"{r.name}: arms")
-                cli._print_frame(r.uplift_table(), cli.OutputFormat.table,
-                                 title=f"{r.name}: uplift (treatment − control, {1 - r.alpha:.0%} CI)")
-                cli._print_frame(r.value_table(), cli.OutputFormat.table, title=f"{r.name}: incremental value")
+                print_frame(arms, OutputFormat.table, title=f"{r.name}: arms")
+                print_frame(r.uplift_table(), OutputFormat.table,
+                            title=f"{r.name}: uplift (treatment − control, {1 - r.alpha:.0%} CI)")
+                print_frame(r.value_table(), OutputFormat.table, title=f"{r.name}: incremental value")
                 for w in r.warnings:
-                    cli._err().print(f"[yellow]warning:[/] {w}", soft_wrap=True)
+                    warn(w)
                 out.print(r.verdict, markup=False)
             if comparison is not None:
-                cli._print_frame(comparison.table, cli.OutputFormat.table, title="Comparison")
+                print_frame(comparison.table, OutputFormat.table, title="Comparison")
                 out.print(comparison.reading, markup=False)
         if output is not None:
             write_text(output, render_report_html(results, comparison, title=f"Campaign report: {campaign}"))
-            cli._err().print(f"[green]✓[/] wrote {output}")
+            err_console().print(f"[green]✓[/] wrote {output}")
 
 
 @campaign_app.command("plan")
@@ -210,13 +200,12 @@ def plan(
     fmt: Annotated[ReportFormat, typer.Option("--format", help="table or json")] = ReportFormat.table,
 ) -> None:
     """Sample size for an uplift (--mde), or the minimum detectable uplift of an audience (--audience-size)."""
+    # lazy: keeps --help fast
     import pandas as pd
 
     from lookalike.campaigns.plan import minimum_detectable_effect, sample_size
-    from lookalike.errors import ParameterError
 
-    cli = _cli()
-    with cli._friendly_errors():
+    with friendly_errors():
         if (mde is None) == (audience_size is None):
             raise ParameterError("give exactly one of --mde (to get a sample size) or --audience-size (to get the "
                                  "minimum detectable effect)")
@@ -227,9 +216,9 @@ def plan(
             sys.stdout.write(json.dumps(p.to_dict(), indent=2) + "\n")
             return
         d = p.to_dict()
-        cli._print_frame(pd.DataFrame({"quantity": list(d), "value": [str(v) for v in d.values()]}),
-                         cli.OutputFormat.table, title="Campaign plan")
-        cli._err().print(
+        print_frame(pd.DataFrame({"quantity": list(d), "value": [str(v) for v in d.values()]}),
+                    OutputFormat.table, title="Campaign plan")
+        err_console().print(
             f"To detect +{p.mde * 100:.2f} pp on a base rate of {p.base_rate:.2%} ({p.relative_mde:+.0%} relative) "
             f"with {p.power:.0%} power at alpha {p.alpha}: {p.n_treatment:,} treated + {p.n_control:,} control = "
             f"{p.n_total:,} customers. Decide the end date now and read the result once: peeking inflates false "
@@ -242,13 +231,12 @@ def list_cmd(
     db: DbOption = None,
 ) -> None:
     """The campaigns in the database with arm sizes, outcome rows and cost."""
-    from lookalike.campaigns.store import list_campaigns
+    from lookalike.campaigns.store import list_campaigns  # lazy: keeps --help fast
 
-    cli = _cli()
-    with cli._friendly_errors():
-        df = list_campaigns(_engine(db))
+    with friendly_errors() as settings:
+        df = list_campaigns(_engine(db, settings))
         df["created_at"] = df["created_at"].astype(str)
-        cli._print_frame(df, cli.OutputFormat(fmt), title="Campaigns")
+        print_frame(df, OutputFormat(fmt), title="Campaigns")
 
 
 @campaign_app.command("hillstrom")
@@ -258,10 +246,9 @@ def hillstrom(
     db: DbOption = None,
 ) -> None:
     """Load the Hillstrom e-mail experiment as two campaigns (men's / women's e-mail vs no e-mail)."""
-    from lookalike.campaigns.hillstrom import load_hillstrom_campaigns
+    from lookalike.campaigns.hillstrom import load_hillstrom_campaigns  # lazy: keeps --help fast
 
-    cli = _cli()
-    with cli._friendly_errors():
-        ids = load_hillstrom_campaigns(_engine(db), path, prefix=prefix)
-        cli._err().print(f"[green]✓[/] loaded {', '.join(f'{prefix}-{k} (id {v})' for k, v in ids.items())}; "
-                         f"run lookalike campaign report {prefix}-womens --compare {prefix}-mens", soft_wrap=True)
+    with friendly_errors() as settings:
+        ids = load_hillstrom_campaigns(_engine(db, settings), path, prefix=prefix)
+        err_console().print(f"[green]✓[/] loaded {', '.join(f'{prefix}-{k} (id {v})' for k, v in ids.items())}; "
+                            f"run lookalike campaign report {prefix}-womens --compare {prefix}-mens", soft_wrap=True)

@@ -1,7 +1,7 @@
 """``lookalike customers-from-transactions``: order lines in, the clean customer table out.
 
-Registered at the end of ``lookalike/cli.py``. The output parquet is a clean customer table
-(contract section 2), so ``fit``, ``find``, ``expand``, ``evaluate`` and ``export`` read it as is.
+The output parquet is a clean customer table (contract section 2), so ``fit``, ``find``,
+``expand``, ``evaluate`` and ``export`` read it as is.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from lookalike.cli.common import err_console, friendly_errors, step
 
 
 def customers_from_transactions_cmd(
@@ -24,17 +26,17 @@ def customers_from_transactions_cmd(
     report: Annotated[Optional[Path], typer.Option(help="Also write the line accounting as JSON here")] = None,
 ) -> None:
     """Build the clean customer table from order lines, as of a date (returns and cancellations netted, counted)."""
-    from lookalike.cli import _err, _friendly_errors, _step
+    # lazy: keeps --help fast
     from lookalike.io import write_table, write_text
     from lookalike.transactions import TransactionConfig, customers_from_transactions, read_transactions
 
-    with _friendly_errors():
+    with friendly_errors():
         config = TransactionConfig.load(mapping)
-        with _step(f"read {log.name}"):
+        with step(f"read {log.name}"):
             lines = read_transactions(log, config=config)
-        with _step(f"build customers from {len(lines):,} lines"):
+        with step(f"build customers from {len(lines):,} lines"):
             result = customers_from_transactions(lines, as_of=as_of, config=config)
-        console = _err()
+        console = err_console()
         for line in result.report.summary_lines():
             console.print(line, markup=False, highlight=False)
         paths = [write_table(result.customers, output)]
