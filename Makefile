@@ -56,9 +56,9 @@ test-latest: postgres chromium java
 	$(PYTHON) -m venv "$$d/venv" && \
 	"$$d/venv/bin/python" -m pip install --quiet --no-compile --upgrade pip setuptools wheel && \
 	"$$d/venv/bin/python" -m pip install --quiet --no-compile --upgrade --upgrade-strategy eager -e '.[test,bench]' && \
-	echo "test-latest: installed versions that differ from requirements/all.txt:" && \
+	echo "test-latest: installed versions that differ from the lock:" && \
 	"$$d/venv/bin/python" -m pip list --format=freeze --exclude-editable | tr 'A-Z_' 'a-z-' | sort > "$$d/latest" && \
-	grep -o '^[a-z0-9._-]*==[^ ;]*' requirements/all.txt | tr '_' '-' | sort | comm -13 - "$$d/latest" | sed 's/^/  /' ; \
+	grep -ho '^[a-z0-9._-]*==[^ ;]*' requirements/all.txt requirements/build.txt | tr '_' '-' | sort | comm -13 - "$$d/latest" | sed 's/^/  /' ; \
 	LOOKALIKE_TEST_PG_URL=$(PG_URL) "$$d/venv/bin/python" -m pytest -q -p no:cacheprovider --doctest-modules src/lookalike tests
 
 # Re-resolve every lock to the newest releases (LOCK_FLAGS= keeps the current pins where they still fit).
