@@ -19,7 +19,9 @@ BENCH   := $(call stamp,bench)
 # installed file up front (about a third of the install time)
 PIP     := $(BIN)/python -m pip install --quiet --no-compile
 # make check: no servers, no browser, no Java, 50 Hypothesis examples per property instead of 200; two
-# workers on this 2-core machine, each taking whole files (a module's fixtures are built once)
+# workers on this 2-core machine, each taking whole files (a module's fixtures are built once) and each
+# single-threaded (OMP_NUM_THREADS=1: FAISS and BLAS threads in both workers oversubscribed the cores,
+# the index tests took 40% longer)
 CHECK   := -m "not slow and not postgres and not spark and not browser" -n 2 --dist loadfile
 
 .PHONY: demo check test test-latest lock bench fuzz audit install clean postgres postgres-stop chromium java
@@ -43,7 +45,7 @@ demo: $(RUNTIME)
 	$(BIN)/lookalike demo --out out
 
 check: $(TEST)
-	HYPOTHESIS_PROFILE=check $(BIN)/python -m pytest -q $(CHECK) --doctest-modules src/lookalike tests
+	HYPOTHESIS_PROFILE=check OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q $(CHECK) --doctest-modules src/lookalike tests
 
 test: $(TEST) postgres chromium java
 	LOOKALIKE_TEST_PG_URL=$(PG_URL) $(BIN)/python -m pytest -q --doctest-modules src/lookalike tests
