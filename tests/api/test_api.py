@@ -143,10 +143,10 @@ def test_audience_list_get_download(client, viewer, built):
 
 def test_audience_validation(client, editor):
     base = {"name": "bad"}
-    for body in ({**base, "size": "150%"}, {**base, "seeds": {"kind": "rule", "rule": "nonsense ~~ 3"}},
-                 {**base, "seeds": {"kind": "ids", "ids": ["NOT-A-CUSTOMER"]}}):
+    for body, status in (({**base, "size": "150%"}, 400), ({**base, "seeds": {"kind": "rule", "rule": "nonsense ~~ 3"}}, 400),
+                         ({**base, "seeds": {"kind": "ids", "ids": ["NOT-A-CUSTOMER"]}}, 404)):  # unknown id: not found
         r = client.post("/api/v1/datasets/demo/audiences", json=body, headers=editor)
-        assert r.status_code in (400, 404), (body, r.status_code)
+        assert r.status_code == status, (body, r.status_code)
         assert len(r.json()["detail"].splitlines()) == 1
     for body in ({**base, "scorer": "magic"}, {**base, "k": 0}, {**base, "unknown": 1},
                  {**base, "filters": {"gender": ["F"]}}):
