@@ -76,6 +76,7 @@ def test_adding_an_option_is_one_field():
     assert "seed_order" in {f.name for f in option_fields("playbook", Extended)}
 
 
+@pytest.mark.slow
 def test_keywords_and_the_options_object_build_the_same_audience(finder):
     kwargs = {"exclude_vips": True, "k": 40, "learn_weights": False, "filters": {"region": ["Norte", "Sur"]}}
     a = finder.build_audience("vip", "3%", explain=False, **kwargs)
@@ -97,6 +98,7 @@ def test_bad_options_are_one_line_parameter_errors(finder):
         finder.build_audience("vip", "2%", exclude_vip=True)
 
 
+@pytest.mark.slow
 def test_playbooks_take_rules_as_text_and_id_files(finder, tmp_path):
     suppressed = finder.customers_.customer_id.iloc[:50].tolist()
     (tmp_path / "no.txt").write_text("\n".join(suppressed), encoding="utf-8")
@@ -111,6 +113,7 @@ def test_playbooks_take_rules_as_text_and_id_files(finder, tmp_path):
     assert res.params["k"] == 30
 
 
+@pytest.mark.slow
 def test_cli_offers_every_option(finder, tmp_path):
     data = tmp_path / "customers.parquet"
     finder.customers_.to_parquet(data)

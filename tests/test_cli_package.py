@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 import lookalike
@@ -23,6 +24,7 @@ def _modules_after(code: str) -> set[str]:
     return set(out)
 
 
+@pytest.mark.slow
 def test_help_loads_no_data_library():
     loaded = _modules_after("import sys\nfrom lookalike.cli import app\nsys.argv = ['lookalike', '--help']\n"
                             "try:\n    app()\nexcept SystemExit as e:\n    assert e.code == 0, e.code")
@@ -38,6 +40,7 @@ def test_import_lookalike_loads_no_data_library():
     assert [m for m in HEAVY if m in loaded] == []
 
 
+@pytest.mark.slow
 def test_the_api_does_not_import_the_web_ui_nor_the_app_factory():
     loaded = _modules_after("import lookalike.api.routes, lookalike.api.service")
     assert "lookalike.api.routes" in loaded

@@ -201,6 +201,7 @@ def test_no_error_answer_names_a_server_path(client, editor, viewer, service):
     assert "audiences/tampered.parquet" in r.json()["detail"]
 
 
+@pytest.mark.postgres
 def test_postgres_registration_is_a_read_only_transaction():
     import os
 

@@ -28,6 +28,7 @@ def _external_refs(html: str) -> list[str]:
     return [r for r in refs if not r.startswith(("data:", "#"))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "es"])
 def test_report_is_self_contained_with_readings(data, lang):
     result, finder = data
@@ -57,6 +58,7 @@ def test_gain_reading_interpolates_the_curve():
     assert np.isnan(gain_at(gains, "missing"))
 
 
+@pytest.mark.slow
 def test_report_cli_with_campaigns(data, tmp_path):
     from lookalike.campaigns.simulate import run_simulated_campaign
     from lookalike.cli import app
@@ -122,6 +124,7 @@ def test_pca_map_draws_extra_groups():
         pca_map(X, seeds, groups={"bad": np.ones(3, bool)})
 
 
+@pytest.mark.slow
 def test_campaign_view_formats_rates_as_shares_and_revenue_as_money():
     from lookalike.campaigns.report import results_from_frame
     from lookalike.report.campaigns import campaign_view

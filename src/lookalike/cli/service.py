@@ -94,7 +94,7 @@ def serve(
 
     with friendly_errors() as settings:
         _cap_threads(threads)
-        settings = dataclasses.replace(settings, home=home or settings.home, workers=workers)
+        settings = dataclasses.replace(settings.with_home(home), workers=workers)
         app = create_app(settings)
         err_console().print(f"Lookalike on http://{host}:{port}/ (workspace {settings.home}); "
                             "create a user with: lookalike users add NAME --role editor", markup=False)
