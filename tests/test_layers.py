@@ -38,8 +38,6 @@ _REASON = re.compile(r"#\s*(lazy|optional):\s*\S")
 #: Imports that break the rules today in files other branches own, and the fix each needs at merge (each
 #: entry must still be found: remove it once fixed). Keep in step with pyproject's ``ignore_imports``.
 PENDING: dict[tuple[str, str], str] = {
-    ("lookalike.cleaning.chunked", "lookalike.io"):
-        "branch speed: import lookalike.io at the top of cleaning/chunked.py (it loads nothing new)",
     ("lookalike.evaluation.tasks", "lookalike.transactions"):
         "branch scorer: import lookalike.transactions at the top of evaluation/tasks.py (nothing new to load)",
     ("lookalike.evaluation.report", "lookalike.report.plots"):
