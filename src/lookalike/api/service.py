@@ -19,9 +19,9 @@ from lookalike.audience.options import option_fields
 from lookalike.audience.playbooks import builtin_playbooks, load_playbook
 from lookalike.audience.playbooks import run_playbook as run_library_playbook
 from lookalike.audience.seeds import parse_rule
-from lookalike.audience.store import audience_manifest
+from lookalike.audience.store import audience_manifest, saved_warnings
 from lookalike.errors import ParameterError
-from lookalike.export import export_audience
+from lookalike.export import export_audience, preview_export
 from lookalike.io import to_jsonable
 
 #: Columns of the audience members shown in responses and the UI (no contact data exists in audiences).
@@ -113,7 +113,7 @@ def audience_payload(ws: Workspace, name: str, result=None, top: int = 20) -> di
         reach = _read_csv(ws.audience_sidecar(name, ".reach.csv"))
         profile = _read_csv(ws.audience_sidecar(name, ".profile.csv"))
         diag = ws.audience_sidecar(name, ".diagnostics.json")
-        warnings = json.loads(diag.read_text("utf-8")).get("warnings", []) if diag.is_file() else []
+        warnings = saved_warnings(json.loads(diag.read_text("utf-8"))) if diag.is_file() else []
         members = ws.audience_table(name)
     cols = [c for c in MEMBER_COLUMNS if c in members.columns]
     return {**info, "warnings": warnings, "reach": records(reach), "profile": records(profile),
@@ -143,6 +143,15 @@ def export(ws: Workspace, audience: str, profile: str, *, user: str, exclude_ids
         res = export_audience(table, customers, profile, ws.export_dir(audience), name=check_name(audience),
                               exclude_ids=exclude_ids, user=user, log_path=ws.export_log())
     return replace(res, warnings=(*checked, *res.warnings)) if checked else res
+
+
+def export_preview(ws: Workspace, audience: str, profile: str):
+    """What an export of ``audience`` for ``profile`` would write (rows, the count after each step,
+    warnings), without writing or logging a file: the UI shows it before the download."""
+    info = ws.audience_info(audience)
+    dataset = info.get("dataset")
+    customers = ws.finder(dataset).customers_ if dataset else None
+    return preview_export(ws.audience_table(audience), customers, profile)
 
 
 def export_payload(res, audience: str) -> dict:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from lookalike.audience.explain import SEED_MARK, describe, feature_lists, similarity_reference, strength
 from lookalike.audience.explain import explain as explain_rows
 from lookalike.audience.options import FILTER_COLUMNS, OBJECTIVES, VALUE_COLUMNS, AudienceOptions  # noqa: F401 (re-exported)
 from lookalike.audience.scoring import (
@@ -48,6 +49,7 @@ from lookalike.audience.seeds import (
     select_seeds,
 )
 from lookalike.cleaning.ids import canonical_ids
+from lookalike.features import DERIVED, derive_features
 from lookalike.errors import InputError, ParameterError, ResultWarning
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -260,11 +262,18 @@ def build_audience(
         audience.insert(3, "predicted_uplift", np.round(np.asarray(uplift, dtype=float)[chosen], 6))
     if o.value is not None or o.objective != "similarity":
         audience.insert(3, "rank_score", np.round(rank_score[chosen], 6))
+    profile = audience_profile(customers, seed_pos, chosen, finder.spec_)
+    reference = similarity_reference(scores.similarity, seed_pos)
     if explain:
-        _, reasons = explain_rows(Xw, seed_pos, chosen, group_names, group_idx, random_state=o.random_state)
-        if o.include_seeds:
-            reasons = np.where(seed_w[chosen] > 0, "in the seed set", reasons)
-        audience.insert(3, "reason", reasons.astype(str))
+        _, features = explain_rows(Xw, seed_pos, chosen, group_names, group_idx, random_state=o.random_state)
+        levels = strength(similarity[chosen], reference)
+        lists = feature_lists(features)
+        if o.include_seeds:  # a seed kept in the audience is there because it is one
+            kept = seed_w[chosen] > 0
+            levels, lists = np.where(kept, "seed", levels), np.where(kept, SEED_MARK, lists)
+        audience.insert(3, "reason", describe(audience, features, profile, levels=levels,
+                                              seeds=seed_kind(seed_names)).astype(str))
+        audience.insert(4, "reason_features", lists.astype(str))
     audience = audience.reset_index(drop=True)
     counts["audience"] = len(audience)
     params = {
@@ -273,7 +282,7 @@ def build_audience(
         "exclude_opted_out": o.exclude_opted_out, "filters": dict(o.filters or {}),
         "candidate_rule": list(o.candidate_rule or []), "value": o.value,
         "value_weight": float(o.value_weight) if o.value else None, "seed_sets": seed_names, **params_neg,
-        "random_state": o.random_state, "objective": o.objective,
+        "random_state": o.random_state, "objective": o.objective, "similarity_reference": reference,
     }
     if col_w is not None:
         params["feature_weights"] = {g: round(float(col_w[group_idx == i][0]), 4) for i, g in enumerate(group_names)}
@@ -281,13 +290,22 @@ def build_audience(
         audience=audience,
         diagnostics=diagnostics,
         reach=reach,
-        profile=audience_profile(customers, seed_pos, chosen, finder.spec_),
+        profile=profile,
         sensitive=sensitive_profile(customers, chosen, finder.spec_.sensitive),
         counts=counts,
         params=params,
         seed_ids=[str(i) for i in ids[seed_pos]],
         warnings=warnings,
     )
+
+
+def seed_kind(seed_sets: Sequence[str]) -> str:
+    """``"vip"`` when the seeds are the VIPs (the reasons then say "the VIPs"), else ``"other"``.
+
+    >>> seed_kind(["vip"]), seed_kind(["vip", "ids.csv"])
+    ('vip', 'other')
+    """
+    return "vip" if list(seed_sets) == ["vip"] else "other"
 
 
 def objective_score(score: np.ndarray, uplift: np.ndarray | None, objective: str, n: int) -> np.ndarray:
@@ -362,6 +380,8 @@ def reach_table(sorted_similarity: np.ndarray, n_base: int, shares: Sequence[flo
 
 def audience_profile(customers: pd.DataFrame, seed_pos: np.ndarray, chosen: np.ndarray, spec) -> pd.DataFrame:
     """Mean of each numeric feature and share of each category, in seeds, audience and base."""
+    if any(c in DERIVED and c not in customers.columns for c in spec.numeric):
+        customers = derive_features(customers)  # frequency: orders per month, as the features see it
     groups = {"seeds": customers.iloc[seed_pos], "audience": customers.iloc[chosen], "base": customers}
     rows = []
     numeric = [c for c in spec.numeric if c in customers.columns]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from lookalike.audience.manifest import audience_digest, load_manifest, members_fingerprint, write_manifest
-from lookalike.errors import InputError
+from lookalike.errors import InputError, ResultWarning
 from lookalike.io import file_digest, read_csv, write_table, write_table_sha256, write_text
 
 #: The files :func:`save_audience` writes next to ``<stem>.parquet`` (or ``.csv``).
@@ -59,9 +59,24 @@ def save_audience(result, path: str | os.PathLike[str], *, model_version: str, d
     paths.append(write_table(result.reach, sidecar(p, ".reach.csv")))
     paths.append(write_table(result.profile, sidecar(p, ".profile.csv")))
     paths.append(write_table(result.sensitive, sidecar(p, ".sensitive.csv")))
-    paths.append(write_text(sidecar(p, ".diagnostics.json"),
-                            json.dumps({**result.diagnostics.to_dict(), "warnings": result.warnings}, indent=2, default=str)))
+    paths.append(write_text(sidecar(p, ".diagnostics.json"), json.dumps(
+        {**result.diagnostics.to_dict(), "warnings": result.warnings,
+         "warning_codes": [{"code": getattr(w, "code", ""), "params": getattr(w, "params", {})} for w in result.warnings]},
+        indent=2, default=str)))
     return paths
+
+
+def saved_warnings(diagnostics: dict) -> list[ResultWarning]:
+    """The warnings of a saved audience's ``.diagnostics.json``, typed again (code and parameters), so
+    that a face can say them in its reader's language; plain text for files written before codes were.
+
+    >>> saved_warnings({"warnings": ["a", "b"], "warning_codes": [{"code": "too_small", "params": {"seeds": 3}}]})
+    [ResultWarning('too_small', 'a'), 'b']
+    """
+    texts = [str(w) for w in diagnostics.get("warnings") or []]
+    codes = diagnostics.get("warning_codes") or []
+    return [ResultWarning(c["code"], text, **(c.get("params") or {})) if i < len(codes) and
+            isinstance(c := codes[i], dict) and c.get("code") else text for i, text in enumerate(texts)]
 
 
 def load_audience(path: str | os.PathLike[str]) -> pd.DataFrame:

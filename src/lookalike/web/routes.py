@@ -9,7 +9,9 @@ of every POST before it reaches these routes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
+from html import escape as html_escape
 import io
 import secrets
 import tempfile
@@ -32,8 +34,10 @@ from lookalike.api.workspace import check_name, store_upload
 from lookalike.audience.seeds import read_id_file
 from lookalike.errors import LookalikeError, ParameterError
 from lookalike.export import load_export_profiles, load_manifest
-from lookalike.i18n import LANGUAGES, pick_language, translator
+from lookalike.audience.explain import summary
+from lookalike.i18n import LANGUAGES, format_money, pick_language, term, translator, warning_text
 from lookalike.io import read_customers, write_text
+from lookalike.report import words
 from lookalike.report.campaigns import campaign_view
 from lookalike.report.templating import environment
 from lookalike.synth import generate
@@ -62,7 +66,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     lang = lang_of(request)
     user = getattr(request.state, "user", None)
     html = environment().get_template(template).render(
-        t=translator(lang), lang=lang, languages=LANGUAGES, user=user, path=request.url.path,
+        t=translator(lang), term=functools.partial(term, lang), lang=lang, languages=LANGUAGES, user=user,
+        path=request.url.path,
         version=__version__, csrf_token=csrf_token(request), **context)
     return HTMLResponse(html, status_code=status_code)
 
@@ -407,24 +412,92 @@ def audiences_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/audiences/{name}", response_class=HTMLResponse)
-async def audience_page(request: Request, name: str) -> HTMLResponse:
+async def audience_page(request: Request, name: str, export: str = "") -> HTMLResponse:
     ui_user(request)
+    lang = lang_of(request)
+    ws = _ws(request)
     try:
-        data = await _run(service.audience_payload, _ws(request), name, None, 50)
-        reach_svg = await _run(_reach_svg, data["reach"])
+        data = await _run(service.audience_payload, ws, name, None, MEMBERS_SHOWN)
+        view = await _run(_audience_view, ws, data, lang)
+        profiles = load_export_profiles()
+        chosen = export if export in profiles else next(iter(profiles))
+        preview = await _run(_export_view, ws, name, chosen, lang)
     except LookalikeError as exc:
         return _error_page(request, exc, 404)
-
-    profiles = load_export_profiles()
-    profile_rows = sorted(data["profile"], key=lambda r: -abs(np.log((r.get("audience_vs_base") or 1) or 1)))[:15]
-    return render(request, "audience.html", a=data, profiles=profiles, profile_rows=profile_rows, reach_svg=reach_svg)
+    return render(request, "audience.html", a=data, v=view, profiles=profiles, export=preview)
 
 
-def _reach_svg(reach: list[dict]) -> str:
+#: Members listed on the audience page (the files hold them all).
+MEMBERS_SHOWN = 50
+
+
+def _audience_view(ws, data: dict, lang: str) -> dict:
+    """The audience page in the reader's words: summary, reasons, profile bars, funnel, method, warnings."""
+    currency = _dataset_currency(ws, data.get("dataset"))
+    params = data.get("parameters") or {}
+    profile = pd.DataFrame(data["profile"])
+    members = ws.audience_table(data["name"]).head(MEMBERS_SHOWN)
+    reasons = words.member_reasons(members, profile, params, lang, currency)
+    reference = params.get("similarity_reference")
+    rows = [{"customer_id": m.get("customer_id"), "rank": m.get("rank"), "similarity": m.get("similarity"),
+             "match": words.similarity_match(m.get("similarity"), reference, lang), "reason": reason,
+             "total_spent": format_money(m.get("total_spent"), lang, currency, decimals=0),
+             "region": m.get("region"), "fav_category": m.get("fav_category"),
+             "channel": term(lang, "channel", m.get("promo_channel"))}
+            for m, reason in zip(members.to_dict("records"), reasons)]
+    return {"summary": summary(profile, int(data.get("size") or len(members)), lang=lang, currency=currency)
+            if len(profile) else "",
+            "members": rows, "bars": words.profile_bars(profile, lang, currency),
+            "funnel": words.funnel(data.get("counts") or {}, lang), "method": words.method_view(params, lang),
+            "warnings": [warning_text(w, lang) for w in data.get("warnings") or []],
+            "reach_svg": _reach_svg(data["reach"], lang), "seeds_word": words.seeds_word(params, lang),
+            "reference": reference}
+
+
+def _dataset_currency(ws, dataset: str | None) -> str | None:
+    """The currency of a dataset's amounts (None when unknown, or when the dataset is gone)."""
+    if not dataset:
+        return None
+    try:
+        return words.data_currency(ws.quality(dataset))
+    except LookalikeError:
+        return None
+
+
+def _export_view(ws, audience: str, profile: str, lang: str) -> dict:
+    """The funnel of one channel profile (members → channel → consent → suppression → rows), its file's
+    columns and warnings, or why it cannot be exported, in the reader's words."""
+    spec = load_export_profiles()[profile]
+    base = {"profile": profile, "label": term(lang, "profile", profile), "help": term(lang, "profile", f"{profile}_help"),
+            "headers": spec.headers, "hashed": any(c.hash for c in spec.columns)}
+    try:
+        res = service.export_preview(ws, audience, profile)
+    except LookalikeError as exc:
+        return {**base, "error": ws.redact(str(exc)), "steps": [], "rows": 0, "warnings": []}
+    return {**base, "error": "", "rows": int(len(res.rows)), "warnings": [warning_text(w, lang) for w in res.warnings],
+            "steps": words.export_funnel(res.counts, lang, identifiers=spec.identifiers)}
+
+
+@router.get("/ui/audiences/{name}/export", response_class=HTMLResponse)
+async def export_partial(request: Request, name: str, export: str = "email") -> HTMLResponse:
+    """The export card of one profile (HTMX swaps it in when another profile is picked)."""
+    ui_user(request)
+    ws = _ws(request)
+    try:
+        ws.audience_info(name)
+        if export not in load_export_profiles():
+            raise ParameterError(f"unknown export profile {export!r}")
+        preview = await _run(_export_view, ws, name, export, lang_of(request))
+    except LookalikeError as exc:
+        return HTMLResponse(f'<p class="alert" role="alert">{html_escape(ws.redact(str(exc)))}</p>', status_code=404)
+    return render(request, "_export.html", a={"name": name}, export=preview, profiles=load_export_profiles())
+
+
+def _reach_svg(reach: list[dict], lang: str = "en") -> str:
 
     from lookalike.report.plots import figure_to_svg, reach_plot  # lazy: matplotlib on the first figure
 
-    return figure_to_svg(reach_plot(pd.DataFrame(reach))) if reach else ""
+    return figure_to_svg(reach_plot(pd.DataFrame(reach), lang=lang)) if reach else ""
 
 
 @router.post("/audiences/{name}/export/{profile}")
