@@ -76,16 +76,18 @@ def has(lang: str, key: str) -> bool:
     return key in strings(lang)
 
 
-def term(lang: str, kind: str, value: object) -> str:
+def term(lang: str, kind: str, value: object, default: str | None = None) -> str:
     """A word of the product for a value of the data model: ``{kind}_{value}`` in the catalogue
-    (a job status, a role, a funnel step, a chart label), else the value itself, as written.
+    (a job status, a role, a funnel step, a chart label), else ``default``, else the value as written.
 
     >>> term("es", "status", "failed"), term("es", "status", "brand-new")
     ('ha fallado', 'brand-new')
     """
     key = f"{kind}_{value}"
     table = strings(lang)
-    return table[key] if key in table else strings("en").get(key, str(value))
+    if key in table:
+        return table[key]
+    return strings("en").get(key, str(value) if default is None else default)
 
 
 def pick_language(session_lang: str | None, accept_language: str | None, default: str = "es") -> str:

@@ -129,6 +129,56 @@ def _seed_weights(customers: pd.DataFrame, seeds: object) -> tuple[np.ndarray, l
     return w, names
 
 
+def _funnel(finder: "LookalikeFinder", seed_w: np.ndarray, o: AudienceOptions
+            ) -> tuple[np.ndarray, dict[str, int], np.ndarray, ResultWarning | None]:
+    """The candidates (a mask) and the count of every exclusion, in order; the negative seeds'
+    positions and the suppression list's warning."""
+    customers = finder.customers_
+    n = len(customers)
+    cand = np.ones(n, dtype=bool)
+    counts: dict[str, int] = {"base": n}
+    suppress_warning = None
+
+    def exclude(label: str, mask: np.ndarray) -> None:
+        hit = cand & mask
+        counts[label] = int(hit.sum())
+        cand[hit] = False
+
+    if not o.include_seeds:
+        exclude("excluded: seeds", seed_w > 0)
+    if o.include_ids is not None:
+        keep = canonical_ids(o.include_ids)
+        exclude("filtered: not in the include list", ~finder.ids_.isin(keep))
+    neg_pos = np.array([], dtype=np.int64)
+    if o.negative_seeds is not None:
+        neg_mask = select_seeds(customers, o.negative_seeds).to_numpy()
+        neg_pos = np.flatnonzero(neg_mask & (seed_w == 0))
+        exclude("excluded: negative seeds", neg_mask)
+    if o.exclude_vips and "vip_flag" in customers:
+        exclude("excluded: VIPs", pd.to_numeric(customers["vip_flag"], errors="coerce").fillna(0).eq(1).to_numpy())
+    if o.exclude_opted_out and "promo_channel" in customers:
+        exclude("excluded: opted out (promo_channel none)", customers["promo_channel"].astype(str).eq("none").to_numpy())
+    if o.suppress is not None:
+        sup = canonical_ids(o.suppress)
+        exclude("excluded: suppression list", finder.ids_.isin(sup))
+        suppress_warning = check_id_list(sup, finder.ids_, what="suppression list", known_canonical=True)
+    for col, allowed in (o.filters or {}).items():
+        if col not in customers.columns:
+            raise ParameterError(f"filter column {col!r} is not in the customer table; use one of {', '.join(FILTER_COLUMNS)}")
+        values = [allowed] if isinstance(allowed, str) else list(allowed)
+        exclude(f"filtered: {col} not in {', '.join(map(str, values))}", ~customers[col].astype(str).isin(values).to_numpy())
+    if o.candidate_rule:
+        exclude("filtered: candidate rule", ~rule_mask(customers, o.candidate_rule).to_numpy())
+    counts["candidates"] = int(cand.sum())
+    return cand, counts, neg_pos, suppress_warning
+
+
+def audience_funnel(finder: "LookalikeFinder", seeds: object, **options: object) -> dict[str, int]:
+    """The funnel of an audience (base, every exclusion and filter, candidates) without scoring anyone."""
+    o = AudienceOptions.build(None, seeds=seeds, **options)
+    return _funnel(finder, _seed_weights(finder.customers_, o.seeds)[0], o)[1]
+
+
 def build_audience(
     finder: "LookalikeFinder",
     seeds: object = None,
@@ -180,41 +230,7 @@ def build_audience(
     col_w = learned_weights(X, seed_pos, group_idx, sample=base_sample) if o.learn_weights and len(seed_pos) >= 2 else None
     Xw = X * col_w if col_w is not None else X
 
-    # candidates and the count of every exclusion, in order
-    cand = np.ones(n, dtype=bool)
-    counts: dict[str, int] = {"base": n}
-
-    def exclude(label: str, mask: np.ndarray) -> None:
-        hit = cand & mask
-        counts[label] = int(hit.sum())
-        cand[hit] = False
-
-    if not o.include_seeds:
-        exclude("excluded: seeds", seed_w > 0)
-    if o.include_ids is not None:
-        keep = canonical_ids(o.include_ids)
-        exclude("filtered: not in the include list", ~finder.ids_.isin(keep))
-    neg_pos = np.array([], dtype=np.int64)
-    if o.negative_seeds is not None:
-        neg_mask = select_seeds(customers, o.negative_seeds).to_numpy()
-        neg_pos = np.flatnonzero(neg_mask & (seed_w == 0))
-        exclude("excluded: negative seeds", neg_mask)
-    if o.exclude_vips and "vip_flag" in customers:
-        exclude("excluded: VIPs", pd.to_numeric(customers["vip_flag"], errors="coerce").fillna(0).eq(1).to_numpy())
-    if o.exclude_opted_out and "promo_channel" in customers:
-        exclude("excluded: opted out (promo_channel none)", customers["promo_channel"].astype(str).eq("none").to_numpy())
-    if o.suppress is not None:
-        sup = canonical_ids(o.suppress)
-        exclude("excluded: suppression list", finder.ids_.isin(sup))
-        suppress_warning = check_id_list(sup, finder.ids_, what="suppression list", known_canonical=True)
-    for col, allowed in (o.filters or {}).items():
-        if col not in customers.columns:
-            raise ParameterError(f"filter column {col!r} is not in the customer table; use one of {', '.join(FILTER_COLUMNS)}")
-        values = [allowed] if isinstance(allowed, str) else list(allowed)
-        exclude(f"filtered: {col} not in {', '.join(map(str, values))}", ~customers[col].astype(str).isin(values).to_numpy())
-    if o.candidate_rule:
-        exclude("filtered: candidate rule", ~rule_mask(customers, o.candidate_rule).to_numpy())
-    counts["candidates"] = int(cand.sum())
+    cand, counts, neg_pos, suppress_warning = _funnel(finder, seed_w, o)
 
     warnings = [*diagnostics.warnings, *literal]
     if o.suppress is not None and suppress_warning is not None:
@@ -274,6 +290,7 @@ def build_audience(
         audience.insert(3, "reason", describe(audience, features, profile, levels=levels,
                                               seeds=seed_kind(seed_names)).astype(str))
         audience.insert(4, "reason_features", lists.astype(str))
+        audience.insert(5, "resemblance", levels.astype(str))
     audience = audience.reset_index(drop=True)
     counts["audience"] = len(audience)
     params = {
@@ -297,6 +314,42 @@ def build_audience(
         seed_ids=[str(i) for i in ids[seed_pos]],
         warnings=warnings,
     )
+
+
+def combine_audiences(finder: "LookalikeFinder", results: Sequence[AudienceResult], size: int, *,
+                      by: str, funnel: dict[str, int]) -> AudienceResult:
+    """One audience from audiences built per group (a playbook's ``per``: each category's seeds and
+    candidates apart): members ranked by how much they resemble their own group's seeds (similarity over
+    that group's similarity reference), then by id, and cut at ``size``. ``funnel`` is the whole's
+    (:func:`audience_funnel` with the seeds and candidate rule of every group); candidates of no group
+    (a value without seeds) are counted as filtered so the funnel adds up. Profile and seed diagnostics
+    are made again on the whole."""
+    if not results:
+        raise InputError(f"no group of {by} has seeds and candidates; check the playbook's rules")
+    parts = [r.audience.assign(_relative=r.audience["similarity"] / (r.params.get("similarity_reference") or 1.0))
+             for r in results]
+    audience = (pd.concat(parts, ignore_index=True)
+                .sort_values(["_relative", "customer_id"], ascending=[False, True], kind="stable").head(size)
+                .drop(columns="_relative").reset_index(drop=True))
+    audience["rank"] = np.arange(1, len(audience) + 1)
+    ids = pd.Index(finder.ids_)
+    seed_ids = [i for r in results for i in r.seed_ids]
+    seed_pos = np.flatnonzero(ids.isin(seed_ids))
+    chosen = ids.get_indexer(audience["customer_id"].astype(str))
+    grouped = sum(int(r.counts["candidates"]) for r in results)
+    counts = {k: v for k, v in funnel.items() if k != "candidates"}
+    counts[f"filtered: {by} without seeds"] = int(funnel["candidates"]) - grouped
+    counts.update(candidates=grouped, audience=len(audience))
+    group_names, group_idx = feature_groups(finder.feature_names_, finder.spec_.categorical)
+    diagnostics = diagnose_seeds(finder.X_, seed_pos, finder.ids_.to_numpy(), group_names, group_idx)
+    params = {**results[0].params, "per": by, "similarity_reference": None, "size": int(size),
+              "groups": {str(r.params.get("group")): int(len(r.audience)) for r in results}}
+    # one warning per kind (the groups' diagnostics say the same thing with their own numbers)
+    warnings = list({w.code if isinstance(w, ResultWarning) else w: w for r in results for w in r.warnings}.values())
+    return AudienceResult(audience=audience, diagnostics=diagnostics, reach=results[0].reach.iloc[:0],
+                          profile=audience_profile(finder.customers_, seed_pos, chosen, finder.spec_),
+                          sensitive=sensitive_profile(finder.customers_, chosen, finder.spec_.sensitive),
+                          counts=counts, params=params, seed_ids=seed_ids, warnings=warnings)
 
 
 def seed_kind(seed_sets: Sequence[str]) -> str:

@@ -45,7 +45,9 @@ MAX_OUTLIER_SHARE = 0.10
 
 
 #: Columns that rules may use without them being stored in the clean table.
-DERIVED_RULE_COLUMNS = ("purchase_interval_days", "recency_ratio")
+DERIVED_RULE_COLUMNS = ("purchase_interval_days", "recency_ratio", "category_high_ticket", "ticket_gap")
+#: ``category_high_ticket`` is this quantile of the average ticket within each favourite category.
+HIGH_TICKET_QUANTILE = 0.8
 
 
 def with_rule_columns(customers: pd.DataFrame) -> pd.DataFrame:
@@ -54,7 +56,15 @@ def with_rule_columns(customers: pd.DataFrame) -> pd.DataFrame:
     ``purchase_interval_days`` = 30.44 × tenure_months / total_orders, the customer's own
     typical time between purchases; ``recency_ratio`` = days_since_last_purchase /
     purchase_interval_days: above 1 the customer is later than usual (early churn risk),
-    far above it they have lapsed.
+    far above it they have lapsed. ``category_high_ticket``: the average ticket of the top 20% of
+    the customer's favourite category (its 80th percentile, :data:`HIGH_TICKET_QUANTILE`);
+    ``ticket_gap`` = category_high_ticket − avg_ticket: above 0 the customer buys below the high
+    ticket of their own category (upsell room), at or below 0 they are one of its high-ticket buyers.
+
+    >>> df = pd.DataFrame({"fav_category": ["A"] * 5 + ["B"] * 5, "avg_ticket": [10, 20, 30, 40, 50] * 2,
+    ...                    "total_orders": [1] * 10, "tenure_months": [12] * 10})
+    >>> with_rule_columns(df)["ticket_gap"].tolist()[:5]
+    [32.0, 22.0, 12.0, 2.0, -8.0]
     """
     out = customers.copy(deep=False)
     orders = pd.to_numeric(out.get("total_orders"), errors="coerce")
@@ -62,6 +72,13 @@ def with_rule_columns(customers: pd.DataFrame) -> pd.DataFrame:
     interval = 30.44 * tenure / orders.where(orders > 0)
     out["purchase_interval_days"] = interval
     out["recency_ratio"] = pd.to_numeric(out.get("days_since_last_purchase"), errors="coerce") / interval.where(interval > 0)
+    if "avg_ticket" in out or "total_spent" in out:
+        ticket = (pd.to_numeric(out["avg_ticket"], errors="coerce") if "avg_ticket" in out
+                  else pd.to_numeric(out["total_spent"], errors="coerce") / orders.where(orders > 0)).astype("float64")
+        group = out["fav_category"].astype(str) if "fav_category" in out else pd.Series("", index=out.index)
+        high = ticket.groupby(group.to_numpy()).quantile(HIGH_TICKET_QUANTILE)  # one value per category
+        out["category_high_ticket"] = group.map(high).astype("float64").to_numpy()
+        out["ticket_gap"] = out["category_high_ticket"] - ticket
     return out
 
 

@@ -34,6 +34,7 @@ WHOLE_FEATURES = frozenset({"days_since_last_purchase", "tenure_months", "age", 
 #: Features that are shares (shown as percentages).
 SHARE_FEATURES = frozenset({"pct_reordered"})
 _FILTER = re.compile(r"^filtered: (\w+) not in (.+)$")
+_NO_SEEDS = re.compile(r"^filtered: (\w+) without seeds$")
 _FUNNEL = {
     "base": "base", "excluded: seeds": "seeds", "filtered: not in the include list": "include_list",
     "excluded: negative seeds": "negative_seeds", "excluded: VIPs": "vips",
@@ -62,6 +63,8 @@ def funnel(counts: Mapping[str, int], lang: str) -> list[dict]:
             label = t(f"funnel_{code}")
         elif m := _FILTER.match(key):
             label = t("funnel_filter", column=feature_label(m[1], lang).lower(), values=m[2])
+        elif m := _NO_SEEDS.match(key):
+            label = t("funnel_no_seeds", column=feature_label(m[1], lang).lower())
         else:
             label = key
         rows.append({"label": label, "count": int(count),
@@ -166,11 +169,11 @@ def seeds_word(params: Mapping, lang: str) -> str:
     return translator(lang)("seeds_vip" if seed_kind(params.get("seed_sets") or []) == "vip" else "seeds_other")
 
 
-def similarity_match(similarity: object, reference: float | None, lang: str) -> tuple[str, str]:
-    """The resemblance level of one similarity (``strong``/``partial``/``weak``) and its word; empty
-    without a reference."""
-    level = strength(np.array([similarity], dtype=float), reference)[0]
-    return (level, term(lang, "match", level)) if level else ("", "")
+def similarity_match(member: Mapping, reference: float | None, lang: str) -> tuple[str, str]:
+    """The resemblance level of one member (``strong``/``partial``/``weak``/``seed``: its ``resemblance``,
+    else from its similarity and the reference) and its word; empty when neither is known."""
+    level = member.get("resemblance") or strength(np.array([member.get("similarity")], dtype=float), reference)[0]
+    return (str(level), term(lang, "match", level)) if level else ("", "")
 
 
 def member_reasons(members: pd.DataFrame, profile: pd.DataFrame | None, params: Mapping, lang: str,
@@ -179,8 +182,9 @@ def member_reasons(members: pd.DataFrame, profile: pd.DataFrame | None, params: 
     reason for audiences saved before the features were recorded."""
     if "reason_features" not in members or not len(members):
         return [str(r) for r in members.get("reason", pd.Series([""] * len(members)))]
-    levels = strength(pd.to_numeric(members["similarity"], errors="coerce").to_numpy(float),
-                      params.get("similarity_reference"))
+    levels = (members["resemblance"].fillna("").astype(str).to_numpy(dtype=object) if "resemblance" in members
+              else strength(pd.to_numeric(members["similarity"], errors="coerce").to_numpy(float),
+                            params.get("similarity_reference")))
     return describe(members, members["reason_features"], profile, levels=levels,
                     seeds=seed_kind(params.get("seed_sets") or []), lang=lang, currency=currency).tolist()
 

@@ -440,7 +440,7 @@ def _audience_view(ws, data: dict, lang: str) -> dict:
     reasons = words.member_reasons(members, profile, params, lang, currency)
     reference = params.get("similarity_reference")
     rows = [{"customer_id": m.get("customer_id"), "rank": m.get("rank"), "similarity": m.get("similarity"),
-             "match": words.similarity_match(m.get("similarity"), reference, lang), "reason": reason,
+             "match": words.similarity_match(m, reference, lang), "reason": reason,
              "total_spent": format_money(m.get("total_spent"), lang, currency, decimals=0),
              "region": m.get("region"), "fav_category": m.get("fav_category"),
              "channel": term(lang, "channel", m.get("promo_channel"))}
