@@ -247,3 +247,19 @@ def test_round_trip_ambiguous_column(ints: list[int], german: bool) -> None:
     r = parse_money(pd.Series(texts))
     np.testing.assert_allclose(r.values.to_numpy(), [*map(float, ints), 0.5])
     assert r.notes["decimal_separator"] == ("," if german else ".")
+
+
+# ---- issue 16, item 16: Decimal amounts (parquet decimal128, SQL NUMERIC) are numbers ----------
+def test_decimal_amounts_are_numbers():
+    from decimal import Decimal
+
+    import pyarrow as pa
+
+    r = parse_money(pd.Series([Decimal("2464.06"), Decimal("0.1"), Decimal("-12.50"), Decimal("NaN"),
+                               Decimal("Infinity"), None, Decimal("1E+3")], dtype=object))
+    np.testing.assert_array_equal(r.values.to_numpy(), [2464.06, 0.1, -12.5, np.nan, np.nan, np.nan, 1000.0])
+    assert r.status.tolist() == [CLEAN, CLEAN, CLEAN, MISSING, INVALID, MISSING, CLEAN]
+    arrow = pd.Series(pd.array([Decimal("2464.06"), None, Decimal("7")], dtype=pd.ArrowDtype(pa.decimal128(12, 2))))
+    r = parse_money(arrow)
+    np.testing.assert_array_equal(r.values.to_numpy(), [2464.06, np.nan, 7.0])
+    assert r.status.tolist() == [CLEAN, MISSING, CLEAN]

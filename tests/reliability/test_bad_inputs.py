@@ -362,6 +362,32 @@ def case_single_customer(d: Path):
     return _write(d / "one.csv", csv_text(BASE[:1])), Accepted(1, check)
 
 
+def case_decimal_parquet(d: Path):
+    # issue 16 item 16: decimal128 columns (a typed database dump) are numbers, read exactly
+    from decimal import Decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def dec(values, scale):
+        return pa.array([None if v is None else Decimal(v) for v in values], pa.decimal128(20, scale))
+
+    n = N_BASE
+    table = pa.table({"customer_id": dec([str(9_000_000_000_000_000_000 + i) for i in range(n)], 0),
+                      "total_orders": dec([str(2 + i % 30) for i in range(n)], 0),
+                      "total_spent": dec([f"{100 + 37.5 * i:.2f}" for i in range(n - 1)] + [None], 2),
+                      "income": dec([f"{20000 + 750 * i}.50" for i in range(n)], 2)})
+    pq.write_table(table, d / "decimal.parquet")
+
+    def check(r):
+        assert r.report.columns["total_spent_dirty"]["clean"] == n - 1 and r.report.columns["income"]["invalid"] == 0
+        assert r.customers["customer_id"].iloc[-1] == str(9_000_000_000_000_000_000 + n - 1)
+        assert r.customers["total_spent"].iloc[:3].tolist() == [100.0, 137.5, 175.0]
+        assert r.customers["total_orders"].sum() == sum(2 + i % 30 for i in range(n))
+
+    return d / "decimal.parquet", Accepted(n, check)
+
+
 FILE_CASES = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith("case_")}
 
 

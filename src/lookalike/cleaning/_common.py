@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 
 import numpy as np
@@ -196,9 +197,16 @@ def _zero_one_like(values: np.ndarray) -> bool:
     if ((f == 0) | (f == 1)).any():
         return True
     return any(  # other number types (Fraction, Decimal, ...): compared as they are, few
-        isinstance(v, _num.Number) and not isinstance(v, complex) and v in (0, 1)
+        isinstance(v, _num.Number) and not isinstance(v, complex) and _equals_zero_or_one(v)
         for v in values[~plain & (kind != K_STR)]
     )
+
+
+def _equals_zero_or_one(v: object) -> bool:
+    try:
+        return v in (0, 1)
+    except ArithmeticError:  # Decimal("sNaN") refuses to be compared
+        return False
 
 
 def _kind_of(t: type) -> int:
@@ -208,7 +216,7 @@ def _kind_of(t: type) -> int:
         return K_BOOL
     if issubclass(t, (datetime, date, np.datetime64, pd.Timestamp)):
         return K_DATE
-    if issubclass(t, _num.Real):
+    if issubclass(t, (_num.Real, Decimal)):  # Decimal (parquet decimal128, SQL NUMERIC) is no numbers.Real
         return K_NUM
     return K_OTHER
 
