@@ -388,6 +388,27 @@ def case_decimal_parquet(d: Path):
     return d / "decimal.parquet", Accepted(n, check)
 
 
+def case_month_year_and_future_dates(d: Path):
+    # issue 16 item 18: "Dec 2022" is the first of December (was Dec 20), flagged; dates after the
+    # export (today, by default) are flagged, and those over a year after it are refused
+    today = pd.Timestamp.today().normalize()
+    soon, far = today + pd.Timedelta(days=30), today + pd.DateOffset(years=5)
+    rows = [dict(r) for r in BASE]
+    rows[0]["signup_date_dirty"], rows[1]["signup_date_dirty"] = "Dec 2022", "dic 2022"
+    rows[2]["signup_date_dirty"], rows[3]["signup_date_dirty"] = "12/2022", "2022-12"
+    rows[4]["signup_date_dirty"], rows[5]["signup_date_dirty"] = soon.strftime("%Y-%m-%d"), far.strftime("%d/%m/%Y")
+
+    def check(r):
+        notes = r.report.columns["signup_date_dirty"]["notes"]
+        assert notes["flags"] == {"month_year": 4, "future_date": 1, "far_future": 1}
+        assert notes["as_of"] == today.strftime("%Y-%m-%d")
+        got = r.customers.set_index("customer_id")["signup_date"]
+        assert (got.loc[["C0001", "C0002", "C0003", "C0004"]] == pd.Timestamp("2022-12-01")).all()
+        assert got.loc["C0005"] == soon and pd.isna(got.loc["C0006"])  # kept and counted / refused
+
+    return _write(d / "dates.csv", csv_text(rows)), Accepted(N_BASE, check)
+
+
 FILE_CASES = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith("case_")}
 
 
@@ -420,6 +441,26 @@ def test_file_input(name, tmp_path, runner):
     rows = json.loads((tmp_path / "out" / "quality.json").read_text())["rows"]
     assert (rows["in"], rows["kept"], rows["quarantined"], rows["duplicates_merged"]) == (
         rep.rows_in, rep.rows_kept, rep.rows_quarantined, rep.duplicates_merged)
+
+
+def test_clean_as_of_is_the_export_date(tmp_path, runner):
+    rows = [dict(r) for r in BASE]
+    rows[0]["signup_date_dirty"], rows[1]["signup_date_dirty"] = "2024-06-15", "2026-01-01"
+    path = _write(tmp_path / "dates.csv", csv_text(rows))
+    r = lk.clean_customers(lk.read_customers(path), as_of="2024-05-31")
+    assert r.report.columns["signup_date_dirty"]["notes"]["flags"] == {"month_year": 0, "future_date": 1,
+                                                                      "far_future": 1}
+    res = runner.invoke(app, ["clean", str(path), "-o", str(tmp_path / "out"), "--as-of", "2024-05-31"])
+    assert res.exit_code == 0, res.output
+    notes = json.loads((tmp_path / "out" / "quality.json").read_text())["columns"]["signup_date_dirty"]["notes"]
+    assert notes["as_of"] == "2024-05-31" and notes["flags"]["far_future"] == 1
+    # the cache keeps one entry per export date: today's clean is not the one of 2024-05-31
+    res = runner.invoke(app, ["clean", str(path), "-o", str(tmp_path / "out2")])
+    notes = json.loads((tmp_path / "out2" / "quality.json").read_text())["columns"]["signup_date_dirty"]["notes"]
+    assert res.exit_code == 0 and notes["as_of"] == pd.Timestamp.today().strftime("%Y-%m-%d")
+    res = runner.invoke(app, ["clean", str(path), "-o", str(tmp_path / "out3"), "--as-of", "soon"])
+    assert res.exit_code == EXIT_ARGUMENT and error_lines(res.output) == [
+        "error: as_of must be a date such as '2024-05-31', got 'soon'"], res.output
 
 
 def test_quarantine_and_audience_csv_escape_formulas(tmp_path, runner):

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from lookalike.cleaning._base import AMBIGUOUS, CLEAN, FIXED, INVALID, MISSING, ColumnParse
-from lookalike.cleaning.dates import parse_date
+from lookalike.cleaning.dates import as_of_day, parse_date
 from lookalike.cleaning.money import parse_money
 from lookalike.cleaning.numbers import parse_age, parse_bool, parse_number
 from lookalike.cleaning.percent import parse_percent
@@ -147,7 +147,7 @@ class CleanResult:
     report: QualityReport
 
 
-def _column_parsers(vocab: dict) -> dict[str, Callable[[pd.Series], ColumnParse]]:
+def _column_parsers(vocab: dict, as_of: object = None) -> dict[str, Callable[[pd.Series], ColumnParse]]:
     return {
         "customer_id": normalize_id,
         "age": parse_age,
@@ -165,7 +165,7 @@ def _column_parsers(vocab: dict) -> dict[str, Callable[[pd.Series], ColumnParse]
         "region_dirty": lambda s: normalize_category(s, vocab["region"]),
         "fav_category": lambda s: normalize_category(s, vocab["fav_category"]),
         "signup_channel": lambda s: normalize_category(s, vocab["signup_channel"]),
-        "signup_date_dirty": parse_date,
+        "signup_date_dirty": lambda s: parse_date(s, as_of=as_of),
         "total_spent_dirty": _parse_amount,
         "vip_score": lambda s: parse_number(s, lo=0, hi=1),
         "vip_flag": parse_bool,
@@ -194,11 +194,14 @@ def clean_customers(
     raw: pd.DataFrame,
     *,
     columns: ColumnMapping | None = None,
+    as_of: object = None,
 ) -> CleanResult:
     """Clean a raw CRM export (see the module docstring for the rules).
 
     ``raw`` may come from :func:`lookalike.read_customers` (already mapped) or be any
-    DataFrame; column names are mapped again, which is idempotent.
+    DataFrame; column names are mapped again, which is idempotent. ``as_of`` is the export
+    date (a date or "YYYY-MM-DD"; default: today): signup dates after it are flagged
+    (:func:`~lookalike.cleaning.dates.parse_date`).
     """
     if not isinstance(raw, pd.DataFrame):
         raise ParameterError(f"clean_customers expects a pandas DataFrame, got {type(raw).__name__}")
@@ -217,7 +220,10 @@ def clean_customers(
     df = df.reset_index(drop=True)
 
     vocab = load_vocabulary()
-    parsers = _column_parsers(vocab)
+    # the export date: a signup after it is flagged. Today, not the file's modification time:
+    # copies, downloads and uploads reset that, and the result would depend on more than the bytes
+    export_day = as_of_day(as_of if as_of is not None else pd.Timestamp.today())
+    parsers = _column_parsers(vocab, as_of=export_day)
     parsed: dict[str, ColumnParse] = {c: parsers[c](df[c]) for c in parsers if c in df.columns}
     known = set(parsers) | {"avg_ticket", "never_purchased", "signup_date", "total_spent", "promo_channel", "promo_level"}
     ignored = [str(c) for c in df.columns if c not in known]
