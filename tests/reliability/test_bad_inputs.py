@@ -27,6 +27,8 @@ from lookalike.cli import app
 from lookalike.errors import (EmptyDataError, InputError, LookalikeError, MissingColumnsError, ParameterError,
                               UnknownCustomerError, UnsupportedFormatError)
 
+from lookalike.cleaning.table import REPEATED_HEADER, TOTAL_ROW
+
 from .conftest import HEADER, N_BASE, base_rows, csv_text, error_lines
 
 EXIT_ARGUMENT, EXIT_INPUT = 2, 3
@@ -407,6 +409,41 @@ def case_month_year_and_future_dates(d: Path):
         assert got.loc["C0005"] == soon and pd.isna(got.loc["C0006"])  # kept and counted / refused
 
     return _write(d / "dates.csv", csv_text(rows)), Accepted(N_BASE, check)
+
+
+def case_repeated_header(d: Path):
+    # issue 16 item 19: header lines inside the data (two exports pasted together, one in
+    # upper case, one with the Spanish names) were customers CUSTOMER_ID and ID_CLIENTE
+    lines = csv_text(BASE).splitlines()
+    spanish = "id_cliente,edad,genero,ingresos,antiguedad_meses,pedidos,recencia_texto,pct_reorden_texto,articulos_por_pedido,zona_texto,categoria,canal_alta,fecha_alta,gasto_total,vip,notas,preferencias"
+    text = "\n".join([*lines[:11], lines[0], *lines[11:21], lines[0].upper(), *lines[21:31], spanish, *lines[31:]]) + "\n"
+
+    def check(r):
+        reasons = r.report.quarantine_reasons
+        assert reasons == {REPEATED_HEADER: 3}, reasons
+        assert r.quarantine["row_number"].tolist() == [11, 22, 33]  # data rows 11, 22, 33 (after the header)
+        assert len(r.customers) == N_BASE and not {"CUSTOMER_ID", "ID_CLIENTE"} & set(r.customers["customer_id"])
+        # the header cells count in no column: nothing invalid in a column of numbers
+        assert r.report.columns["total_orders"]["invalid"] == 0 and r.report.columns["age"]["invalid"] == 0
+
+    return _write(d / "headers.csv", text), Accepted(N_BASE + 3, check)
+
+
+def case_total_row(d: Path):
+    # issue 16 item 19: a "Total" footer was customer TOTAL with 12,345 orders
+    orders = sum(int(r["total_orders"]) for r in BASE)
+    spent = sum(100 + 37.5 * i for i in range(1, N_BASE + 1))
+    rows = BASE + [{"customer_id": "Total", "total_orders": "12,345", "total_spent_dirty": f"${spent:,.2f}"},
+                   {"customer_id": "TOTAL GENERAL:", "total_orders": str(orders)},
+                   {"customer_id": "", "total_orders": str(orders), "total_spent_dirty": f"${spent:,.2f}"},
+                   {"customer_id": "", "total_orders": "7", "region_dirty": "Norte"}]
+
+    def check(r):
+        assert r.report.quarantine_reasons == {TOTAL_ROW: 3, "missing customer_id": 1}, r.report.quarantine_reasons
+        assert len(r.customers) == N_BASE and "TOTAL" not in set(r.customers["customer_id"])
+        assert r.customers["total_orders"].max() < 100
+
+    return _write(d / "totals.csv", csv_text(rows)), Accepted(N_BASE + 4, check)
 
 
 FILE_CASES = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith("case_")}
