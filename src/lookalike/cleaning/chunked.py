@@ -14,7 +14,7 @@ the raw strings before the next batch is read. Then:
   and the row invariant holds: ``rows_in = kept + quarantined + duplicates_merged``.
 
 Differences from one-shot cleaning, on purpose and reported: conventions a parser infers
-from a column's unambiguous values (decimal separator, day-first dates) are inferred per
+from a column's unambiguous values (decimal separator, day-first dates, percent scale) are inferred per
 batch, and the report lists every value seen (``notes`` values that differ between batches
 become a list); ``duplicate_ids`` counts an id once per batch it repeats in, plus once if
 it also repeats across batches.
