@@ -6,7 +6,7 @@
   :func:`status_rows` map the per-unique results back to the rows.
 * :func:`kinds` classifies the uniques (text, number, bool, date-like, other).
 * :func:`clean_text` is the common text normalisation (NFKC, apostrophes, minus
-  sign, zero-width characters, whitespace) and :data:`MISSING_TOKENS` the common
+  sign, zero-width and bidirectional marks, whitespace) and :data:`MISSING_TOKENS` the common
   "no value" spellings, compared after :func:`token_key`.
 """
 
@@ -51,11 +51,13 @@ MISSING_TOKENS: frozenset[str] = frozenset(
     }
 )
 
-# One translation table: apostrophe look-alikes -> "'", minus look-alikes -> "-", zero-width -> "".
+# One translation table: apostrophe look-alikes -> "'", minus look-alikes -> "-", zero-width and
+# bidirectional marks -> "" (CLDR writes Arabic and Hebrew amounts with U+200F/U+061C around the sign).
 CLEAN_TRANSLATION = _TRANSLATE = str.maketrans(
     {**{ch: "'" for ch in "\u2019\u2018\u02bc\u02b9\u2032`\u00b4"},
      **{ch: "-" for ch in "\u2212\ufe63\uff0d"},
-     **{ch: None for ch in "\u200b\u200c\u200d\u2060\ufeff\u00ad"}}
+     **{ch: None for ch in "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u061c\u202a\u202b\u202c\u202d"
+                            "\u202e\u2066\u2067\u2068\u2069"}}
 )
 _SPACES = re.compile(r"\s+")
 _COMBINING = re.compile("[\u0300-\u036f]")
