@@ -345,3 +345,11 @@ def test_unknown_words_show_no_decimal_convention() -> None:
     r = parse_money(pd.Series(["12,50 apples", "12,75 apples", "2.464"]))
     assert r.notes["decimal_separator"] == "." and r.values.iloc[2] == pytest.approx(2.464)
     assert r.status.tolist() == [INVALID, INVALID, AMBIGUOUS]
+
+
+def test_long_texts_are_refused_in_linear_time() -> None:
+    # the annotation pattern is only tried on short texts: on "HT HT ... 12" it backtracked
+    # without end (cubic in the length)
+    texts = ["HT " * 3000 + "12", "12" + " HT" * 3000, "12 " + "a b" * 3000, "12 €" + " HT" * 20]
+    r = parse_money(pd.Series(texts))
+    assert r.status.tolist() == [INVALID, INVALID, INVALID, FIXED]

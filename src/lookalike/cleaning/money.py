@@ -87,26 +87,38 @@ _ANNOTATED = re.compile(
     rf"(?i)^(?:(?P<apre>{_PREFIX_NOTE})\s*)?(?P<body>.*?)(?:(?<=[0-9])(?P<dash>[.,:][-–—]+))?(?P<tail>[^0-9]*?)"
     rf"(?P<asuf>(?:\s*(?:\((?:{_SUFFIX_NOTE})\)|{_SUFFIX_NOTE}))+)?$"
 )
+_MAX_ANNOTATED = 80
 _NET = re.compile(r"(?i)\bH\.?T|hors|\+|plus|m[aá]s|ex|sin\b|s/|zzgl|w/o|net|neto")
 _GROSS = re.compile(r"(?i)T\.?T\.?C|TVAC|toutes|incl|inc\b|inkl|inclu|con\b|c/|w/(?!o)|gross|brut")
 
 
 def _strip_annotations(t: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Texts without their annotations, and each text's annotation (lower case, single spaces) or None."""
+    """Texts without their annotations, and each text's annotation (lower case, single spaces) or None.
+
+    Only texts of at most :data:`_MAX_ANNOTATED` characters are looked at: an amount with its
+    annotations is short, and the pattern's lazy parts would take quadratic time on a long text."""
     values = t.to_numpy(dtype=object)
-    groups = _fast.extract(values, _ANNOTATED)
+    labels = np.full(values.size, None, dtype=object)
+    short = np.flatnonzero(t.str.len().to_numpy(dtype=np.float64, na_value=np.inf) <= _MAX_ANNOTATED)
+    if not short.size:
+        return t, labels
+    part = values[short]
+    groups = _fast.extract(part, _ANNOTATED)
     if groups is None:
-        m = c.text_series(values).str.extract(_ANNOTATED)
+        m = c.text_series(part).str.extract(_ANNOTATED)
         groups = {g: np.where(pd.isna(col), None, col) for g, col in ((g, m[g].to_numpy(dtype=object)) for g in m)}
     found = {g: pd.Series(groups[g], dtype=object) for g in ("apre", "dash", "asuf")}
-    has = (found["apre"].notna() | found["dash"].notna() | found["asuf"].notna()).to_numpy()
+    has = (found["apre"].notna() | found["dash"].notna() | found["asuf"].notna()).to_numpy().copy()
     if not has.any():
-        return t, np.full(len(t), None, dtype=object)
-    body = pd.Series(groups["body"], dtype=object).fillna("") + pd.Series(groups["tail"], dtype=object).fillna("")
-    stripped = np.where(has & (body.str.strip() != "").to_numpy(), body.str.strip().to_numpy(dtype=object), values)
+        return t, labels
+    body = (pd.Series(groups["body"], dtype=object).fillna("") + pd.Series(groups["tail"], dtype=object).fillna("")).str.strip()
+    has &= (body != "").to_numpy()  # an annotation alone ("HT") stays as it was: not an amount
     label = (found["apre"].fillna("") + " " + found["dash"].fillna("") + " " + found["asuf"].fillna(""))
     label = label.str.replace(r"\s+", " ", regex=True).str.strip().str.lower()
-    return pd.Series(stripped, index=t.index, dtype=object), np.where(has, label.to_numpy(dtype=object), None)
+    out = values.copy()
+    out[short[has]] = body.to_numpy(dtype=object)[has]
+    labels[short[has]] = label.to_numpy(dtype=object)[has]
+    return pd.Series(out, index=t.index, dtype=object), labels
 
 
 def _pairs(pre: np.ndarray, suf: np.ndarray) -> tuple[np.ndarray, list[tuple[object, object]]]:
