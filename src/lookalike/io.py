@@ -31,7 +31,8 @@ import numpy as np
 
 import pandas as pd
 
-from lookalike.config import ColumnMapping
+from lookalike.config import ColumnMapping, normalize_name
+from lookalike.config.settings import Settings
 from lookalike.errors import (
     EmptyDataError,
     InputError,
@@ -200,7 +201,6 @@ class WorkbookLimits:
     @classmethod
     def from_settings(cls, settings: Any = None) -> "WorkbookLimits":
         """The limits of ``settings`` (a :class:`~lookalike.config.settings.Settings`; default: the environment's)."""
-        from lookalike.config.settings import Settings
 
         s = settings if settings is not None else Settings()
         return cls(rows=s.max_xlsx_rows, columns=s.max_xlsx_columns, mb=s.max_xlsx_mb)
@@ -411,7 +411,6 @@ def read_workbook(
 def find_header_row(raw: pd.DataFrame, mapping: ColumnMapping) -> int | None:
     """The header of a sheet read without one: the first row among the first :data:`HEADER_SCAN_ROWS`
     naming the most columns of ``mapping``, its cells mostly text (None: no row names any)."""
-    from lookalike.config import normalize_name
 
     known = mapping.lookup()
     best, best_score = None, 0

@@ -15,8 +15,9 @@
   dropping one row without refitting would leave features the model can no longer reproduce);
 * **other JSON and text files** (quality reports, diagnostics, ``source.json``): the id is removed
   from lists and replaced by ``[erased]`` in text;
-* **the clean-table cache** (``LOOKALIKE_CACHE_DIR``): entries holding the customer are deleted
-  (they are rebuilt from the raw file on the next run);
+* **the clean-table cache** (``cache_dir``, else ``LOOKALIKE_CACHE_DIR``, else ``<home>/cache`` — the
+  default of ``lookalike clean``, inside the workspace; nothing outside it is searched unless told):
+  entries holding the customer are deleted (they are rebuilt from the raw file on the next run);
 * **the campaign store**: the customer's assignments and outcomes, and the id in stored audience
   manifests, in one transaction that also writes the ``erasure_log`` row (SHA-256 of the
   canonical id, never the id; counts per place in ``details``).
@@ -46,10 +47,14 @@ import pandas as pd
 import sqlalchemy as sa
 
 from lookalike.audience.manifest import MANIFEST_KIND, audience_digest
+from lookalike.campaigns.store import delete_customer_rows, write_transaction
 from lookalike.cleaning.ids import canonical_id, canonical_ids
-from lookalike.config import load_toml
+from lookalike.config import ColumnMapping, load_toml
+from lookalike.config.settings import Settings
+import lookalike.database as db
 from lookalike.errors import InputError, ParameterError
 from lookalike.export import load_export_profiles, log_rewrite, normalize_email, normalize_phone, sha256_hex
+from lookalike.finder import MODEL_FORMAT, LookalikeFinder
 from lookalike.io import atomic_path, file_digest, find_header_row, read_csv, write_csv, write_table, write_text
 
 logger = logging.getLogger(__name__)
@@ -100,7 +105,8 @@ class ErasureReport:
     def to_dict(self) -> dict:
         """Plain values, JSON-ready (this is what ``erasure_log.details`` holds, without ``log_id``)."""
         return {"files": self.files, "redacted": self.redacted, "models_refit": self.models_refit,
-                "cache_entries_removed": self.cache_entries_removed, "database": self.database,
+                "cache_entries_removed": self.cache_entries_removed,
+                "database": self.database,
                 "unhandled": self.unhandled, "total": self.total}
 
 
@@ -276,7 +282,6 @@ def _rewrite_xlsx(path: Path, cid: str, id_cols: set[str], hashes: set[str]) -> 
 
     The header of each sheet is found as the reader finds it (:func:`lookalike.io.find_header_row`:
     it may sit below title rows); rows are numbered as Excel numbers them (the frame starts at A1)."""
-    from lookalike.config import ColumnMapping
 
     mapping = ColumnMapping.load()
     sheets = pd.read_excel(path, sheet_name=None, engine="calamine", header=None, dtype=object)
@@ -340,8 +345,6 @@ def _rewrite_text(path: Path, cid: str) -> int:
 
 
 def _is_model_dir(d: Path) -> bool:
-    from lookalike.finder import MODEL_FORMAT
-
     m = d / "manifest.json"
     if not (m.is_file() and (d / "customers.parquet").is_file() and (d / "features.npy").is_file()):
         return False
@@ -353,7 +356,6 @@ def _is_model_dir(d: Path) -> bool:
 
 def _refit_model(d: Path, cid: str) -> bool:
     """Refit the model in ``d`` without the customer (same parameters); False if it is not in it."""
-    from lookalike.finder import LookalikeFinder
 
     table = pd.read_parquet(d / "customers.parquet", columns=["customer_id"])
     if not _matches(table["customer_id"], cid).any():
@@ -411,14 +413,15 @@ def _nearest_export_log(path: Path, home: Path) -> Path | None:
         d = d.parent
 
 
-def _walk(root: Path) -> list[Path]:
+def _walk(root: Path, skip_dir: Path | None = None) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.endswith(_SKIP_SUFFIXES)
+                  and not (skip_dir is not None and skip_dir in p.parents)
                   and not p.name.startswith(".session_secret"))
 
 
-def _scan_files(home: Path, cid: str, report: ErasureReport, actor: str) -> None:
+def _scan_files(home: Path, cid: str, report: ErasureReport, actor: str, cache: Path | None = None) -> None:
     id_cols = _id_columns()
-    files = _walk(home)
+    files = _walk(home, cache)  # the cache's entries are deleted whole by _scan_cache, never rewritten
     models = sorted({p.parent for p in files if p.name == "manifest.json" and _is_model_dir(p.parent)})
     # contact hashes first, from the clean tables that still hold the customer's row
     rows = []
@@ -513,12 +516,13 @@ def _scan_cache(cache_dir: Path, cid: str) -> int:
     return removed
 
 
-def _leftovers(home: Path, cid: str, skip: set[Path]) -> list[str]:
+def _leftovers(home: Path, cid: str, skip: set[Path], cache: Path | None = None) -> list[str]:
     """Files under ``home`` whose bytes still contain the id: binary files no rule above rewrites, and
     SQLite databases other than the one being cleaned (``skip``), e.g. ``out/campaigns.db`` of the demo."""
     pattern = re.compile(rb"(?<![0-9A-Za-z])" + re.escape(cid.encode()) + rb"(?![0-9A-Za-z])", re.IGNORECASE)
     out = []
-    for p in sorted(q for q in home.rglob("*") if q.is_file() and not q.name.endswith(".tmp")):
+    for p in sorted(q for q in home.rglob("*") if q.is_file() and not q.name.endswith(".tmp")
+                    and not (cache is not None and cache in q.parents)):
         ext = p.suffix.lower()
         if ext in (".parquet", ".pq", ".xlsx", *_OPAQUE) or p.name == ".session_secret" or p.resolve() in skip:
             continue  # compressed tables: checked by reading them above; other compressed files: reported above
@@ -534,8 +538,6 @@ def _leftovers(home: Path, cid: str, skip: set[Path]) -> list[str]:
 
 def _erase_in_database(engine: sa.Engine, cid: str, report: ErasureReport, actor: str) -> int:
     """Delete the customer's campaign rows and write the log row, in one transaction."""
-    from lookalike import database as db
-    from lookalike.campaigns.store import delete_customer_rows, write_transaction
 
     def work(conn: sa.Connection) -> int:
         counts = delete_customer_rows(conn, cid)
@@ -564,27 +566,27 @@ def forget_customer(customer_id: object, *, home: str | os.PathLike[str] | None 
     """Remove one customer from the workspace ``home``, the clean-table cache and the campaign store.
 
     ``home`` defaults to ``LOOKALIKE_HOME`` (else ``./.lookalike``); ``engine`` to the database of
-    :func:`lookalike.database.open_database`; ``cache_dir`` to ``LOOKALIKE_CACHE_DIR`` (else
-    ``~/.cache/lookalike``). Returns what was removed; the same counts are in ``erasure_log.details``.
+    :func:`lookalike.database.open_database`; ``cache_dir`` to the settings' clean-table cache
+    (``LOOKALIKE_CACHE_DIR``, else ``<home>/cache``, inside the workspace): erasure never reaches
+    outside the workspace unless told to. Returns what was removed; the same counts are in
+    ``erasure_log.details``.
     """
-    from lookalike import database as db
-
     cid = _canonical(customer_id)
-    root = Path(home if home is not None else (os.environ.get("LOOKALIKE_HOME") or ".lookalike"))
+    settings = Settings(home=home) if home is not None else Settings()
+    root = settings.home
     if not root.is_dir():
         raise ParameterError(f"workspace {root} does not exist; pass --home DIR (the Lookalike home)")
     root = root.resolve()
+    cache = Path(cache_dir if cache_dir is not None else settings.cache_dir).resolve()
     report = ErasureReport(customer_key(cid))
-    _scan_files(root, cid, report, actor)
-    cache = Path(cache_dir) if cache_dir is not None else Path(
-        os.environ.get("LOOKALIKE_CACHE_DIR") or Path.home() / ".cache" / "lookalike")
+    _scan_files(root, cid, report, actor, cache)
     report.cache_entries_removed = _scan_cache(cache, cid)
     eng = engine if engine is not None else db.open_database()
     skip: set[Path] = set()
     if eng.dialect.name == "sqlite" and eng.url.database:
         main = Path(eng.url.database).resolve()
         skip = {main, *(main.with_name(main.name + s) for s in ("-journal", "-wal", "-shm"))}
-    report.unhandled = sorted(set(report.unhandled) | set(_leftovers(root, cid, skip)))
+    report.unhandled = sorted(set(report.unhandled) | set(_leftovers(root, cid, skip, cache)))
     for rel in report.unhandled:
         logger.warning("erasure: %s still contains the customer id and was not rewritten (another database: "
                        "run forget with --db for it; another file: delete it by hand)", rel)

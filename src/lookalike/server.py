@@ -22,7 +22,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 from starlette.middleware.sessions import SessionMiddleware
 
-from lookalike import __version__
+from lookalike._version import __version__
 from lookalike.api.auth import LoginThrottle
 from lookalike.api.guard import RequestGuard
 from lookalike.api.jobs import JobRegistry

@@ -25,10 +25,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from lookalike.cleaning.cache import clean_file
-from lookalike.cleaning.table import CleanResult
-from lookalike.finder import LookalikeFinder
+from lookalike.cleaning.ids import canonical_ids
+from lookalike.cleaning.table import CleanResult, clean_customers
+from lookalike.config import ColumnMapping
 from lookalike.errors import InputError, QuarantinedCustomerError, UnknownCustomerError
-from lookalike.io import check_input_file, file_digest, parquet_metadata
+from lookalike.finder import LookalikeFinder
+from lookalike.io import check_input_file, file_digest, parquet_metadata, read_csv, read_customers, unescape_formula
 
 PathLike = str | os.PathLike[str]
 #: Parquet metadata key of the clean run that wrote a clean table (see :func:`check_clean_set`).
@@ -79,10 +81,6 @@ def load_clean(path: PathLike, *, columns: PathLike | None = None, cache_dir: Pa
     (signup dates after it are flagged; default today)."""
     path = check_input_file(path)  # before the cache, which would fail on it as a file system error
     if sheet is not None:
-        from lookalike.cleaning.table import clean_customers
-        from lookalike.config import ColumnMapping
-        from lookalike.io import read_customers
-
         mapping = ColumnMapping.load(columns)
         with progress.step(f"read + clean {path.name}, sheet {sheet}"):
             return clean_customers(read_customers(path, columns=mapping, sheet=sheet), columns=mapping, as_of=as_of)
@@ -173,8 +171,6 @@ def quarantined(source: PathLike, ids: list[str], *, cache_dir: PathLike | None 
 
     The quarantine of a raw export is its cleaning's (cached); of a clean table or a model, the
     ``quarantine.csv`` written beside it by ``lookalike clean``. Empty when there is none."""
-    from lookalike.cleaning.ids import canonical_ids
-    from lookalike.io import read_csv, unescape_formula
 
     source = Path(source)
     table = None
@@ -209,7 +205,6 @@ def explain_unknown(exc: UnknownCustomerError, source: PathLike, *,
         return exc
     if not reasons:
         return exc
-    from lookalike.cleaning.ids import canonical_ids
 
     unknown = [i for i, key in zip(exc.ids, canonical_ids(exc.ids)) if key not in reasons]
     return QuarantinedCustomerError(reasons, unknown, getattr(exc, "n_known", 0))

@@ -201,6 +201,7 @@ def test_no_error_answer_names_a_server_path(client, editor, viewer, service):
     assert "audiences/tampered.parquet" in r.json()["detail"]
 
 
+@pytest.mark.postgres
 def test_postgres_registration_is_a_read_only_transaction():
     import os
 
@@ -611,7 +612,7 @@ def test_save_audience_digests_the_bytes_it_wrote(tmp_path, monkeypatch):
                 return {}
 
     monkeypatch.setattr(store, "write_table", then_replaced)
-    store.save_audience(Result(), path, model_version="t", data_fingerprint="f", plot=False)
+    store.save_audience(Result(), path, model_version="t", data_fingerprint="f")
     with pytest.raises(InputError, match="checksum"):
         store.load_audience(path)  # before: the 10-row file verified against a 50-row manifest
 

@@ -169,13 +169,12 @@ def test_kill_during_model_save(state, tmp_path):
 
 def test_kill_during_audience_and_export_writes(state, tmp_path):
     aud_path = tmp_path / "aud.parquet"
-    save_audience(state["finder"].build_audience("vip", 12), aud_path, model_version="old", data_fingerprint="old",
-                  plot=False)
+    save_audience(state["finder"].build_audience("vip", 12), aud_path, model_version="old", data_fingerprint="old")
     old = load_audience(aud_path)
     new = state["new"].build_audience("vip", 15)
 
     def write_new():
-        save_audience(new, aud_path, model_version="new", data_fingerprint="new", plot=False)
+        save_audience(new, aud_path, model_version="new", data_fingerprint="new")
 
     writer = Writer(write_new, block_at=1)
     writer.wait_blocked()
@@ -276,7 +275,7 @@ def _edit_audience_manifest(p: Path, edit) -> None:
 def test_tampered_audience_is_refused(name, state, tmp_path, runner):
     ext, tamper, match = AUDIENCE_TAMPERING[name]
     path = tmp_path / f"aud{ext}"
-    save_audience(state["finder"].build_audience("vip", 20), path, model_version="t", data_fingerprint="t", plot=False)
+    save_audience(state["finder"].build_audience("vip", 20), path, model_version="t", data_fingerprint="t")
     assert len(load_audience(path)) == 20  # untouched, it loads
     tamper(path)
     with pytest.raises(InputError, match=match) as info:

@@ -28,6 +28,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from lookalike.errors import AccessDenied, ParameterError
+from lookalike.io import read_customers
 
 __all__ = ["data_file", "read_only_url", "register_loader", "single_select"]
 
@@ -152,7 +153,6 @@ def _parse(url: str | None) -> sa.URL | None:
 def register_loader(path: str | None, url: str | None, query: str | None, *, data_dirs: Iterable[Path],
                     own_url: str, workspace: Path | None = None) -> Callable[[], pd.DataFrame]:
     """A loader for a dataset read in place, after every check above (they run now, not in the job)."""
-    from lookalike.io import read_customers
 
     if bool(path) == bool(url):
         raise ParameterError("give exactly one of path (a file in a data folder) or url (a database URL with query)")

@@ -9,11 +9,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Path as PathParam, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 
-from lookalike.api import models as m
+from lookalike.api import campaigns, models as m
 from lookalike.api import service
 from lookalike.api.auth import editor, viewer
 from lookalike.api.users import User
 from lookalike.api.workspace import NAME_PATTERN, Workspace, check_name, store_upload
+from lookalike.errors import UnknownCustomerError
+from lookalike.io import csv_text, read_customers
+from lookalike.privacy import forget_customer as forget
+from lookalike.report.quality import quality_summary_lines
+from lookalike.sources import explain_unknown
+from lookalike.synth import generate
 
 router = APIRouter(prefix="/api/v1")
 NameParam = Annotated[str, PathParam(pattern=NAME_PATTERN, max_length=64)]
@@ -88,7 +94,6 @@ async def upload_dataset(request: Request, name: Annotated[str, Form(pattern=NAM
                          file: Annotated[UploadFile, File(description="CRM export: .xlsx, .csv or .parquet")],
                          user: User = Depends(editor)) -> dict:
     """Upload a CRM export; cleaning and fitting run as a background job (poll ``/jobs/{id}``)."""
-    from lookalike.io import read_customers
 
     # the request guard refused a body above the limit before it arrived (413); store_upload checks again
     workspace = ws(request)
@@ -116,7 +121,6 @@ def register_dataset(request: Request, body: m.RegisterDataset, user: User = Dep
 @router.post("/datasets/demo", response_model=m.JobOut, status_code=202, tags=["datasets"], responses=ERRORS)
 def demo_dataset(request: Request, body: m.DemoDataset, user: User = Depends(editor)) -> dict:
     """Generate synthetic customers (with fake contact data and consent) as a dataset."""
-    from lookalike.synth import generate
 
     return _start(request, body.name, "demo", lambda: generate(body.n, seed=body.seed, contact=True).raw,
                   {"n": body.n, "seed": body.seed}, user)
@@ -125,7 +129,6 @@ def demo_dataset(request: Request, body: m.DemoDataset, user: User = Depends(edi
 @router.get("/datasets/{name}/quality", response_model=m.QualityOut, tags=["datasets"], responses=ERRORS)
 def quality(request: Request, name: NameParam, user: User = Depends(viewer)) -> dict:
     """The data-quality report: row accounting, per-column counts, what was repaired."""
-    from lookalike.report.quality import quality_summary_lines
 
     report = ws(request).quality(name)
     return {"dataset": name, "summary": quality_summary_lines(report), "report": report}
@@ -136,8 +139,6 @@ def quality(request: Request, name: NameParam, user: User = Depends(viewer)) -> 
 def lookalikes(request: Request, name: NameParam, customer_id: Annotated[str, PathParam(max_length=100)],
                k: Annotated[int, Query(ge=1, le=1000)] = 10, user: User = Depends(viewer)) -> dict:
     """The ``k`` customers most similar to one customer, nearest first."""
-    from lookalike.errors import UnknownCustomerError
-    from lookalike.sources import explain_unknown
 
     workspace = ws(request)
     finder = workspace.finder(name)
@@ -193,7 +194,6 @@ def download_audience(request: Request, name: NameParam,
                             media_type="application/vnd.apache.parquet")
     from fastapi.responses import Response
 
-    from lookalike.io import csv_text
 
     # audiences carry raw CRM text (region, category, reason): formulas are neutralised as in every CSV
     csv = csv_text(workspace.audience_table(name))
@@ -255,7 +255,6 @@ def download_export(request: Request, audience: NameParam, filename: Annotated[s
 @router.get("/campaigns", response_model=list[dict], tags=["campaigns"], responses=ERRORS)
 def list_campaigns(request: Request, user: User = Depends(viewer)) -> list[dict]:
     """Campaigns in the database (from the campaigns package)."""
-    from lookalike.api import campaigns
 
     return campaigns.list_campaigns(request.app.state.engine)
 
@@ -265,7 +264,6 @@ def list_campaigns(request: Request, user: User = Depends(viewer)) -> list[dict]
 def campaign_results(request: Request, campaign_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)],
                      user: User = Depends(viewer)) -> dict:
     """A campaign's measured results: treatment against control, with confidence intervals."""
-    from lookalike.api import campaigns
 
     return {"campaign_id": campaign_id, "results": campaigns.results(request.app.state.engine, campaign_id)}
 
@@ -278,7 +276,6 @@ def forget_customer(request: Request, customer_id: Annotated[str, PathParam(min_
                     user: User = Depends(editor)) -> dict:
     """Erase one customer from every dataset, model, audience and export of the workspace and from the
     campaign store, logged in ``erasure_log`` by SHA-256 key (docs/privacy.md). Idempotent."""
-    from lookalike.privacy import forget_customer as forget
 
     workspace = ws(request)
     try:

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from lookalike.database import api_users, ui_sessions, utcnow
 from lookalike.errors import ParameterError
 
 ROLES = ("viewer", "editor")
@@ -55,8 +56,6 @@ def _hash(key: str) -> str:
 
 
 def _table():
-    from lookalike.database import api_users
-
     return api_users
 
 
@@ -69,7 +68,6 @@ def check_role(role: str) -> str:
 
 def add_user(engine: sa.Engine, name: str, role: str = "viewer") -> tuple[User, str]:
     """Create a user and return it with its API key (shown once: only its hash is stored)."""
-    from lookalike.database import utcnow
 
     if not isinstance(name, str) or not _USER_NAME.fullmatch(name):
         raise ParameterError(f"user name {name!r} is not allowed: use letters, digits, '.', '_', '@' or '-'")
@@ -92,7 +90,6 @@ def add_user(engine: sa.Engine, name: str, role: str = "viewer") -> tuple[User, 
 
 def remove_user(engine: sa.Engine, name: str) -> bool:
     """Revoke a user's key (the row stays, with ``revoked_at``, for the audit trail); False if unknown."""
-    from lookalike.database import utcnow
 
     t = _table()
     with engine.begin() as conn:
@@ -139,7 +136,6 @@ def start_session(engine: sa.Engine, user: User) -> str:
 
     Expired sessions of every user are purged on the way (a login is rare enough to pay for it).
     """
-    from lookalike.database import ui_sessions, utcnow
 
     t = _table()
     token = secrets.token_urlsafe(32)
@@ -158,7 +154,6 @@ def start_session(engine: sa.Engine, user: User) -> str:
 
 def session_user(engine: sa.Engine, token: str | None) -> User | None:
     """The user of a live UI session: not logged out, not expired, and their key still the one it began with."""
-    from lookalike.database import ui_sessions, utcnow
 
     if not token or not isinstance(token, str):
         return None
@@ -174,7 +169,6 @@ def session_user(engine: sa.Engine, token: str | None) -> User | None:
 
 def end_session(engine: sa.Engine, token: str | None) -> None:
     """Revoke a UI session on the server: a copy of its cookie no longer logs anyone in."""
-    from lookalike.database import ui_sessions
 
     if token and isinstance(token, str):
         with engine.begin() as conn:

@@ -34,7 +34,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from lookalike._version import __version__
+from lookalike.audience.store import audience_files, load_audience, save_audience
+from lookalike.cleaning.table import CleanResult, clean_customers
+from lookalike.config.settings import private_dir
 from lookalike.errors import InputError, NotFound, ParameterError, UploadTooLarge
+from lookalike.export import load_manifest
+from lookalike.finder import LookalikeFinder
+from lookalike.io import atomic_path, check_workbook, move_file, write_text
 from lookalike.report.outputs import write_clean_outputs
 from lookalike.sources import check_clean_set, fingerprint
 
@@ -52,7 +59,6 @@ async def save_upload(upload, target: Path, limit_bytes: int) -> int:
     Above ``limit_bytes`` nothing is left behind and :class:`UploadTooLarge` is raised; a
     large export never sits in memory and a failed upload never leaves a partial file.
     """
-    from lookalike.io import atomic_path
 
     written = 0
     with atomic_path(target) as tmp, open(tmp, "wb") as out:
@@ -85,7 +91,6 @@ async def store_upload(workspace: "Workspace", name: str, upload, limit_bytes: i
     try:
         written = await save_upload(upload, target, limit_bytes)
         if suffix == ".xlsx":  # a zip bomb is refused here, before a job parses it
-            from lookalike.io import check_workbook
 
             check_workbook(target)
         return target, written
@@ -141,8 +146,6 @@ class Workspace:
     """Datasets, models, audiences and exports under one directory."""
 
     def __init__(self, home: str | Path, data_dirs: Iterable[str | Path] = ()):
-        from lookalike.config.settings import private_dir
-
         self.home = private_dir(home)
         self.data_dirs = tuple(Path(d) for d in data_dirs)
         for sub in ("datasets", "audiences", "exports"):
@@ -213,7 +216,6 @@ class Workspace:
     def adopt_upload(self, name: str, upload: Path) -> Path:
         """Make a stored upload (:func:`store_upload`) dataset ``name``'s ``raw.<ext>``, replacing the
         previous raw file; called by the dataset's job, under its lock."""
-        from lookalike.io import move_file
 
         d = self.dataset_dir(name)
         if upload.parent != d or not upload.name.startswith(".upload-"):
@@ -226,9 +228,6 @@ class Workspace:
             return move_file(upload, target)
 
     def _prepare(self, name: str, d: Path, load, source: dict, progress) -> dict:
-        from lookalike.cleaning.table import CleanResult, clean_customers
-        from lookalike.finder import LookalikeFinder
-
         progress(0.05, "reading")
         loaded = load()
         progress(0.3, "cleaning")
@@ -247,8 +246,6 @@ class Workspace:
 
     @staticmethod
     def _write_source(d: Path, record: dict) -> None:
-        from lookalike.io import write_text
-
         write_text(d / "source.json", json.dumps(record, indent=2, default=str))
 
     def finder(self, name: str):
@@ -261,7 +258,6 @@ class Workspace:
         if not info["ready"]:
             raise NotFound(f"dataset {name!r} has no fitted model yet (status {info.get('status')}); "
                            "poll its job until it is done")
-        from lookalike.finder import LookalikeFinder
 
         finder = LookalikeFinder.load(self.dataset_dir(name) / "model")
         with self._lock:
@@ -285,20 +281,17 @@ class Workspace:
 
     def save_audience(self, name: str, result, dataset: str) -> Path:
         """Write an ``AudienceResult`` with its manifest and review files (see ``audience.store``)."""
-        from lookalike import __version__
-        from lookalike.audience.store import save_audience
 
         result.params["dataset"] = dataset
         path = self.audience_path(name)
         with self.lock("audience", name):
             save_audience(result, path, model_version=__version__,
-                          data_fingerprint=fingerprint(self.dataset_dir(dataset) / "model"), plot=False,
+                          data_fingerprint=fingerprint(self.dataset_dir(dataset) / "model"),
                           customers=self.finder(dataset).customers_)
         return path
 
     def delete_audience(self, name: str) -> list[str]:
         """Delete an audience and its sidecars — that name only; return the file names removed."""
-        from lookalike.audience.store import audience_files
 
         with self.lock("audience", name):
             self.audience_info(name)
@@ -315,8 +308,6 @@ class Workspace:
         return sorted(out, key=lambda r: r.get("created") or "", reverse=True)
 
     def audience_info(self, name: str) -> dict:
-        from lookalike.export import load_manifest
-
         path = self.audience_path(name)
         mpath = path.with_name(path.stem + ".manifest.json")
         if not path.is_file() or not mpath.is_file():
@@ -329,8 +320,6 @@ class Workspace:
                 "counts": m.get("counts") or {}}
 
     def audience_table(self, name: str) -> pd.DataFrame:
-        from lookalike.audience.store import load_audience
-
         self.audience_info(name)
         return load_audience(self.audience_path(name))
 

@@ -34,7 +34,9 @@ import numpy as np
 import pandas as pd
 
 from lookalike.cleaning.ids import canonical_ids
-from lookalike.errors import InputError, ParameterError, ResultWarning
+from lookalike.config import ColumnMapping, normalize_name
+from lookalike.errors import EmptyDataError, InputError, ParameterError, ResultWarning, UnknownCustomerError
+from lookalike.io import read_csv, unescape_formula
 
 OPS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in", "top_pct", "bottom_pct")
 MIN_SEEDS = 20
@@ -241,9 +243,6 @@ def read_id_file(path: str | os.PathLike[str]) -> list[str]:
     >>> read_id_file(p)
     ['C1', '-C2']
     """
-    from lookalike.config import ColumnMapping, normalize_name
-    from lookalike.errors import EmptyDataError
-    from lookalike.io import read_csv, unescape_formula
 
     p = Path(path)
     if not p.is_file():
@@ -326,8 +325,6 @@ def select_seeds(customers: pd.DataFrame, seeds: object) -> pd.Series:
     ids = customers["customer_id"].astype(str)
     unknown = wanted.difference(pd.Index(ids))
     if len(unknown):
-        from lookalike.errors import UnknownCustomerError
-
         raise UnknownCustomerError(list(unknown), len(customers))
     return ids.isin(wanted)
 

@@ -3,8 +3,9 @@
 ``save_audience(result, "out/vip-lookalikes.parquet", ...)`` writes, next to the
 audience table, ``<stem>.manifest.json`` (seeds, parameters, model version, data
 fingerprint, counts, created time, digest of the ranked ids), ``<stem>.reach.csv``
-and ``.reach.png`` (size against similarity), ``<stem>.profile.csv`` (audience
-against seeds and base), ``<stem>.sensitive.csv`` and ``<stem>.diagnostics.json``.
+(size against similarity), ``<stem>.profile.csv`` (audience against seeds and base),
+``<stem>.sensitive.csv`` and ``<stem>.diagnostics.json``. Data only: the faces draw the
+reach plot (``lookalike expand`` writes ``<stem>.reach.png`` with :mod:`lookalike.report.plots`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def sidecar(path: str | os.PathLike[str], suffix: str) -> Path:
 
 
 def save_audience(result, path: str | os.PathLike[str], *, model_version: str, data_fingerprint: str,
-                  created: str | None = None, plot: bool = True, customers: pd.DataFrame | None = None) -> list[Path]:
+                  created: str | None = None, customers: pd.DataFrame | None = None) -> list[Path]:
     """Write the audience (parquet or csv) and its manifest and review files; returns the paths.
 
     ``customers``: the table the audience was built from; its members' rows are fingerprinted in
@@ -60,10 +61,6 @@ def save_audience(result, path: str | os.PathLike[str], *, model_version: str, d
     paths.append(write_table(result.sensitive, sidecar(p, ".sensitive.csv")))
     paths.append(write_text(sidecar(p, ".diagnostics.json"),
                             json.dumps({**result.diagnostics.to_dict(), "warnings": result.warnings}, indent=2, default=str)))
-    if plot and len(result.reach):
-        from lookalike.report.plots import reach_plot, save_figure
-
-        paths.append(save_figure(reach_plot(result.reach), sidecar(p, ".reach.png")))
     return paths
 
 

@@ -41,6 +41,7 @@ from lookalike.cleaning.table import (
 )
 from lookalike.config import ColumnMapping
 from lookalike.errors import EmptyDataError, ParameterError
+from lookalike.io import iter_parquet_batches
 
 
 def clean_in_chunks(batches: Iterable[pd.DataFrame], *, columns: ColumnMapping | None = None,
@@ -78,8 +79,6 @@ def clean_parquet(path: str | os.PathLike[str], *, batch_size: int = 1_000_000, 
     strings cross process boundaries); results are combined in file order, so the output
     is the same as with one worker.
     """
-    from lookalike.io import iter_parquet_batches
-
     mapping = columns or ColumnMapping.load()
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ParameterError(f"workers must be a whole number >= 1, got {workers!r}")

@@ -157,8 +157,9 @@ def report(
 ) -> None:
     """Per-arm rates, uplift with confidence intervals, incremental revenue and ROI, and a plain verdict."""
     # lazy: keeps --help fast
-    from lookalike.campaigns.report import campaign_results, compare_results, render_report_html
+    from lookalike.campaigns.report import campaign_results, compare_results
     from lookalike.io import write_text
+    from lookalike.report.campaigns import render_campaign_report
 
     with friendly_errors() as settings:
         engine = _engine(db, settings)
@@ -187,7 +188,7 @@ def report(
                 print_frame(comparison.table, OutputFormat.table, title="Comparison")
                 out.print(comparison.reading, markup=False)
         if output is not None:
-            write_text(output, render_report_html(results, comparison, title=f"Campaign report: {campaign}"))
+            write_text(output, render_campaign_report(results, comparison, title=f"Campaign report: {campaign}"))
             done(f"wrote {output}")
 
 

@@ -29,6 +29,7 @@ from rich.table import Table
 
 from lookalike.config.settings import Settings
 from lookalike.errors import EXIT_ARGUMENT, EXIT_FAILURE, LookalikeError
+from lookalike.i18n import format_number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -156,7 +157,7 @@ def print_frame(df: pd.DataFrame, fmt: OutputFormat, title: str = "") -> None:
 
 def _fmt_cell(v: object) -> str:
     if isinstance(v, float):
-        return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.2f}"
+        return format_number(v, "en", 3 if abs(v) < 10 else 2, missing=str(v))
     return str(v)
 
 
@@ -187,7 +188,7 @@ SheetOption = Annotated[Optional[str], typer.Option(
 def load_clean(path: Path, settings: Settings, *, columns: Optional[Path] = None,
                use_cache: bool = True, sheet: Optional[str] = None, as_of: Optional[str] = None) -> CleanResult:
     """:func:`lookalike.sources.load_clean` with a spinner and the settings' cache."""
-    from lookalike import sources
+    from lookalike import sources  # lazy: pandas and scikit-learn only once a command loads customers
 
     return sources.load_clean(path, columns=columns, cache_dir=_cache(settings, use_cache), progress=Spinners(),
                               sheet=sheet, as_of=as_of)
@@ -196,7 +197,7 @@ def load_clean(path: Path, settings: Settings, *, columns: Optional[Path] = None
 def customers_for(source: Path, settings: Settings, *, columns: Optional[Path] = None,
                   use_cache: bool = True, sheet: Optional[str] = None) -> pd.DataFrame:
     """:func:`lookalike.sources.load_customers` with spinners and the settings' cache."""
-    from lookalike import sources
+    from lookalike import sources  # lazy: pandas and scikit-learn only once a command loads customers
 
     return sources.load_customers(source, columns=columns, cache_dir=_cache(settings, use_cache),
                                   progress=Spinners(), sheet=sheet)
@@ -205,7 +206,7 @@ def customers_for(source: Path, settings: Settings, *, columns: Optional[Path] =
 def finder_for(source: Path, settings: Settings, *, columns: Optional[Path] = None,
                use_cache: bool = True, sheet: Optional[str] = None) -> LookalikeFinder:
     """:func:`lookalike.sources.load_finder` with spinners and the settings' cache."""
-    from lookalike import sources
+    from lookalike import sources  # lazy: pandas and scikit-learn only once a command loads customers
 
     return sources.load_finder(source, columns=columns, cache_dir=_cache(settings, use_cache), progress=Spinners(),
                                sheet=sheet)

@@ -23,6 +23,7 @@ from lookalike.cli.common import (
     progress_bar,
     step,
 )
+from lookalike.errors import UnknownCustomerError
 
 
 def generate(
@@ -106,8 +107,7 @@ def find(
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json")] = OutputFormat.table,
 ) -> None:
     """The k customers most similar to CUSTOMER_ID, nearest first."""
-    from lookalike.errors import UnknownCustomerError  # lazy: keeps --help fast
-    from lookalike.sources import explain_unknown
+    from lookalike.sources import explain_unknown  # lazy: keeps --help fast
 
     with friendly_errors() as settings:
         finder = finder_for(source, settings)
@@ -133,7 +133,8 @@ def demo(
     from lookalike.campaigns.simulate import demo_campaign
     from lookalike.cli.audiences import save_result
     from lookalike.finder import LookalikeFinder
-    from lookalike.io import check_not_input
+    from lookalike.io import check_not_input, write_text
+    from lookalike.report.campaigns import render_campaign_report
     from lookalike.report.outputs import CLEAN_OUTPUTS, write_clean_outputs
     from lookalike.report.plots import distributions, pca_map, save_figure
     from lookalike.synth import write_synthetic
@@ -175,8 +176,10 @@ def demo(
                         customers=customers)
             paths.append(out / "audiences")
             with step("campaign: 10% holdout, simulated outcomes with a known uplift, report"):
-                campaign_paths, summary = demo_campaign(result.audience, customers, out)
+                db_path, results, summary = demo_campaign(result.audience, customers, out)
+                report = write_text(out / "campaign_report.html", render_campaign_report(
+                    [results], title="Demo campaign: VIP lookalikes (simulated outcomes)"))
             console.print(summary, soft_wrap=True, markup=False)
-            paths.extend(campaign_paths)
+            paths.extend([db_path, report])
         done(f"demo done in {time.perf_counter() - t0:.1f} s; outputs in {out}/: "
              f"{', '.join(p.name for p in paths)}, model/")

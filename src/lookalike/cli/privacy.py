@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated, Optional
@@ -19,8 +18,8 @@ def forget_cmd(
     db: Annotated[Optional[str], typer.Option("--db", help="Campaign database URL (default: LOOKALIKE_DB_URL, "
                                                            "else the SQLite file in the workspace)")] = None,
     actor: Annotated[Optional[str], typer.Option("--actor", help="Who asked for the erasure (logged)")] = None,
-    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Clean-table cache (default: "
-                                                                         "LOOKALIKE_CACHE_DIR, else ~/.cache/lookalike)")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Clean-table cache to search (default: "
+                                                                         "LOOKALIKE_CACHE_DIR, else <home>/cache)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON")] = False,
 ) -> None:
     """Remove one customer from audiences, exports, clean tables, models, the cache and the campaign store; log it."""
@@ -30,7 +29,7 @@ def forget_cmd(
     from lookalike.privacy import forget_customer
 
     with friendly_errors() as settings:
-        settings = dataclasses.replace(settings, home=home or settings.home)
+        settings = settings.with_home(home)
         root = settings.home
         url = db or settings.database_url()
         engine = open_database(url)

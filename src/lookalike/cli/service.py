@@ -94,7 +94,7 @@ def serve(
 
     with friendly_errors() as settings:
         _cap_threads(threads)
-        settings = dataclasses.replace(settings, home=home or settings.home, workers=workers)
+        settings = dataclasses.replace(settings.with_home(home), workers=workers)
         app = create_app(settings)
         err_console().print(f"Lookalike on http://{host}:{port}/ (workspace {settings.home}); "
                             "create a user with: lookalike users add NAME --role editor", markup=False)
@@ -123,16 +123,27 @@ def report(
 ) -> None:
     """Write one self-contained HTML report: quality, distributions, PCA map, profiles, gain, campaigns."""
     # lazy: keeps --help fast
+    from lookalike.campaigns.report import stored_results
+    from lookalike.database import open_database
     from lookalike.io import check_not_input, write_text
-    from lookalike.report.full import build_report
+    from lookalike.report.full import build_report, gain_backtest
     from lookalike.sources import load_quality
 
     with friendly_errors() as settings:
         check_not_input([output], [data, *(audience or [])])
         finder = finder_for(data, settings, sheet=sheet)
         quality = load_quality(data, cache_dir=settings.cache_dir / "clean", progress=Spinners(), sheet=sheet)
-        with step("report: plots, profiles, backtest"):
-            html = build_report(finder, quality=quality, audiences=list(audience or []), campaigns_url=campaigns,
-                                lang=lang, n_splits=splits, source=str(data))
+        with step(f"backtest for the gain chart ({splits} split(s))"):
+            evaluation = gain_backtest(finder.customers_, n_splits=splits)
+        results = None
+        if campaigns:
+            engine = open_database(campaigns)
+            try:
+                results = stored_results(engine)
+            finally:
+                engine.dispose()
+        with step("report: plots, profiles"):
+            html = build_report(finder, quality=quality, audiences=list(audience or []), evaluation=evaluation,
+                                campaigns=results, lang=lang, source=str(data))
         write_text(output, html)
         done(f"wrote {output} ({len(html) / 1e6:.1f} MB, self-contained)")

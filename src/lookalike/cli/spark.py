@@ -66,7 +66,7 @@ def spark_expand_cmd(
             finder = LookalikeFinder.load(model)
         cleaning = None
         if raw:
-            from lookalike.distributed.clean import spark_clean  # needs pyspark (optional)
+            from lookalike.distributed.clean import spark_clean  # optional: pyspark (lookalike[spark])
 
             is_csv = data.lower().rstrip("/").endswith((".csv", ".csv.gz", ".txt")) or (
                 Path(data).is_dir() and any(Path(data).glob("*.csv*")))

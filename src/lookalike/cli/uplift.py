@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from lookalike.audience.options import OBJECTIVES
 from lookalike.cli.common import (
     OutputFormat,
     customers_for,
@@ -24,6 +25,7 @@ from lookalike.cli.common import (
     step,
     warn,
 )
+from lookalike.errors import ParameterError
 
 uplift_app = typer.Typer(help="Uplift models: who will a campaign change? Fit on past campaigns, plan audience sizes.",
                          no_args_is_help=True)
@@ -54,7 +56,6 @@ def parse_sizes(text: str) -> list[float]:
     >>> parse_sizes("10, 50%,100")
     [0.1, 0.5, 1.0]
     """
-    from lookalike.errors import ParameterError
 
     out = []
     for part in text.split(","):
@@ -82,6 +83,7 @@ def fit(
     db: Annotated[Optional[str], typer.Option("--db", help="Database URL (default: LOOKALIKE_DB_URL, else sqlite under LOOKALIKE_HOME or ./.lookalike)")] = None,
 ) -> None:
     """Train an uplift model on treatment against control outcomes of past campaigns, and save it."""
+    # lazy: keeps --help fast
     from lookalike.campaigns.uplift_models import UpliftModel, _spec_from_dict, campaign_training_data
     from lookalike.database import open_database
 
@@ -123,6 +125,7 @@ def plan(
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
 ) -> None:
     """Expected incremental conversions and revenue (95% intervals) when targeting the best 10%…100%."""
+    # lazy: keeps --help fast
     from lookalike.campaigns.plan import uplift_plan
     from lookalike.campaigns.uplift_models import UpliftModel
 
@@ -140,9 +143,7 @@ def plan(
 
 def uplift_scores(objective: str, model_dir: Optional[Path], customers):
     """Predicted uplift per customer for ``expand --objective uplift|blend`` (None for similarity)."""
-    from lookalike.audience.expand import OBJECTIVES
-    from lookalike.campaigns.uplift_models import UpliftModel
-    from lookalike.errors import ParameterError
+    from lookalike.campaigns.uplift_models import UpliftModel  # lazy: keeps --help fast
 
     if objective not in OBJECTIVES:
         raise ParameterError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")

@@ -7,7 +7,8 @@ variable                    default                                meaning
                                                                    exports, the default SQLite database
 ``LOOKALIKE_DB_URL``        SQLite file ``<home>/lookalike.db``    users and campaigns (``postgresql+psycopg://…``
                                                                    to share one store)
-``LOOKALIKE_CACHE_DIR``     ``~/.cache/lookalike``                 clean tables of unchanged raw files
+``LOOKALIKE_CACHE_DIR``     ``<home>/cache``                       clean tables of unchanged raw files (inside
+                                                                   the workspace, so ``forget`` erases them too)
 ``LOOKALIKE_SESSION_SECRET`` generated once, ``<home>/.session_secret`` signs the UI's login cookie
 ``LOOKALIKE_WORKERS``       ``2``                                  background job threads of the service
 ``LOOKALIKE_MAX_UPLOAD_MB`` ``200``                                largest upload the service takes
@@ -39,6 +40,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -52,7 +54,7 @@ LANGUAGES = ("es", "en")
 ENV_VARS = {
     "LOOKALIKE_HOME": "workspace directory (default ./.lookalike)",
     "LOOKALIKE_DB_URL": "database URL for users and campaigns (default SQLite in the workspace)",
-    "LOOKALIKE_CACHE_DIR": "clean-table cache (default ~/.cache/lookalike)",
+    "LOOKALIKE_CACHE_DIR": "clean-table cache (default <home>/cache)",
     "LOOKALIKE_SESSION_SECRET": "signs the UI's login cookie (default generated once per workspace)",
     "LOOKALIKE_WORKERS": "background job threads of the service (default 2)",
     "LOOKALIKE_MAX_UPLOAD_MB": "largest upload the service takes (default 200)",
@@ -100,8 +102,9 @@ class Settings:
     home: Path = _setting("LOOKALIKE_HOME", lambda: Path(_env("LOOKALIKE_HOME") or ".lookalike"))
     # repr=False: a printed or logged Settings shows neither the database password nor the session secret
     db_url: str | None = _setting("LOOKALIKE_DB_URL", lambda: _env("LOOKALIKE_DB_URL"), shown=False)
-    cache_dir: Path = _setting("LOOKALIKE_CACHE_DIR",
-                               lambda: Path(_env("LOOKALIKE_CACHE_DIR") or Path.home() / ".cache" / "lookalike"))
+    # None: <home>/cache, inside the workspace, so erasure reaches it without being told
+    cache_dir: Path | None = _setting("LOOKALIKE_CACHE_DIR",
+                                      lambda: Path(c) if (c := _env("LOOKALIKE_CACHE_DIR")) else None)
     session_secret: str | None = _setting("LOOKALIKE_SESSION_SECRET", lambda: _env("LOOKALIKE_SESSION_SECRET"),
                                           shown=False)
     workers: int = _setting("LOOKALIKE_WORKERS", lambda: _int_env("LOOKALIKE_WORKERS", 2))
@@ -120,8 +123,16 @@ class Settings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "home", Path(self.home))
-        object.__setattr__(self, "cache_dir", Path(self.cache_dir))
+        object.__setattr__(self, "cache_dir", Path(self.cache_dir) if self.cache_dir is not None
+                           else self.home / "cache")
         object.__setattr__(self, "data_dirs", tuple(Path(p) for p in self.data_dirs))
+
+    def with_home(self, home: str | os.PathLike[str] | None) -> "Settings":
+        """The same settings on another workspace (the default cache moves with it; a configured one stays)."""
+        if home is None:
+            return self
+        default_cache = self.cache_dir == self.home / "cache"
+        return dataclasses.replace(self, home=Path(home), cache_dir=None if default_cache else self.cache_dir)
 
     def check_service(self) -> "Settings":
         """``self`` when the service settings are usable, else ``ParameterError`` (the CLI ignores them)."""

@@ -10,24 +10,33 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import io
 import secrets
-from importlib import resources
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import jinja2
 import numpy as np
-from fastapi import APIRouter, Request
+import pandas as pd
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from lookalike import __version__
-from lookalike.api import service
-from lookalike.api.models import AudienceOptions, SeedSpec
+from lookalike._version import __version__
+from lookalike.api import campaigns, service
+from lookalike.api.models import AudienceOptions, DemoDataset, SeedSpec
+from lookalike.api.routes import _start
 from lookalike.api.users import User, authenticate, end_session, key_prefix, session_user, start_session
-from lookalike.api.workspace import check_name
+from lookalike.api.workspace import check_name, store_upload
+from lookalike.audience.seeds import read_id_file
 from lookalike.errors import LookalikeError, ParameterError
-from lookalike.web.i18n import LANGUAGES, pick_language, translator
+from lookalike.export import load_export_profiles, load_manifest
+from lookalike.i18n import LANGUAGES, pick_language, translator
+from lookalike.io import read_customers, write_text
+from lookalike.report.campaigns import campaign_view
+from lookalike.report.templating import environment
+from lookalike.synth import generate
 
 router = APIRouter(include_in_schema=False)
 SIZE_MIN, SIZE_MAX, SIZE_STEP = 0.5, 20.0, 0.5
@@ -44,22 +53,6 @@ async def login_redirect(request: Request, exc: LoginRequired) -> Response:
     return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)
 
 
-def _env() -> jinja2.Environment:
-    loader = jinja2.FileSystemLoader(str(resources.files("lookalike.web").joinpath("templates")))
-    env = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html", "j2"]),
-                             trim_blocks=True, lstrip_blocks=True)
-    env.filters["num"] = lambda v, d=0: "" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:,.{d}f}"
-    env.filters["pct"] = lambda v, d=1: "" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.{d}%}"
-    return env
-
-
-def _templates(request: Request) -> jinja2.Environment:
-    env = getattr(request.app.state, "ui_env", None)
-    if env is None:
-        env = request.app.state.ui_env = _env()
-    return env
-
-
 def lang_of(request: Request) -> str:
     return pick_language(request.session.get("lang"), request.headers.get("accept-language"),
                          request.app.state.settings.default_lang)
@@ -68,7 +61,7 @@ def lang_of(request: Request) -> str:
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     lang = lang_of(request)
     user = getattr(request.state, "user", None)
-    html = _templates(request).get_template(template).render(
+    html = environment().get_template(template).render(
         t=translator(lang), lang=lang, languages=LANGUAGES, user=user, path=request.url.path,
         version=__version__, csrf_token=csrf_token(request), **context)
     return HTMLResponse(html, status_code=status_code)
@@ -205,9 +198,6 @@ async def demo(request: Request) -> Response:
     try:
         user = ui_user(request, "editor")
         form = await ui_form(request)
-        from lookalike.api.models import DemoDataset
-        from lookalike.api.routes import _start
-        from lookalike.synth import generate
 
         body = DemoDataset(name=str(form.get("name") or "demo"), n=int(form.get("n") or 3000), seed=1)
         job = _start(request, body.name, "demo", lambda: generate(body.n, seed=body.seed, contact=True).raw,
@@ -226,9 +216,6 @@ async def upload(request: Request) -> Response:
         file = form.get("file")
         if file is None or not getattr(file, "filename", ""):
             raise ParameterError("choose a file to upload")
-        from lookalike.api.routes import _start
-        from lookalike.api.workspace import store_upload
-        from lookalike.io import read_customers
 
         ws = _ws(request)
         target, _ = await store_upload(ws, name, file, request.app.state.settings.max_upload_mb << 20)
@@ -279,7 +266,6 @@ def _quality_columns(report: dict) -> list[dict]:
 def _cached_svg(path: Path, make) -> str:
     """A figure of a dataset drawn once and kept next to it (datasets do not change; a re-upload
     rewrites the folder, and the model manifest is newer than a stale figure)."""
-    from lookalike.io import write_text
 
     model = path.parent / "model" / "manifest.json"
     if path.is_file() and (not model.is_file() or path.stat().st_mtime >= model.stat().st_mtime):
@@ -290,7 +276,7 @@ def _cached_svg(path: Path, make) -> str:
 
 
 def _distributions_svg(customers) -> str:
-    from lookalike.report.plots import distributions, figure_to_svg
+    from lookalike.report.plots import distributions, figure_to_svg  # lazy: matplotlib on the first figure
 
     vip = customers["vip_flag"].eq(1) if "vip_flag" in customers else None
     return figure_to_svg(distributions(customers, highlight=vip))
@@ -310,13 +296,12 @@ async def map_page(request: Request, name: str, audience: str = "") -> HTMLRespo
 
 
 def _map_svg(ws, finder, audience: str, dataset: str) -> str:
-    from lookalike.report.plots import figure_to_svg, pca_map
+    from lookalike.report.plots import figure_to_svg, pca_map  # lazy: matplotlib on the first figure
 
     customers = finder.customers_
     if audience:
         table = ws.audience_table(audience)
         members = finder.ids_.isin(table["customer_id"].astype(str))
-        from lookalike.export import load_manifest
 
         seed_ids = (load_manifest(ws.audience_sidecar(audience, ".manifest.json")).get("seeds") or {}).get("ids", [])
         seeds = finder.ids_.isin(seed_ids)
@@ -384,9 +369,7 @@ async def reach_partial(request: Request, name: str) -> HTMLResponse:
 
 async def _seed_file_ids(form) -> list[str]:
     """Ids from an uploaded seed file (one per line, or a CSV with a customer_id column)."""
-    import tempfile
 
-    from lookalike.audience.seeds import read_id_file
 
     upload = form.get("seed_file")
     if upload is None or not getattr(upload, "filename", ""):
@@ -431,7 +414,6 @@ async def audience_page(request: Request, name: str) -> HTMLResponse:
         reach_svg = await _run(_reach_svg, data["reach"])
     except LookalikeError as exc:
         return _error_page(request, exc, 404)
-    from lookalike.export import load_export_profiles
 
     profiles = load_export_profiles()
     profile_rows = sorted(data["profile"], key=lambda r: -abs(np.log((r.get("audience_vs_base") or 1) or 1)))[:15]
@@ -439,9 +421,8 @@ async def audience_page(request: Request, name: str) -> HTMLResponse:
 
 
 def _reach_svg(reach: list[dict]) -> str:
-    import pandas as pd
 
-    from lookalike.report.plots import figure_to_svg, reach_plot
+    from lookalike.report.plots import figure_to_svg, reach_plot  # lazy: matplotlib on the first figure
 
     return figure_to_svg(reach_plot(pd.DataFrame(reach))) if reach else ""
 
@@ -456,8 +437,6 @@ async def export(request: Request, name: str, profile: str) -> Response:
         return _error_page(request, exc)
     if len(res.paths) == 1:
         return FileResponse(res.paths[0], filename=res.paths[0].name, media_type="text/csv")
-    import io
-    import zipfile
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -495,7 +474,6 @@ async def playbook_run(request: Request, playbook: str) -> Response:
 @router.get("/campaigns", response_class=HTMLResponse)
 def campaigns_page(request: Request) -> HTMLResponse:
     ui_user(request)
-    from lookalike.api import campaigns
 
     return render(request, "campaigns.html", campaigns=campaigns.list_campaigns(request.app.state.engine))
 
@@ -503,10 +481,7 @@ def campaigns_page(request: Request) -> HTMLResponse:
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 async def campaign_page(request: Request, campaign_id: int) -> HTMLResponse:
     ui_user(request)
-    from fastapi import HTTPException
 
-    from lookalike.api import campaigns
-    from lookalike.report.campaigns import campaign_view
 
     lang = lang_of(request)
     try:
