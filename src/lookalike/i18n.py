@@ -231,6 +231,16 @@ def format_interval(low: object, high: object, fmt: Callable[[object], str], lan
     return translator(lang)("interval", low=fmt(low), high=fmt(high))
 
 
+def p_clause(p: object, lang: str = "en", *, missing: str = MISSING) -> str:
+    """A p-value inside a sentence: ``p = 0.005``, ``p < 0.001`` (never ``p = < 0.001``).
+
+    >>> p_clause(0.004645, "es"), p_clause(0.00001, "en")
+    ('p = 0,005', 'p < 0.001')
+    """
+    text = format_pvalue(p, lang, missing=missing)
+    return text if text == missing else ("p " if text.startswith("<") else "p = ") + text
+
+
 def _param(name: str, value: object, lang: str) -> object:
     """One parameter of a warning in the reader's format (by name first, then by type)."""
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -238,7 +248,7 @@ def _param(name: str, value: object, lang: str) -> object:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return value
     if name == "p_value":
-        return format_pvalue(value, lang)
+        return p_clause(value, lang)
     if name.endswith("_share") or name == "share":
         return format_percent(value, lang, 1)
     if isinstance(value, int) or float(value).is_integer() and abs(value) >= 10:

@@ -25,7 +25,7 @@ from scipy import stats as sps
 from lookalike.campaigns.holdout import SampleRatioCheck, sample_ratio_check
 from lookalike.campaigns.stats import Uplift, bootstrap_diff_ci, mean_uplift, proportion_uplift
 from lookalike.errors import InputError, MissingColumnsError, ResultWarning
-from lookalike.i18n import format_money, format_number, format_percent, format_points, format_pvalue, translator
+from lookalike.i18n import format_money, format_number, format_percent, format_points, p_clause, translator
 from lookalike.io import to_jsonable
 
 MIN_CONVERTERS = 10  # below this many converters in an arm, the revenue verdict is withheld
@@ -194,7 +194,7 @@ def verdict_text(r: CampaignResults, lang: str = "en", currency: str | None = No
     num = lambda x: format_number(x, lang)  # noqa: E731
     money = lambda x: format_money(x, lang, currency, decimals=0)  # noqa: E731
     c, v = r.uplifts["conversion_rate"], r.uplifts["revenue_per_customer"]
-    p = format_pvalue(c.p_value, lang)
+    p = p_clause(c.p_value, lang)
     if c.diff_low > 0:
         inc = r.incremental_conversions
         head = t("verdict_up", diff=pp(c.diff), conf=conf, low=pp(c.diff_low), high=pp(c.diff_high), p=p,

@@ -26,6 +26,7 @@ from lookalike.i18n import (
     format_percent,
     format_points,
     format_pvalue,
+    p_clause,
     term,
     translator,
     warning_text,
@@ -130,7 +131,7 @@ def campaign_view(results: CampaignResults, t: Callable[..., str], lang: str = "
     cells = _Cells(lang, currency)
     tables = [_uplift_table(results, t, cells), _arms_table(results, t, cells), _value_table(results, t, cells)]
     note = t("campaign_note", treated=format_number(results.srm.n_treatment, lang),
-             control=format_number(results.srm.n_control, lang), p=format_pvalue(results.srm.p_value, lang),
+             control=format_number(results.srm.n_control, lang), p=p_clause(results.srm.p_value, lang),
              missing=format_number(results.customers_without_outcome, lang))
     return {"name": results.name, "reading": campaign_reading(results, t, lang),
             "verdict": verdict_text(results, lang, currency),
@@ -151,10 +152,10 @@ def comparison_view(comparison: Comparison, results: Sequence[CampaignResults], 
         better, worse = (a, b) if d.value > 0 else (b, a)
         lo, hi = (d.low, d.high) if d.value > 0 else (-d.high, -d.low)
         reading = t("compare_better", better=better, worse=worse, diff=cells.points(abs(d.value)), conf=conf,
-                    low=cells.points(lo), high=cells.points(hi), p=format_pvalue(comparison.p_value, lang))
+                    low=cells.points(lo), high=cells.points(hi), p=p_clause(comparison.p_value, lang))
     else:
         reading = t("compare_same", a=a, b=b, diff=cells.points(d.value), conf=conf, low=cells.points(d.low),
-                    high=cells.points(d.high), p=format_pvalue(comparison.p_value, lang))
+                    high=cells.points(d.high), p=p_clause(comparison.p_value, lang))
     table = comparison.table
     kinds = {"treated": cells.count, "control": cells.count, "conversion_treatment": cells.share,
              "conversion_control": cells.share, "conversion_uplift": cells.points,

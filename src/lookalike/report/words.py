@@ -25,7 +25,7 @@ from lookalike.audience.explain import describe, strength
 from lookalike.i18n import MISSING, format_money, format_number, format_percent, format_ratio, has, term, translator
 
 __all__ = ["MONEY_FEATURES", "data_currency", "export_funnel", "feature_label", "feature_value", "funnel",
-           "member_reasons", "method_view", "profile_bars", "seeds_word", "similarity_match"]
+           "member_reasons", "method_view", "playbook_words", "profile_bars", "seeds_word", "similarity_match"]
 
 #: Features that are amounts of money (shown with the data's currency).
 MONEY_FEATURES = frozenset({"income", "total_spent", "avg_ticket", "ticket_gap", "category_high_ticket"})
@@ -86,6 +86,22 @@ def export_funnel(counts: Mapping[str, int], lang: str, *, identifiers: Sequence
             label = t(f"export_step_{_EXPORT[key]}") if key in _EXPORT else key
         rows.append({"label": label, "count": int(count)})
     return rows
+
+
+def playbook_words(playbook: Mapping, lang: str) -> tuple[str, str]:
+    """A playbook's title and description in ``lang``: the catalogue's for the built-in ones (their
+    parameters filled in), the file's own for a user's playbook.
+
+    >>> playbook_words({"name": "cross-sell", "title": "x", "params": {"category": "Home"}}, "es")[0]
+    'Venta cruzada de Home a clientes parecidos a sus mejores compradores'
+    """
+    name, params = str(playbook.get("name", "")), dict(playbook.get("params") or {})
+    key = f"playbook_{name}_title"
+    if not has(lang, key):
+        return str(playbook.get("title") or name), str(playbook.get("description") or "")
+    t = translator(lang)
+    values = {k: term(lang, "value", v) for k, v in params.items()}
+    return t(key, **values), t(f"playbook_{name}_text", **values)
 
 
 def feature_label(feature: str, lang: str) -> str:

@@ -256,8 +256,9 @@ async def dataset_page(request: Request, name: str) -> HTMLResponse:
         ws = _ws(request)
         info = ws.dataset_info(name)
         report = ws.quality(name)
-        svg = await _run(_cached_svg, ws.dataset_dir(name) / "distributions.svg",
-                         lambda: _distributions_svg(ws.finder(name).customers_))
+        lang = lang_of(request)
+        svg = await _run(_cached_svg, ws.dataset_dir(name) / f"distributions.{lang}.svg",
+                         lambda: _distributions_svg(ws.finder(name).customers_, lang))
     except LookalikeError as exc:
         return _error_page(request, exc, 404)
     return render(request, "dataset.html", info=info, report=report, columns=_quality_columns(report),
@@ -280,11 +281,11 @@ def _cached_svg(path: Path, make) -> str:
     return svg
 
 
-def _distributions_svg(customers) -> str:
+def _distributions_svg(customers, lang: str) -> str:
     from lookalike.report.plots import distributions, figure_to_svg  # lazy: matplotlib on the first figure
 
     vip = customers["vip_flag"].eq(1) if "vip_flag" in customers else None
-    return figure_to_svg(distributions(customers, highlight=vip))
+    return figure_to_svg(distributions(customers, highlight=vip, lang=lang))
 
 
 @router.get("/datasets/{name}/map", response_class=HTMLResponse)
@@ -294,13 +295,13 @@ async def map_page(request: Request, name: str, audience: str = "") -> HTMLRespo
     try:
         finder = await _run(ws.finder, name)
         aud_names = [a["name"] for a in ws.audiences() if a.get("dataset") == name]
-        svg = await _run(_map_svg, ws, finder, audience if audience in aud_names else "", name)
+        svg = await _run(_map_svg, ws, finder, audience if audience in aud_names else "", name, lang_of(request))
     except LookalikeError as exc:
         return _error_page(request, exc, 404)
     return render(request, "map.html", dataset=name, svg=svg, audiences=aud_names, chosen=audience)
 
 
-def _map_svg(ws, finder, audience: str, dataset: str) -> str:
+def _map_svg(ws, finder, audience: str, dataset: str, lang: str) -> str:
     from lookalike.report.plots import figure_to_svg, pca_map  # lazy: matplotlib on the first figure
 
     customers = finder.customers_
@@ -310,10 +311,11 @@ def _map_svg(ws, finder, audience: str, dataset: str) -> str:
 
         seed_ids = (load_manifest(ws.audience_sidecar(audience, ".manifest.json")).get("seeds") or {}).get("ids", [])
         seeds = finder.ids_.isin(seed_ids)
-        return figure_to_svg(pca_map(finder.X_, seeds, labels=("customers", "seeds"),
-                                     groups={f"audience {audience}": members}))
+        t = translator(lang)
+        return figure_to_svg(pca_map(finder.X_, seeds, labels=(t("chart_customers"), t("chart_seeds")),
+                                     groups={t("chart_audience", name=audience): members}, lang=lang))
     vip = customers["vip_flag"].eq(1).to_numpy() if "vip_flag" in customers else None
-    return _cached_svg(ws.dataset_dir(dataset) / "map.svg", lambda: figure_to_svg(pca_map(finder.X_, vip)))
+    return _cached_svg(ws.dataset_dir(dataset) / f"map.{lang}.svg", lambda: figure_to_svg(pca_map(finder.X_, vip, lang=lang)))
 
 
 # ------------------------------------------------------------------ audience builder
@@ -524,7 +526,9 @@ async def export(request: Request, name: str, profile: str) -> Response:
 def playbooks_page(request: Request) -> HTMLResponse:
     ui_user(request)
     ready = [d["name"] for d in _ws(request).datasets() if d["ready"]]
-    return render(request, "playbooks.html", playbooks=service.playbooks(), datasets=ready)
+    lang = lang_of(request)
+    books = [{**p, **dict(zip(("title", "description"), words.playbook_words(p, lang)))} for p in service.playbooks()]
+    return render(request, "playbooks.html", playbooks=books, datasets=ready)
 
 
 @router.post("/playbooks/{playbook}/run")
