@@ -29,6 +29,7 @@ from lookalike.cli.common import (
     friendly_errors,
     option_pairs,
     print_frame,
+    size_note,
     step,
     warn,
 )
@@ -127,6 +128,7 @@ def _expand(
         check_not_input([output, *audience_files(output)],
                         [data, *(options.get(k) for k in ("seeds", "negative_seeds", "suppress", "include_ids")),
                          uplift_model])
+        size_note(options.get("size"))
         values = cli_option_values(options)
         shortcuts = {_SHORTCUTS[k]: v for k, v in (("region", region), ("category", category), ("channel", channel)) if v}
         if shortcuts:
@@ -244,6 +246,7 @@ def playbook_run(
     from lookalike.io import check_not_input
 
     with friendly_errors() as settings:
+        size_note(size)
         pb = load_playbook(name, option_pairs(param, "--param"))
         target = out_dir / f"{pb.name}.parquet"
         check_not_input([target, *audience_files(target)], [data, name])

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lookalike.cli.common import done, err_console, friendly_errors
+from lookalike.cli.common import done, err_console, friendly_errors, size_note
 from lookalike.errors import InputError, ParameterError
 
 
@@ -49,6 +49,7 @@ def spark_expand_cmd(
     from lookalike.io import check_not_input  # lazy: keeps --help fast
 
     with friendly_errors(), _spark_input_errors(data):
+        size_note(size)
         # Spark replaces the output directory whole: it must not be, hold or sit inside an input
         check_not_input([output, quarantine], [data, model, seeds if seeds.lower() not in ("vip", "vips") else None],
                         replaced=True)
