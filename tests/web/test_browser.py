@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from playwright.sync_api import expect
@@ -199,3 +200,38 @@ def test_a_spanish_page_shows_none_of_the_products_english(live, browser):
             found[path] = hits[:30]
     context.close()
     assert found == {}, found
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_reports_are_readable_at_375_px(live, browser, tmp_path, lang):
+    """The full report and the standalone campaign report fit a phone's width: no sideways scrolling,
+    tables scroll inside their own box, charts shrink to the screen."""
+    from lookalike.campaigns.report import results_from_frame
+    from lookalike.report.campaigns import render_campaign_report
+    from lookalike.report.full import build_report
+
+    finder = live.app.state.workspace.finder("demo")
+    rng = np.random.default_rng(0)
+    n = 3000
+    arm = np.where(rng.random(n) < 0.2, "control", "treatment")
+    conv = rng.random(n) < np.where(arm == "treatment", 0.08, 0.04)
+    frame = pd.DataFrame({"customer_id": [f"C{i}" for i in range(n)], "arm": arm, "sends": 1, "opens": 0,
+                          "clicks": 0, "conversions": conv.astype(int), "revenue": conv * 50.0})
+    results = results_from_frame(frame, name="spring-email", holdout_share=0.2)
+    pages = {"report.html": build_report(finder, campaigns=[results], lang=lang, source="work/demo/model"),
+             "campaign.html": render_campaign_report([results], lang=lang)}
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    page = context.new_page()
+    wide = {}
+    for name, html in pages.items():
+        (tmp_path / name).write_text(html, encoding="utf-8")
+        page.goto((tmp_path / name).as_uri())
+        assert page.locator("html").get_attribute("lang") == lang
+        if overflows(page) > 1:
+            wide[name] = overflows(page)
+        widest = page.evaluate("() => Math.max(...[...document.querySelectorAll('.chart svg')]"
+                               ".map(s => s.getBoundingClientRect().right))")
+        assert widest <= 375
+    assert page.evaluate("() => document.title") != ""
+    context.close()
+    assert wide == {}
