@@ -196,6 +196,8 @@ def test_a_spanish_page_shows_none_of_the_products_english(live, browser):
         charts = re.findall(r"<!-- (.*?) -->", page.content())
         text = re.sub(r"\s+", " ", page.locator("body").inner_text() + " " + " ".join(charts))
         hits = sorted(p for p in phrases if p in text)
+        if path == "/audiences/browser-vips":
+            page.screenshot(path=str(SCREENSHOTS / "audience-es.png"), full_page=False)
         if hits:
             found[path] = hits[:30]
     context.close()
