@@ -256,6 +256,27 @@ def _param(name: str, value: object, lang: str) -> object:
     return format_number(value, lang, 2)
 
 
+def error_text(error: BaseException, lang: str = "en") -> str:
+    """An error in the reader's language: the catalogue's ``err_{code}`` filled with its ``params`` when
+    the error has a code the catalogue says, else its (English) message as written.
+
+    >>> from lookalike.errors import InputError
+    >>> error_text(InputError("the seed set is the whole base", code="seeds_whole_base", customers=3000), "es")
+    'Todos los clientes (3.000) son clientes de partida, así que no queda nadie que encontrar: reduce las semillas.'
+    >>> error_text(InputError("bad file"), "es")
+    'bad file'
+    """
+    code = getattr(error, "code", "")
+    key = f"err_{code}"
+    if not code or not (has(lang, key) or has("en", key)):
+        return str(error)
+    params = {k: _param(k, v, lang) for k, v in (getattr(error, "params", None) or {}).items()}
+    try:
+        return translator(lang)(key, **params)
+    except (KeyError, IndexError, ValueError):  # an error raised with other parameters: its own words
+        return str(error)
+
+
 def warning_text(warning: object, lang: str = "en") -> str:
     """A result's warning in the reader's language: the catalogue's ``warn_{code}`` filled with its
     parameters (numbers in the locale's format); a plain string, or a code without a sentence, as it is.

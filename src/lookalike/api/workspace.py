@@ -179,7 +179,8 @@ class Workspace:
     def dataset_info(self, name: str) -> dict:
         d = self.dataset_dir(name)
         if not (d / "source.json").is_file():
-            raise NotFound(f"dataset {name!r} does not exist; upload or register it first (GET /api/v1/datasets lists them)")
+            raise NotFound(f"dataset {name!r} does not exist; upload or register it first (GET /api/v1/datasets lists them)",
+                           code="no_dataset", name=name)
         info = json.loads((d / "source.json").read_text("utf-8"))
         info["ready"] = (d / "model" / "manifest.json").is_file()
         return info
@@ -189,7 +190,8 @@ class Workspace:
         report = check_clean_set(self.dataset_dir(name))  # refuses a report of another run than the table
         if report is None:
             self.dataset_info(name)  # raises NotFound for an unknown dataset
-            raise NotFound(f"dataset {name!r} is not cleaned yet; poll its job until it is done")
+            raise NotFound(f"dataset {name!r} is not cleaned yet; poll its job until it is done", code="not_clean_yet",
+                           name=name)
         return report
 
     def prepare(self, name: str, load: Callable[[], object], source: dict,
@@ -257,7 +259,7 @@ class Workspace:
         info = self.dataset_info(name)
         if not info["ready"]:
             raise NotFound(f"dataset {name!r} has no fitted model yet (status {info.get('status')}); "
-                           "poll its job until it is done")
+                           "poll its job until it is done", code="not_fitted_yet", name=name)
 
         finder = LookalikeFinder.load(self.dataset_dir(name) / "model")
         with self._lock:
@@ -311,7 +313,8 @@ class Workspace:
         path = self.audience_path(name)
         mpath = path.with_name(path.stem + ".manifest.json")
         if not path.is_file() or not mpath.is_file():
-            raise NotFound(f"audience {name!r} does not exist; build one with POST /api/v1/datasets/{{name}}/audiences")
+            raise NotFound(f"audience {name!r} does not exist; build one with POST /api/v1/datasets/{{name}}/audiences",
+                           code="no_audience", name=name)
         m = load_manifest(mpath)
         params = m.get("parameters") or {}
         return {"name": name, "dataset": params.get("dataset"), "created": m.get("created"),

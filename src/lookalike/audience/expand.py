@@ -215,10 +215,10 @@ def build_audience(
     seed_pos = np.flatnonzero(seed_w > 0)
     if len(seed_pos) == 0:
         raise InputError("the seed set is empty: no customer matches it; check the rule or the id list"
-                         + "".join(f" ({w})" for w in literal))
+                         + "".join(f" ({w})" for w in literal), code="seeds_empty")
     if len(seed_pos) >= n:
         raise InputError(f"the seed set is the whole base ({n:,} customers); there is nobody left to find — "
-                         "narrow the seeds")
+                         "narrow the seeds", code="seeds_whole_base", customers=n)
     weights_s = seed_w[seed_pos]
     scorer_name = resolve_scorer(scorer_asked, len(seed_pos), n, k)
     group_names, group_idx = feature_groups(finder.feature_names_, finder.spec_.categorical)
@@ -242,7 +242,8 @@ def build_audience(
             f"the audience has {size_eff:,} rows instead of {target:,}",
             candidates=counts["candidates"], size=target))
     if size_eff == 0:
-        raise InputError("no customer qualifies for the audience after exclusions and filters; relax them")
+        raise InputError("no customer qualifies for the audience after exclusions and filters; relax them",
+                         code="no_candidates")
 
     graph = None
     if scorer_name == "seed_share":

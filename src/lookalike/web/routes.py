@@ -35,7 +35,7 @@ from lookalike.audience.seeds import read_id_file
 from lookalike.errors import LookalikeError, ParameterError
 from lookalike.export import load_export_profiles, load_manifest
 from lookalike.audience.explain import summary
-from lookalike.i18n import LANGUAGES, format_money, pick_language, term, translator, warning_text
+from lookalike.i18n import LANGUAGES, error_text, format_money, pick_language, term, translator, warning_text
 from lookalike.io import read_customers, write_text
 from lookalike.report import words
 from lookalike.report.campaigns import campaign_view
@@ -123,7 +123,7 @@ def _error_page(request: Request, exc: Exception, status: int = 400) -> HTMLResp
     if isinstance(exc, _Forbidden):
         message = t("form_expired") if exc.args == ("csrf",) else t("not_allowed")
     else:
-        message = _ws(request).redact(str(exc))
+        message = _ws(request).redact(error_text(exc, lang_of(request)))
     return render(request, "error.html", status_code=403 if isinstance(exc, _Forbidden) else status, message=message)
 
 
@@ -356,7 +356,7 @@ async def build_page(request: Request, name: str) -> HTMLResponse:
         try:
             initial = await _run(service.reach_at, _ws(request), name, AudienceOptions())
         except LookalikeError as exc:
-            error = str(exc).splitlines()[0]
+            error = error_text(exc, lang_of(request)).splitlines()[0]
     regions = sorted(finder.customers_["region"].astype(str).unique()) if "region" in finder.customers_ else []
     return render(request, "build.html", dataset=name, regions=regions, reach=initial, error=error,
                   vip_off=vip_off, size_min=SIZE_MIN, size_max=SIZE_MAX, size_step=SIZE_STEP,
@@ -370,7 +370,7 @@ async def reach_partial(request: Request, name: str) -> HTMLResponse:
         opts = _options_from_form(request.query_params)
         reach = await _run(service.reach_at, _ws(request), name, opts)
     except (LookalikeError, ValueError) as exc:
-        return render(request, "_reach.html", reach=None, error=str(exc).splitlines()[0])
+        return render(request, "_reach.html", reach=None, error=error_text(exc, lang_of(request)).splitlines()[0])
     return render(request, "_reach.html", reach=reach, error=None)
 
 
@@ -475,7 +475,7 @@ def _export_view(ws, audience: str, profile: str, lang: str) -> dict:
     try:
         res = service.export_preview(ws, audience, profile)
     except LookalikeError as exc:
-        return {**base, "error": ws.redact(str(exc)), "steps": [], "rows": 0, "warnings": []}
+        return {**base, "error": ws.redact(error_text(exc, lang)), "steps": [], "rows": 0, "warnings": []}
     return {**base, "error": "", "rows": int(len(res.rows)), "warnings": [warning_text(w, lang) for w in res.warnings],
             "steps": words.export_funnel(res.counts, lang, identifiers=spec.identifiers)}
 
@@ -491,7 +491,8 @@ async def export_partial(request: Request, name: str, export: str = "email") -> 
             raise ParameterError(f"unknown export profile {export!r}")
         preview = await _run(_export_view, ws, name, export, lang_of(request))
     except LookalikeError as exc:
-        return HTMLResponse(f'<p class="alert" role="alert">{html_escape(ws.redact(str(exc)))}</p>', status_code=404)
+        message = ws.redact(error_text(exc, lang_of(request)))
+        return HTMLResponse(f'<p class="alert" role="alert">{html_escape(message)}</p>', status_code=404)
     return render(request, "_export.html", a={"name": name}, export=preview, profiles=load_export_profiles())
 
 
