@@ -158,7 +158,7 @@ def build_audience(request: Request, name: NameParam, body: m.AudienceRequest, u
     check_name(body.name, "audience name")
     result = service.build(workspace, name, body)
     with workspace.lock("audience", body.name):  # the answer describes this request's audience
-        workspace.save_audience(body.name, result, name)
+        workspace.save_audience(body.name, result, name, user.name)
         return service.audience_payload(workspace, body.name, result, top=body.top)
 
 
@@ -223,7 +223,7 @@ def run_playbook(request: Request, name: NameParam, playbook: NameParam, body: m
     check_name(body.name, "audience name")
     result = service.run_playbook(workspace, name, playbook, size=body.size, params=body.params)
     with workspace.lock("audience", body.name):
-        workspace.save_audience(body.name, result, name)
+        workspace.save_audience(body.name, result, name, user.name)
         return service.audience_payload(workspace, body.name, result, top=body.top)
 
 

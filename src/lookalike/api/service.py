@@ -125,23 +125,25 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def export(ws: Workspace, audience: str, profile: str, *, user: str, exclude_ids=None,
-           allow_other_data: bool = False):
+           allow_other_data: bool = False, version: int | None = None, file_name: str | None = None):
     """Write an audience's files for one destination profile, logged with the user's name.
 
     Refused when the audience's dataset was re-uploaded with other people or contacts since it
     was built (:func:`lookalike.audience.manifest.check_members`), unless ``allow_other_data``;
-    the check's warnings are added to the result's."""
+    the check's warnings are added to the result's. ``version``: one of the audience's versions
+    (default the current one); ``file_name``: the name the files start with (default the audience's)."""
     # under the audience's lock: the table, its manifest and the files written belong to one version
     with ws.lock("audience", audience):
-        info = ws.audience_info(audience)
-        table = ws.audience_table(audience)
+        info = ws.audience_info(audience, version)
+        table = ws.audience_table(audience, version)
         dataset = info.get("dataset")
         customers = ws.finder(dataset).customers_ if dataset else None
         checked = [] if customers is None else check_members(
-            audience_manifest(ws.audience_path(audience)), table, customers, allow_other_data=allow_other_data,
-            where=f"audience {audience!r}")
-        res = export_audience(table, customers, profile, ws.export_dir(audience), name=check_name(audience),
-                              exclude_ids=exclude_ids, user=user, log_path=ws.export_log())
+            audience_manifest(ws.audience_version_path(audience, version)), table, customers,
+            allow_other_data=allow_other_data, where=f"audience {audience!r}")
+        res = export_audience(table, customers, profile, ws.export_dir(audience),
+                              name=check_name(file_name or audience), exclude_ids=exclude_ids, user=user,
+                              log_path=ws.export_log())
     return replace(res, warnings=(*checked, *res.warnings)) if checked else res
 
 
