@@ -201,6 +201,13 @@ def download_audience(request: Request, name: NameParam,
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
+@router.get("/audiences/{name}/versions", tags=["audiences"], responses=ERRORS)
+def audience_versions(request: Request, name: NameParam, user: User = Depends(viewer)) -> list[dict]:
+    """Every version of an audience, newest first: number, created, who built it, size, who entered and
+    left since the version before, and the campaigns created from it (building a name again never overwrites it)."""
+    return campaigns.audience_history(ws(request), request.app.state.engine, name)
+
+
 @router.delete("/audiences/{name}", status_code=204, tags=["audiences"], responses=ERRORS)
 def delete_audience(request: Request, name: NameParam, user: User = Depends(editor)) -> None:
     """Delete an audience and its sidecar files (that exact name; its exports stay)."""
