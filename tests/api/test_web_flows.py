@@ -198,3 +198,49 @@ def test_campaign_from_audience_to_results(svc, ws):
         assert 'id="outcome-form"' not in page and f'action="/campaigns/{cid}/export/email"' not in page
         r = c.post(f"/campaigns/{cid}/export/email", data={"csrf_token": csrf_of(c)})
         assert r.status_code == 403
+
+
+def test_uplift_model_from_a_past_campaign_plans_the_next_one(svc, ws):
+    """Issue 19 part 4 in the UI: an editor fits an uplift model on a campaign with a control group and
+    outcomes; the campaign page shows expected incremental conversions with intervals for 10%…100%."""
+    import numpy as np
+
+    from lookalike.campaigns.store import assignments_frame
+
+    engine = svc.app.state.engine
+    with browser(svc.app) as c:
+        ui_login(c, svc.editor_key)
+        assert _build(c, "flow-up", seed_rule="total_spent top 10%", size_pct="20").status_code == 303
+        r = c.post("/campaigns/new", data={"audience": "flow-up", "name": "uplift-src", "holdout_pct": "40",
+                                           "csrf_token": csrf_of(c)}, follow_redirects=False)
+        cid = int(r.headers["location"].rsplit("/", 1)[1])
+        arms = assignments_frame(engine, cid)
+        rng = np.random.default_rng(0)
+        converted = rng.random(len(arms)) < np.where(arms["arm"] == "treatment", 0.25, 0.08)
+        outcomes = pd.DataFrame({"customer_id": arms["customer_id"], "conversions": converted.astype(int)})
+        r = c.post(f"/campaigns/{cid}/outcomes", data={"csrf_token": csrf_of(c)},
+                   files={"file": ("o.csv", outcomes.to_csv(index=False), "text/csv")}, follow_redirects=False)
+        assert r.status_code == 303
+        assert 'id="plan-none"' in c.get(f"/campaigns/{cid}").text  # no model yet: says where to fit one
+        page = c.get("/campaigns").text
+        assert f'id="fit-c-{cid}"' in page  # offered: it has a control group and outcomes
+        r = c.post("/uplift/fit", data={"name": "up1", "campaign": str(cid), "dataset": "demo",
+                                        "outcome": "conversions", "learner": "two_model", "base": "logistic",
+                                        "csrf_token": csrf_of(c)}, follow_redirects=False)
+        assert r.status_code == 303
+        job = svc.app.state.jobs.wait(r.headers["location"].rsplit("/", 1)[1], timeout=240)
+        assert job.status == "done", job.error
+        page = c.get(f"/campaigns/{cid}?model=up1").text
+        assert 'id="plan-table"' in page and 'id="plan-reading"' in page
+        rows = re.findall(r"<tr><td>(\d+)\s?%</td>", page.replace("\xa0", " "))
+        assert [int(x) for x in rows] == list(range(10, 101, 10))
+        r = c.post("/uplift/fit", data={"name": "up2", "dataset": "demo", "csrf_token": csrf_of(c)},
+                   follow_redirects=False)
+        assert r.status_code == 400 and 'id="uplift-error"' in r.text  # no campaign chosen: said next to the form
+    with browser(svc.app) as c:
+        ui_login(c, svc.viewer_key)
+        page = c.get("/campaigns").text
+        assert 'id="uplift-models"' in page and 'id="uplift-form"' not in page  # sees the models, cannot fit
+        r = c.post("/uplift/fit", data={"name": "up3", "campaign": str(cid), "dataset": "demo",
+                                        "csrf_token": csrf_of(c)}, follow_redirects=False)
+        assert r.status_code == 403
