@@ -88,6 +88,13 @@ def test_unknown_ids_are_listed_and_the_build_goes_on(svc, ws):
 def test_live_preview_matches_the_build(svc, ws):
     with browser(svc.app) as c:
         ui_login(c, svc.viewer_key)  # the estimate is for viewers too
+        offered = set(re.findall(r'class="cb-panel" data-column="([^"]+)"', c.get("/datasets/demo/build").text))
+        customers = ws.finder("demo").customers_
+        assert {"region", "total_spent"} <= offered
+        assert not offered & {"gender", "email", "phone", "first_name", "customer_id"}  # never people's data
+        region = customers["region"].astype(str).value_counts()
+        page = c.get("/datasets/demo/build").text  # the data's own values, with their counts
+        assert f'value="{region.index[0]}"' in page and f"({region.iloc[0]:,})" in page
         data = {"seed_kind": "rule", "seed_rule": "total_spent top 10%", "size_pct": "7.5",
                 "csrf_token": csrf_of(c)}
         r = c.post("/ui/datasets/demo/preview", data=data)
