@@ -205,6 +205,10 @@ def test_campaign_from_audience_to_results(svc, ws):
         assert 'id="outcome-form"' not in page and f'action="/campaigns/{cid}/export/email"' not in page
         r = c.post(f"/campaigns/{cid}/export/email", data={"csrf_token": csrf_of(c)})
         assert r.status_code == 403
+        assert c.get(f"/campaigns/{cid}/outcomes-template.csv").status_code == 403
+        r = c.post(f"/campaigns/{cid}/outcomes", data={"csrf_token": csrf_of(c)},
+                   files={"file": ("o.csv", "customer_id,conversions\n", "text/csv")}, follow_redirects=False)
+        assert r.status_code == 403
 
 
 def test_uplift_model_from_a_past_campaign_plans_the_next_one(svc, ws):

@@ -268,10 +268,12 @@ async def export_treatment(request: Request, campaign_id: int, profile: str) -> 
 @router.get("/campaigns/{campaign_id}/outcomes-template.csv")
 def outcome_template(request: Request, campaign_id: int) -> Response:
     """A CSV to fill in with the campaign's outcomes: every customer of both groups, empty columns."""
-    ui_user(request, "editor")
     try:
+        ui_user(request, "editor")  # the file lists the campaign's customers: the editors' step
         camp = get_campaign(_engine(request), campaign_id)
         text = svc.outcome_template(_engine(request), camp.id)
+    except _Forbidden as exc:
+        return _error_page(request, exc)
     except LookalikeError as exc:
         return _error_page(request, exc, 404)
     return Response(text, media_type="text/csv; charset=utf-8",
