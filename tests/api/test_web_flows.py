@@ -83,6 +83,14 @@ def test_unknown_ids_are_listed_and_the_build_goes_on(svc, ws):
         assert ws.audience_info("flow-ids")["seeds"] == len(ids)
         again = c.get("/audiences/flow-ids").text  # the notice once; the audience keeps the warning
         assert 'class="flash warn"' not in again and "NOPE-2" in again
+        # a seed file (a CSV with a customer_id column) adds to the typed ids; nothing of it stays behind
+        data = {"seed_kind": "ids", "seed_ids": ids[0], "size_pct": "5", "audience_name": "flow-file",
+                "csrf_token": csrf_of(c)}
+        csv = "email,customer_id\n" + "".join(f"x{i}@example.com,{x}\n" for i, x in enumerate(ids[1:12]))
+        r = c.post("/datasets/demo/build", data=data, files={"seed_file": ("seeds.csv", csv, "text/csv")},
+                   follow_redirects=False)
+        assert r.status_code == 303 and ws.audience_info("flow-file")["seeds"] == 12
+        assert list((ws.home / ".spool").iterdir()) == []
 
 
 def test_live_preview_matches_the_build(svc, ws):

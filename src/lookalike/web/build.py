@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -28,7 +29,7 @@ from pydantic import ValidationError
 
 from lookalike.api import service
 from lookalike.api.models import AudienceOptions, SeedSpec
-from lookalike.api.workspace import check_name
+from lookalike.api.workspace import check_name, save_upload
 from lookalike.audience.options import choices, option_fields
 from lookalike.audience.seeds import DERIVED_RULE_COLUMNS, RuleColumn, parse_rule, read_id_file, rule_columns, rule_mask
 from lookalike.cleaning.ids import canonical_ids
@@ -92,8 +93,10 @@ def form_values(form) -> dict[str, Any]:
     return out
 
 
-async def options_from_form(form, finder, lang: str) -> tuple[AudienceOptions, list[ResultWarning]]:
+async def options_from_form(form, finder, lang: str, *, spool_root: Path,
+                            limit_bytes: int) -> tuple[AudienceOptions, list[ResultWarning]]:
     """The API's options from the builder form, with the warnings of the seeds (unknown ids left out).
+    A seed file is streamed under ``spool_root`` (at most ``limit_bytes``).
 
     Refusals are :class:`~lookalike.web.words.UIError`: no seed ids, an unreadable rule, a rule on a
     column the data does not have, seeds that match nobody or everybody, a value out of its bounds.
@@ -103,7 +106,7 @@ async def options_from_form(form, finder, lang: str) -> tuple[AudienceOptions, l
     customers = finder.customers_
     if kind == "ids":
         typed = [x for x in _IDS_SPLIT.split(str(form.get("seed_ids") or "")) if x]
-        ids, unknown = known_ids([*typed, *await _seed_file_ids(form)], finder)
+        ids, unknown = known_ids([*typed, *await _seed_file_ids(form, spool_root, limit_bytes)], finder)
         if unknown:
             notes.append(ResultWarning(
                 "unknown_seed_ids", f"{len(unknown):,} of the {len(ids) + len(unknown):,} seed ids are not customers of "
@@ -198,17 +201,20 @@ def known_ids(listed: list[str], finder) -> tuple[list[str], list[str]]:
     return wanted[hit].tolist(), wanted[~hit].tolist()
 
 
-async def _seed_file_ids(form) -> list[str]:
-    """Ids from an uploaded seed file (one per line, or a CSV with a customer_id column)."""
+async def _seed_file_ids(form, spool_root: Path, limit_bytes: int) -> list[str]:
+    """Ids from an uploaded seed file (one per line, or a CSV with a customer_id column), streamed into a
+    private folder of the workspace (never the system's /tmp: ids are customer data) and removed after."""
     upload = form.get("seed_file")
     if upload is None or not getattr(upload, "filename", ""):
         return []
-    data = await upload.read()  # the request guard capped the whole body (LOOKALIKE_MAX_UPLOAD_MB)
-    await upload.seek(0)  # the estimate and the build may read it again
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "ids.txt"
-        path.write_bytes(data)
-        return read_id_file(path)
+    spool = Path(tempfile.mkdtemp(dir=spool_root))
+    try:
+        target = spool / "ids.txt"
+        await save_upload(upload, target, limit_bytes)
+        await upload.seek(0)  # the estimate and the build may read it again
+        return read_id_file(target)
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
 
 
 # ------------------------------------------------------------------ the estimate
@@ -265,6 +271,10 @@ def _vip_seeds(customers) -> str | None:
 
 
 # ------------------------------------------------------------------ pages
+def _spool(request: Request) -> dict:
+    return {"spool_root": _ws(request).spool_dir(), "limit_bytes": request.app.state.settings.max_upload_mb << 20}
+
+
 def _page(request: Request, name: str, finder, *, values: dict | None = None, error: str | None = None,
           status_code: int = 200) -> HTMLResponse:
     lang = lang_of(request)
@@ -298,7 +308,7 @@ async def preview(request: Request, name: str) -> HTMLResponse:
     try:
         form = await ui_form(request)
         finder = await _run(_ws(request).finder, name)
-        opts, notes = await options_from_form(form, finder, lang)
+        opts, notes = await options_from_form(form, finder, lang, **_spool(request))
         result = await _run(service.build, _ws(request), name, opts, explain=False)
     except _Forbidden:
         return render(request, "_preview.html", error=say(lang, "form_expired"))
@@ -332,7 +342,7 @@ async def build(request: Request, name: str) -> Response:
             audience = check_name(str(form.get("audience_name") or ""), "audience name")
         except ParameterError:
             raise UIError("error_audience_name", name=str(form.get("audience_name") or "")) from None
-        opts, notes = await options_from_form(form, finder, lang)
+        opts, notes = await options_from_form(form, finder, lang, **_spool(request))
         built = await _run(service.build, ws, name, opts)
         # a copy: the service may keep the ranking this result was cut from
         result = replace(built, warnings=[*built.warnings, *notes], params=dict(built.params))
