@@ -188,7 +188,7 @@ def scan_column(s: object, pattern: re.Pattern[str]) -> ColumnScan:
     """Factorize ``s``, parse its real numbers and scan its text values (see :class:`ColumnScan`)."""
     s = c.as_series(s)
     u = c.factorize(s)
-    kind = c.kinds(u.values)
+    kind = c.kinds_of(u)
     n = u.values.size
     values = np.full(n, np.nan)
     status = np.full(n, c.S_INVALID, dtype=np.int8)

@@ -201,7 +201,7 @@ def parse_date(s: pd.Series, *, dayfirst: bool | None = None) -> ColumnParse:
         raise ParameterError(f"dayfirst must be True, False or None, got {dayfirst!r}")
     s = c.as_series(s)
     u = c.factorize(s)
-    kind = c.kinds(u.values)
+    kind = c.kinds_of(u)
     n = u.values.size
     ns = np.full(n, _NAT, dtype=np.int64)
     status = np.full(n, c.S_INVALID, dtype=np.int8)

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from lookalike.cleaning._base import AMBIGUOUS, CLEAN, FIXED, INVALID, MISSING, ColumnParse
+from lookalike.cleaning._common import first_positions
 from lookalike.cleaning.dates import parse_date
 from lookalike.cleaning.money import parse_money
 from lookalike.cleaning.numbers import parse_age, parse_bool, parse_number
@@ -351,7 +352,7 @@ def _merge_duplicates(kept: pd.DataFrame) -> tuple[pd.DataFrame, int, int, int]:
     """
     codes = pd.factorize(kept["customer_id"])[0]
     later = np.ones(codes.size, dtype=bool)
-    later[_first_positions(codes)] = False
+    later[first_positions(codes)] = False
     if not later.any():
         return kept.reset_index(drop=True), 0, 0, 0
     dup_mask = np.bincount(codes)[codes] > 1
@@ -392,11 +393,6 @@ def _merge_duplicates(kept: pd.DataFrame) -> tuple[pd.DataFrame, int, int, int]:
     return pd.DataFrame(out, columns=kept.columns, copy=False), int(later.sum()), n_ids, conflicts
 
 
-def _first_positions(codes: np.ndarray) -> np.ndarray:
-    """Row of the first occurrence of each code, for codes numbered by first appearance (``pd.factorize``)."""
-    return np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1))
-
-
 def _conflicting_ids(dups: pd.DataFrame, value_cols: list[str]) -> int:
     """Ids whose copies hold two different values in some column (missing values aside)."""
     id_codes = pd.factorize(dups["customer_id"])[0]
@@ -414,13 +410,12 @@ def _conflicting_ids(dups: pd.DataFrame, value_cols: list[str]) -> int:
 
 def _as_category(values: pd.Series, fill: str) -> pd.Categorical:
     """``values.astype(object).where(notna, fill).astype(str).astype("category")``, factorized once."""
-    raw = values.to_numpy(dtype=object)
-    missing = pd.isna(raw)
-    if missing.any():
-        raw = raw.copy()
-        raw[missing] = fill
-    codes, uniques = pd.factorize(raw)
-    texts = np.array([str(v) for v in uniques], dtype=object)  # few distinct values
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    texts = np.array([str(v) for v in uniques] + [fill], dtype=object)  # few distinct values; the last: missing
+    codes = np.where(codes < 0, len(uniques), codes)
+    used = np.bincount(codes, minlength=texts.size) > 0
+    if not used[-1]:  # no missing value: the fill is not a category
+        texts = texts[:-1]
     categories, inverse = np.unique(texts, return_inverse=True)
     return pd.Categorical.from_codes(inverse[codes], dtype=pd.CategoricalDtype(pd.Index(categories, dtype="str")))
 
