@@ -100,11 +100,56 @@ def clean_ascii(arr: pa.Array, *, apostrophes: bool = True) -> pa.Array:
 
     ``apostrophes=False`` keeps backticks (the free-text cleaner only tidies spaces).
     """
-    x = pc.replace_substring(arr, "`", "'") if apostrophes else arr
-    needs = pc.match_substring_regex(x, _WS_BUT_SPACE + "|  ")  # a run to collapse: rare, so only those rows
-    if pc.any(needs).as_py():
-        x = pc.if_else(needs, pc.replace_substring_regex(x, WS + "+", " "), x)
+    arr = _contiguous(arr)
+    x = pc.replace_substring(arr, "`", "'") if apostrophes and _rows_with(arr, _BACKTICK).any() else arr
+    needs = _rows_with(arr, _WS_BUT_SPACE_BYTES) | _rows_with_double_space(arr)  # a run to collapse: rare
+    if needs.any():
+        x = _replace_rows(x, needs, lambda part: pc.replace_substring_regex(part, WS + "+", " "))
     return pc.utf8_trim(x, " ")
+
+
+def _replace_rows(arr: pa.Array, rows: np.ndarray, fn: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """``arr`` with the texts at ``rows`` (a mask) replaced by ``fn`` of them (run on those texts only)."""
+    mask = pa.array(rows)
+    return pc.replace_with_mask(arr, mask, fn(arr.filter(mask)))
+
+
+def _byte_table(chars: str) -> np.ndarray:
+    table = np.zeros(256, dtype=bool)
+    table[[ord(ch) for ch in chars]] = True
+    return table
+
+
+_BACKTICK = _byte_table("`")
+_WS_BYTES = _byte_table("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ")  # WS
+_WS_BUT_SPACE_BYTES = _byte_table("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f")  # _WS_BUT_SPACE
+
+
+def _contiguous(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _rows_with(arr: pa.Array, table: np.ndarray) -> np.ndarray:
+    """Which texts hold a byte of ``table`` (a 256-entry lookup; ASCII bytes only)."""
+    offsets, data = _buffers(arr)
+    hit = np.flatnonzero(table[data[offsets[0] : offsets[-1]]]) + offsets[0]
+    out = np.zeros(len(arr), dtype=bool)
+    if hit.size:
+        out[np.searchsorted(offsets, hit, side="right") - 1] = True
+    return out
+
+
+def _rows_with_double_space(arr: pa.Array) -> np.ndarray:
+    """Which texts hold two spaces in a row."""
+    offsets, data = _buffers(arr)
+    body = data[offsets[0] : offsets[-1]] == 32
+    pair = np.flatnonzero(body[:-1] & body[1:]) + offsets[0]
+    out = np.zeros(len(arr), dtype=bool)
+    if pair.size:
+        row = np.searchsorted(offsets, pair, side="right") - 1
+        same = pair + 1 < offsets[row + 1]  # the second space in the same text
+        out[row[same]] = True
+    return out
 
 
 def digit_blind(pattern: str) -> bool:
@@ -239,7 +284,8 @@ def _slice(arr: pa.Array, start: np.ndarray, stop: np.ndarray) -> pa.Array:
 
 def without_spaces(arr: pa.Array) -> pa.Array:
     """ASCII text with every whitespace character removed."""
-    spaced = pc.match_substring_regex(arr, WS)
-    if not pc.any(spaced).as_py():
+    arr = _contiguous(arr)
+    spaced = _rows_with(arr, _WS_BYTES)
+    if not spaced.any():
         return arr
-    return pc.if_else(spaced, pc.replace_substring_regex(arr, WS + "+", ""), arr)
+    return _replace_rows(arr, spaced, lambda part: pc.replace_substring_regex(part, WS + "+", ""))
