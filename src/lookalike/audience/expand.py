@@ -223,10 +223,7 @@ def build_audience(
     warnings = list(diagnostics.warnings)
     size_eff = min(target, counts["candidates"])
     if size_eff < target:
-        warnings.append(ResultWarning(
-            "too_few_candidates", f"only {counts['candidates']:,} customers qualify after exclusions and filters; "
-            f"the audience has {size_eff:,} rows instead of {target:,}",
-            candidates=counts["candidates"], size=target))
+        warnings.append(_too_few(counts["candidates"], target))
     if size_eff == 0:
         raise InputError("no customer qualifies for the audience after exclusions and filters; relax them")
 
@@ -399,3 +396,38 @@ def sensitive_profile(customers: pd.DataFrame, chosen: np.ndarray, sensitive: Se
     out = pd.DataFrame(rows, columns=["attribute", "value", "audience", "base"])
     out["ratio"] = out["audience"] / out["base"].replace(0, np.nan)
     return out
+
+
+def _too_few(candidates: int, target: int) -> ResultWarning:
+    return ResultWarning("too_few_candidates", f"only {candidates:,} customers qualify after exclusions and filters; "
+                         f"the audience has {candidates:,} rows instead of {target:,}", candidates=candidates, size=target)
+
+
+def cut_audience(result: AudienceResult, finder: "LookalikeFinder", size: object) -> AudienceResult | None:
+    """The audience of ``size`` cut from ``result``, built with the same options at a larger size.
+
+    An audience is the head of one ranking of the candidates, and the order of the first
+    ``REACH_SHARES[-1]`` of the base does not depend on the size asked for: so the first rows
+    of ``result`` are what :func:`build_audience` would return at ``size`` (a test compares
+    them), with their profile, counts, size and warnings made again for that size. Returns
+    None when ``result`` holds fewer rows than ``size`` needs.
+    """
+    import dataclasses
+
+    n = result.counts["base"]
+    target = parse_size(size, n)
+    size_eff = min(target, result.counts["candidates"])
+    if size_eff > len(result.audience):
+        return None
+    audience = result.audience.iloc[:size_eff].reset_index(drop=True)
+    chosen = finder.ids_.get_indexer(audience["customer_id"].astype(str).to_numpy())
+    seed_pos = finder.ids_.get_indexer(result.seed_ids)
+    warnings = [w for w in result.warnings if getattr(w, "code", None) != "too_few_candidates"]
+    if size_eff < target:  # where build_audience puts it: after the seed diagnostics' warnings
+        warnings.insert(len(result.diagnostics.warnings), _too_few(result.counts["candidates"], target))
+    customers = finder.customers_
+    return dataclasses.replace(
+        result, audience=audience, counts={**result.counts, "audience": size_eff},
+        params={**result.params, "size": target}, warnings=warnings,
+        profile=audience_profile(customers, seed_pos, chosen, finder.spec_),
+        sensitive=sensitive_profile(customers, chosen, finder.spec_.sensitive))
