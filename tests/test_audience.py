@@ -304,3 +304,30 @@ def test_a_cut_audience_warns_when_candidates_run_out(world):
     assert [w.code for w in fresh.warnings if getattr(w, "code", None)] == ["too_few_candidates"]
     _same_result(cut, fresh)
     _same_result(cut_audience(large, finder, 40), finder.build_audience("vip", 40, **options))  # no warning
+
+
+def test_category_shares_and_filters_read_from_codes_match_the_text_versions():
+    # at 10M rows the profiles and filters no longer write every row as text: same answers
+    from lookalike.audience.expand import _shares, _text_isin
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        cats = [f"c{i}" for i in range(int(rng.integers(1, 12)))]
+        s = pd.Series(pd.Categorical(rng.choice(cats + [None], size=int(rng.integers(0, 60))), categories=cats))
+        for part in (s, s.iloc[rng.permutation(len(s))[: len(s) // 2]]):
+            pd.testing.assert_series_equal(_shares(part), part.astype(str).value_counts(normalize=True),
+                                           check_index_type=False, check_names=False)
+        wanted = list(rng.choice(cats + ["zz", "nan"], size=2))
+        np.testing.assert_array_equal(_text_isin(s, wanted), s.astype(str).isin(wanted).to_numpy())
+
+
+def test_explanations_in_blocks_equal_one_block(world, monkeypatch):
+    from lookalike.audience import explain as ex
+
+    finder, _ = world
+    seeds = np.flatnonzero(finder.customers_["vip_flag"].eq(1).to_numpy())
+    rows = np.arange(0, finder.n_customers_, 7)
+    names, idx = feature_groups(finder.feature_names_, finder.spec_.categorical)
+    whole = ex.contributions(finder.X_, seeds, rows, idx, len(names))
+    monkeypatch.setattr(ex, "_BLOCK", 333)
+    np.testing.assert_array_equal(ex.contributions(finder.X_, seeds, rows, idx, len(names)), whole)

@@ -205,7 +205,7 @@ def build_audience(
     if exclude_vips and "vip_flag" in customers:
         exclude("excluded: VIPs", pd.to_numeric(customers["vip_flag"], errors="coerce").fillna(0).eq(1).to_numpy())
     if exclude_opted_out and "promo_channel" in customers:
-        exclude("excluded: opted out (promo_channel none)", customers["promo_channel"].astype(str).eq("none").to_numpy())
+        exclude("excluded: opted out (promo_channel none)", _text_isin(customers["promo_channel"], ["none"]))
     if suppress is not None:
         from lookalike.finder import canonical_ids
 
@@ -215,7 +215,7 @@ def build_audience(
         if col not in customers.columns:
             raise ParameterError(f"filter column {col!r} is not in the customer table; use one of {', '.join(FILTER_COLUMNS)}")
         values = [allowed] if isinstance(allowed, str) else list(allowed)
-        exclude(f"filtered: {col} not in {', '.join(map(str, values))}", ~customers[col].astype(str).isin(values).to_numpy())
+        exclude(f"filtered: {col} not in {', '.join(map(str, values))}", ~_text_isin(customers[col], values))
     if candidate_rule:
         exclude("filtered: candidate rule", ~rule_mask(customers, candidate_rule).to_numpy())
     counts["candidates"] = int(cand.sum())
@@ -373,7 +373,7 @@ def audience_profile(customers: pd.DataFrame, seed_pos: np.ndarray, chosen: np.n
         rows.append({"feature": c, **{g: float(pd.to_numeric(df[c], errors="coerce").astype("float64").mean())
                                       for g, df in groups.items()}})
     for c in [c for c in spec.categorical if c in customers.columns]:
-        shares = {g: df[c].astype(str).value_counts(normalize=True) for g, df in groups.items()}
+        shares = {g: _shares(df[c]) for g, df in groups.items()}
         for cat in shares["base"].index:
             rows.append({"feature": f"{c}={cat}", **{g: float(s.get(cat, 0.0)) for g, s in shares.items()}})
     prof = pd.DataFrame(rows, columns=["feature", "seeds", "audience", "base"])
@@ -389,13 +389,41 @@ def sensitive_profile(customers: pd.DataFrame, chosen: np.ndarray, sensitive: Se
                if c in customers.columns and c not in personal and not c.startswith("consent_")]
     rows = []
     for c in columns:
-        base = customers[c].astype(str).value_counts(normalize=True)
-        aud = customers.iloc[chosen][c].astype(str).value_counts(normalize=True)
+        base = _shares(customers[c])
+        aud = _shares(customers[c].iloc[chosen])
         rows += [{"attribute": c, "value": v, "audience": float(aud.get(v, 0.0)), "base": float(base[v])}
                  for v in base.index[:50]]  # categories, not customers
     out = pd.DataFrame(rows, columns=["attribute", "value", "audience", "base"])
     out["ratio"] = out["audience"] / out["base"].replace(0, np.nan)
     return out
+
+
+def _text_isin(s: pd.Series, values: Sequence[str]) -> np.ndarray:
+    """``s.astype(str).isin(values)`` as a boolean array; a categorical column is compared on its
+    categories (writing 10M rows as text took seconds and gigabytes)."""
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return s.astype(str).isin(values).to_numpy(dtype=bool)
+    hit = np.append(s.cat.categories.astype(str).isin(list(values)), False)  # last: a missing value
+    codes = s.cat.codes.to_numpy()
+    return hit[np.where(codes >= 0, codes, hit.size - 1)]
+
+
+def _shares(s: pd.Series) -> pd.Series:
+    """``s.astype(str).value_counts(normalize=True)``; a categorical column is counted on its codes.
+
+    Same shares in the same order: most frequent first, ties in order of first appearance,
+    missing values and absent categories left out.
+    """
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return s.astype(str).value_counts(normalize=True)
+    codes = s.cat.codes.to_numpy()
+    codes = codes[codes >= 0]
+    seen = pd.unique(codes)  # in order of first appearance
+    counts = np.bincount(codes, minlength=len(s.cat.categories))[seen]
+    order = np.argsort(-counts, kind="stable")
+    names = np.asarray(s.cat.categories.astype(str), dtype=object)[seen[order]]
+    return pd.Series(counts[order] / max(int(counts.sum()), 1), index=pd.Index(names, dtype="str", name=s.name),
+                     name="proportion")
 
 
 def _too_few(candidates: int, target: int) -> ResultWarning:
