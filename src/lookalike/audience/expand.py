@@ -321,11 +321,19 @@ def rank_order(score: np.ndarray, tiebreak: np.ndarray, ids: np.ndarray, head: i
     Sorting 10M string ids takes minutes; ties on both numeric keys are rare, so the numbers
     are sorted first and ids only order the tied groups that start within the first ``head``
     positions (all of them without ``head``). Same order as ``np.lexsort((ids, tiebreak, -score))``
-    wherever it is used (the top ``head``).
+    wherever it is used (the top ``head``). With ``head`` only the rows scoring at least the
+    ``head``-th best score are ordered and returned (a partition first: sorting every row took
+    seconds at 10M, and an audience and its reach table use the head only).
 
     >>> rank_order(np.array([0.5, 0.9, 0.5, 0.5]), np.array([1.0, 0.0, 1.0, 0.2]), np.array(["b", "z", "a", "c"]))
     array([1, 3, 2, 0])
     """
+    rows = None
+    if head is not None and head < len(score):
+        kth = np.partition(-score, head - 1)[head - 1]
+        if not np.isnan(kth):  # every row that can be in the head, ties with its last included
+            rows = np.flatnonzero(-score <= kth)
+            score, tiebreak, ids, head = score[rows], tiebreak[rows], ids[rows], None
     order = np.lexsort((tiebreak, -score))
     s, t = score[order], tiebreak[order]
     new_group = np.ones(len(order), dtype=bool)
@@ -339,7 +347,7 @@ def rank_order(score: np.ndarray, tiebreak: np.ndarray, ids: np.ndarray, head: i
         pos = np.flatnonzero(tied)
         sub = np.lexsort((ids[order[pos]].astype(str), group[pos]))
         order[pos] = order[pos[sub]]
-    return order
+    return order if rows is None else rows[order]
 
 
 def _score(name: str, X: np.ndarray, seed_pos: np.ndarray, seed_w: np.ndarray, k: int, random_state: int,
