@@ -30,6 +30,7 @@ def _lift(audience: pd.DataFrame, truth: pd.DataFrame) -> float:
     return truth.loc[audience.customer_id, "vip_like"].mean() / base_rate
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scorer", ["seed_share", "seed_distance", "classifier"])
 def test_vip_seeds_find_vip_like_customers_far_above_base_rate(world, scorer):
     finder, truth = world
@@ -39,6 +40,7 @@ def test_vip_seeds_find_vip_like_customers_far_above_base_rate(world, scorer):
     assert lift > 5, f"{scorer}: lift {lift:.1f}"
 
 
+@pytest.mark.slow
 def test_auto_scorer_follows_seed_density(world):
     finder, truth = world
     sparse = finder.build_audience("vip", 0.02)  # ~120 VIPs of 20,000: < 1 seed per 100 neighbours
@@ -47,6 +49,7 @@ def test_auto_scorer_follows_seed_density(world):
     assert dense.params["scorer"] == "seed_share"  # 1,000 seeds: 5 per neighbourhood
 
 
+@pytest.mark.slow
 def test_default_scorer_beats_random(world):
     finder, truth = world
     result = finder.build_audience("vip", 0.02)
@@ -55,6 +58,7 @@ def test_default_scorer_beats_random(world):
     assert _lift(result.audience, truth) > 3 * max(rand.vip_like.mean() / truth.loc[truth.vip_flag == 0, "vip_like"].mean(), 1)
 
 
+@pytest.mark.slow
 def test_audience_shape_rank_similarity_and_no_contact_data(world):
     finder, _ = world
     aud = finder.expand("vip", size=300)
@@ -66,6 +70,7 @@ def test_audience_shape_rank_similarity_and_no_contact_data(world):
     assert aud.reason.str.startswith(("close to the seeds on", "similar overall")).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size, expected", [("1%", 200), (0.01, 200), (150, 150), ("150", 150), ("2.5%", 500)])
 def test_size_forms_give_exact_sizes(world, size, expected):
     finder, _ = world
@@ -78,6 +83,7 @@ def test_bad_sizes_are_refused(bad):
         parse_size(bad, 1000)
 
 
+@pytest.mark.slow
 def test_deterministic_byte_for_byte(world):
     finder, _ = world
     a = finder.expand("vip", size="3%").to_csv(index=False)
@@ -85,6 +91,7 @@ def test_deterministic_byte_for_byte(world):
     assert a == b
 
 
+@pytest.mark.slow
 def test_exclusions_and_filters_are_applied_and_counted(world):
     finder, truth = world
     customers = finder.customers_
@@ -105,6 +112,7 @@ def test_exclusions_and_filters_are_applied_and_counted(world):
     assert c["candidates"] == c["base"] - sum(v for k, v in c.items() if k.startswith(("excluded", "filtered")))
 
 
+@pytest.mark.slow
 def test_fewer_candidates_than_size_warns(world):
     finder, _ = world
     with pytest.warns(UserWarning, match="only .* qualify"):
@@ -113,6 +121,7 @@ def test_fewer_candidates_than_size_warns(world):
     assert 0 < len(aud) < 500
 
 
+@pytest.mark.slow
 def test_warnings_carry_codes_and_the_finder_warns_on_the_code(world, monkeypatch):
     finder, _ = world
     res = finder.build_audience("vip", 500, filters={"fav_category": ["Kids"]},
@@ -140,6 +149,7 @@ def test_warnings_carry_codes_and_the_finder_warns_on_the_code(world, monkeypatc
         finder.expand(finder.customers_.customer_id.iloc[:5].tolist(), 50)  # only "too_small": no UserWarning
 
 
+@pytest.mark.slow
 def test_explanations_add_up_to_the_distance(world):
     finder, _ = world
     X = finder.X_
@@ -151,6 +161,7 @@ def test_explanations_add_up_to_the_distance(world):
     np.testing.assert_allclose(C.sum(axis=1), (dist.astype(np.float64) ** 2).mean(axis=1), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_seed_diagnostics_flag_random_and_small_sets_not_tight_ones(world):
     finder, truth = world
     ids = finder.customers_.customer_id
@@ -166,6 +177,7 @@ def test_seed_diagnostics_flag_random_and_small_sets_not_tight_ones(world):
     assert any(w.startswith("too small") for w in small.warnings)
 
 
+@pytest.mark.slow
 def test_negative_seeds_push_their_lookalikes_down(world):
     finder, truth = world
     hunters = truth.index[truth.segment == "discount_hunter"][:300].tolist()
@@ -176,6 +188,7 @@ def test_negative_seeds_push_their_lookalikes_down(world):
     assert not set(neg.customer_id) & set(hunters)
 
 
+@pytest.mark.slow
 def test_value_aware_ranking_raises_audience_value(world):
     finder, _ = world
     plain = finder.expand("vip", 1000)
@@ -184,6 +197,7 @@ def test_value_aware_ranking_raises_audience_value(world):
     assert "rank_score" in valued.columns
 
 
+@pytest.mark.slow
 def test_several_seed_sets_with_weights(world):
     finder, truth = world
     vip = SeedSet("vip", 2.0, "vips")
@@ -193,6 +207,7 @@ def test_several_seed_sets_with_weights(world):
     assert len(res.seed_ids) >= (finder.customers_.vip_flag == 1).sum()
 
 
+@pytest.mark.slow
 def test_reach_table_trades_similarity_for_size(world):
     finder, _ = world
     reach = finder.build_audience("vip", "10%").reach
@@ -200,6 +215,7 @@ def test_reach_table_trades_similarity_for_size(world):
     assert reach["mean_similarity"].is_monotonic_decreasing
 
 
+@pytest.mark.slow
 def test_sensitive_attributes_reported_not_used(world):
     finder, _ = world
     res = finder.build_audience("vip", 500)
@@ -210,6 +226,7 @@ def test_sensitive_attributes_reported_not_used(world):
     assert {"feature", "seeds", "audience", "base"} <= set(res.profile.columns)
 
 
+@pytest.mark.slow
 def test_bad_seed_sets(world):
     finder, _ = world
     n = finder.n_customers_
@@ -226,6 +243,7 @@ def test_bad_seed_sets(world):
     assert n == len(finder.customers_)
 
 
+@pytest.mark.slow
 def test_weighted_graph_above_exact_size_reranks_only_rows_that_can_reach_a_seed(world, monkeypatch):
     import lookalike.index as index
 

@@ -7,13 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 import lookalike
 from lookalike.cli import app
 
 SRC = Path(lookalike.__file__).parent
-HEAVY = ("pandas", "numpy", "sklearn", "scipy", "sqlalchemy", "fastapi", "matplotlib", "faiss", "pyarrow")
+HEAVY = ("pandas", "numpy", "sklearn", "scipy", "statsmodels", "sqlalchemy", "fastapi", "matplotlib", "faiss",
+         "pyarrow", "jinja2")
 
 
 def _modules_after(code: str) -> set[str]:
@@ -22,6 +24,7 @@ def _modules_after(code: str) -> set[str]:
     return set(out)
 
 
+@pytest.mark.slow
 def test_help_loads_no_data_library():
     loaded = _modules_after("import sys\nfrom lookalike.cli import app\nsys.argv = ['lookalike', '--help']\n"
                             "try:\n    app()\nexcept SystemExit as e:\n    assert e.code == 0, e.code")
@@ -29,6 +32,15 @@ def test_help_loads_no_data_library():
     assert [m for m in HEAVY if m in loaded] == []
 
 
+def test_import_lookalike_loads_no_data_library():
+    loaded = _modules_after("import lookalike")
+    assert "lookalike" in loaded and "lookalike.finder" not in loaded
+    assert [m for m in HEAVY if m in loaded] == []
+    loaded = _modules_after("import lookalike\nlookalike.__version__")
+    assert [m for m in HEAVY if m in loaded] == []
+
+
+@pytest.mark.slow
 def test_the_api_does_not_import_the_web_ui_nor_the_app_factory():
     loaded = _modules_after("import lookalike.api.routes, lookalike.api.service")
     assert "lookalike.api.routes" in loaded

@@ -179,6 +179,7 @@ def test_finder_reports_its_index_and_keeps_it_across_save(tmp_path):
         LookalikeFinder(on_low_recall="shrug").fit(customers)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("start", [1, 8, 64])
 def test_effort_search_finds_the_smallest_effort_meeting_the_floor(blobs, start):
     """Whatever the starting nprobe, tuning settles on (about) the smallest one that meets the floor."""

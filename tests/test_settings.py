@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from pathlib import Path
 
@@ -26,7 +27,8 @@ def test_defaults(clean_env, tmp_path):
     clean_env.setenv("HOME", str(tmp_path))
     s = Settings()
     assert s.home == Path(".lookalike") and s.db_url is None and s.session_secret is None
-    assert s.cache_dir == tmp_path / ".cache" / "lookalike"
+    assert s.cache_dir == Path(".lookalike") / "cache"  # inside the workspace: erasure reaches it by default
+    assert Settings(home=tmp_path / "w").cache_dir == tmp_path / "w" / "cache"
     assert (s.workers, s.max_upload_mb, s.default_lang, s.debug, s.https_only) == (2, 200, "es", False, False)
     assert s.database_url() == f"sqlite:///{(Path('.lookalike') / 'lookalike.db').resolve()}"
 
@@ -76,3 +78,23 @@ def test_no_module_but_settings_reads_lookalike_variables():
     assert "config/settings.py" in readers and readers <= {"config/settings.py", "privacy.py"}
     documented = set(re.findall(r"LOOKALIKE_[A-Z_]+", (SRC / "config" / "settings.py").read_text("utf-8")))
     assert documented == set(ENV_VARS)
+
+
+def test_service_security_settings(clean_env, tmp_path):
+    s = Settings()
+    assert (s.data_dirs, s.https_only, s.max_body_kb) == ((), False, 1024)  # registering server files is off
+    clean_env.setenv("LOOKALIKE_DATA_DIRS", f"{tmp_path / 'a'}{os.pathsep} {tmp_path / 'b'} {os.pathsep}")
+    clean_env.setenv("LOOKALIKE_HTTPS_ONLY", "1")
+    clean_env.setenv("LOOKALIKE_MAX_BODY_KB", "64")
+    s = Settings()
+    assert s.data_dirs == (tmp_path / "a", tmp_path / "b") and s.https_only and s.max_body_kb == 64
+    with pytest.raises(ParameterError, match="max_body_kb must be at least 1"):
+        Settings(max_body_kb=0, default_lang="en").check_service()
+
+
+def test_with_home_moves_the_default_cache_and_keeps_a_configured_one(clean_env, tmp_path):
+    s = Settings(home=tmp_path / "a")
+    assert s.with_home(tmp_path / "b").cache_dir == tmp_path / "b" / "cache"
+    assert s.with_home(None) is s
+    configured = Settings(home=tmp_path / "a", cache_dir=tmp_path / "c")
+    assert configured.with_home(tmp_path / "b").cache_dir == tmp_path / "c"

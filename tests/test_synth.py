@@ -632,6 +632,7 @@ def test_duplicates_map_to_the_same_canonical_id(data: synth.SynthData) -> None:
     assert truth.loc[originals, "customer_id"].tolist() == data.customers["customer_id"].tolist()
 
 
+@pytest.mark.slow
 def test_unrecoverable_false_changes_only_the_designed_cells(data: synth.SynthData) -> None:
     clean = synth.generate(20_000, seed=11, contact=True, unrecoverable=False)
     assert clean.recoverable.to_numpy().all()
@@ -724,6 +725,7 @@ def test_write_xlsx_round_trip(tmp_path) -> None:
     assert back["customer_id"].str.strip().str.upper().tolist() == d.row_truth["customer_id"].tolist()
 
 
+@pytest.mark.slow
 def test_chunked_parquet_has_one_row_group_per_chunk(tmp_path) -> None:
     calls: list[int] = []
     path = synth.write_synthetic(tmp_path / "big.parquet", 250_000, seed=9, chunk_size=100_000, progress=calls.append)

@@ -1,27 +1,21 @@
 """Lookalike: find the customers who look like a retailer's best ones.
 
-The names below are resolved on first use (module ``__getattr__``), so ``import lookalike``
-and ``lookalike --help`` do not load pandas or scikit-learn.
+The names below (and ``__version__``) are resolved on first use (module ``__getattr__``), so
+``import lookalike`` and ``lookalike --help`` do not load pandas, scikit-learn or package metadata.
 
 >>> import lookalike as lk
 >>> "LookalikeFinder" in lk.__all__ and "clean_customers" in lk.__all__
 True
 >>> lk.LookalikeFinder.__module__
 'lookalike.finder'
->>> set(lk.__all__) == set(lk._LAZY) | {"__version__"}
+>>> set(lk.__all__) == set(lk._LAZY)
 True
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
-
-try:
-    __version__ = version("lookalike")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0"
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs; at run time see __getattr__
     from lookalike.cleaning.table import CleanResult, QualityReport, clean_customers
@@ -32,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs; at run time 
 
 #: public name -> the module that defines it
 _LAZY = {
+    "__version__": "lookalike._version",
     "CleanResult": "lookalike.cleaning.table",
     "QualityReport": "lookalike.cleaning.table",
     "clean_customers": "lookalike.cleaning.table",

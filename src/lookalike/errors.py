@@ -12,12 +12,15 @@ the faces report it: ``exit_code`` for the CLI, ``http_status`` for the API
     │   ├── EmptyDataError                    3   400  no rows / no columns
     │   ├── MissingColumnsError               3   400  required columns absent
     │   ├── UnsupportedFormatError            3   400  extension/content not readable
-    │   └── UploadTooLarge                    3   413  an upload above the size limit
+    │   └── InputTooLarge                     3   413  above a size limit (workbook rows, columns, XML)
+    │       └── UploadTooLarge                3   413  an upload above the size limit
     ├── ParameterError (ValueError)           2   400  bad arguments (k out of range, ...)
     │   ├── RecallFloorError                  2   400  an approximate index misses its recall floor
     │   └── NotFound                          2   404  no dataset / audience / export of that name
     ├── UnknownCustomerError (KeyError)       2   404  ids not in the fitted table
+    │   └── QuarantinedCustomerError          2   404  ... because their rows were quarantined when cleaning
     ├── ModelFormatError                      3   400  model directory unreadable/incompatible
+    ├── AccessDenied                          2   403  a server path or database the service may not read
     ├── CampaignError                         2   400  no such campaign, or the operation does not fit its state
     └── DatabaseError                         4   503  the database cannot be opened or migrated
         └── DatabaseBusyError (CampaignError) 4   503  a write found the database busy for too long
@@ -86,10 +89,14 @@ class UnsupportedFormatError(InputError):
     """The file type is not one Lookalike reads, or its content does not match."""
 
 
-class UploadTooLarge(InputError):
-    """An upload above the configured size limit."""
+class InputTooLarge(InputError):
+    """An input above a configured size limit (a workbook that expands to too many rows, an upload)."""
 
     http_status = 413
+
+
+class UploadTooLarge(InputTooLarge):
+    """An upload above the configured size limit."""
 
 
 class ParameterError(LookalikeError, ValueError):
@@ -113,6 +120,7 @@ class UnknownCustomerError(LookalikeError, KeyError):
 
     def __init__(self, ids: Iterable[str], n_known: int):
         self.ids = list(ids)
+        self.n_known = n_known
         shown = ", ".join(repr(i) for i in self.ids[:5]) + (" ..." if len(self.ids) > 5 else "")
         super().__init__(
             f"unknown customer id(s) {shown} ({len(self.ids)} of them); the fitted table has "
@@ -121,10 +129,32 @@ class UnknownCustomerError(LookalikeError, KeyError):
         )
 
 
+class QuarantinedCustomerError(UnknownCustomerError):
+    """Ids asked for that are not in the table because their rows were quarantined when cleaning."""
+
+    def __init__(self, reasons: dict[str, str], unknown: Iterable[str], n_known: int):
+        self.reasons = dict(reasons)
+        self.ids = [*self.reasons, *unknown]
+        self.n_known = n_known
+        first, why = next(iter(self.reasons.items()))
+        more = f" ({len(self.reasons) - 1} more quarantined)" if len(self.reasons) > 1 else ""
+        rest = list(unknown)
+        also = f"; unknown too: {', '.join(repr(i) for i in rest[:5])}" if rest else ""
+        LookalikeError.__init__(self, f"customer {first!r} was quarantined when the export was cleaned: {why}{more}"
+                                f"{also}. Fix the row in the CRM export and clean it again (quarantine.csv lists "
+                                f"the rows); the table has {n_known:,} customers")
+
+
 class ModelFormatError(LookalikeError):
     """A saved model cannot be loaded (missing files, other format version, tampering)."""
 
     exit_code = EXIT_INPUT
+
+
+class AccessDenied(LookalikeError):
+    """A server file or database outside what the service may read (data folders, its own database)."""
+
+    http_status = 403
 
 
 class CampaignError(LookalikeError):
@@ -171,7 +201,8 @@ class ResultWarning(str):
 
 __all__ = [
     "EXIT_ARGUMENT", "EXIT_FAILURE", "EXIT_INPUT", "EXIT_OK", "EXIT_UNAVAILABLE",
-    "CampaignError", "DatabaseBusyError", "DatabaseError", "EmptyDataError", "InputError", "LookalikeError",
-    "MissingColumnsError", "ModelFormatError", "NotFound", "ParameterError", "RecallFloorError", "ResultWarning",
+    "AccessDenied", "CampaignError", "DatabaseBusyError", "DatabaseError", "EmptyDataError", "InputError",
+    "InputTooLarge", "LookalikeError", "MissingColumnsError", "ModelFormatError", "NotFound", "ParameterError",
+    "QuarantinedCustomerError", "RecallFloorError", "ResultWarning",
     "UnknownCustomerError", "UnsupportedFormatError", "UploadTooLarge",
 ]

@@ -20,22 +20,22 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from sklearn.base import BaseEstimator
 
-from lookalike import __version__
+from lookalike._version import __version__
+from lookalike import index as knn  # module attributes: its graph size limit is read at call time
+from lookalike.audience import expand as expansion  # module attribute: looked up at call time
+from lookalike.audience.expand import AudienceResult
 from lookalike.audience.scoring import check_scorer
 from lookalike.cleaning.ids import canonical_id, canonical_ids  # re-exported: lookalike.finder.canonical_id(s)
 from lookalike.errors import InputError, ModelFormatError, ParameterError, UnknownCustomerError
 from lookalike.features import FeatureSpec, check_feature_input, make_feature_pipeline
 from lookalike.index import DEFAULT_RECALL_FLOOR, INDEX_KINDS, LOW_RECALL_POLICIES, IndexReport, NeighborIndex, build_index
-from lookalike.io import atomic_path, file_digest
-
-if TYPE_CHECKING:  # pragma: no cover
-    from lookalike.audience.expand import AudienceResult
+from lookalike.io import atomic_path, file_digest, write_table
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ LOOKALIKE_COLUMNS = ("customer_id", "vip_flag", "total_spent", "total_orders", "
 _MANIFEST = "manifest.json"
 _CUSTOMERS = "customers.parquet"
 _FEATURES = "features.npy"
+#: The files :meth:`LookalikeFinder.save` writes into a model directory.
+MODEL_FILES = (_MANIFEST, _CUSTOMERS, _FEATURES)
 
 
 #: Above this many customers the feature pipeline's statistics (medians, means, scales, categories)
@@ -92,8 +94,13 @@ def _single_chunks(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(**merged) if merged else table
 
 
-class LookalikeFinder:
+class LookalikeFinder(BaseEstimator):
     """Exact k-nearest-neighbour lookalikes over scaled customer features.
+
+    A scikit-learn estimator: ``__init__`` only stores the parameters below (``get_params``,
+    ``set_params`` and ``sklearn.base.clone`` work), :meth:`fit` validates them and returns the
+    finder, and what it learns ends in ``_`` (``customers_``, ``X_``, ``index_``, ...). It is fitted
+    on a clean customer table rather than on a numeric matrix (the feature pipeline is part of it).
 
     Parameters
     ----------
@@ -194,8 +201,11 @@ class LookalikeFinder:
         self._check_fitted()
         return self.index_.report
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "index_")
+
     def _check_fitted(self) -> None:
-        if not hasattr(self, "index_"):
+        if not self.__sklearn_is_fitted__():
             raise ParameterError("this LookalikeFinder is not fitted yet; call fit(customers) or LookalikeFinder.load(dir)")
 
     # -------------------------------------------------------------- queries
@@ -249,9 +259,7 @@ class LookalikeFinder:
         """The ``k`` nearest neighbours of every customer (cached: seed sets change, the graph does not)."""
         self._check_fitted()
         if k not in self._graphs:
-            from lookalike.index import knn_graph
-
-            self._graphs[k] = knn_graph(self.X_, k)
+            self._graphs[k] = knn.knn_graph(self.X_, k)
         return self._graphs[k]
 
     def weighted_graph(self, weights: np.ndarray, k: int,
@@ -263,33 +271,32 @@ class LookalikeFinder:
         (a boolean mask), only rows whose pool holds a seed are re-ranked: the others have no
         seed neighbour under any re-ranking, so their row is left empty (-1).
         """
-        from lookalike.index import EXACT_GRAPH_MAX, knn_graph, rerank_graph
 
-        if self.n_customers_ <= EXACT_GRAPH_MAX:
-            return knn_graph(self.X_ * weights, k, method="exact")
+        if self.n_customers_ <= knn.EXACT_GRAPH_MAX:
+            return knn.knn_graph(self.X_ * weights, k, method="exact")
         _, pool, method = self.neighbour_graph(2 * k)
         if seeds is None:
-            dist, idx = rerank_graph(self.X_, weights, pool, k)
+            dist, idx = knn.rerank_graph(self.X_, weights, pool, k)
             return dist, idx, f"{method}+rerank"
         rows = np.flatnonzero(seeds[pool].any(axis=1))
         k_eff = min(k, pool.shape[1])
         dist = np.full((self.n_customers_, k_eff), np.inf, dtype=np.float32)
         idx = np.full((self.n_customers_, k_eff), -1, dtype=np.int64)
-        dist[rows], idx[rows] = rerank_graph(self.X_, weights, pool[rows], k_eff, rows=rows)
+        dist[rows], idx[rows] = knn.rerank_graph(self.X_, weights, pool[rows], k_eff, rows=rows)
         return dist, idx, f"{method}+rerank"
 
-    def build_audience(self, seeds: object, size: object = "5%", **options) -> "AudienceResult":
+    def build_audience(self, seeds: object = None, size: object = None, **options) -> AudienceResult:
         """Expand ``seeds`` into an explained audience with diagnostics, reach curve and profiles.
 
-        ``seeds``: ``"vip"``, a list of ids, an id file, a rule (list of conditions) or a
-        list of :class:`~lookalike.audience.expand.SeedSet`. ``size``: a count, a share of
-        the base (0.05) or ``"5%"``. Options: see :func:`lookalike.audience.expand.build_audience`.
+        ``seeds``: ``"vip"`` (the default), a list of ids, an id file, a rule (list of conditions) or a
+        list of :class:`~lookalike.audience.expand.SeedSet`. ``size``: a count, a share of the base
+        (0.05) or ``"5%"`` (the default). Options: the fields of
+        :class:`~lookalike.audience.options.AudienceOptions` as keywords, or ``options=`` one; see
+        :func:`lookalike.audience.expand.build_audience`.
         """
-        from lookalike.audience.expand import build_audience
+        return expansion.build_audience(self, seeds, size, **options)
 
-        return build_audience(self, seeds, size, **options)
-
-    def expand(self, seed_ids: object, size: object = "5%", **options) -> pd.DataFrame:
+    def expand(self, seed_ids: object = None, size: object = None, **options) -> pd.DataFrame:
         """The audience of :meth:`build_audience` as a DataFrame, best first.
 
         Columns: customer_id, rank (1..n), similarity (0..1), reason, plus the clean
@@ -318,8 +325,7 @@ class LookalikeFinder:
         self._check_fitted()
         root = Path(path)
         root.mkdir(parents=True, exist_ok=True)
-        with atomic_path(root / _CUSTOMERS) as tmp:
-            self.customers_.to_parquet(tmp, index=False, engine="pyarrow")
+        write_table(self.customers_, root / _CUSTOMERS)
         with atomic_path(root / _FEATURES) as tmp:
             with open(tmp, "wb") as fh:
                 np.save(fh, self.X_, allow_pickle=False)

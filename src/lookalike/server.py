@@ -14,6 +14,7 @@ True
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -21,28 +22,82 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 from starlette.middleware.sessions import SessionMiddleware
 
-from lookalike import __version__
+from lookalike._version import __version__
+from lookalike.api.auth import LoginThrottle
+from lookalike.api.guard import RequestGuard
 from lookalike.api.jobs import JobRegistry
 from lookalike.api.routes import router
+from lookalike.api.users import SESSION_HOURS
 from lookalike.api.workspace import Workspace
 from lookalike.config.settings import Settings
 from lookalike.database import open_database
 from lookalike.errors import LookalikeError
 from lookalike.web import mount_ui
 
-__all__ = ["Settings", "create_app"]
+__all__ = ["ACCESS_LOGGER", "RouteAccessLog", "Settings", "UPLOAD_PATHS", "create_app", "log_config", "route_of"]
 log = logging.getLogger(__name__)
+#: Routes whose body is a file (up to ``max_upload_mb``); every other body is capped at ``max_body_kb``.
+UPLOAD_PATHS = (r"/api/v1/datasets/upload", r"/datasets/upload", r"/datasets/[^/]+/build")
+#: The access log: one line per request with the route *template* (``/api/v1/customers/{customer_id}/forget``),
+#: never the path itself, which holds customer ids, names of datasets and query strings.
+ACCESS_LOGGER = "lookalike.access"
+
+
+def route_of(scope: dict) -> str:
+    """The matched route's template, e.g. ``/api/v1/datasets/{name}``; ``(no route)`` when none matched."""
+    return getattr(scope.get("route"), "path", None) or "(no route)"
+
+
+class RouteAccessLog:
+    """ASGI middleware: logs method, route template, status and time of each request (``lookalike serve``
+    turns uvicorn's own access log off: it writes the raw path, customer ids included)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.log = logging.getLogger(ACCESS_LOGGER)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = [500]
+
+        async def send_status(message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        t0 = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_status)
+        finally:  # the router wrote the matched route into the shared scope
+            self.log.info("%s %s %s %.0f ms", scope.get("method"), route_of(scope), status[0],
+                          (time.perf_counter() - t0) * 1000)
+
+
+def log_config() -> dict:
+    """uvicorn's logging configuration with its access log replaced by :class:`RouteAccessLog`'s."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["handlers"]["lookalike_access"] = {"formatter": "default", "class": "logging.StreamHandler",
+                                              "stream": "ext://sys.stdout"}
+    config["loggers"][ACCESS_LOGGER] = {"handlers": ["lookalike_access"], "level": "INFO", "propagate": False}
+    return config
 
 
 async def lookalike_error(request: Request, exc: LookalikeError) -> JSONResponse:
-    """A refused request: the error's one line, with the HTTP status its class declares."""
-    return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
+    """A refused request: the error's one line, with the HTTP status its class declares (server paths in
+    it made relative to the workspace or cut: the client has no business knowing the server's layout)."""
+    return JSONResponse({"detail": request.app.state.workspace.redact(str(exc))}, status_code=exc.http_status)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     """A bug: JSON like every other answer; the details go to the server log, never to the client
     (an exception's text can hold a database URL or a file path)."""
-    log.error("unexpected failure on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    log.error("unexpected failure on %s %s: %s", request.method, route_of(request.scope), type(exc).__name__)
     return JSONResponse({"detail": f"unexpected failure ({type(exc).__name__}); the server log has the details, "
                                    "please report it"}, status_code=500)
 
@@ -61,11 +116,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Lookalike audiences for CRM teams: datasets, quality, lookalikes, audiences, "
                               "playbooks, exports and campaign results. Send an API key in `X-API-Key`.")
     app.state.settings = settings
-    app.state.workspace = Workspace(settings.home)
+    app.state.workspace = Workspace(settings.make_home(), settings.data_dirs)
     app.state.engine = open_database(settings.database_url())
-    app.state.jobs = JobRegistry(settings.workers)
+    app.state.jobs = JobRegistry(settings.workers, redact=app.state.workspace.redact)
+    app.state.login_throttle = LoginThrottle()
+    # added first, so it runs inside the session middleware (which decodes the login cookie for it)
+    app.add_middleware(RequestGuard, engine=app.state.engine, max_body=settings.max_body_kb << 10,
+                       max_upload=settings.max_upload_mb << 20, upload_paths=UPLOAD_PATHS)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret(), session_cookie="lookalike_session",
-                       max_age=8 * 3600, same_site="lax", https_only=settings.https_only)
+                       max_age=SESSION_HOURS * 3600, same_site="lax", https_only=settings.https_only)
+    # outermost: it logs every answer, the guard's refusals too, with the route template only
+    app.add_middleware(RouteAccessLog)
     app.add_exception_handler(LookalikeError, lookalike_error)
     app.add_exception_handler(Exception, unexpected_error)
 

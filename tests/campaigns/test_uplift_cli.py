@@ -30,6 +30,7 @@ def _store_campaign(engine, sim, name: str) -> None:
                                                 "conversions": sim.converted, "revenue": sim.revenue}))
 
 
+@pytest.mark.slow
 def test_training_data_joins_the_store_to_the_customers(engine):
     sim = simulate_uplift_customers(2000, random_state=11)
     name = f"upl-{uuid.uuid4().hex[:8]}"
@@ -86,6 +87,7 @@ def workspace(tmp_path_factory):
     return root, url, sim
 
 
+@pytest.mark.slow
 def test_cli_fit_plan_and_expand_by_uplift(workspace):
     root, url, sim = workspace
     r = runner.invoke(app, ["uplift", "fit", "spring", "--data", str(root / "model"), "-o", str(root / "upl"),

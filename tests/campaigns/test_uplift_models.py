@@ -42,6 +42,7 @@ def test_simulation_has_the_four_segments_with_their_rates():
     assert np.allclose(sim.true_uplift[sim.segment == "persuadable"], 0.23)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("learner", LEARNERS)
 def test_uplift_ranking_recovers_the_persuadables_and_a_response_model_does_not(sims, learner):
     train, test = sims
@@ -74,6 +75,7 @@ def test_cross_validation_prefers_a_learner_that_sees_the_effect(sims):
     assert cv.oof.shape == (len(train.treatment),) and np.isfinite(cv.oof).all()
 
 
+@pytest.mark.slow
 def test_auto_chooses_by_cross_validation_and_records_the_table(sims):
     train, _ = sims
     m = UpliftModel("auto", "logistic", spec=train.spec, n_splits=3).fit(train.customers, train.treatment,

@@ -169,13 +169,12 @@ def test_kill_during_model_save(state, tmp_path):
 
 def test_kill_during_audience_and_export_writes(state, tmp_path):
     aud_path = tmp_path / "aud.parquet"
-    save_audience(state["finder"].build_audience("vip", 12), aud_path, model_version="old", data_fingerprint="old",
-                  plot=False)
+    save_audience(state["finder"].build_audience("vip", 12), aud_path, model_version="old", data_fingerprint="old")
     old = load_audience(aud_path)
     new = state["new"].build_audience("vip", 15)
 
     def write_new():
-        save_audience(new, aud_path, model_version="new", data_fingerprint="new", plot=False)
+        save_audience(new, aud_path, model_version="new", data_fingerprint="new")
 
     writer = Writer(write_new, block_at=1)
     writer.wait_blocked()
@@ -276,7 +275,7 @@ def _edit_audience_manifest(p: Path, edit) -> None:
 def test_tampered_audience_is_refused(name, state, tmp_path, runner):
     ext, tamper, match = AUDIENCE_TAMPERING[name]
     path = tmp_path / f"aud{ext}"
-    save_audience(state["finder"].build_audience("vip", 20), path, model_version="t", data_fingerprint="t", plot=False)
+    save_audience(state["finder"].build_audience("vip", 20), path, model_version="t", data_fingerprint="t")
     assert len(load_audience(path)) == 20  # untouched, it loads
     tamper(path)
     with pytest.raises(InputError, match=match) as info:
@@ -346,3 +345,20 @@ def test_one_atomic_writer():
                  for i, line in enumerate(p.read_text("utf-8").splitlines(), 1) if rename.search(line)]
     assert offenders == []
     assert rename.search((SRC / "io.py").read_text("utf-8"))  # the pattern finds the one implementation
+
+
+# Synthetic exports are written as the dirty CRM files they imitate (formula-like text included, on purpose):
+# they are test input, never a result, and hold no customer's data.
+CSV_WRITERS_ALLOWED = {"synth/write.py"}
+
+
+def test_every_csv_goes_through_the_escaping_writer():
+    """CSV text only from lookalike.io (write_csv / csv_text, which escape spreadsheet formulas): no
+    ``to_csv(`` or ``csv.writer`` anywhere else (issue 16, item 6)."""
+    pattern = re.compile(r"\.to_csv\(|\bcsv\.(?:writer|DictWriter)\(")
+    offenders = [f"{p.relative_to(SRC)}:{i}: {line.strip()}" for p in sorted(SRC.rglob("*.py"))
+                 if p != SRC / "io.py" and str(p.relative_to(SRC)) not in CSV_WRITERS_ALLOWED
+                 for i, line in enumerate(p.read_text("utf-8").splitlines(), 1) if pattern.search(line)]
+    assert offenders == []
+    assert pattern.search((SRC / "io.py").read_text("utf-8"))  # the pattern finds the one implementation
+    assert all(pattern.search((SRC / f).read_text("utf-8")) for f in CSV_WRITERS_ALLOWED)  # no stale exception

@@ -34,7 +34,9 @@ import numpy as np
 import pandas as pd
 
 from lookalike.cleaning.ids import canonical_ids
-from lookalike.errors import InputError, ParameterError, ResultWarning
+from lookalike.config import ColumnMapping, normalize_name
+from lookalike.errors import EmptyDataError, InputError, ParameterError, ResultWarning, UnknownCustomerError
+from lookalike.io import read_csv, unescape_formula
 
 OPS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in", "top_pct", "bottom_pct")
 MIN_SEEDS = 20
@@ -119,10 +121,13 @@ def parse_rule(text: str) -> list[dict]:
     """Parse a rule written on one line into conditions.
 
     Conditions are joined by ``and``; each is ``column OP value`` (``>= <= == != > <``),
-    ``column top 5%`` / ``column bottom 10%``, or ``column in A|B|C``.
+    ``column top 5%`` / ``column bottom 10%``, or ``column in A|B|C`` (also written as a list:
+    ``('A', 'B')``, ``[A, B]``; quoted values stay text, unquoted numbers become numbers).
 
     >>> parse_rule("vip_score >= 0.8 and region in Norte|Sur")
     [{'column': 'vip_score', 'op': '>=', 'value': 0.8}, {'column': 'region', 'op': 'in', 'value': ['Norte', 'Sur']}]
+    >>> parse_rule("region in ('Norte', 'Sur') and vip_flag in [1]")[0]["value"], parse_rule("vip_flag in [1]")[0]["value"]
+    (['Norte', 'Sur'], [1])
     >>> parse_rule("total_spent top 5%")
     [{'column': 'total_spent', 'op': 'top_pct', 'value': '5%'}]
     """
@@ -132,13 +137,63 @@ def parse_rule(text: str) -> list[dict]:
             conditions.append({"column": m[1], "op": f"{m[2].lower()}_pct", "value": m[3]})
         elif m := _RULE_IN.match(part):
             op = "in" if m[2].lower() == "in" else "not_in"
-            conditions.append({"column": m[1], "op": op, "value": [v.strip() for v in m[3].split("|")]})
+            conditions.append({"column": m[1], "op": op, "value": _list(m[3])})
         elif m := _RULE_CMP.match(part):
             conditions.append({"column": m[1], "op": "==" if m[2] == "=" else m[2], "value": _literal(m[3])})
         else:
             raise ParameterError(f"cannot read rule condition {part!r}; write e.g. 'vip_score >= 0.8', "
                                  "'total_spent top 5%' or 'region in Norte|Sur', joined by 'and'")
     return conditions
+
+
+_LIST_ITEM = re.compile(r"""\s*(?:'([^']*)'|"([^"]*)"|([^|,]+))\s*""")
+
+
+def _list(text: str) -> list:
+    """``A|B``, ``A, B``, ``('A', 'B')`` or ``["A", "B"]`` as values (quoted: text; else :func:`_literal`)."""
+    inner = text.strip()
+    if len(inner) >= 2 and inner[0] in "([{" and inner[-1] in ")]}":
+        inner = inner[1:-1]
+    values: list = []
+    for single, double, bare in _LIST_ITEM.findall(inner):
+        if single or double:
+            values.append(single or double)
+        elif bare.strip():
+            values.append(_literal(bare))
+    return values
+
+
+def rule_literal_warnings(customers: pd.DataFrame, conditions: object) -> list[ResultWarning]:
+    """Warnings for text values of a rule (``==``, ``!=``, ``in``, ``not in``) that no customer has.
+
+    A rule such as ``region in ('Nrte', 'Sur')`` would otherwise quietly match fewer customers, or
+    none; the warning names the values the column has.
+
+    >>> df = pd.DataFrame({"region": ["Norte", "Sur"]})
+    >>> print(rule_literal_warnings(df, parse_rule("region in Nrte|Sur"))[0])
+    rule 'region in ...': 'Nrte' is not a value of region, so it matches no customer; region has: Norte, Sur
+    """
+    if not (isinstance(conditions, (list, tuple)) and conditions and all(isinstance(c, Mapping) for c in conditions)):
+        return []
+    out = []
+    for cond in conditions:
+        col, op, value = cond.get("column"), cond.get("op"), cond.get("value")
+        if op not in ("==", "!=", "in", "not_in") or col not in customers.columns:
+            continue
+        texts = [v for v in (value if isinstance(value, (list, tuple, set)) else [value]) if isinstance(v, str)]
+        s = customers[col]
+        if not texts or pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+            continue
+        present = pd.Index(s.dropna().astype(str).unique())
+        absent = [v for v in texts if v not in present]
+        if absent:
+            shown = sorted(present.tolist())
+            have = ", ".join(shown[:15]) + (f" … ({len(shown)} values)" if len(shown) > 15 else "")
+            out.append(ResultWarning(
+                "rule_value_not_found", f"rule '{col} {op.replace('_', ' ')} ...': "
+                f"{', '.join(repr(v) for v in absent)} {'is' if len(absent) == 1 else 'are'} not a value of {col}, "
+                f"so it matches no customer; {col} has: {have or 'no values'}", column=col, values=absent))
+    return out
 
 
 def _literal(text: str) -> object:
@@ -165,27 +220,88 @@ def _pct(value: object) -> float:
     return pct
 
 
+#: Column names (besides customer_id's aliases in columns.toml) that hold customer ids in an id file:
+#: Meta's ``extern_id`` column of a Lookalike export.
+EXTRA_ID_COLUMNS = ("extern_id", "external_id")
+#: Below this share of listed ids found among the customers, an id list is reported (``check_id_list``).
+MIN_ID_MATCH = 0.5
+
+
 def read_id_file(path: str | os.PathLike[str]) -> list[str]:
-    """Customer ids from a file: one per line, or a CSV with a ``customer_id`` column."""
+    """Customer ids from a file: one per line, or a CSV whose id column is named.
+
+    Read with the CSV reader (:func:`lookalike.io.read_csv`: encoding, delimiter, quotes). When the
+    first row names columns (any name of ``columns.toml``), the ids are the column named
+    ``customer_id`` or one of its aliases (``id``, ``Id Cliente`` ...) or ``extern_id``; a header
+    without such a column is refused. Otherwise every row is an id, from the first column. Cells
+    escaped against spreadsheet formulas by Lookalike (``'-C1``) are read back as written (``-C1``),
+    so an audience or export file of Lookalike is itself an id list.
+
+    >>> import tempfile, os
+    >>> from lookalike.io import write_text
+    >>> p = write_text(os.path.join(tempfile.mkdtemp(), "ids.csv"), '"email","customer_id"\\n"a@x.es","C1"\\n"b@x.es","\\'-C2"\\n')
+    >>> read_id_file(p)
+    ['C1', '-C2']
+    """
+
     p = Path(path)
     if not p.is_file():
         raise InputError(f"cannot read ids from {p}: the file does not exist")
-    text = p.read_text(encoding="utf-8-sig", errors="replace")
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if not lines:
-        raise InputError(f"{p} has no customer ids; put one id per line or a customer_id column")
-    header = [h.strip().lower() for h in lines[0].replace(";", ",").split(",")]
-    if "customer_id" in header:
-        col = header.index("customer_id")
-        fields = [ln.replace(";", ",").split(",") for ln in lines[1:]]
-        short = [i for i, f in enumerate(fields) if len(f) <= col or not f[col].strip()]
-        if short:
+    empty = f"{p} has no customer ids; put one id per line or a customer_id column"
+    try:
+        df, _ = read_csv(p, dtype=str, na="blank", what="the id list", header=False)
+    except EmptyDataError:
+        raise InputError(empty) from None
+    df = df.apply(lambda col: unescape_formula(col.str.strip()))
+    names = ColumnMapping.load().lookup()
+    first = [normalize_name(v) if isinstance(v, str) else "" for v in df.iloc[0]] if len(df) else []
+    if any(n in names or n in EXTRA_ID_COLUMNS for n in first):  # a header row
+        cols = [j for j, n in enumerate(first) if names.get(n) == "customer_id" or n in EXTRA_ID_COLUMNS]
+        if not cols:
+            raise InputError(f"{p} has a header ({', '.join(map(str, df.iloc[0].dropna()))[:200]}) but no customer "
+                             "id column; name the column customer_id (or id)")
+        col = cols[0]
+        ids = df.iloc[1:, col]
+        short = np.flatnonzero(ids.isna().to_numpy() | ids.eq("").to_numpy(dtype=bool, na_value=True))
+        if len(ids) and len(short):
             raise InputError(f"{p} line {short[0] + 2} has no customer_id (column {col + 1}); "
                              f"{len(short)} line(s) like it: fill in the id or remove the line")
-        if not fields:
+        if not len(ids):
             raise InputError(f"{p} has a customer_id header but no ids; add one id per line below it")
-        return [f[col].strip() for f in fields]
-    return lines
+    else:
+        ids = df.iloc[:, 0] if df.shape[1] else pd.Series([], dtype=object)
+        ids = ids[ids.notna() & ids.ne("")]
+    if not len(ids):
+        raise InputError(empty)
+    return ids.astype(str).tolist()
+
+
+def check_id_list(listed: Iterable[str], known: Iterable[str], *, what: str, strict: bool = False,
+                  known_canonical: bool = False) -> ResultWarning | None:
+    """How many ids of a list (suppression, exclusion) are customers; a warning when few or none are.
+
+    Ids are compared by the cleaner's rule (trimmed, upper-cased); ``known_canonical``: ``known`` is
+    already canonical (a clean table's ids), which saves normalising a large table again. Below :data:`MIN_ID_MATCH`
+    of the listed ids (or none), returns a ``ResultWarning`` (code ``few_ids_match``) naming the
+    counts and a few unmatched ids, or with ``strict`` raises :class:`~lookalike.errors.InputError`:
+    a suppression list that matches nobody is a consent promise broken silently.
+
+    >>> check_id_list(["c1", "C2"], ["C1", "C2", "C3"], what="suppression list") is None
+    True
+    >>> print(check_id_list(["X1", "X2", "C1"], ["C1"], what="suppression list s.csv"))  # doctest: +ELLIPSIS
+    suppression list s.csv: only 1 of 3 listed ids are customers (33%; e.g. 'X1', 'X2') ...
+    """
+    wanted = canonical_ids(listed).unique()
+    matched = wanted.isin(pd.Index(known) if known_canonical else canonical_ids(known))
+    n, hit = len(wanted), int(matched.sum())
+    if n and hit >= MIN_ID_MATCH * n:
+        return None
+    missing = ", ".join(repr(i) for i in wanted[~matched][:3])
+    text = (f"{what}: only {hit:,} of {n:,} listed ids are customers ({hit / n if n else 0:.0%}; e.g. {missing}) — "
+            "check that the file's id column holds customer ids of this data")
+    if strict:
+        raise InputError(text + " (refused: --strict)")
+    return ResultWarning("few_ids_match", text, listed=n, matched=hit)
 
 
 def select_seeds(customers: pd.DataFrame, seeds: object) -> pd.Series:
@@ -209,8 +325,6 @@ def select_seeds(customers: pd.DataFrame, seeds: object) -> pd.Series:
     ids = customers["customer_id"].astype(str)
     unknown = wanted.difference(pd.Index(ids))
     if len(unknown):
-        from lookalike.errors import UnknownCustomerError
-
         raise UnknownCustomerError(list(unknown), len(customers))
     return ids.isin(wanted)
 

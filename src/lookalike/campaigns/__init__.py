@@ -16,7 +16,7 @@
 from lookalike.campaigns.holdout import assign_arms, balance_table, hash_buckets, new_salt, sample_ratio_check
 from lookalike.campaigns.plan import Plan, minimum_detectable_effect, sample_size, uplift_plan
 from lookalike.campaigns.report import (CampaignResults, Comparison, campaign_results, compare_results,
-                                        render_report_html, results_from_frame, results_html, uplift_figure)
+                                        results_from_frame, stored_results)
 from lookalike.campaigns.stats import Uplift, bootstrap_diff_ci, mean_uplift, proportion_uplift
 from lookalike.campaigns.store import (Campaign, CampaignError, CreatedCampaign, OutcomeImport, add_cost,
                                        assignments_frame, campaign_frame, control_ids, create_campaign,
@@ -28,8 +28,7 @@ from lookalike.campaigns.uplift_models import TrainingData, UpliftModel, campaig
 __all__ = [
     "assign_arms", "balance_table", "hash_buckets", "new_salt", "sample_ratio_check",
     "Plan", "minimum_detectable_effect", "sample_size", "uplift_plan",
-    "CampaignResults", "Comparison", "campaign_results", "compare_results", "render_report_html",
-    "results_from_frame", "results_html", "uplift_figure",
+    "CampaignResults", "Comparison", "campaign_results", "compare_results", "results_from_frame", "stored_results",
     "Uplift", "bootstrap_diff_ci", "mean_uplift", "proportion_uplift",
     "Campaign", "CampaignError", "CreatedCampaign", "OutcomeImport", "add_cost", "assignments_frame",
     "campaign_frame", "control_ids", "create_campaign", "delete_campaign", "get_campaign", "import_outcomes",

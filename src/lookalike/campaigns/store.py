@@ -19,13 +19,14 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from lookalike import database as db
+from lookalike.audience.manifest import audience_digest
 from lookalike.campaigns.holdout import (SampleRatioCheck, assign_arms, balance_table, check_share, new_salt,
                                          sample_ratio_check)
-from lookalike.audience.manifest import audience_digest
 from lookalike.cleaning.ids import normalize_ids
+import lookalike.database as db
 from lookalike.errors import (CampaignError, DatabaseBusyError, InputError, MissingColumnsError, ParameterError,
                               ResultWarning)
+from lookalike.io import is_sql_url, read_csv
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -315,7 +316,6 @@ def control_ids(engine: sa.Engine, ref: int | str) -> list[str]:
 
 def read_outcomes(source: str | os.PathLike[str], query: str | None = None) -> pd.DataFrame:
     """Read an outcome table from a CSV/parquet file or a database (SQLAlchemy URL + ``query``)."""
-    from lookalike.io import is_sql_url, read_csv
 
     if is_sql_url(source):
         if not query:

@@ -37,10 +37,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lookalike._version import __version__
 from lookalike.campaigns.uplift import uplift_metrics
-from lookalike.errors import InputError, ModelFormatError, ParameterError
-from lookalike.features import FeatureSpec, make_feature_pipeline
-from lookalike.io import atomic_path, file_digest
+from lookalike.cleaning.ids import normalize_ids
+from lookalike.errors import CampaignError, InputError, MissingColumnsError, ModelFormatError, ParameterError
+from lookalike.features import FeatureSpec, check_feature_input, make_feature_pipeline
+from lookalike.io import atomic_path, file_digest, write_table
 
 LEARNERS = ("two_model", "x_learner", "class_transformation")
 BASES = ("logistic", "boosting")
@@ -269,7 +271,6 @@ class UpliftModel:
             if mask.sum() < 2 * self.n_splits:
                 raise InputError(f"the {arm} arm has {int(mask.sum())} customers; an uplift model needs at least "
                                  f"{2 * self.n_splits} in each arm (more than a few hundred for a useful one)")
-        from lookalike.features import check_feature_input
 
         check_feature_input(customers, spec)
         self.columns_ = _input_columns(spec, customers)
@@ -301,13 +302,9 @@ class UpliftModel:
     def predict(self, customers: pd.DataFrame) -> np.ndarray:
         """Predicted uplift per customer: expected outcome if contacted minus if not (in outcome units)."""
         self._check_fitted()
-        from lookalike.features import check_feature_input
-
         check_feature_input(customers, self.spec_)
         missing = [c for c in self.columns_ if c not in customers.columns]
         if missing:
-            from lookalike.errors import MissingColumnsError
-
             raise MissingColumnsError(missing, customers.columns, where="the customer table (for the uplift model)")
         return self.model_.predict(np.asarray(self.pipeline_.transform(customers[self.columns_]), dtype=np.float64))
 
@@ -315,12 +312,10 @@ class UpliftModel:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Save to a directory (manifest.json + training.parquet + check.npy; no pickle)."""
         self._check_fitted()
-        from lookalike import __version__
 
         root = Path(path)
         root.mkdir(parents=True, exist_ok=True)
-        with atomic_path(root / _TRAINING) as tmp:
-            self.training_.to_parquet(tmp, index=False, engine="pyarrow")
+        write_table(self.training_, root / _TRAINING)
         check = self.model_.predict(self._training_X())
         with atomic_path(root / _CHECK) as tmp:
             with open(tmp, "wb") as fh:
@@ -435,8 +430,6 @@ def campaign_training_data(engine, campaigns: list[int | str], customers: pd.Dat
     report). A customer in several campaigns gives one row per campaign.
     """
     from lookalike.campaigns.store import campaign_frame, get_campaign
-    from lookalike.cleaning.ids import normalize_ids
-    from lookalike.errors import CampaignError
 
     if not campaigns:
         raise ParameterError("name at least one campaign with a control group and imported outcomes")
@@ -453,8 +446,6 @@ def campaign_training_data(engine, campaigns: list[int | str], customers: pd.Dat
         names.append(camp.name)
     rows = pd.concat(frames, ignore_index=True)
     if "customer_id" not in customers.columns:
-        from lookalike.errors import MissingColumnsError
-
         raise MissingColumnsError(["customer_id"], customers.columns, where="the customer table")
     table = customers.assign(customer_id=normalize_ids(customers["customer_id"])).drop_duplicates("customer_id")
     joined = rows[["customer_id", "arm", *OUTCOMES]].merge(table, on="customer_id", how="inner")

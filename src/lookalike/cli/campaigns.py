@@ -14,11 +14,12 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from lookalike.cli.audiences import write_exports
+from lookalike.cli.audiences import check_data, write_exports
 from lookalike.cli.common import (
     OutputFormat,
     ReportFormat,
     customers_for,
+    done,
     err_console,
     friendly_errors,
     print_frame,
@@ -72,9 +73,8 @@ def create(
             warn(w)
         if len(created.balance):
             print_frame(created.balance.round(3), OutputFormat.table, title="Balance between arms (SMD)")
-        err_console().print(f"[green]✓[/] campaign {c.name} (id {c.id}): {c.n_treatment:,} treatment, {c.n_control:,} control "
-                            f"(holdout {c.holdout_share:.0%}, sample-ratio p = {created.srm.p_value:.3g}); "
-                            f"salt {c.salt}", soft_wrap=True)
+        done(f"campaign {c.name} (id {c.id}): {c.n_treatment:,} treatment, {c.n_control:,} control "
+             f"(holdout {c.holdout_share:.0%}, sample-ratio p = {created.srm.p_value:.3g}); salt {c.salt}")
 
 
 @campaign_app.command("export")
@@ -85,6 +85,7 @@ def export(
     fmt: Annotated[str, typer.Option("--format", help="channels (email+sms+push), email, sms, push, meta or google")] = "channels",
     out_dir: Annotated[Path, typer.Option("-o", "--out", help="Directory for the export files")] = Path("out/exports"),
     db: DbOption = None,
+    allow_other_data: Annotated[bool, typer.Option("--allow-other-data", help="Export even when DATA is not the data the audience was built from (a warning)")] = False,
 ) -> None:
     """Write the campaign's channel files with its control group left out."""
     # lazy: keeps --help fast
@@ -101,9 +102,11 @@ def export(
             raise InputError(f"{audience} is not the audience campaign {camp.name!r} was created from (its "
                              f"SHA-256 differs from the stored version, source {stored['source']}); pass that file")
         customers = customers_for(data, settings)
+        check_data(audience, aud, customers, allow_other_data)
         excluded = control_ids(engine, camp.id)
         write_exports(aud, customers, fmt, out_dir, name=camp.name, exclude_ids=excluded,
-                      left_out=f"; {len(excluded):,} control customers left out", soft_wrap=True)
+                      left_out=f"; {len(excluded):,} control customers left out", soft_wrap=True,
+                      inputs=[audience, data])
 
 
 @campaign_app.command("outcomes")
@@ -122,9 +125,9 @@ def outcomes(
         res = import_outcomes(_engine(db, settings), campaign, df, replace=replace,
                               where=Path(source).name if "://" not in source else "outcomes")
         totals = ", ".join(f"{k} {v:,.0f}" for k, v in res.totals.items())
-        err_console().print(f"[green]✓[/] {res.rows:,} outcome rows imported into {res.campaign} ({totals}); "
-                            f"{res.customers_without_outcome:,} assigned customers without a row count as zero"
-                            + (f"; {res.replaced:,} previous rows replaced" if res.replaced else ""), soft_wrap=True)
+        done(f"{res.rows:,} outcome rows imported into {res.campaign} ({totals}); "
+             f"{res.customers_without_outcome:,} assigned customers without a row count as zero"
+             + (f"; {res.replaced:,} previous rows replaced" if res.replaced else ""))
 
 
 @campaign_app.command("cost")
@@ -140,7 +143,7 @@ def cost(
 
     with friendly_errors() as settings:
         total = add_cost(_engine(db, settings), campaign, amount, currency=currency, description=description)
-        err_console().print(f"[green]✓[/] cost recorded; total cost of {campaign}: {total:,.2f}")
+        done(f"cost recorded; total cost of {campaign}: {total:,.2f}")
 
 
 @campaign_app.command("report")
@@ -154,8 +157,9 @@ def report(
 ) -> None:
     """Per-arm rates, uplift with confidence intervals, incremental revenue and ROI, and a plain verdict."""
     # lazy: keeps --help fast
-    from lookalike.campaigns.report import campaign_results, compare_results, render_report_html
+    from lookalike.campaigns.report import campaign_results, compare_results
     from lookalike.io import write_text
+    from lookalike.report.campaigns import render_campaign_report
 
     with friendly_errors() as settings:
         engine = _engine(db, settings)
@@ -184,8 +188,8 @@ def report(
                 print_frame(comparison.table, OutputFormat.table, title="Comparison")
                 out.print(comparison.reading, markup=False)
         if output is not None:
-            write_text(output, render_report_html(results, comparison, title=f"Campaign report: {campaign}"))
-            err_console().print(f"[green]✓[/] wrote {output}")
+            write_text(output, render_campaign_report(results, comparison, title=f"Campaign report: {campaign}"))
+            done(f"wrote {output}")
 
 
 @campaign_app.command("plan")
@@ -250,5 +254,5 @@ def hillstrom(
 
     with friendly_errors() as settings:
         ids = load_hillstrom_campaigns(_engine(db, settings), path, prefix=prefix)
-        err_console().print(f"[green]✓[/] loaded {', '.join(f'{prefix}-{k} (id {v})' for k, v in ids.items())}; "
-                            f"run lookalike campaign report {prefix}-womens --compare {prefix}-mens", soft_wrap=True)
+        done(f"loaded {', '.join(f'{prefix}-{k} (id {v})' for k, v in ids.items())}; "
+             f"run lookalike campaign report {prefix}-womens --compare {prefix}-mens")

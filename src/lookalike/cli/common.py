@@ -19,15 +19,17 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from lookalike.config.settings import Settings
 from lookalike.errors import EXIT_ARGUMENT, EXIT_FAILURE, LookalikeError
+from lookalike.i18n import format_number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
     from lookalike.finder import LookalikeFinder
 
 __all__ = [
-    "OutputFormat", "ReportFormat", "Spinners", "customers_for", "err_console", "error", "fail", "finder_for",
+    "OutputFormat", "ReportFormat", "SheetOption", "Spinners", "customers_for", "done", "err_console", "error", "fail", "finder_for",
     "friendly_errors", "load_clean", "option_pairs", "parse_weights", "print_frame", "progress_bar", "step", "warn",
 ]
 
@@ -61,9 +63,10 @@ def err_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def error(message: str, code: int = EXIT_ARGUMENT) -> NoReturn:
-    """Print ``error: message`` on stderr and exit with ``code``."""
-    err_console().print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+def error(message: object, code: int = EXIT_ARGUMENT) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code`` (the message is shown as written:
+    square brackets such as ``lookalike[spark]`` are not read as Rich markup)."""
+    err_console().print(f"[bold red]error:[/] {escape(str(message))}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -73,8 +76,13 @@ def fail(exc: LookalikeError) -> NoReturn:
 
 
 def warn(message: object) -> None:
-    """A ``warning:`` line on stderr."""
-    err_console().print(f"[yellow]warning:[/] {message}", soft_wrap=True)
+    """A ``warning:`` line on stderr (the message as written, brackets included)."""
+    err_console().print(f"[yellow]warning:[/] {escape(str(message))}", soft_wrap=True)
+
+
+def done(message: object) -> None:
+    """A ``✓ message`` line on stderr (the message as written: paths may hold brackets)."""
+    err_console().print(f"[green]✓[/] {escape(str(message))}", soft_wrap=True)
 
 
 @contextmanager
@@ -90,15 +98,13 @@ def friendly_errors() -> Iterator[Settings]:
     except (typer.Exit, typer.Abort, typer.BadParameter):
         raise
     except OSError as exc:  # disk full, permission denied, missing folder: say which file
-        err_console().print(f"[bold red]error:[/] {exc.strerror or exc} ({exc.filename or 'file system'}); "
-                            "check the path and permissions", soft_wrap=True)
-        raise typer.Exit(EXIT_FAILURE) from None
+        error(f"{exc.strerror or exc} ({exc.filename or 'file system'}); check the path and permissions",
+              EXIT_FAILURE)
     except Exception as exc:
         if debug:
             raise
-        err_console().print(f"[bold red]error:[/] unexpected failure: {type(exc).__name__}: {str(exc)[:300]} "
-                            "(set LOOKALIKE_DEBUG=1 for the traceback, and please report it)", soft_wrap=True)
-        raise typer.Exit(EXIT_FAILURE) from None
+        error(f"unexpected failure: {type(exc).__name__}: {str(exc)[:300]} "
+              "(set LOOKALIKE_DEBUG=1 for the traceback, and please report it)", EXIT_FAILURE)
 
 
 @contextmanager
@@ -108,9 +114,9 @@ def step(label: str) -> Iterator[None]:
     t0 = time.perf_counter()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
-        progress.add_task(label, total=None)
+        progress.add_task(escape(label), total=None)
         yield
-    console.print(f"[green]✓[/] {label} [dim]({time.perf_counter() - t0:.1f} s)[/]")
+    console.print(f"[green]✓[/] {escape(label)} [dim]({time.perf_counter() - t0:.1f} s)[/]")
 
 
 class Spinners:
@@ -120,35 +126,38 @@ class Spinners:
         return step(label)
 
     def note(self, message: str) -> None:
-        err_console().print(f"[dim]  ({message})[/]")
+        err_console().print(f"[dim]  ({escape(message)})[/]")
 
 
 def progress_bar(total: int, label: str) -> tuple[Progress, Callable[[int], None]]:
     """A bar on stderr and the callback that moves it to ``done`` of ``total``."""
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
                         TimeElapsedColumn(), console=err_console(), transient=True)
-    task = progress.add_task(label, total=total)
+    task = progress.add_task(escape(label), total=total)
     return progress, lambda done: progress.update(task, completed=done)
 
 
 def print_frame(df: pd.DataFrame, fmt: OutputFormat, title: str = "") -> None:
     """Write a (small) table to stdout as a rich table, CSV or JSON records."""
     if fmt is OutputFormat.csv:
-        sys.stdout.write(df.to_csv(index=False))
+        from lookalike.io import csv_text  # lazy: this module imports no data library
+
+        sys.stdout.write(csv_text(df))
     elif fmt is OutputFormat.json:
         sys.stdout.write(df.to_json(orient="records", indent=2, date_format="iso") + "\n")
     else:
-        table = Table(title=title or None, show_lines=False)
+        # cells, headers and title are data (ids, reasons, paths): escaped, never read as markup
+        table = Table(title=escape(title) if title else None, show_lines=False)
         for col in df.columns:
-            table.add_column(str(col), justify="right" if df[col].dtype.kind in "fiu" else "left")
+            table.add_column(escape(str(col)), justify="right" if df[col].dtype.kind in "fiu" else "left")
         for row in df.itertuples(index=False):  # display only: a handful of rows
-            table.add_row(*[_fmt_cell(v) for v in row])
+            table.add_row(*[escape(_fmt_cell(v)) for v in row])
         Console().print(table)
 
 
 def _fmt_cell(v: object) -> str:
     if isinstance(v, float):
-        return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.2f}"
+        return format_number(v, "en", 3 if abs(v) < 10 else 2, missing=str(v))
     return str(v)
 
 
@@ -171,29 +180,36 @@ def _cache(settings: Settings, use_cache: bool) -> Optional[Path]:
     return settings.cache_dir / "clean" if use_cache else None
 
 
-def load_clean(path: Path, settings: Settings, *, columns: Optional[Path] = None,
-               use_cache: bool = True) -> CleanResult:
-    """:func:`lookalike.sources.load_clean` with a spinner and the settings' cache."""
-    from lookalike import sources
+#: ``--sheet``: which sheet of a workbook to read (default: the one Excel opens on).
+SheetOption = Annotated[Optional[str], typer.Option(
+    "--sheet", help="Workbook sheet to read: its name or number (1 = the first); default: the sheet Excel opens on")]
 
-    return sources.load_clean(path, columns=columns, cache_dir=_cache(settings, use_cache), progress=Spinners())
+
+def load_clean(path: Path, settings: Settings, *, columns: Optional[Path] = None,
+               use_cache: bool = True, sheet: Optional[str] = None, as_of: Optional[str] = None) -> CleanResult:
+    """:func:`lookalike.sources.load_clean` with a spinner and the settings' cache."""
+    from lookalike import sources  # lazy: pandas and scikit-learn only once a command loads customers
+
+    return sources.load_clean(path, columns=columns, cache_dir=_cache(settings, use_cache), progress=Spinners(),
+                              sheet=sheet, as_of=as_of)
 
 
 def customers_for(source: Path, settings: Settings, *, columns: Optional[Path] = None,
-                  use_cache: bool = True) -> pd.DataFrame:
+                  use_cache: bool = True, sheet: Optional[str] = None) -> pd.DataFrame:
     """:func:`lookalike.sources.load_customers` with spinners and the settings' cache."""
-    from lookalike import sources
+    from lookalike import sources  # lazy: pandas and scikit-learn only once a command loads customers
 
     return sources.load_customers(source, columns=columns, cache_dir=_cache(settings, use_cache),
-                                  progress=Spinners())
+                                  progress=Spinners(), sheet=sheet)
 
 
 def finder_for(source: Path, settings: Settings, *, columns: Optional[Path] = None,
-               use_cache: bool = True) -> LookalikeFinder:
+               use_cache: bool = True, sheet: Optional[str] = None) -> LookalikeFinder:
     """:func:`lookalike.sources.load_finder` with spinners and the settings' cache."""
-    from lookalike import sources
+    from lookalike import sources  # lazy: pandas and scikit-learn only once a command loads customers
 
-    return sources.load_finder(source, columns=columns, cache_dir=_cache(settings, use_cache), progress=Spinners())
+    return sources.load_finder(source, columns=columns, cache_dir=_cache(settings, use_cache), progress=Spinners(),
+                               sheet=sheet)
 
 
 def option_pairs(items: list[str], option: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from lookalike.cli.common import OutputFormat, err_console, finder_for, friendly_errors, print_frame, step
+from lookalike.cli.common import OutputFormat, done, err_console, finder_for, friendly_errors, print_frame, step
 
 
 def evaluate(
@@ -25,7 +25,10 @@ def evaluate(
     from lookalike.evaluation.report import LABELS, conclusion, write_results
     from lookalike.evaluation.tasks import load_task, synthetic_task
 
+    from lookalike.io import check_not_input
+
     with friendly_errors() as settings:
+        check_not_input([out], [data, None if task in (None, "synthetic") else task])
         if task == "synthetic" or (task is None and data is None):
             # lazy: keeps --help fast
             from lookalike.cleaning.table import clean_customers
@@ -48,4 +51,4 @@ def evaluate(
         print_frame(table.round(3), OutputFormat.table,
                     title=f"{t.name}: precision at N = {int(result.splits.n_target.iloc[0]):,} targets")
         Console().print(conclusion(result), soft_wrap=True)
-        err_console().print(f"[green]✓[/] wrote {', '.join(p.name for p in paths)} to {out}")
+        done(f"wrote {', '.join(p.name for p in paths)} to {out}")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from lookalike.cli.common import err_console, friendly_errors
+from lookalike.cli.common import err_console, friendly_errors, warn
 
 
 def forget_cmd(
@@ -19,8 +18,8 @@ def forget_cmd(
     db: Annotated[Optional[str], typer.Option("--db", help="Campaign database URL (default: LOOKALIKE_DB_URL, "
                                                            "else the SQLite file in the workspace)")] = None,
     actor: Annotated[Optional[str], typer.Option("--actor", help="Who asked for the erasure (logged)")] = None,
-    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Clean-table cache (default: "
-                                                                         "LOOKALIKE_CACHE_DIR, else ~/.cache/lookalike)")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option("--cache-dir", help="Clean-table cache to search (default: "
+                                                                         "LOOKALIKE_CACHE_DIR, else <home>/cache)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON")] = False,
 ) -> None:
     """Remove one customer from audiences, exports, clean tables, models, the cache and the campaign store; log it."""
@@ -30,7 +29,7 @@ def forget_cmd(
     from lookalike.privacy import forget_customer
 
     with friendly_errors() as settings:
-        settings = dataclasses.replace(settings, home=home or settings.home)
+        settings = settings.with_home(home)
         root = settings.home
         url = db or settings.database_url()
         engine = open_database(url)
@@ -57,10 +56,9 @@ def forget_cmd(
                   f"#{report.log_id} (key {report.customer_key[:12]}…)"
                   + ("" if report.total else " — nothing left to remove"), soft_wrap=True)
         if report.models_refit:
-            err.print(f"refit without the customer: {', '.join(report.models_refit)}", soft_wrap=True)
+            err.print(f"refit without the customer: {', '.join(report.models_refit)}", soft_wrap=True, markup=False)
         for rel in report.unhandled:
-            err.print(f"[yellow]warning:[/] {rel} still contains the id and could not be rewritten; "
-                      "delete it by hand", soft_wrap=True)
+            warn(f"{rel} still contains the id and could not be rewritten; delete it by hand")
         err.print("files already sent to a vendor are not recalled: ask the vendor to delete them", soft_wrap=True)
         if report.unhandled:
             raise typer.Exit(1)

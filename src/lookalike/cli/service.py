@@ -11,7 +11,9 @@ import typer
 
 from lookalike.cli.common import (
     OutputFormat,
+    SheetOption,
     Spinners,
+    done,
     err_console,
     error,
     finder_for,
@@ -43,7 +45,7 @@ def users_add(
     with friendly_errors() as settings:
         user, key = add_user(_engine(db, settings), name, role)
         sys.stdout.write(key + "\n")
-        err_console().print(f"[green]✓[/] user {user.name} ({user.role}) created; the key above is shown only once — "
+        done(f"user {user.name} ({user.role}) created; the key above is shown only once — "
                             "store it now (send it as X-API-Key, or paste it on the login page)")
 
 
@@ -58,7 +60,7 @@ def users_remove(
     with friendly_errors() as settings:
         if not remove_user(_engine(db, settings), name):
             error(f"no active user {name!r}; lookalike users list shows them")
-        err_console().print(f"[green]✓[/] user {name} removed; their key no longer works")
+        done(f"user {name} removed; their key no longer works")
 
 
 @users_app.command("list")
@@ -88,15 +90,16 @@ def serve(
     # lazy: keeps --help fast
     import uvicorn
 
-    from lookalike.server import create_app
+    from lookalike.server import create_app, log_config
 
     with friendly_errors() as settings:
         _cap_threads(threads)
-        settings = dataclasses.replace(settings, home=home or settings.home, workers=workers)
+        settings = dataclasses.replace(settings.with_home(home), workers=workers)
         app = create_app(settings)
         err_console().print(f"Lookalike on http://{host}:{port}/ (workspace {settings.home}); "
-                            "create a user with: lookalike users add NAME --role editor")
-        uvicorn.run(app, host=host, port=port, log_level="info")
+                            "create a user with: lookalike users add NAME --role editor", markup=False)
+        # access lines come from the app (route templates): uvicorn's would log paths with customer ids
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, log_config=log_config())
 
 
 def _cap_threads(n: int) -> None:
@@ -116,18 +119,31 @@ def report(
     audience: Annotated[Optional[list[Path]], typer.Option(help="Saved audience(s) to profile (default: build the VIP lookalikes)")] = None,
     campaigns: Annotated[Optional[str], typer.Option(help="Campaign store: a database URL (campaign results section)")] = None,
     splits: Annotated[int, typer.Option(min=1, max=50, help="Backtest splits for the gain chart")] = 3,
+    sheet: SheetOption = None,
 ) -> None:
     """Write one self-contained HTML report: quality, distributions, PCA map, profiles, gain, campaigns."""
     # lazy: keeps --help fast
-    from lookalike.io import write_text
-    from lookalike.report.full import build_report
+    from lookalike.campaigns.report import stored_results
+    from lookalike.database import open_database
+    from lookalike.io import check_not_input, write_text
+    from lookalike.report.full import build_report, gain_backtest
     from lookalike.sources import load_quality
 
     with friendly_errors() as settings:
-        finder = finder_for(data, settings)
-        quality = load_quality(data, cache_dir=settings.cache_dir / "clean", progress=Spinners())
-        with step("report: plots, profiles, backtest"):
-            html = build_report(finder, quality=quality, audiences=list(audience or []), campaigns_url=campaigns,
-                                lang=lang, n_splits=splits, source=str(data))
+        check_not_input([output], [data, *(audience or [])])
+        finder = finder_for(data, settings, sheet=sheet)
+        quality = load_quality(data, cache_dir=settings.cache_dir / "clean", progress=Spinners(), sheet=sheet)
+        with step(f"backtest for the gain chart ({splits} split(s))"):
+            evaluation = gain_backtest(finder.customers_, n_splits=splits)
+        results = None
+        if campaigns:
+            engine = open_database(campaigns)
+            try:
+                results = stored_results(engine)
+            finally:
+                engine.dispose()
+        with step("report: plots, profiles"):
+            html = build_report(finder, quality=quality, audiences=list(audience or []), evaluation=evaluation,
+                                campaigns=results, lang=lang, source=str(data))
         write_text(output, html)
-        err_console().print(f"[green]✓[/] wrote {output} ({len(html) / 1e6:.1f} MB, self-contained)")
+        done(f"wrote {output} ({len(html) / 1e6:.1f} MB, self-contained)")

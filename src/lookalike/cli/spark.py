@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from lookalike.cli.common import err_console, friendly_errors
-from lookalike.errors import ParameterError
+from lookalike.cli.common import done, err_console, friendly_errors
+from lookalike.errors import InputError, ParameterError
+
+
+@contextmanager
+def _spark_input_errors(data: str) -> Iterator[None]:
+    """Spark's refusal of a file it cannot read, as an input error that names the file and the fix."""
+    try:
+        yield
+    except Exception as exc:  # pyspark's AnalysisException: pyspark is an optional dependency
+        text = str(exc)
+        if "PARQUET_TYPE_ILLEGAL" in text and "NANOS" in text:
+            raise InputError(f"Spark cannot read {data}: it holds nanosecond timestamps, which Spark does not "
+                             "read; write it again with lookalike clean (microseconds), or from pandas with "
+                             "to_parquet(..., coerce_timestamps='us', allow_truncated_timestamps=True)") from None
+        raise
 
 
 def spark_expand_cmd(
@@ -30,7 +46,12 @@ def spark_expand_cmd(
     """Expand seeds into the nearest customers of a large table with Apache Spark (broadcast seed index, mapInPandas)."""
     from lookalike.distributed import local_session, require_pyspark, spark_expand  # lazy: keeps --help fast
 
-    with friendly_errors():
+    from lookalike.io import check_not_input  # lazy: keeps --help fast
+
+    with friendly_errors(), _spark_input_errors(data):
+        # Spark replaces the output directory whole: it must not be, hold or sit inside an input
+        check_not_input([output, quarantine], [data, model, seeds if seeds.lower() not in ("vip", "vips") else None],
+                        replaced=True)
         require_pyspark()
         from pyspark.sql import SparkSession  # optional dependency (lookalike[spark]), checked just above
 
@@ -45,7 +66,7 @@ def spark_expand_cmd(
             finder = LookalikeFinder.load(model)
         cleaning = None
         if raw:
-            from lookalike.distributed.clean import spark_clean  # needs pyspark (optional)
+            from lookalike.distributed.clean import spark_clean  # optional: pyspark (lookalike[spark])
 
             is_csv = data.lower().rstrip("/").endswith((".csv", ".csv.gz", ".txt")) or (
                 Path(data).is_dir() and any(Path(data).glob("*.csv*")))
@@ -54,7 +75,7 @@ def spark_expand_cmd(
             # default escape is a backslash, which would split a JSON preferences cell)
             source = (spark.read.csv(data, header=True, inferSchema=False, escape='"', multiLine=True)
                       if is_csv else spark.read.parquet(data))
-            err_console().print(f"cleaning {data} in Spark …")
+            err_console().print(f"cleaning {data} in Spark …", markup=False)
             cleaned = spark_clean(source)
             cleaning = {**cleaned.counts, "quarantine_reasons": cleaned.quarantine_reasons}
             for label, count in cleaned.counts.items():
@@ -66,7 +87,7 @@ def spark_expand_cmd(
             raise ParameterError("--quarantine needs --raw (a clean table has no quarantine)")
         else:
             customers = spark.read.parquet(data)
-        err_console().print(f"scoring {data} in {customers.rdd.getNumPartitions()} partitions …")
+        err_console().print(f"scoring {data} in {customers.rdd.getNumPartitions()} partitions …", markup=False)
         _, info = spark_expand(customers, seeds, size, output, finder=finder, k=k,
                                index=None if index == "auto" else index,
                                exclude_opted_out=not include_opted_out, sample_rows=sample_rows)
@@ -82,4 +103,4 @@ def spark_expand_cmd(
             write_text(Path(output) / "_lookalike.json", json.dumps(manifest, indent=2, default=str))
         for label, count in info.counts.items():
             err_console().print(f"  {label}: {count:,}")
-        err_console().print(f"[green]✓[/] wrote {info.counts['audience']:,} customers to {output}")
+        done(f"wrote {info.counts['audience']:,} customers to {output}")

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lookalike.cli.common import err_console, friendly_errors, step
+from lookalike.cli.common import done, err_console, friendly_errors, step
 
 
 def customers_from_transactions_cmd(
@@ -27,10 +27,11 @@ def customers_from_transactions_cmd(
 ) -> None:
     """Build the clean customer table from order lines, as of a date (returns and cancellations netted, counted)."""
     # lazy: keeps --help fast
-    from lookalike.io import write_table, write_text
+    from lookalike.io import check_not_input, write_table, write_text
     from lookalike.transactions import TransactionConfig, customers_from_transactions, read_transactions
 
     with friendly_errors():
+        check_not_input([output, report], [log, mapping])
         config = TransactionConfig.load(mapping)
         with step(f"read {log.name}"):
             lines = read_transactions(log, config=config)
@@ -42,5 +43,4 @@ def customers_from_transactions_cmd(
         paths = [write_table(result.customers, output)]
         if report is not None:
             paths.append(write_text(report, json.dumps(result.report.to_dict(), indent=2, default=str)))
-        console.print(f"[green]✓[/] wrote {len(result.customers):,} customers to "
-                      f"{', '.join(str(p) for p in paths)}")
+        done(f"wrote {len(result.customers):,} customers to {', '.join(str(p) for p in paths)}")

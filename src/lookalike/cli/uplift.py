@@ -14,7 +14,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from lookalike.cli.common import OutputFormat, customers_for, err_console, friendly_errors, print_frame, step
+from lookalike.audience.options import OBJECTIVES
+from lookalike.cli.common import (
+    OutputFormat,
+    customers_for,
+    done,
+    err_console,
+    friendly_errors,
+    print_frame,
+    step,
+    warn,
+)
+from lookalike.errors import ParameterError
 
 uplift_app = typer.Typer(help="Uplift models: who will a campaign change? Fit on past campaigns, plan audience sizes.",
                          no_args_is_help=True)
@@ -45,7 +56,6 @@ def parse_sizes(text: str) -> list[float]:
     >>> parse_sizes("10, 50%,100")
     [0.1, 0.5, 1.0]
     """
-    from lookalike.errors import ParameterError
 
     out = []
     for part in text.split(","):
@@ -73,10 +83,14 @@ def fit(
     db: Annotated[Optional[str], typer.Option("--db", help="Database URL (default: LOOKALIKE_DB_URL, else sqlite under LOOKALIKE_HOME or ./.lookalike)")] = None,
 ) -> None:
     """Train an uplift model on treatment against control outcomes of past campaigns, and save it."""
+    # lazy: keeps --help fast
     from lookalike.campaigns.uplift_models import UpliftModel, _spec_from_dict, campaign_training_data
     from lookalike.database import open_database
 
+    from lookalike.io import check_not_input
+
     with friendly_errors() as settings:
+        check_not_input([out], [data])
         customers = customers_for(data, settings)
         finder_spec = None
         if data.is_dir():  # a model directory: use the features it was fitted with
@@ -84,8 +98,7 @@ def fit(
         td = campaign_training_data(open_database(db), campaigns, customers)
         err = err_console()
         if td.not_found:
-            err.print(f"[yellow]warning:[/] {td.not_found:,} campaign customers are not in {data} and were left out",
-                      soft_wrap=True)
+            warn(f"{td.not_found:,} campaign customers are not in {data} and were left out")
         spec = _spec_from_dict(finder_spec) if finder_spec else None
         model = UpliftModel(learner.value, base.value, spec=spec, outcome=outcome.value, n_splits=folds,
                             n_repeats=repeats)
@@ -96,11 +109,11 @@ def fit(
         shown = model.cv_[["candidate", "qini_mean", "qini_sd", "auuc_mean"]].head(8)
         print_frame(shown, OutputFormat.table, title=f"Cross-validated Qini ({folds} folds × {repeats})")
         d = model.describe()
-        err.print(f"[green]✓[/] uplift model {d['learner']}/{d['base']} {d['params']} on {outcome.value} "
-                  f"(CV Qini {d['cv_qini_mean']:.3g} ± {d['cv_qini_sd']:.3g} per fold) saved to {out}", soft_wrap=True)
+        done(f"uplift model {d['learner']}/{d['base']} {d['params']} on {outcome.value} "
+             f"(CV Qini {d['cv_qini_mean']:.3g} ± {d['cv_qini_sd']:.3g} per fold) saved to {out}")
         if d["cv_qini_mean"] is not None and d["cv_qini_mean"] <= 0:
-            err.print("[yellow]warning:[/] the cross-validated Qini is not above zero: this model ranks no better "
-                      "than a random order on these campaigns; do not target by it", soft_wrap=True)
+            warn("the cross-validated Qini is not above zero: this model ranks no better "
+                 "than a random order on these campaigns; do not target by it")
 
 
 @uplift_app.command("plan")
@@ -112,6 +125,7 @@ def plan(
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
 ) -> None:
     """Expected incremental conversions and revenue (95% intervals) when targeting the best 10%…100%."""
+    # lazy: keeps --help fast
     from lookalike.campaigns.plan import uplift_plan
     from lookalike.campaigns.uplift_models import UpliftModel
 
@@ -129,9 +143,7 @@ def plan(
 
 def uplift_scores(objective: str, model_dir: Optional[Path], customers):
     """Predicted uplift per customer for ``expand --objective uplift|blend`` (None for similarity)."""
-    from lookalike.audience.expand import OBJECTIVES
-    from lookalike.campaigns.uplift_models import UpliftModel
-    from lookalike.errors import ParameterError
+    from lookalike.campaigns.uplift_models import UpliftModel  # lazy: keeps --help fast
 
     if objective not in OBJECTIVES:
         raise ParameterError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["append_log", "current_user", "log_rewrite"]
+__all__ = ["append_log", "check_log", "current_user", "log_rewrite"]
 
 
 def current_user() -> str:
@@ -22,6 +22,14 @@ def current_user() -> str:
         return getpass.getuser()
     except (OSError, KeyError):  # no login name (some containers)
         return "unknown"
+
+
+def check_log(path: Path) -> None:
+    """Raise the ``OSError`` an append to the log at ``path`` would meet (a directory in its place,
+    no permission), before anything is exported; creates the log (empty) when missing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8"):
+        pass
 
 
 def append_log(path: Path, record: dict) -> None:

@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lookalike.audience.seeds import check_id_list
 from lookalike.cleaning.ids import normalize_ids
 from lookalike.errors import InputError, MissingColumnsError, ParameterError
 from lookalike.export.contacts import normalize, sha256_hex
-from lookalike.export.log import append_log, current_user
+from lookalike.export.log import append_log, check_log, current_user
 from lookalike.export.profiles import ExportProfile, load_export_profiles
 from lookalike.io import TEXT_DTYPE, as_text, file_digest, write_csv
 
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 AUDIENCE_COLUMNS = frozenset({"customer_id", "rank", "similarity", "reason"})  # taken from the audience
 _TRUE_TOKENS = ("true", "1", "yes", "y", "si", "sí", "t")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_CONTACT_NORMALIZERS = frozenset({"email", "phone_e164", "phone_digits", "zip", "country", "country_upper"})
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,12 @@ def export_audience(
                             "preference; add consent flags to the export")
         counts["consent"] = int(keep.sum())
     if exclude_ids is not None:
-        keep &= ~pd.Series(normalize_ids(aud["customer_id"])).isin(normalize_ids(exclude_ids)).to_numpy(dtype=bool)
+        excluded = normalize_ids(exclude_ids)
+        keep &= ~pd.Series(normalize_ids(aud["customer_id"])).isin(excluded).to_numpy(dtype=bool)
+        # the list is checked against every customer (an exclusion list is not only about this audience)
+        known = cust.index if customers is not None else normalize_ids(aud["customer_id"])
+        if (w := check_id_list(excluded, known, what="exclusion list", known_canonical=True)) is not None:
+            warnings.append(w)
     counts["excluded (holdout/suppression)"] = int(keep.sum())
 
     out = _build_frame(spec, lookup, keep, phone_region, warnings)
@@ -144,12 +151,13 @@ def export_audience(
         warnings.append(f"only {len(out)} row(s) to write for profile '{profile}', below its minimum of "
                         f"{spec.min_rows}; the destination may reject or not use such a small list")
 
+    log = Path(log_path) if log_path is not None else Path(out_dir) / "export_log.jsonl"
+    check_log(log)  # an export nobody can trace is not written: the log must take a line first
     paths, digests, rows = _write_chunks(out, spec, Path(out_dir), name)
     warnings.extend(_stale_files(Path(out_dir), name, profile, paths))
     for w in warnings:
         logger.warning("export %s/%s: %s", name, profile, w)
-    log = Path(log_path) if log_path is not None else Path(out_dir) / "export_log.jsonl"
-    append_log(log, {
+    record = {
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "user": user if user is not None else current_user(),
         "audience": name,
@@ -158,7 +166,13 @@ def export_audience(
         "files": [{"file": p.name, "rows": r, "sha256": digests[p.name]} for p, r in zip(paths, rows)],
         "counts": counts,
         "warnings": warnings,
-    })
+    }
+    try:
+        append_log(log, record)
+    except OSError:
+        for p in paths:  # the files would have no record: the export fails as a whole
+            p.unlink(missing_ok=True)
+        raise
     return ExportResult(profile=profile, name=name, paths=tuple(paths), rows_written=int(len(out)),
                         counts=counts, warnings=tuple(warnings), sha256=digests, log_path=log)
 
@@ -225,18 +239,26 @@ def _build_frame(spec: ExportProfile, lookup: _Lookup, keep: np.ndarray, phone_r
     regions = country.iloc[rows].reset_index(drop=True) if country is not None else None
     data: dict[str, pd.Series] = {}
     absent: list[str] = []
+    unusable: list[str] = []
     for col in spec.columns:
         src = lookup.get(col.source)
         if src is None:
             absent.append(col.source)
             data[col.header] = pd.Series(pd.NA, index=pd.RangeIndex(len(rows)), dtype=TEXT_DTYPE)
             continue
-        values = normalize(col.normalize, src.iloc[rows].reset_index(drop=True),
-                            regions=regions, default_region=phone_region)
+        raw = src.iloc[rows].reset_index(drop=True)
+        values = normalize(col.normalize, raw, regions=regions, default_region=phone_region)
+        if col.normalize in _CONTACT_NORMALIZERS:  # a value given but not usable: counted, never hashed as is
+            lost = int((as_text(raw).str.strip().fillna("").ne("") & values.isna()).sum())
+            if lost:
+                unusable.append(f"{col.header} {lost:,}")
         data[col.header] = sha256_hex(values) if col.hash else values
     if absent:
         warnings.append(f"no {', '.join(absent)} column(s): written empty; add them to the CRM export "
                         "to improve matching")
+    if unusable:
+        warnings.append(f"values that are not a valid e-mail, phone, postcode or country were left empty: "
+                        f"{', '.join(unusable)}; correct them in the CRM export to improve matching")
     return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
 
 
