@@ -49,6 +49,15 @@ def disabled() -> Iterator[None]:
         _ENABLED = before
 
 
+def _text_array(values: np.ndarray) -> pa.StringArray | None:
+    """``values`` as an Arrow string array, or None when a cell is not text (or missing)."""
+    try:
+        arr = pa.array(values, pa.string(), from_pandas=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    return None if arr.null_count else arr
+
+
 def ascii_part(values: np.ndarray) -> tuple[np.ndarray, pa.Array] | None:
     """(mask of the ASCII texts, those texts as an Arrow array), or None to use the slow path.
 
@@ -57,11 +66,8 @@ def ascii_part(values: np.ndarray) -> tuple[np.ndarray, pa.Array] | None:
     """
     if not _ENABLED or values.size == 0:
         return None
-    try:
-        arr = pa.array(values, pa.string(), from_pandas=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
-    if arr.null_count:
+    arr = _text_array(values)
+    if arr is None:
         return None
     mask = pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
     if not mask.any():
@@ -214,11 +220,8 @@ def match_shapes(values: np.ndarray, pattern: re.Pattern[str]) -> Shapes | None:
     groups = list(pattern.groupindex)
     if not _ENABLED or not digit_blind(pattern.pattern) or values.size == 0:
         return None
-    try:
-        arr = pa.array(values, pa.string(), from_pandas=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
-    if arr.null_count:
+    arr = _text_array(values)
+    if arr is None:
         return None
     offsets, data = _buffers(arr)
     body = data[offsets[0] : offsets[-1]]
