@@ -263,3 +263,22 @@ def test_uplift_model_from_a_past_campaign_plans_the_next_one(svc, ws):
         r = c.post("/uplift/fit", data={"name": "up3", "campaign": str(cid), "dataset": "demo",
                                         "csrf_token": csrf_of(c)}, follow_redirects=False)
         assert r.status_code == 403
+
+
+def test_a_campaign_whose_audience_was_deleted_still_shows_and_sends_nothing(svc, ws):
+    from markupsafe import escape
+
+    from lookalike.i18n import translator
+
+    with browser(svc.app) as c:
+        ui_login(c, svc.editor_key)
+        assert _build(c, "flow-gone", seed_rule="total_spent top 10%").status_code == 303
+        r = c.post("/campaigns/new", data={"audience": "flow-gone", "name": "gone", "holdout_pct": "10",
+                                           "csrf_token": csrf_of(c)}, follow_redirects=False)
+        cid = int(r.headers["location"].rsplit("/", 1)[1])
+        assert c.delete("/api/v1/audiences/flow-gone", headers={"X-API-Key": svc.editor_key}).status_code == 204
+        page = c.get(f"/campaigns/{cid}")
+        assert page.status_code == 200 and str(escape(translator("en")("campaign_audience_gone"))) in page.text
+        assert f'action="/campaigns/{cid}/export/email"' not in page.text
+        r = c.post(f"/campaigns/{cid}/export/email", data={"csrf_token": csrf_of(c)})
+        assert r.status_code == 400 and "not in the workspace" in r.text
