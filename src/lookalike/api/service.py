@@ -87,9 +87,8 @@ def build(ws: Workspace, dataset: str, opts: AudienceOptions, *, explain: bool =
     finder = ws.finder(dataset)
     options = build_options(opts)
     ranking = _ranking(ws, dataset, finder, opts, options)
-    if ranking is None:
-        return finder.build_audience(options=options, explain=explain)
-    return cut_audience(ranking, finder, options.size)
+    cut = None if ranking is None else cut_audience(ranking, finder, options.size)
+    return cut if cut is not None else finder.build_audience(options=options, explain=explain)
 
 
 def _ranking(ws: Workspace, dataset: str, finder, opts: AudienceOptions, options: LibraryOptions):
