@@ -20,8 +20,8 @@ from lookalike.audience.playbooks import builtin_playbooks, load_playbook
 from lookalike.audience.playbooks import run_playbook as run_library_playbook
 from lookalike.audience.seeds import parse_rule
 from lookalike.audience.store import audience_manifest
+from lookalike.campaigns.contacts import check_campaign_export, export_recorded
 from lookalike.errors import ParameterError
-from lookalike.export import export_audience
 from lookalike.io import to_jsonable
 
 #: Columns of the audience members shown in responses and the UI (no contact data exists in audiences).
@@ -70,14 +70,15 @@ def size_arg(size: str) -> object:
     return text
 
 
-def build(ws: Workspace, dataset: str, opts: AudienceOptions, *, explain: bool = True):
-    """Build an audience on a dataset's fitted model."""
-    return ws.finder(dataset).build_audience(options=build_options(opts), explain=explain)
+def build(ws: Workspace, dataset: str, opts: AudienceOptions, *, explain: bool = True, contacts: object = None):
+    """Build an audience on a dataset's fitted model; ``contacts`` (the campaign store's engine) is read
+    when the options set a contact rule."""
+    return ws.finder(dataset).build_audience(options=build_options(opts), explain=explain, contacts=contacts)
 
 
-def reach_at(ws: Workspace, dataset: str, opts: AudienceOptions) -> dict:
+def reach_at(ws: Workspace, dataset: str, opts: AudienceOptions, *, contacts: object = None) -> dict:
     """Size against similarity at one size (the UI's live slider): no explanations, nothing saved."""
-    result = build(ws, dataset, opts, explain=False)
+    result = build(ws, dataset, opts, explain=False, contacts=contacts)
     sim = result.audience["similarity"].to_numpy(dtype=float)
     n = result.counts["base"]
     return {"dataset": dataset, "size": int(len(sim)), "share_of_base": len(sim) / n if n else 0.0,
@@ -124,24 +125,34 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if path.is_file() else pd.DataFrame()
 
 
-def export(ws: Workspace, audience: str, profile: str, *, user: str, exclude_ids=None,
-           allow_other_data: bool = False):
-    """Write an audience's files for one destination profile, logged with the user's name.
+def export(ws: Workspace, audience: str, profile: str, *, user: str, engine, exclude_ids=None,
+           allow_other_data: bool = False, campaign: int | None = None, allow_over_cap: bool = False,
+           exclude_contacted_within: str | None = None, max_contacts: str | None = None):
+    """Write an audience's files for one destination profile, logged with the user's name; the customers
+    of a channel file are recorded as contacted in the campaign store ``engine``.
 
     Refused when the audience's dataset was re-uploaded with other people or contacts since it
     was built (:func:`lookalike.audience.manifest.check_members`), unless ``allow_other_data``;
-    the check's warnings are added to the result's."""
+    the check's warnings are added to the result's. With ``campaign`` (an id) it is that campaign's
+    export: its control group is left out and its treated customers are checked against the contact
+    rules (:func:`lookalike.campaigns.contacts.check_campaign_export`)."""
     # under the audience's lock: the table, its manifest and the files written belong to one version
     with ws.lock("audience", audience):
         info = ws.audience_info(audience)
         table = ws.audience_table(audience)
         dataset = info.get("dataset")
         customers = ws.finder(dataset).customers_ if dataset else None
+        plan = None if campaign is None else check_campaign_export(
+            engine, int(campaign), table, exclude_contacted_within=exclude_contacted_within, max_contacts=max_contacts,
+            allow_over_cap=allow_over_cap, where=f"audience {audience!r}")
         checked = [] if customers is None else check_members(
             audience_manifest(ws.audience_path(audience)), table, customers, allow_other_data=allow_other_data,
             where=f"audience {audience!r}")
-        res = export_audience(table, customers, profile, ws.export_dir(audience), name=check_name(audience),
-                              exclude_ids=exclude_ids, user=user, log_path=ws.export_log())
+        checked += list(plan.warnings) if plan is not None else []
+        excluded = exclude_ids if plan is None else [*(exclude_ids or []), *plan.exclude_ids]
+        res = export_recorded(engine, table, customers, profile, ws.export_dir(audience), name=check_name(audience),
+                              campaign_id=None if plan is None else plan.campaign.id, exclude_ids=excluded,
+                              user=user, log_path=ws.export_log())
     return replace(res, warnings=(*checked, *res.warnings)) if checked else res
 
 
@@ -170,9 +181,12 @@ def playbooks() -> list[dict]:
     return out
 
 
-def run_playbook(ws: Workspace, dataset: str, playbook: str, *, size: str | None, params: dict):
-    """Run a built-in playbook on a dataset's model."""
+def run_playbook(ws: Workspace, dataset: str, playbook: str, *, size: str | None, params: dict,
+                 contacts: object = None, **rules: str | None):
+    """Run a built-in playbook on a dataset's model; ``rules`` (the contact rules given, None = the
+    playbook's) read the campaign store ``contacts``."""
     if playbook not in builtin_playbooks():
         raise ParameterError(f"unknown playbook {playbook!r}; use one of {', '.join(builtin_playbooks())}")
     return run_library_playbook(ws.finder(dataset), playbook, size=size_arg(size) if size else None,
-                                params=params or None)
+                                params=params or None, contacts=contacts,
+                                **{k: v for k, v in rules.items() if v is not None})

@@ -29,6 +29,7 @@ from lookalike.api.models import AudienceOptions, DemoDataset, SeedSpec
 from lookalike.api.routes import _start
 from lookalike.api.users import User, authenticate, end_session, key_prefix, session_user, start_session
 from lookalike.api.workspace import check_name, store_upload
+from lookalike.audience.options import CONTACT_OPTIONS
 from lookalike.audience.seeds import read_id_file
 from lookalike.errors import LookalikeError, ParameterError
 from lookalike.export import load_export_profiles, load_manifest
@@ -322,9 +323,11 @@ def _options_from_form(form) -> AudienceOptions:
     except ValueError:
         raise ParameterError("the audience size must be a number (percentage of the base)") from None
     regions = [str(r) for r in form.getlist("region")] if hasattr(form, "getlist") else []
+    # the contact rules, when the form has them (fields named as the options; empty = no rule)
+    rules = {k: str(form.get(k)).strip() for k in CONTACT_OPTIONS if str(form.get(k) or "").strip()}
     return AudienceOptions(seeds=seeds, size=f"{min(max(pct, SIZE_MIN), SIZE_MAX):g}%",
                            exclude_vips=form.get("exclude_vips") in ("on", "true", "1"),
-                           filters={"region": regions} if regions else None)
+                           filters={"region": regions} if regions else None, **rules)
 
 
 def _vip_seeds(customers) -> str | None:
@@ -347,7 +350,8 @@ async def build_page(request: Request, name: str) -> HTMLResponse:
     initial, error = None, None
     if vip_off is None:
         try:
-            initial = await _run(service.reach_at, _ws(request), name, AudienceOptions())
+            initial = await _run(service.reach_at, _ws(request), name, AudienceOptions(),
+                                 contacts=request.app.state.engine)
         except LookalikeError as exc:
             error = str(exc).splitlines()[0]
     regions = sorted(finder.customers_["region"].astype(str).unique()) if "region" in finder.customers_ else []
@@ -361,7 +365,7 @@ async def reach_partial(request: Request, name: str) -> HTMLResponse:
     ui_user(request)
     try:
         opts = _options_from_form(request.query_params)
-        reach = await _run(service.reach_at, _ws(request), name, opts)
+        reach = await _run(service.reach_at, _ws(request), name, opts, contacts=request.app.state.engine)
     except (LookalikeError, ValueError) as exc:
         return render(request, "_reach.html", reach=None, error=str(exc).splitlines()[0])
     return render(request, "_reach.html", reach=reach, error=None)
@@ -392,7 +396,7 @@ async def build(request: Request, name: str) -> Response:
             opts.seeds.ids = [*(opts.seeds.ids or []), *file_ids]
         audience = check_name(str(form.get("audience_name") or ""), "audience name")
         ws = _ws(request)
-        result = await _run(service.build, ws, name, opts)
+        result = await _run(service.build, ws, name, opts, contacts=request.app.state.engine)
         await _run(ws.save_audience, audience, result, name)
     except (LookalikeError, _Forbidden, ValueError) as exc:
         return _error_page(request, exc)
@@ -432,7 +436,8 @@ async def export(request: Request, name: str, profile: str) -> Response:
     try:
         user = ui_user(request, "editor")
         await ui_form(request)
-        res = await _run(service.export, _ws(request), name, profile, user=user.name)
+        res = await _run(service.export, _ws(request), name, profile, user=user.name,
+                         engine=request.app.state.engine)
     except (LookalikeError, _Forbidden) as exc:
         return _error_page(request, exc)
     if len(res.paths) == 1:
@@ -463,7 +468,8 @@ async def playbook_run(request: Request, playbook: str) -> Response:
         audience = check_name(str(form.get("audience_name") or f"{dataset}-{playbook}"), "audience name")
         ws = _ws(request)
         result = await _run(service.run_playbook, ws, dataset, playbook, size=str(form.get("size") or "") or None,
-                            params={})
+                            params={}, contacts=request.app.state.engine,
+                            **{k: str(form.get(k)).strip() or None for k in CONTACT_OPTIONS if form.get(k) is not None})
         await _run(ws.save_audience, audience, result, dataset)
     except (LookalikeError, _Forbidden) as exc:
         return _error_page(request, exc)
