@@ -166,3 +166,62 @@ def test_write_csv_escapes_formulas_unless_asked_and_keeps_the_old_file_on_encod
     with pytest.raises(UnicodeEncodeError):
         write_csv(pd.DataFrame({"name": ["Łódź"]}), p, encoding="cp1252")
     assert p.read_text("utf-8").startswith("name;n") and [f.name for f in tmp_path.iterdir()] == ["x.csv"]
+
+
+# ---- issue 16, item 16: decimal money (parquet decimal128, SQL NUMERIC) -------------------------
+def _decimal_table():
+    from decimal import Decimal
+
+    import pyarrow as pa
+
+    return pa.table({
+        "customer_id": pa.array([Decimal("12345678901234567890"), Decimal(102), Decimal(103)], pa.decimal128(20, 0)),
+        "total_orders": pa.array([Decimal(3), Decimal(5), None], pa.decimal128(10, 0)),
+        "total_spent": pa.array([Decimal("2464.06"), Decimal("0.10"), Decimal("99999999.99")], pa.decimal128(12, 2)),
+        "income": pa.array([Decimal("30000.50"), None, Decimal("1")], pa.decimal128(12, 2)),
+    })
+
+
+DECIMAL_EXPECTED = {"customer_id": ["12345678901234567890", "102", "103"], "total_orders": [3, 5, None],
+                    "total_spent": [2464.06, 0.10, 99999999.99], "income": [30000.5, None, 1.0]}
+
+
+def _assert_decimal_clean(raw: pd.DataFrame) -> None:
+    import lookalike as lk
+
+    r = lk.clean_customers(raw)
+    got = r.customers
+    assert got["customer_id"].tolist() == DECIMAL_EXPECTED["customer_id"]  # every digit of a 20-digit id
+    assert got["total_orders"].astype("Float64").tolist() == [3, 5, pd.NA]
+    assert got["total_spent"].dtype == np.float64 and got["total_spent"].tolist() == DECIMAL_EXPECTED["total_spent"]
+    np.testing.assert_array_equal(got["income"].to_numpy(), [30000.5, np.nan, 1.0])
+    assert r.report.columns["total_spent_dirty"]["invalid"] == 0 and r.report.rows_quarantined == 0
+
+
+def test_parquet_decimal_money_and_ids_are_numbers(tmp_path):
+    import pyarrow.parquet as pq
+
+    pq.write_table(_decimal_table(), tmp_path / "dec.parquet")
+    _assert_decimal_clean(read_customers(tmp_path / "dec.parquet"))
+    # the same columns as pandas' Arrow decimal dtype (dtype_backend="pyarrow")
+    _assert_decimal_clean(_decimal_table().to_pandas(types_mapper=pd.ArrowDtype))
+
+
+def test_sql_numeric_is_read_exactly():
+    import sqlalchemy as sa
+
+    url = os.environ.get("LOOKALIKE_TEST_PG_URL", "").strip()
+    if not url:
+        pytest.fail("LOOKALIKE_TEST_PG_URL is not set: run `make test` (it starts a PostgreSQL server)", pytrace=False)
+    engine = sa.create_engine(url)
+    table = f"numeric_money_{os.getpid()}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE TABLE {table} (customer_id NUMERIC(20, 0), total_orders NUMERIC, "
+                             "total_spent NUMERIC(12, 2), income NUMERIC(12, 2))"))
+        conn.execute(sa.text(f"INSERT INTO {table} VALUES (12345678901234567890, 3, 2464.06, 30000.50), "
+                             "(102, 5, 0.10, NULL), (103, NULL, 99999999.99, 1)"))
+    try:
+        _assert_decimal_clean(read_customers(url, query=f"SELECT * FROM {table} ORDER BY total_orders NULLS LAST"))
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP TABLE {table}"))

@@ -64,8 +64,15 @@ TEXT_DTYPE = pd.StringDtype("python")
 
 
 def is_sql_url(source: object) -> bool:
-    """True when ``source`` looks like a SQLAlchemy database URL."""
-    return isinstance(source, str) and source.lower().startswith(_SQL_SCHEMES)
+    """True when ``source`` looks like a SQLAlchemy database URL (``dialect:`` or ``dialect+driver:``).
+
+    >>> is_sql_url("postgresql+psycopg://u@host/db"), is_sql_url("sqlite:///x.db"), is_sql_url("data.csv")
+    (True, True, False)
+    """
+    if not isinstance(source, str):
+        return False
+    scheme, sep, _ = source.lower().partition(":")
+    return bool(sep) and f"{scheme.split('+', 1)[0]}:" in _SQL_SCHEMES
 
 
 def read_customers(
@@ -627,7 +634,8 @@ def _read_sql(url: str, query: str | None) -> tuple[pd.DataFrame, dict]:
     try:
         engine = sa.create_engine(url)
         with engine.connect() as conn:
-            df = pd.read_sql_query(sa.text(sql), conn)
+            # NUMERIC stays Decimal: the cleaner reads it exactly (a float would change ids past 15 digits)
+            df = pd.read_sql_query(sa.text(sql), conn, coerce_float=False)
     except Exception as exc:
         raise InputError(f"cannot read customers from the database: {_short(exc)}; check the URL and query") from exc
     return df, {"source": url.split("@")[-1], "format": "sql", "query": sql}

@@ -73,18 +73,19 @@ def is_clean_table(path: PathLike) -> bool:
 
 
 def load_clean(path: PathLike, *, columns: PathLike | None = None, cache_dir: PathLike | None = None,
-               progress: Progress = SILENT, sheet: int | str | None = None) -> CleanResult:
+               progress: Progress = SILENT, sheet: int | str | None = None, as_of: object = None) -> CleanResult:
     """Read and clean a raw export; with ``cache_dir``, an unchanged file's clean table is reused.
 
     ``sheet`` picks a workbook's sheet (:func:`lookalike.io.read_workbook`; default: the one Excel
-    opens on); a sheet named explicitly is read without the cache."""
+    opens on); a sheet named explicitly is read without the cache. ``as_of``: the export date
+    (signup dates after it are flagged; default today)."""
     path = check_input_file(path)  # before the cache, which would fail on it as a file system error
     if sheet is not None:
         mapping = ColumnMapping.load(columns)
         with progress.step(f"read + clean {path.name}, sheet {sheet}"):
-            return clean_customers(read_customers(path, columns=mapping, sheet=sheet), columns=mapping)
+            return clean_customers(read_customers(path, columns=mapping, sheet=sheet), columns=mapping, as_of=as_of)
     with progress.step(f"read + clean {path.name}"):
-        result, hit = clean_file(path, cache_dir=cache_dir, columns=columns)
+        result, hit = clean_file(path, cache_dir=cache_dir, columns=columns, as_of=as_of)
     if hit:
         progress.note("unchanged file: clean table taken from the cache")
     return result

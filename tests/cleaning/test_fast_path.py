@@ -133,3 +133,13 @@ def test_the_fast_path_is_taken() -> None:
         assert _fast.ascii_part(values) is None
     mixed = pd.Series([1.5, "a", 1.5, None], dtype=object)
     assert _common._factorize_split(mixed) is not None
+
+
+def test_money_of_every_currency_and_annotation_agrees() -> None:
+    # issue 16: currency words and symbols of CLDR, annotations ("HT", "+ VAT", "*"), "12.-"
+    from .test_money import REAL_WORLD, REFUSED
+
+    texts = [raw for raw, _ in REAL_WORLD] + REFUSED
+    for s in (pd.Series(texts, dtype=object), pd.Series(texts).astype("str")):
+        fast, slow = both_ways(COLUMN_PARSERS["total_spent_dirty"], s)
+        assert_same_parse(fast, slow)

@@ -51,3 +51,12 @@ def test_forms_agree_on_random_values(values):
     cleaner = normalize_id(pd.Series(values, dtype=object)).values.tolist()
     assert [c if c is not None else v for c, v in zip(cleaner, vector)] == list(vector)
     assert normalize_ids(values).tolist() == cleaner
+
+
+def test_decimal_ids_keep_every_digit():
+    from decimal import Decimal
+
+    raw = [Decimal("12345678901234567890"), Decimal("17.00"), Decimal("17.5"), Decimal("1E+2")]
+    expected = ["12345678901234567890", "17", "17.5", "100"]
+    assert normalize_id(pd.Series(raw, dtype=object)).values.tolist() == expected
+    assert [canonical_id(v) for v in raw] == expected == list(canonical_ids(raw))

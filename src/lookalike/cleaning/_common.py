@@ -6,7 +6,7 @@
   :func:`status_rows` map the per-unique results back to the rows.
 * :func:`kinds` classifies the uniques (text, number, bool, date-like, other).
 * :func:`clean_text` is the common text normalisation (NFKC, apostrophes, minus
-  sign, zero-width characters, whitespace) and :data:`MISSING_TOKENS` the common
+  sign, zero-width and bidirectional marks, whitespace) and :data:`MISSING_TOKENS` the common
   "no value" spellings, compared after :func:`token_key`.
 """
 
@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 
 import numpy as np
@@ -50,11 +51,13 @@ MISSING_TOKENS: frozenset[str] = frozenset(
     }
 )
 
-# One translation table: apostrophe look-alikes -> "'", minus look-alikes -> "-", zero-width -> "".
+# One translation table: apostrophe look-alikes -> "'", minus look-alikes -> "-", zero-width and
+# bidirectional marks -> "" (CLDR writes Arabic and Hebrew amounts with U+200F/U+061C around the sign).
 CLEAN_TRANSLATION = _TRANSLATE = str.maketrans(
     {**{ch: "'" for ch in "\u2019\u2018\u02bc\u02b9\u2032`\u00b4"},
      **{ch: "-" for ch in "\u2212\ufe63\uff0d"},
-     **{ch: None for ch in "\u200b\u200c\u200d\u2060\ufeff\u00ad"}}
+     **{ch: None for ch in "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u061c\u202a\u202b\u202c\u202d"
+                            "\u202e\u2066\u2067\u2068\u2069"}}
 )
 _SPACES = re.compile(r"\s+")
 _COMBINING = re.compile("[\u0300-\u036f]")
@@ -196,9 +199,16 @@ def _zero_one_like(values: np.ndarray) -> bool:
     if ((f == 0) | (f == 1)).any():
         return True
     return any(  # other number types (Fraction, Decimal, ...): compared as they are, few
-        isinstance(v, _num.Number) and not isinstance(v, complex) and v in (0, 1)
+        isinstance(v, _num.Number) and not isinstance(v, complex) and _equals_zero_or_one(v)
         for v in values[~plain & (kind != K_STR)]
     )
+
+
+def _equals_zero_or_one(v: object) -> bool:
+    try:
+        return v in (0, 1)
+    except ArithmeticError:  # Decimal("sNaN") refuses to be compared
+        return False
 
 
 def _kind_of(t: type) -> int:
@@ -208,7 +218,7 @@ def _kind_of(t: type) -> int:
         return K_BOOL
     if issubclass(t, (datetime, date, np.datetime64, pd.Timestamp)):
         return K_DATE
-    if issubclass(t, _num.Real):
+    if issubclass(t, (_num.Real, Decimal)):  # Decimal (parquet decimal128, SQL NUMERIC) is no numbers.Real
         return K_NUM
     return K_OTHER
 

@@ -24,7 +24,8 @@ A first group starting with 0 never groups thousands ("0.500" is 0.5).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -182,10 +183,23 @@ class ColumnScan:
     decimal: str
     number: np.ndarray       # the number read from each text value (NaN if none)
     ambiguous: np.ndarray    # read by the column's convention
+    prepared: object = None  # what ``prepare`` said about the texts (see :func:`scan_column`)
 
 
-def scan_column(s: object, pattern: re.Pattern[str]) -> ColumnScan:
-    """Factorize ``s``, parse its real numbers and scan its text values (see :class:`ColumnScan`)."""
+def scan_column(
+    s: object,
+    pattern: re.Pattern[str],
+    *,
+    prepare: Callable[[pd.Series], tuple[pd.Series, object]] | None = None,
+    accept: Callable[[NumText], np.ndarray] | None = None,
+) -> ColumnScan:
+    """Factorize ``s``, parse its real numbers and scan its text values (see :class:`ColumnScan`).
+
+    ``prepare(text)`` -> ``(text to scan, info)`` rewrites the cleaned texts before the scan (money
+    strips annotations such as "HT"; ``info`` is kept as ``ColumnScan.prepared``); missing-value
+    tokens are found before it. ``accept(nt)`` -> mask of the scanned texts whose prefix and suffix
+    the parser knows: the others are not numbers and show no decimal convention.
+    """
     s = c.as_series(s)
     u = c.factorize(s)
     kind = c.kinds(u.values)
@@ -199,7 +213,11 @@ def scan_column(s: object, pattern: re.Pattern[str]) -> ColumnScan:
     is_str = kind == c.K_STR
     t = c.clean_text(c.text_series(u.values[is_str]))
     missing = c.is_missing_token(t, cleaned=True)
-    nt = scan(t, pattern)
+    scanned, prepared = prepare(t) if prepare is not None else (t, None)
+    nt = scan(scanned, pattern)
+    if accept is not None:
+        known = accept(nt)
+        nt = replace(nt, matched=nt.matched & known, evidence=np.where(known, nt.evidence, None))
     decimal = decimal_convention(nt, u.counts[is_str])
     number, ambiguous = resolve(nt, decimal)
-    return ColumnScan(u, values, status, is_str, t, missing, nt, decimal, number, ambiguous)
+    return ColumnScan(u, values, status, is_str, t, missing, nt, decimal, number, ambiguous, prepared)

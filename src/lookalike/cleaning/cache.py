@@ -4,7 +4,8 @@ Re-reading an export that has not changed loads ``customers.parquet``,
 ``quarantine.parquet`` and ``quality.json`` from ``cache_dir/<key>/`` instead of
 parsing the file again. The key covers the file's bytes, the column mapping and a
 fingerprint of the cleaning code and its configuration (:func:`code_fingerprint`), so a
-changed file, mapping, parser, reader or vocabulary never hits a stale entry.
+changed file, mapping, parser, reader or vocabulary never hits a stale entry. The key also covers the
+export date signup dates are checked against (today unless given), so an entry serves one day.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from lookalike.cleaning.dates import as_of_day
 from lookalike.cleaning.table import CleanResult, QualityReport, clean_customers
 from lookalike.config import ColumnMapping
 from lookalike.io import atomic_path, file_digest, read_customers
@@ -32,7 +34,7 @@ _CODE = ("cleaning", "io", "config")
 #: covered by the mapping's contents in the key).
 _CONFIG = ("config/columns.toml", "config/vocabulary.toml")
 #: Libraries whose behaviour is part of the result: file readers, encoding detection, dtype inference.
-_LIBRARIES = ("pandas", "numpy", "pyarrow", "python-calamine", "charset-normalizer")
+_LIBRARIES = ("pandas", "numpy", "pyarrow", "python-calamine", "charset-normalizer", "babel")  # babel: CLDR currencies
 #: Bumped when the layout of a cache entry changes.
 _ENTRY_FORMAT = "1"
 
@@ -69,13 +71,18 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
-def cache_key(path: str | os.PathLike[str], mapping: ColumnMapping) -> str:
-    """Key of a file's clean result: content digest + column mapping + :func:`code_fingerprint`."""
+def cache_key(path: str | os.PathLike[str], mapping: ColumnMapping, as_of: object = None) -> str:
+    """Key of a file's clean result: content digest + column mapping + export date + :func:`code_fingerprint`."""
     h = hashlib.blake2b(digest_size=20)
     h.update(file_digest(path).encode())
     h.update(repr((sorted(mapping.aliases.items()), mapping.required, mapping.any_of)).encode())
+    h.update(_export_day(as_of).strftime("%Y-%m-%d").encode())
     h.update(code_fingerprint().encode())
     return h.hexdigest()
+
+
+def _export_day(as_of: object) -> pd.Timestamp:
+    return as_of_day(as_of if as_of is not None else pd.Timestamp.today())
 
 
 def clean_file(
@@ -83,18 +90,22 @@ def clean_file(
     *,
     cache_dir: str | os.PathLike[str] | None = None,
     columns: ColumnMapping | str | os.PathLike[str] | None = None,
+    as_of: object = None,
 ) -> tuple[CleanResult, bool]:
-    """Read and clean ``path``; with ``cache_dir``, reuse a cached result. Returns (result, cache_hit)."""
+    """Read and clean ``path``; with ``cache_dir``, reuse a cached result. Returns (result, cache_hit).
+
+    ``as_of``: the export date (:func:`~lookalike.cleaning.table.clean_customers`; default today)."""
     mapping = columns if isinstance(columns, ColumnMapping) else ColumnMapping.load(columns)
+    as_of = _export_day(as_of)  # one day for the key and the cleaner, checked before any work
     if cache_dir is None:
-        return clean_customers(read_customers(path, columns=mapping), columns=mapping), False
-    entry = Path(cache_dir) / cache_key(path, mapping)
+        return clean_customers(read_customers(path, columns=mapping), columns=mapping, as_of=as_of), False
+    entry = Path(cache_dir) / cache_key(path, mapping, as_of)
     if all((entry / f).is_file() for f in _FILES):
         report = QualityReport.from_dict(json.loads((entry / "quality.json").read_text("utf-8")))
         customers = pd.read_parquet(entry / "customers.parquet")
         quarantine = pd.read_parquet(entry / "quarantine.parquet")
         return CleanResult(customers, quarantine, report), True
-    result = clean_customers(read_customers(path, columns=mapping), columns=mapping)
+    result = clean_customers(read_customers(path, columns=mapping), columns=mapping, as_of=as_of)
     entry.mkdir(parents=True, exist_ok=True)
     with atomic_path(entry / "customers.parquet") as tmp:
         result.customers.to_parquet(tmp, index=False)

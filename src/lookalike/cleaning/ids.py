@@ -23,6 +23,7 @@ import numbers
 import re
 import unicodedata
 from collections.abc import Iterable
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -40,12 +41,14 @@ _CANONICAL_ASCII = r"[!-_{-~]+"
 
 def _canonical_text(value: object) -> str:
     """The rule applied to one value (also to values the cleaner reads as missing)."""
-    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+    if isinstance(value, (numbers.Real, Decimal)) and not isinstance(value, (bool, np.bool_)):
         if isinstance(value, (int, np.integer)):
             return str(int(value))
+        if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+            return str(int(value))  # from its digits: a float would change long ids
         try:
             f = float(value)
-        except OverflowError:  # a huge Fraction: written as text below
+        except (OverflowError, ValueError):  # a huge Fraction, Decimal("sNaN"): written as text below
             f = math.inf
         if math.isfinite(f):  # as the cleaner writes number ids: whole numbers without ".0"
             return str(int(f)) if f.is_integer() else repr(f)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from decimal import Decimal
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -179,8 +180,13 @@ def normalize_category(
 
 
 def _number_text(v: object) -> str | None:
-    """Decimal text of a number id (whole floats lose ".0"); None for inf/nan."""
+    """Decimal text of a number id (whole floats lose ".0"); None for inf/nan.
+
+    A whole ``Decimal`` (SQL NUMERIC, parquet decimal128) is written from its digits, never
+    through a float, which would change ids longer than 15 digits."""
     if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, Decimal) and v.is_finite() and v == v.to_integral_value():
         return str(int(v))
     f = float(v)  # type: ignore[arg-type]
     if not np.isfinite(f):

@@ -198,12 +198,12 @@ SheetOption = Annotated[Optional[str], typer.Option(
 
 
 def load_clean(path: Path, settings: Settings, *, columns: Optional[Path] = None,
-               use_cache: bool = True, sheet: Optional[str] = None) -> CleanResult:
+               use_cache: bool = True, sheet: Optional[str] = None, as_of: Optional[str] = None) -> CleanResult:
     """:func:`lookalike.sources.load_clean` with a spinner and the settings' cache."""
     from lookalike import sources  # lazy: pandas and scikit-learn only once a command loads customers
 
     return sources.load_clean(path, columns=columns, cache_dir=_cache(settings, use_cache), progress=Spinners(),
-                              sheet=sheet)
+                              sheet=sheet, as_of=as_of)
 
 
 def customers_for(source: Path, settings: Settings, *, columns: Optional[Path] = None,

@@ -51,6 +51,8 @@ def clean(
     columns: Annotated[Optional[Path], typer.Option(help="Column-name mapping TOML (default: the built-in one)")] = None,
     cache: Annotated[bool, typer.Option(help="Reuse the clean table of an unchanged file")] = True,
     sheet: SheetOption = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Export date (YYYY-MM-DD, default today): "
+                                                 "signup dates after it are flagged, over a year after it refused")] = None,
 ) -> None:
     """Clean a raw export: writes customers.parquet, quarantine.csv and quality.{json,md,html}."""
     # lazy: keeps --help fast
@@ -59,7 +61,7 @@ def clean(
 
     with friendly_errors() as settings:
         check_not_input([out_dir, *(out_dir / n for n in CLEAN_OUTPUTS)], [raw, columns])
-        result = load_clean(raw, settings, columns=columns, use_cache=cache, sheet=sheet)
+        result = load_clean(raw, settings, columns=columns, use_cache=cache, sheet=sheet, as_of=as_of)
         paths = write_clean_outputs(result, out_dir)
         print_quality(result.report.to_dict())
         done(f"wrote {', '.join(p.name for p in paths)} to {out_dir}")
