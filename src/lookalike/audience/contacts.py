@@ -107,9 +107,10 @@ def read_contacts(engine: "sa.Engine", since: datetime, *, exclude_campaign: int
     if exclude_campaign is not None:
         q = q.where(sa.or_(contacts.c.campaign_id.is_(None), contacts.c.campaign_id != int(exclude_campaign)))
     with engine.connect() as conn:
-        rows = conn.execute(q).all()
-    return pd.DataFrame({"customer_id": pd.Series([r[0] for r in rows], dtype=object),
-                         "contacted_at": pd.to_datetime([r[1] for r in rows], utc=True)})
+        frame = pd.DataFrame(conn.execute(q).all(), columns=list(CONTACT_COLUMNS))
+    # SQLite gives naive datetimes: the store writes UTC
+    return frame.assign(customer_id=frame["customer_id"].astype(object),
+                        contacted_at=pd.to_datetime(frame["contacted_at"], utc=True))
 
 
 def _history(contacts: object, since: pd.Timestamp) -> pd.DataFrame:

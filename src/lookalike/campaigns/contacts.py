@@ -63,8 +63,8 @@ def record_contacts(engine: sa.Engine, customer_ids: Iterable[object], channel: 
         done = set(conn.execute(sa.select(c.c.customer_id).where(
             same, c.c.channel == channel, c.c.contacted_at >= day.to_pydatetime(),
             c.c.contacted_at < (day + pd.Timedelta(days=1)).to_pydatetime())).scalars())
-        new = [i for i in ids if i not in done] if done else list(ids)
-        if new:
+        new = ids[~pd.Index(ids).isin(list(done))] if done else ids
+        if len(new):
             _bulk_insert(conn, c, pd.DataFrame({
                 "customer_id": new, "campaign_id": campaign_id, "audience": audience, "channel": channel,
                 "contacted_at": when.to_pydatetime()}))
