@@ -129,6 +129,9 @@ def test_api_campaign_export_leaves_control_out_and_checks_the_caps(client, edit
     r = client.post("/api/v1/audiences/contacts-camp/exports", headers=editor,
                     json={"profile": "sms", "campaign": camp.id, "max_contacts": "9/30d"})
     assert r.status_code == 201, r.text  # a rule given with the export replaces the audience's
+    r = client.post("/api/v1/audiences/contacts-camp/exports", headers=editor,
+                    json={"profile": "sms", "max_contacts": "9/30d"})
+    assert r.status_code == 400 and "max_contacts apply to a campaign's export: pass campaign" in r.json()["detail"]
 
 
 def test_ui_build_reads_the_contact_fields(service, finder, planted):

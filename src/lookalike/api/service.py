@@ -136,6 +136,11 @@ def export(ws: Workspace, audience: str, profile: str, *, user: str, engine, exc
     the check's warnings are added to the result's. With ``campaign`` (an id) it is that campaign's
     export: its control group is left out and its treated customers are checked against the contact
     rules (:func:`lookalike.campaigns.contacts.check_campaign_export`)."""
+    given = [k for k, v in (("exclude_contacted_within", exclude_contacted_within), ("max_contacts", max_contacts),
+                            ("allow_over_cap", allow_over_cap or None)) if v is not None]
+    if campaign is None and given:  # an audience export applies the rules the audience was built with
+        raise ParameterError(f"{' and '.join(given)} apply to a campaign's export: pass campaign (its id), or build "
+                             "the audience again with the contact rules")
     # under the audience's lock: the table, its manifest and the files written belong to one version
     with ws.lock("audience", audience):
         info = ws.audience_info(audience)
