@@ -31,7 +31,8 @@ from lookalike.errors import MissingColumnsError, ParameterError
 if TYPE_CHECKING:  # pragma: no cover
     import sqlalchemy as sa
 
-__all__ = ["CONTACT_COLUMNS", "ContactRules", "contact_exclusions", "read_contacts", "utc_timestamp"]
+__all__ = ["CONTACT_COLUMNS", "ContactRules", "contact_exclusions", "contacted_ids", "read_contacts",
+           "require_history", "utc_timestamp"]
 
 CONTACT_COLUMNS = ("customer_id", "contacted_at")
 
@@ -130,13 +131,42 @@ def _history(contacts: object, since: pd.Timestamp) -> pd.DataFrame:
                          f"got {type(contacts).__name__}")
 
 
-def contact_exclusions(ids: Iterable[str], contacts: object, rules: ContactRules,
-                       as_of: datetime | None = None) -> list[tuple[str, np.ndarray]]:
-    """One ``(label, mask)`` per rule: which of ``ids`` (canonical customer ids) each rule leaves out.
+def require_history(rules: ContactRules, contacts: object) -> None:
+    """Refuse contact rules without a contact history (one line naming the rules and the fix)."""
+    if rules and contacts is None:
+        raise ParameterError(f"{' and '.join(k for k, v in rules.to_dict().items() if v)} need the contact history: "
+                             "pass contacts= (an engine of the campaign store, or a frame of customer_id, "
+                             "contacted_at); on the command line, --db or LOOKALIKE_DB_URL names the store")
+
+
+def contacted_ids(contacts: object, rules: ContactRules, as_of: datetime | None = None) -> list[tuple[str, pd.Index]]:
+    """One ``(label, ids)`` per rule: the canonical ids of the customers each rule leaves out.
 
     ``contacts``: an engine of the campaign store or a frame of ``customer_id, contacted_at`` (naive
     times are UTC). A contact counts when it is at or after ``as_of`` minus the rule's window (later
     ones too); ``as_of`` defaults to now.
+    """
+    as_of_ts = utc_timestamp(as_of if as_of is not None else datetime.now(timezone.utc))
+    if not rules:
+        return []
+    history = _history(contacts, rules.since(as_of_ts))
+    who = pd.Index(canonical_ids(history["customer_id"]))
+    at = pd.DatetimeIndex(history["contacted_at"])
+    labels = iter(rules.labels())
+    out = []
+    if rules.within:
+        out.append((next(labels), who[at >= as_of_ts - parse_duration(rules.within)].unique()))
+    if rules.max_contacts:
+        n, window = parse_cap(rules.max_contacts)
+        per_customer = who[at >= as_of_ts - window].value_counts()
+        out.append((next(labels), pd.Index(per_customer.index[per_customer.to_numpy() >= n])))
+    return out
+
+
+def contact_exclusions(ids: Iterable[str], contacts: object, rules: ContactRules,
+                       as_of: datetime | None = None) -> list[tuple[str, np.ndarray]]:
+    """One ``(label, mask)`` per rule: which of ``ids`` (canonical customer ids) each rule leaves out
+    (:func:`contacted_ids` as masks over ``ids``).
 
     >>> h = pd.DataFrame({"customer_id": ["A", "A", "A", "B", "C"],
     ...                   "contacted_at": pd.to_datetime(["2026-03-29", "2026-03-20", "2026-03-10",
@@ -145,20 +175,5 @@ def contact_exclusions(ids: Iterable[str], contacts: object, rules: ContactRules
     ...     ContactRules.parse("7d", "3/30d"), as_of=pd.Timestamp("2026-03-31"))]
     [('excluded: contacted in the last 7d', [True, False, True, False]), ('excluded: at the contact cap (3 in 30d)', [True, False, False, False])]
     """
-    as_of_ts = utc_timestamp(as_of if as_of is not None else datetime.now(timezone.utc))
     index = pd.Index(list(ids) if not isinstance(ids, (pd.Index, pd.Series, np.ndarray)) else ids)
-    if not rules:
-        return []
-    history = _history(contacts, rules.since(as_of_ts))
-    who = canonical_ids(history["customer_id"])
-    at = pd.DatetimeIndex(history["contacted_at"])
-    labels = iter(rules.labels())
-    out = []
-    if rules.within:
-        recent = who[at >= as_of_ts - parse_duration(rules.within)].unique()
-        out.append((next(labels), index.isin(recent)))
-    if rules.max_contacts:
-        n, window = parse_cap(rules.max_contacts)
-        per_customer = who[at >= as_of_ts - window].value_counts()
-        out.append((next(labels), index.isin(per_customer.index[per_customer.to_numpy() >= n])))
-    return out
+    return [(label, index.isin(who)) for label, who in contacted_ids(contacts, rules, as_of)]

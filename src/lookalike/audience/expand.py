@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from lookalike.audience.contacts import ContactRules, contact_exclusions, utc_timestamp
+from lookalike.audience.contacts import ContactRules, contact_exclusions, require_history, utc_timestamp
 from lookalike.audience.explain import explain as explain_rows
 from lookalike.audience.options import FILTER_COLUMNS, OBJECTIVES, VALUE_COLUMNS, AudienceOptions  # noqa: F401 (re-exported)
 from lookalike.audience.scoring import (
@@ -157,10 +157,7 @@ def build_audience(
     """
     o = AudienceOptions.build(options, seeds=seeds, size=size, **kwargs)
     rules = ContactRules.parse(o.exclude_contacted_within, o.max_contacts)
-    if rules and contacts is None:
-        raise ParameterError(f"{' and '.join(k for k, v in rules.to_dict().items() if v)} need the contact history: "
-                             "pass contacts= (an engine of the campaign store, or a frame of customer_id, "
-                             "contacted_at); on the command line, --db or LOOKALIKE_DB_URL names the store")
+    require_history(rules, contacts)
     contacts_as_of = utc_timestamp(as_of if as_of is not None else datetime.now(timezone.utc))
     finder._check_fitted()
     customers = finder.customers_
