@@ -79,6 +79,12 @@ def test_api_build_and_reach_honour_the_caps(client, editor, service, finder, pl
     reach = client.post("/api/v1/datasets/demo/reach", headers=editor,
                         json={k: v for k, v in both.items() if k != "top"}).json()
     assert reach["candidates"] == counts["candidates"] == len(_candidates(finder) - capped - recent)
+    # the rules read the history as of now, never through a kept ranking: a new contact counts at once
+    fresh = sorted(_candidates(finder) - capped - recent)[:3]
+    record_contacts(engine, fresh, "email", audience="api-test-f")
+    again = client.post("/api/v1/datasets/demo/reach", headers=editor,
+                        json={k: v for k, v in both.items() if k != "top"}).json()
+    assert again["candidates"] == reach["candidates"] - 3
 
 
 def test_api_bad_rule_is_a_400_naming_the_option(client, editor):

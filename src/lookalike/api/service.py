@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 from dataclasses import replace
@@ -13,9 +14,10 @@ import pandas as pd
 
 from lookalike.api.models import AudienceOptions, SeedSpec
 from lookalike.api.workspace import Workspace, check_name
+from lookalike.audience.expand import cut_audience, parse_size
 from lookalike.audience.manifest import check_members
 from lookalike.audience.options import AudienceOptions as LibraryOptions
-from lookalike.audience.options import option_fields
+from lookalike.audience.options import CONTACT_OPTIONS, option_fields
 from lookalike.audience.playbooks import builtin_playbooks, load_playbook
 from lookalike.audience.playbooks import run_playbook as run_library_playbook
 from lookalike.audience.seeds import parse_rule
@@ -70,19 +72,57 @@ def size_arg(size: str) -> object:
     return text
 
 
+#: The largest audience the builder's slider asks for, as a share of the base: its ranking is kept
+#: (explained) for up to ``RANKING_MAX_ROWS`` customers; larger sizes are built as asked.
+RANKING_HEAD = 0.20
+RANKING_MAX_ROWS = 200_000
+
+
 def build(ws: Workspace, dataset: str, opts: AudienceOptions, *, explain: bool = True, contacts: object = None):
     """Build an audience on a dataset's fitted model; ``contacts`` (the campaign store's engine) is read
-    when the options set a contact rule."""
-    return ws.finder(dataset).build_audience(options=build_options(opts), explain=explain, contacts=contacts)
+    when the options set a contact rule.
+
+    Sizes up to :data:`RANKING_HEAD` of the base are cut from the ranking kept in
+    ``ws.rankings`` for these options (built once, explained); larger ones, and any with a contact
+    rule, are built as asked.
+    """
+    finder = ws.finder(dataset)
+    options = build_options(opts)
+    ranking = _ranking(ws, dataset, finder, opts, options)
+    if ranking is None:
+        return finder.build_audience(options=options, explain=explain, contacts=contacts)
+    return cut_audience(ranking, finder, options.size)
+
+
+def _ranking(ws: Workspace, dataset: str, finder, opts: AudienceOptions, options: LibraryOptions):
+    """The audience at :data:`RANKING_HEAD` of the base for these options (kept), or None when
+    the size asked for is larger or a contact rule is set."""
+    head = max(1, min(int(round(RANKING_HEAD * finder.n_customers_)), RANKING_MAX_ROWS))
+    # the contact history changes with every export and the rules read it as of now: a kept ranking would
+    # go stale, and the rules' exact counts need every candidate, not the kept head
+    if parse_size(options.size, finder.n_customers_) > head or any(getattr(options, k) for k in CONTACT_OPTIONS):
+        return None
+    # the options that shape the ranking: every field of AudienceOptions but the size (id lists can be long)
+    key = hashlib.sha256(opts.model_dump_json(include=set(AudienceOptions.model_fields) - {"size"}).encode()).hexdigest()
+    return ws.rankings.get(dataset, finder, key, lambda: finder.build_audience(
+        options=replace(options, size=head), explain=True))
 
 
 def reach_at(ws: Workspace, dataset: str, opts: AudienceOptions, *, contacts: object = None) -> dict:
-    """Size against similarity at one size (the UI's live slider): no explanations, nothing saved."""
-    result = build(ws, dataset, opts, explain=False, contacts=contacts)
-    sim = result.audience["similarity"].to_numpy(dtype=float)
-    n = result.counts["base"]
+    """Size against similarity at one size (the UI's live slider): read from the kept ranking, nothing saved."""
+    finder = ws.finder(dataset)
+    options = build_options(opts)
+    ranking = _ranking(ws, dataset, finder, opts, options)
+    if ranking is None:
+        result = build(ws, dataset, opts, explain=False, contacts=contacts)
+        sim, counts = result.audience["similarity"], result.counts
+    else:
+        size = min(parse_size(options.size, finder.n_customers_), ranking.counts["candidates"])
+        sim, counts = ranking.audience["similarity"].iloc[:size], ranking.counts
+    sim = sim.to_numpy(dtype=float)
+    n = counts["base"]
     return {"dataset": dataset, "size": int(len(sim)), "share_of_base": len(sim) / n if n else 0.0,
-            "candidates": int(result.counts["candidates"]),
+            "candidates": int(counts["candidates"]),
             "mean_similarity": float(sim.mean()) if len(sim) else 0.0,
             "min_similarity": float(sim.min()) if len(sim) else 0.0}
 

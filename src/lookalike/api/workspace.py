@@ -28,9 +28,12 @@ import re
 import secrets
 import shutil
 import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -142,6 +145,50 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+class Rankings:
+    """Audiences built at the top of the size range, kept per dataset and options (all but the size).
+
+    The slider of the audience builder asks for one size after another with the same seeds
+    and options: the seeds are scored and the candidates ranked once, and every size up to
+    :data:`RANKING_HEAD` of the base is cut from that ranking (:func:`~lookalike.audience.expand.cut_audience`),
+    the final build included. An entry belongs to one fitted model (a re-fitted or reloaded
+    dataset never hits an old entry); the least recently used entries go beyond ``capacity``.
+    Requests for the same entry wait for the one building it instead of scoring again.
+    """
+
+    def __init__(self, capacity: int = 8):
+        self._entries: OrderedDict[tuple, tuple] = OrderedDict()
+        self._building: dict[tuple, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self.capacity = capacity
+
+    def get(self, dataset: str, finder: object, options: str, build: Callable[[], Any]) -> Any:
+        """The entry of (``dataset``, ``options``) for ``finder``, built with ``build()`` when missing."""
+        key = (dataset, options)
+        with self._lock:
+            lock = self._building.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                hit = self._entries.get(key)
+                if hit is not None and hit[0]() is finder:
+                    self._entries.move_to_end(key)
+                    return hit[1]
+            value = build()
+            with self._lock:
+                self._entries[key] = (weakref.ref(finder), value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.capacity:
+                    self._entries.popitem(last=False)
+                self._building.pop(key, None)  # later requests find the entry; waiters hold the lock already
+            return value
+
+    def forget(self, dataset: str | None = None) -> None:
+        """Drop the entries of one dataset (or all): its data or model changed."""
+        with self._lock:
+            for key in [k for k in self._entries if dataset is None or k[0] == dataset]:
+                del self._entries[key]
+
+
 class Workspace:
     """Datasets, models, audiences and exports under one directory."""
 
@@ -152,6 +199,8 @@ class Workspace:
             (self.home / sub).mkdir(parents=True, exist_ok=True)
         self._finders: dict[str, object] = {}
         self._lock = threading.Lock()
+        #: rankings of recent audience requests (``lookalike.api.service.build`` cuts sizes from them)
+        self.rankings = Rankings()
         self._name_locks: dict[tuple[str, str], threading.RLock] = {}
 
     def lock(self, kind: str, name: str) -> threading.RLock:
@@ -205,6 +254,7 @@ class Workspace:
             self._write_source(d, {**source, "name": name, "created": _now(), "status": "cleaning"})
             with self._lock:
                 self._finders.pop(name, None)  # a re-upload replaces the model
+            self.rankings.forget(name)
             try:
                 return self._prepare(name, d, load, source, progress)
             except Exception as exc:  # the dataset says it failed (and why) instead of "cleaning" forever
@@ -267,12 +317,14 @@ class Workspace:
         """Forget the finders kept in memory (their model files changed on disk, e.g. after an erasure)."""
         with self._lock:
             self._finders.clear()
+        self.rankings.forget()
 
     def delete_dataset(self, name: str) -> None:
         with self.lock("dataset", name):
             self.dataset_info(name)
             with self._lock:
                 self._finders.pop(name, None)
+            self.rankings.forget(name)
             shutil.rmtree(self.dataset_dir(name))
 
     # ---------------------------------------------------------- audiences

@@ -212,7 +212,7 @@ def build_audience(
     if o.exclude_vips and "vip_flag" in customers:
         exclude("excluded: VIPs", pd.to_numeric(customers["vip_flag"], errors="coerce").fillna(0).eq(1).to_numpy())
     if o.exclude_opted_out and "promo_channel" in customers:
-        exclude("excluded: opted out (promo_channel none)", customers["promo_channel"].astype(str).eq("none").to_numpy())
+        exclude("excluded: opted out (promo_channel none)", _text_isin(customers["promo_channel"], ["none"]))
     if o.suppress is not None:
         sup = canonical_ids(o.suppress)
         exclude("excluded: suppression list", finder.ids_.isin(sup))
@@ -221,7 +221,7 @@ def build_audience(
         if col not in customers.columns:
             raise ParameterError(f"filter column {col!r} is not in the customer table; use one of {', '.join(FILTER_COLUMNS)}")
         values = [allowed] if isinstance(allowed, str) else list(allowed)
-        exclude(f"filtered: {col} not in {', '.join(map(str, values))}", ~customers[col].astype(str).isin(values).to_numpy())
+        exclude(f"filtered: {col} not in {', '.join(map(str, values))}", ~_text_isin(customers[col], values))
     if o.candidate_rule:
         exclude("filtered: candidate rule", ~rule_mask(customers, o.candidate_rule).to_numpy())
     # the contact rules filter the ranking, they do not shape it: value percentiles rank among these
@@ -235,10 +235,7 @@ def build_audience(
         warnings.append(suppress_warning)
     size_eff = min(target, counts["candidates"])
     if size_eff < target:
-        warnings.append(ResultWarning(
-            "too_few_candidates", f"only {counts['candidates']:,} customers qualify after exclusions and filters; "
-            f"the audience has {size_eff:,} rows instead of {target:,}",
-            candidates=counts["candidates"], size=target))
+        warnings.append(_too_few(counts["candidates"], target))
     if size_eff == 0:
         raise InputError("no customer qualifies for the audience after exclusions and filters; relax them")
 
@@ -336,11 +333,19 @@ def rank_order(score: np.ndarray, tiebreak: np.ndarray, ids: np.ndarray, head: i
     Sorting 10M string ids takes minutes; ties on both numeric keys are rare, so the numbers
     are sorted first and ids only order the tied groups that start within the first ``head``
     positions (all of them without ``head``). Same order as ``np.lexsort((ids, tiebreak, -score))``
-    wherever it is used (the top ``head``).
+    wherever it is used (the top ``head``). With ``head`` only the rows scoring at least the
+    ``head``-th best score are ordered and returned (a partition first: sorting every row took
+    seconds at 10M, and an audience and its reach table use the head only).
 
     >>> rank_order(np.array([0.5, 0.9, 0.5, 0.5]), np.array([1.0, 0.0, 1.0, 0.2]), np.array(["b", "z", "a", "c"]))
     array([1, 3, 2, 0])
     """
+    rows = None
+    if head is not None and head < len(score):
+        kth = np.partition(-score, head - 1)[head - 1]
+        if not np.isnan(kth):  # every row that can be in the head, ties with its last included
+            rows = np.flatnonzero(-score <= kth)
+            score, tiebreak, ids, head = score[rows], tiebreak[rows], ids[rows], None
     order = np.lexsort((tiebreak, -score))
     s, t = score[order], tiebreak[order]
     new_group = np.ones(len(order), dtype=bool)
@@ -354,7 +359,7 @@ def rank_order(score: np.ndarray, tiebreak: np.ndarray, ids: np.ndarray, head: i
         pos = np.flatnonzero(tied)
         sub = np.lexsort((ids[order[pos]].astype(str), group[pos]))
         order[pos] = order[pos[sub]]
-    return order
+    return order if rows is None else rows[order]
 
 
 def _score(name: str, X: np.ndarray, seed_pos: np.ndarray, seed_w: np.ndarray, k: int, random_state: int,
@@ -388,7 +393,7 @@ def audience_profile(customers: pd.DataFrame, seed_pos: np.ndarray, chosen: np.n
         rows.append({"feature": c, **{g: float(pd.to_numeric(df[c], errors="coerce").astype("float64").mean())
                                       for g, df in groups.items()}})
     for c in [c for c in spec.categorical if c in customers.columns]:
-        shares = {g: df[c].astype(str).value_counts(normalize=True) for g, df in groups.items()}
+        shares = {g: _shares(df[c]) for g, df in groups.items()}
         for cat in shares["base"].index:
             rows.append({"feature": f"{c}={cat}", **{g: float(s.get(cat, 0.0)) for g, s in shares.items()}})
     prof = pd.DataFrame(rows, columns=["feature", "seeds", "audience", "base"])
@@ -404,10 +409,73 @@ def sensitive_profile(customers: pd.DataFrame, chosen: np.ndarray, sensitive: Se
                if c in customers.columns and c not in personal and not c.startswith("consent_")]
     rows = []
     for c in columns:
-        base = customers[c].astype(str).value_counts(normalize=True)
-        aud = customers.iloc[chosen][c].astype(str).value_counts(normalize=True)
+        base = _shares(customers[c])
+        aud = _shares(customers[c].iloc[chosen])
         rows += [{"attribute": c, "value": v, "audience": float(aud.get(v, 0.0)), "base": float(base[v])}
                  for v in base.index[:50]]  # categories, not customers
     out = pd.DataFrame(rows, columns=["attribute", "value", "audience", "base"])
     out["ratio"] = out["audience"] / out["base"].replace(0, np.nan)
     return out
+
+
+def _text_isin(s: pd.Series, values: Sequence[str]) -> np.ndarray:
+    """``s.astype(str).isin(values)`` as a boolean array; a categorical column is compared on its
+    categories (writing 10M rows as text took seconds and gigabytes)."""
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return s.astype(str).isin(values).to_numpy(dtype=bool)
+    hit = np.append(s.cat.categories.astype(str).isin(list(values)), False)  # last: a missing value
+    codes = s.cat.codes.to_numpy()
+    return hit[np.where(codes >= 0, codes, hit.size - 1)]
+
+
+def _shares(s: pd.Series) -> pd.Series:
+    """``s.astype(str).value_counts(normalize=True)``; a categorical column is counted on its codes.
+
+    Same shares in the same order: most frequent first, ties in order of first appearance,
+    missing values and absent categories left out.
+    """
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return s.astype(str).value_counts(normalize=True)
+    codes = s.cat.codes.to_numpy()
+    codes = codes[codes >= 0]
+    seen = pd.unique(codes)  # in order of first appearance
+    counts = np.bincount(codes, minlength=len(s.cat.categories))[seen]
+    order = np.argsort(-counts, kind="stable")
+    names = np.asarray(s.cat.categories.astype(str), dtype=object)[seen[order]]
+    return pd.Series(counts[order] / max(int(counts.sum()), 1), index=pd.Index(names, dtype="str", name=s.name),
+                     name="proportion")
+
+
+def _too_few(candidates: int, target: int) -> ResultWarning:
+    return ResultWarning("too_few_candidates", f"only {candidates:,} customers qualify after exclusions and filters; "
+                         f"the audience has {candidates:,} rows instead of {target:,}", candidates=candidates, size=target)
+
+
+def cut_audience(result: AudienceResult, finder: "LookalikeFinder", size: object) -> AudienceResult | None:
+    """The audience of ``size`` cut from ``result``, built with the same options at a larger size.
+
+    An audience is the head of one ranking of the candidates, and the order of the first
+    ``REACH_SHARES[-1]`` of the base does not depend on the size asked for: so the first rows
+    of ``result`` are what :func:`build_audience` would return at ``size`` (a test compares
+    them), with their profile, counts, size and warnings made again for that size. Returns
+    None when ``result`` holds fewer rows than ``size`` needs.
+    """
+    import dataclasses
+
+    n = result.counts["base"]
+    target = parse_size(size, n)
+    size_eff = min(target, result.counts["candidates"])
+    if size_eff > len(result.audience):
+        return None
+    audience = result.audience.iloc[:size_eff].reset_index(drop=True)
+    chosen = finder.ids_.get_indexer(audience["customer_id"].astype(str).to_numpy())
+    seed_pos = finder.ids_.get_indexer(result.seed_ids)
+    warnings = [w for w in result.warnings if getattr(w, "code", None) != "too_few_candidates"]
+    if size_eff < target:  # where build_audience puts it: after the seed diagnostics' warnings
+        warnings.insert(len(result.diagnostics.warnings), _too_few(result.counts["candidates"], target))
+    customers = finder.customers_
+    return dataclasses.replace(
+        result, audience=audience, counts={**result.counts, "audience": size_eff},
+        params={**result.params, "size": target}, warnings=warnings,
+        profile=audience_profile(customers, seed_pos, chosen, finder.spec_),
+        sensitive=sensitive_profile(customers, chosen, finder.spec_.sensitive))
