@@ -135,7 +135,8 @@ def export_treatment(ws: Workspace, engine: sa.Engine, campaign_id: int, profile
     named after the campaign and logged like every export."""
     camp = get_campaign(engine, campaign_id)
     aud = campaign_audience(ws, engine, campaign_id)
-    return service.export(ws, aud.name, profile, user=user, exclude_ids=control_ids(engine, camp.id),
+    # as the campaign's export: control group left out, contact caps checked, contacts recorded
+    return service.export(ws, aud.name, profile, user=user, engine=engine, campaign=camp.id,
                           version=aud.version, file_name=camp.name)
 
 

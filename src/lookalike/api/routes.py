@@ -156,7 +156,7 @@ def build_audience(request: Request, name: NameParam, body: m.AudienceRequest, u
     """Expand a seed set into a ranked, explained audience of an exact size and save it."""
     workspace = ws(request)
     check_name(body.name, "audience name")
-    result = service.build(workspace, name, body)
+    result = service.build(workspace, name, body, contacts=request.app.state.engine)
     with workspace.lock("audience", body.name):  # the answer describes this request's audience
         workspace.save_audience(body.name, result, name, user.name)
         return service.audience_payload(workspace, body.name, result, top=body.top)
@@ -165,7 +165,7 @@ def build_audience(request: Request, name: NameParam, body: m.AudienceRequest, u
 @router.post("/datasets/{name}/reach", response_model=m.ReachOut, tags=["audiences"], responses=ERRORS)
 def reach(request: Request, name: NameParam, body: m.AudienceOptions, user: User = Depends(viewer)) -> dict:
     """Reach against similarity at one size, without saving (what the UI's size slider shows)."""
-    return service.reach_at(ws(request), name, body)
+    return service.reach_at(ws(request), name, body, contacts=request.app.state.engine)
 
 
 @router.get("/audiences", response_model=list[m.AudienceOut], tags=["audiences"], responses=ERRORS)
@@ -228,7 +228,9 @@ def run_playbook(request: Request, name: NameParam, playbook: NameParam, body: m
     """Run a playbook on a dataset and save its audience."""
     workspace = ws(request)
     check_name(body.name, "audience name")
-    result = service.run_playbook(workspace, name, playbook, size=body.size, params=body.params)
+    result = service.run_playbook(workspace, name, playbook, size=body.size, params=body.params,
+                                  contacts=request.app.state.engine,
+                                  **{k: getattr(body, k) for k in m.CONTACT_FIELDS})
     with workspace.lock("audience", body.name):
         workspace.save_audience(body.name, result, name, user.name)
         return service.audience_payload(workspace, body.name, result, top=body.top)
@@ -238,9 +240,13 @@ def run_playbook(request: Request, name: NameParam, playbook: NameParam, body: m
 @router.post("/audiences/{name}/exports", response_model=m.ExportOut, status_code=201, tags=["exports"],
              responses=ERRORS)
 def export(request: Request, name: NameParam, body: m.ExportRequest, user: User = Depends(editor)) -> dict:
-    """Write the audience's file(s) for one destination (channel lists or hashed ad-platform lists)."""
-    res = service.export(ws(request), name, body.profile, user=user.name, exclude_ids=body.exclude_ids,
-                         allow_other_data=body.allow_other_data)
+    """Write the audience's file(s) for one destination (channel lists or hashed ad-platform lists). The
+    customers of channel files are recorded as contacted (the contact rules of later audiences read them);
+    with ``campaign``, the campaign's control group is left out and its contact rules are checked."""
+    res = service.export(ws(request), name, body.profile, user=user.name, engine=request.app.state.engine,
+                         exclude_ids=body.exclude_ids, allow_other_data=body.allow_other_data,
+                         campaign=body.campaign, allow_over_cap=body.allow_over_cap,
+                         **{k: getattr(body, k) for k in m.CONTACT_FIELDS})
     return service.export_payload(res, name)
 
 

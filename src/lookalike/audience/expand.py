@@ -9,7 +9,9 @@ Order of work in :func:`build_audience`:
 4. score every customer with the chosen scorer (see :mod:`lookalike.audience.scoring`);
 5. drop non-candidates, counting each rule: seeds, negative seeds, VIPs, opted-out
    customers (``promo_channel == none``), a suppression list, include-filters
-   (region, category, channel) and a candidate rule;
+   (region, category, channel), a candidate rule and the contact rules (contacted
+   recently, at the contact cap: :mod:`lookalike.audience.contacts`), which filter
+   after scoring: nothing else in the rank depends on the contact history;
 6. rank by similarity (optionally × value percentile; or by predicted uplift, see
    :func:`objective_score`), break ties on the scorer's tie-break then on customer id,
    and cut at exactly ``size`` rows;
@@ -22,11 +24,13 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from lookalike.audience.contacts import ContactRules, contact_exclusions, require_history, utc_timestamp
 from lookalike.audience.explain import explain as explain_rows
 from lookalike.audience.options import FILTER_COLUMNS, OBJECTIVES, VALUE_COLUMNS, AudienceOptions  # noqa: F401 (re-exported)
 from lookalike.audience.scoring import (
@@ -135,6 +139,8 @@ def build_audience(
     options: AudienceOptions | None = None,
     explain: bool = True,
     uplift: np.ndarray | None = None,
+    contacts: object = None,
+    as_of: datetime | None = None,
     **kwargs: object,
 ) -> AudienceResult:
     """Score every customer against the seeds and return the top ``size`` candidates, explained.
@@ -145,8 +151,14 @@ def build_audience(
     is recorded in ``params``. ``objective`` ``"uplift"`` or ``"blend"`` ranks by ``uplift`` (predicted
     incremental response per customer, aligned with the fitted table, e.g. from an uplift model) — see
     :func:`objective_score`. ``explain=False`` leaves the reasons out (faster: the UI's reach slider).
+    ``contacts`` is the contact history the options ``exclude_contacted_within`` and ``max_contacts``
+    read: an engine of the campaign store or a frame of ``customer_id, contacted_at``; windows end at
+    ``as_of`` (default: now). See :mod:`lookalike.audience.contacts`.
     """
     o = AudienceOptions.build(options, seeds=seeds, size=size, **kwargs)
+    rules = ContactRules.parse(o.exclude_contacted_within, o.max_contacts)
+    require_history(rules, contacts)
+    contacts_as_of = utc_timestamp(as_of if as_of is not None else datetime.now(timezone.utc))
     finder._check_fitted()
     customers = finder.customers_
     n = len(customers)
@@ -212,6 +224,10 @@ def build_audience(
         exclude(f"filtered: {col} not in {', '.join(map(str, values))}", ~_text_isin(customers[col], values))
     if o.candidate_rule:
         exclude("filtered: candidate rule", ~rule_mask(customers, o.candidate_rule).to_numpy())
+    # the contact rules filter the ranking, they do not shape it: value percentiles rank among these
+    ranked_among = cand.copy()
+    for label, mask in contact_exclusions(finder.ids_, contacts, rules, contacts_as_of):
+        exclude(label, mask)
     counts["candidates"] = int(cand.sum())
 
     warnings = [*diagnostics.warnings, *literal]
@@ -238,7 +254,7 @@ def build_audience(
     rank_score = similarity.copy()
     if o.value is not None:
         v = pd.to_numeric(customers[o.value], errors="coerce").to_numpy(dtype=float)
-        pct = pd.Series(np.where(cand, v, np.nan)).rank(pct=True).fillna(0).to_numpy()
+        pct = pd.Series(np.where(ranked_among, v, np.nan)).rank(pct=True).fillna(0).to_numpy()
         rank_score = similarity * pct ** float(o.value_weight)
     rank_score = objective_score(rank_score, uplift, o.objective, n)
 
@@ -270,8 +286,10 @@ def build_audience(
         "exclude_opted_out": o.exclude_opted_out, "filters": dict(o.filters or {}),
         "candidate_rule": list(o.candidate_rule or []), "value": o.value,
         "value_weight": float(o.value_weight) if o.value else None, "seed_sets": seed_names, **params_neg,
-        "random_state": o.random_state, "objective": o.objective,
+        "random_state": o.random_state, "objective": o.objective, **rules.to_dict(),
     }
+    if rules:
+        params["contacts_as_of"] = contacts_as_of.isoformat()
     if col_w is not None:
         params["feature_weights"] = {g: round(float(col_w[group_idx == i][0]), 4) for i, g in enumerate(group_names)}
     return AudienceResult(

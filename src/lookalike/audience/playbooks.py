@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -114,9 +115,15 @@ def _substitute(obj: object, params: dict) -> object:
     return obj
 
 
-def run_playbook(finder, playbook: Playbook | str, *, size: object = None, params: dict | None = None):
-    """Build the playbook's audience with ``finder``; returns an ``AudienceResult``."""
+def run_playbook(finder, playbook: Playbook | str, *, size: object = None, params: dict | None = None,
+                 contacts: object = None, as_of: datetime | None = None, **options: object):
+    """Build the playbook's audience with ``finder``; returns an ``AudienceResult``.
+
+    ``options`` (audience options, e.g. ``max_contacts="3/30d"``) override the playbook's ``[audience]``;
+    ``contacts`` and ``as_of`` are the contact history the contact rules read (see ``build_audience``).
+    """
     pb = playbook if isinstance(playbook, Playbook) else load_playbook(playbook, params)
-    result = finder.build_audience(pb.seeds, size if size is not None else pb.audience.get("size", "5%"), **pb.options())
+    result = finder.build_audience(pb.seeds, size if size is not None else pb.audience.get("size", "5%"),
+                                   contacts=contacts, as_of=as_of, **{**pb.options(), **options})
     result.params["playbook"] = {"name": pb.name, "source": pb.source, "params": pb.params}
     return result

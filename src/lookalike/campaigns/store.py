@@ -169,12 +169,13 @@ def write_transaction(engine: sa.Engine, work: Callable[[sa.Connection], T], *,
 
 
 def delete_customer_rows(conn: sa.Connection, customer_id: str) -> dict[str, int]:
-    """Delete one customer's outcome and assignment rows in every campaign (inside the caller's
+    """Delete one customer's outcome, assignment and contact rows in every campaign (inside the caller's
     transaction); ``customer_id`` must be canonical. Returns the rows deleted per table."""
-    o, a = db.outcomes, db.assignments
+    o, a, c = db.outcomes, db.assignments, db.contacts
     n_out = conn.execute(sa.delete(o).where(o.c.customer_id == customer_id)).rowcount or 0
     n_asg = conn.execute(sa.delete(a).where(a.c.customer_id == customer_id)).rowcount or 0
-    return {"outcomes": int(n_out), "assignments": int(n_asg)}
+    n_con = conn.execute(sa.delete(c).where(c.c.customer_id == customer_id)).rowcount or 0
+    return {"outcomes": int(n_out), "assignments": int(n_asg), "contacts": int(n_con)}
 
 
 def get_campaign(engine: sa.Engine, ref: int | str) -> Campaign:

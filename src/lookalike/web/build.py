@@ -309,7 +309,8 @@ async def preview(request: Request, name: str) -> HTMLResponse:
         form = await ui_form(request)
         finder = await _run(_ws(request).finder, name)
         opts, notes = await options_from_form(form, finder, lang, **_spool(request))
-        result = await _run(service.build, _ws(request), name, opts, explain=False)
+        result = await _run(service.build, _ws(request), name, opts, explain=False,
+                            contacts=request.app.state.engine)
     except _Forbidden:
         return render(request, "_preview.html", error=say(lang, "form_expired"))
     except (UIError, LookalikeError, ValueError) as exc:
@@ -343,7 +344,7 @@ async def build(request: Request, name: str) -> Response:
         except ParameterError:
             raise UIError("error_audience_name", name=str(form.get("audience_name") or "")) from None
         opts, notes = await options_from_form(form, finder, lang, **_spool(request))
-        built = await _run(service.build, ws, name, opts)
+        built = await _run(service.build, ws, name, opts, contacts=request.app.state.engine)
         # a copy: the service may keep the ranking this result was cut from
         result = replace(built, warnings=[*built.warnings, *notes], params=dict(built.params))
         await _run(ws.save_audience, audience, result, name, user.name)

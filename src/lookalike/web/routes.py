@@ -28,6 +28,7 @@ from lookalike.api.models import DemoDataset
 from lookalike.api.routes import _start
 from lookalike.api.users import User, authenticate, end_session, key_prefix, session_user, start_session
 from lookalike.api.workspace import check_name, store_upload
+from lookalike.audience.options import CONTACT_OPTIONS
 from lookalike.errors import LookalikeError, ParameterError
 from lookalike.export import load_export_profiles, load_manifest
 from lookalike.i18n import LANGUAGES, pick_language, translator
@@ -363,7 +364,8 @@ async def export(request: Request, name: str, profile: str) -> Response:
     try:
         user = ui_user(request, "editor")
         await ui_form(request)
-        res = await _run(service.export, _ws(request), name, profile, user=user.name)
+        res = await _run(service.export, _ws(request), name, profile, user=user.name,
+                         engine=request.app.state.engine)
     except (LookalikeError, _Forbidden) as exc:
         return _error_page(request, exc)
     return export_download(res, name, profile)
@@ -399,7 +401,8 @@ async def playbook_run(request: Request, playbook: str) -> Response:
         audience = check_name(str(form.get("audience_name") or f"{dataset}-{playbook}"), "audience name")
         ws = _ws(request)
         result = await _run(service.run_playbook, ws, dataset, playbook, size=str(form.get("size") or "") or None,
-                            params={})
+                            params={}, contacts=request.app.state.engine,
+                            **{k: str(form.get(k)).strip() or None for k in CONTACT_OPTIONS if form.get(k) is not None})
         await _run(ws.save_audience, audience, result, dataset, user.name)
     except (LookalikeError, _Forbidden) as exc:
         return _error_page(request, exc)
