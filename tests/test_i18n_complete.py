@@ -19,7 +19,7 @@ PACKAGE = Path(lookalike.__file__).parent
 #: cleaning's quality report as a file); the CRM manager reads the same facts translated in the web UI.
 ENGLISH_ONLY = {"evaluation.html.j2", "quality.html.j2", "quality.md.j2"}
 #: Words a template may write as they are in both languages (the product's name, units, symbols).
-AS_IS = {"Lookalike", "CSV", "SVG", "ID", "px"}
+AS_IS = {"Lookalike", "CSV", "SVG", "ID", "px", "Qini"}
 #: Calls that draw words on a chart: their string arguments must come from the catalogue.
 DRAWING = {"set_title", "set_xlabel", "set_ylabel", "suptitle", "text", "annotate", "legend", "barh", "bar",
            "plot", "scatter", "hist", "step", "axhline", "axvline", "fill_between", "errorbar"}

@@ -97,7 +97,7 @@ def test_full_flow(live, page, tmp_path):
     _, results = run_simulated_campaign(live.app.state.engine, audience, name="spring-email", customers=None,
                                         holdout_share=0.2, base_rate=0.05, uplift=0.05, random_state=3)
     page.click("nav >> text=Campaigns")
-    expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
+    expect(page.get_by_role("heading", name="Campaigns", exact=True)).to_be_visible()
     page.click("text=spring-email")
     reading = page.locator("#campaign-reading")
     expect(reading).to_contain_text("spring-email")
@@ -122,7 +122,8 @@ def test_language_switch(live, page):
 
 
 PAGES = ["/", "/datasets/demo", "/datasets/demo/build", "/audiences", "/audiences/browser-vips",
-         "/datasets/demo/map?audience=browser-vips", "/playbooks", "/campaigns", "/campaigns/1"]
+         "/datasets/demo/map?audience=browser-vips", "/playbooks", "/campaigns", "/campaigns/1",
+         "/campaigns/new?audience=browser-vips"]
 
 
 @pytest.mark.parametrize("width", [375, 1280])

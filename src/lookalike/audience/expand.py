@@ -9,7 +9,9 @@ Order of work in :func:`build_audience`:
 4. score every customer with the chosen scorer (see :mod:`lookalike.audience.scoring`);
 5. drop non-candidates, counting each rule: seeds, negative seeds, VIPs, opted-out
    customers (``promo_channel == none``), a suppression list, include-filters
-   (region, category, channel) and a candidate rule;
+   (region, category, channel), a candidate rule and the contact rules (contacted
+   recently, at the contact cap: :mod:`lookalike.audience.contacts`), which filter
+   after scoring: nothing else in the rank depends on the contact history;
 6. rank by similarity (optionally × value percentile; or by predicted uplift, see
    :func:`objective_score`), break ties on the scorer's tie-break then on customer id,
    and cut at exactly ``size`` rows;
@@ -22,11 +24,13 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from lookalike.audience.contacts import ContactRules, contact_exclusions, require_history, utc_timestamp
 from lookalike.audience.explain import SEED_MARK, describe, feature_lists, similarity_reference, strength
 from lookalike.audience.explain import explain as explain_rows
 from lookalike.audience.options import FILTER_COLUMNS, OBJECTIVES, VALUE_COLUMNS, AudienceOptions  # noqa: F401 (re-exported)
@@ -129,10 +133,12 @@ def _seed_weights(customers: pd.DataFrame, seeds: object) -> tuple[np.ndarray, l
     return w, names
 
 
-def _funnel(finder: "LookalikeFinder", seed_w: np.ndarray, o: AudienceOptions
-            ) -> tuple[np.ndarray, dict[str, int], np.ndarray, ResultWarning | None]:
+def _funnel(finder: "LookalikeFinder", seed_w: np.ndarray, o: AudienceOptions, contacts: object = None,
+            rules: ContactRules | None = None, contacts_as_of: object = None,
+            ) -> tuple[np.ndarray, dict[str, int], np.ndarray, ResultWarning | None, np.ndarray]:
     """The candidates (a mask) and the count of every exclusion, in order; the negative seeds'
-    positions and the suppression list's warning."""
+    positions, the suppression list's warning and the customers the ranking is among (the candidates
+    before the contact rules, which filter the ranking but do not shape it)."""
     customers = finder.customers_
     n = len(customers)
     cand = np.ones(n, dtype=bool)
@@ -157,7 +163,7 @@ def _funnel(finder: "LookalikeFinder", seed_w: np.ndarray, o: AudienceOptions
     if o.exclude_vips and "vip_flag" in customers:
         exclude("excluded: VIPs", pd.to_numeric(customers["vip_flag"], errors="coerce").fillna(0).eq(1).to_numpy())
     if o.exclude_opted_out and "promo_channel" in customers:
-        exclude("excluded: opted out (promo_channel none)", customers["promo_channel"].astype(str).eq("none").to_numpy())
+        exclude("excluded: opted out (promo_channel none)", _text_isin(customers["promo_channel"], ["none"]))
     if o.suppress is not None:
         sup = canonical_ids(o.suppress)
         exclude("excluded: suppression list", finder.ids_.isin(sup))
@@ -166,17 +172,27 @@ def _funnel(finder: "LookalikeFinder", seed_w: np.ndarray, o: AudienceOptions
         if col not in customers.columns:
             raise ParameterError(f"filter column {col!r} is not in the customer table; use one of {', '.join(FILTER_COLUMNS)}")
         values = [allowed] if isinstance(allowed, str) else list(allowed)
-        exclude(f"filtered: {col} not in {', '.join(map(str, values))}", ~customers[col].astype(str).isin(values).to_numpy())
+        exclude(f"filtered: {col} not in {', '.join(map(str, values))}", ~_text_isin(customers[col], values))
     if o.candidate_rule:
         exclude("filtered: candidate rule", ~rule_mask(customers, o.candidate_rule).to_numpy())
+    # the contact rules filter the ranking, they do not shape it: value percentiles rank among these
+    ranked_among = cand.copy()
+    if rules is not None:
+        for label, mask in contact_exclusions(finder.ids_, contacts, rules, contacts_as_of):
+            exclude(label, mask)
     counts["candidates"] = int(cand.sum())
-    return cand, counts, neg_pos, suppress_warning
+    return cand, counts, neg_pos, suppress_warning, ranked_among
 
 
-def audience_funnel(finder: "LookalikeFinder", seeds: object, **options: object) -> dict[str, int]:
-    """The funnel of an audience (base, every exclusion and filter, candidates) without scoring anyone."""
+def audience_funnel(finder: "LookalikeFinder", seeds: object, *, contacts: object = None,
+                    as_of: datetime | None = None, **options: object) -> dict[str, int]:
+    """The funnel of an audience (base, every exclusion and filter, the contact rules, candidates)
+    without scoring anyone; ``contacts`` and ``as_of`` as in :func:`build_audience`."""
     o = AudienceOptions.build(None, seeds=seeds, **options)
-    return _funnel(finder, _seed_weights(finder.customers_, o.seeds)[0], o)[1]
+    rules = ContactRules.parse(o.exclude_contacted_within, o.max_contacts)
+    require_history(rules, contacts)
+    as_of_ts = utc_timestamp(as_of if as_of is not None else datetime.now(timezone.utc))
+    return _funnel(finder, _seed_weights(finder.customers_, o.seeds)[0], o, contacts, rules, as_of_ts)[1]
 
 
 def build_audience(
@@ -187,6 +203,8 @@ def build_audience(
     options: AudienceOptions | None = None,
     explain: bool = True,
     uplift: np.ndarray | None = None,
+    contacts: object = None,
+    as_of: datetime | None = None,
     **kwargs: object,
 ) -> AudienceResult:
     """Score every customer against the seeds and return the top ``size`` candidates, explained.
@@ -197,8 +215,14 @@ def build_audience(
     is recorded in ``params``. ``objective`` ``"uplift"`` or ``"blend"`` ranks by ``uplift`` (predicted
     incremental response per customer, aligned with the fitted table, e.g. from an uplift model) — see
     :func:`objective_score`. ``explain=False`` leaves the reasons out (faster: the UI's reach slider).
+    ``contacts`` is the contact history the options ``exclude_contacted_within`` and ``max_contacts``
+    read: an engine of the campaign store or a frame of ``customer_id, contacted_at``; windows end at
+    ``as_of`` (default: now). See :mod:`lookalike.audience.contacts`.
     """
     o = AudienceOptions.build(options, seeds=seeds, size=size, **kwargs)
+    rules = ContactRules.parse(o.exclude_contacted_within, o.max_contacts)
+    require_history(rules, contacts)
+    contacts_as_of = utc_timestamp(as_of if as_of is not None else datetime.now(timezone.utc))
     finder._check_fitted()
     customers = finder.customers_
     n = len(customers)
@@ -230,17 +254,15 @@ def build_audience(
     col_w = learned_weights(X, seed_pos, group_idx, sample=base_sample) if o.learn_weights and len(seed_pos) >= 2 else None
     Xw = X * col_w if col_w is not None else X
 
-    cand, counts, neg_pos, suppress_warning = _funnel(finder, seed_w, o)
+    cand, counts, neg_pos, suppress_warning, ranked_among = _funnel(finder, seed_w, o, contacts, rules,
+                                                                    contacts_as_of)
 
     warnings = [*diagnostics.warnings, *literal]
     if o.suppress is not None and suppress_warning is not None:
         warnings.append(suppress_warning)
     size_eff = min(target, counts["candidates"])
     if size_eff < target:
-        warnings.append(ResultWarning(
-            "too_few_candidates", f"only {counts['candidates']:,} customers qualify after exclusions and filters; "
-            f"the audience has {size_eff:,} rows instead of {target:,}",
-            candidates=counts["candidates"], size=target))
+        warnings.append(_too_few(counts["candidates"], target))
     if size_eff == 0:
         raise InputError("no customer qualifies for the audience after exclusions and filters; relax them",
                          code="no_candidates")
@@ -260,7 +282,7 @@ def build_audience(
     rank_score = similarity.copy()
     if o.value is not None:
         v = pd.to_numeric(customers[o.value], errors="coerce").to_numpy(dtype=float)
-        pct = pd.Series(np.where(cand, v, np.nan)).rank(pct=True).fillna(0).to_numpy()
+        pct = pd.Series(np.where(ranked_among, v, np.nan)).rank(pct=True).fillna(0).to_numpy()
         rank_score = similarity * pct ** float(o.value_weight)
     rank_score = objective_score(rank_score, uplift, o.objective, n)
 
@@ -301,7 +323,10 @@ def build_audience(
         "candidate_rule": list(o.candidate_rule or []), "value": o.value,
         "value_weight": float(o.value_weight) if o.value else None, "seed_sets": seed_names, **params_neg,
         "random_state": o.random_state, "objective": o.objective, "similarity_reference": reference,
+        **rules.to_dict(),
     }
+    if rules:
+        params["contacts_as_of"] = contacts_as_of.isoformat()
     if col_w is not None:
         params["feature_weights"] = {g: round(float(col_w[group_idx == i][0]), 4) for i, g in enumerate(group_names)}
     return AudienceResult(
@@ -390,11 +415,19 @@ def rank_order(score: np.ndarray, tiebreak: np.ndarray, ids: np.ndarray, head: i
     Sorting 10M string ids takes minutes; ties on both numeric keys are rare, so the numbers
     are sorted first and ids only order the tied groups that start within the first ``head``
     positions (all of them without ``head``). Same order as ``np.lexsort((ids, tiebreak, -score))``
-    wherever it is used (the top ``head``).
+    wherever it is used (the top ``head``). With ``head`` only the rows scoring at least the
+    ``head``-th best score are ordered and returned (a partition first: sorting every row took
+    seconds at 10M, and an audience and its reach table use the head only).
 
     >>> rank_order(np.array([0.5, 0.9, 0.5, 0.5]), np.array([1.0, 0.0, 1.0, 0.2]), np.array(["b", "z", "a", "c"]))
     array([1, 3, 2, 0])
     """
+    rows = None
+    if head is not None and head < len(score):
+        kth = np.partition(-score, head - 1)[head - 1]
+        if not np.isnan(kth):  # every row that can be in the head, ties with its last included
+            rows = np.flatnonzero(-score <= kth)
+            score, tiebreak, ids, head = score[rows], tiebreak[rows], ids[rows], None
     order = np.lexsort((tiebreak, -score))
     s, t = score[order], tiebreak[order]
     new_group = np.ones(len(order), dtype=bool)
@@ -408,7 +441,7 @@ def rank_order(score: np.ndarray, tiebreak: np.ndarray, ids: np.ndarray, head: i
         pos = np.flatnonzero(tied)
         sub = np.lexsort((ids[order[pos]].astype(str), group[pos]))
         order[pos] = order[pos[sub]]
-    return order
+    return order if rows is None else rows[order]
 
 
 def _score(name: str, X: np.ndarray, seed_pos: np.ndarray, seed_w: np.ndarray, k: int, random_state: int,
@@ -444,7 +477,7 @@ def audience_profile(customers: pd.DataFrame, seed_pos: np.ndarray, chosen: np.n
         rows.append({"feature": c, **{g: float(pd.to_numeric(df[c], errors="coerce").astype("float64").mean())
                                       for g, df in groups.items()}})
     for c in [c for c in spec.categorical if c in customers.columns]:
-        shares = {g: df[c].astype(str).value_counts(normalize=True) for g, df in groups.items()}
+        shares = {g: _shares(df[c]) for g, df in groups.items()}
         for cat in shares["base"].index:
             rows.append({"feature": f"{c}={cat}", **{g: float(s.get(cat, 0.0)) for g, s in shares.items()}})
     prof = pd.DataFrame(rows, columns=["feature", "seeds", "audience", "base"])
@@ -460,10 +493,73 @@ def sensitive_profile(customers: pd.DataFrame, chosen: np.ndarray, sensitive: Se
                if c in customers.columns and c not in personal and not c.startswith("consent_")]
     rows = []
     for c in columns:
-        base = customers[c].astype(str).value_counts(normalize=True)
-        aud = customers.iloc[chosen][c].astype(str).value_counts(normalize=True)
+        base = _shares(customers[c])
+        aud = _shares(customers[c].iloc[chosen])
         rows += [{"attribute": c, "value": v, "audience": float(aud.get(v, 0.0)), "base": float(base[v])}
                  for v in base.index[:50]]  # categories, not customers
     out = pd.DataFrame(rows, columns=["attribute", "value", "audience", "base"])
     out["ratio"] = out["audience"] / out["base"].replace(0, np.nan)
     return out
+
+
+def _text_isin(s: pd.Series, values: Sequence[str]) -> np.ndarray:
+    """``s.astype(str).isin(values)`` as a boolean array; a categorical column is compared on its
+    categories (writing 10M rows as text took seconds and gigabytes)."""
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return s.astype(str).isin(values).to_numpy(dtype=bool)
+    hit = np.append(s.cat.categories.astype(str).isin(list(values)), False)  # last: a missing value
+    codes = s.cat.codes.to_numpy()
+    return hit[np.where(codes >= 0, codes, hit.size - 1)]
+
+
+def _shares(s: pd.Series) -> pd.Series:
+    """``s.astype(str).value_counts(normalize=True)``; a categorical column is counted on its codes.
+
+    Same shares in the same order: most frequent first, ties in order of first appearance,
+    missing values and absent categories left out.
+    """
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return s.astype(str).value_counts(normalize=True)
+    codes = s.cat.codes.to_numpy()
+    codes = codes[codes >= 0]
+    seen = pd.unique(codes)  # in order of first appearance
+    counts = np.bincount(codes, minlength=len(s.cat.categories))[seen]
+    order = np.argsort(-counts, kind="stable")
+    names = np.asarray(s.cat.categories.astype(str), dtype=object)[seen[order]]
+    return pd.Series(counts[order] / max(int(counts.sum()), 1), index=pd.Index(names, dtype="str", name=s.name),
+                     name="proportion")
+
+
+def _too_few(candidates: int, target: int) -> ResultWarning:
+    return ResultWarning("too_few_candidates", f"only {candidates:,} customers qualify after exclusions and filters; "
+                         f"the audience has {candidates:,} rows instead of {target:,}", candidates=candidates, size=target)
+
+
+def cut_audience(result: AudienceResult, finder: "LookalikeFinder", size: object) -> AudienceResult | None:
+    """The audience of ``size`` cut from ``result``, built with the same options at a larger size.
+
+    An audience is the head of one ranking of the candidates, and the order of the first
+    ``REACH_SHARES[-1]`` of the base does not depend on the size asked for: so the first rows
+    of ``result`` are what :func:`build_audience` would return at ``size`` (a test compares
+    them), with their profile, counts, size and warnings made again for that size. Returns
+    None when ``result`` holds fewer rows than ``size`` needs.
+    """
+    import dataclasses
+
+    n = result.counts["base"]
+    target = parse_size(size, n)
+    size_eff = min(target, result.counts["candidates"])
+    if size_eff > len(result.audience):
+        return None
+    audience = result.audience.iloc[:size_eff].reset_index(drop=True)
+    chosen = finder.ids_.get_indexer(audience["customer_id"].astype(str).to_numpy())
+    seed_pos = finder.ids_.get_indexer(result.seed_ids)
+    warnings = [w for w in result.warnings if getattr(w, "code", None) != "too_few_candidates"]
+    if size_eff < target:  # where build_audience puts it: after the seed diagnostics' warnings
+        warnings.insert(len(result.diagnostics.warnings), _too_few(result.counts["candidates"], target))
+    customers = finder.customers_
+    return dataclasses.replace(
+        result, audience=audience, counts={**result.counts, "audience": size_eff},
+        params={**result.params, "size": target}, warnings=warnings,
+        profile=audience_profile(customers, seed_pos, chosen, finder.spec_),
+        sensitive=sensitive_profile(customers, chosen, finder.spec_.sensitive))

@@ -58,14 +58,20 @@ LIKE = 1.3
 DAYS_PER_MONTH = 30.44
 
 
+#: rows explained at a time: the rows × k × columns differences of a block stay around 100 MB
+_BLOCK = 40_000
+
+
 def contributions(X: np.ndarray, seed_pos: np.ndarray, rows: np.ndarray, group_idx: np.ndarray,
                   n_groups: int, k: int = 10) -> np.ndarray:
     """``C_f`` for each of ``rows`` (shape rows × input features); rows sum to ``D(x)``."""
     _, pos = nearest_seeds(X, seed_pos, rows, k)
-    diff2 = (X[rows][:, None, :].astype(np.float64) - X[pos].astype(np.float64)) ** 2  # rows × k × columns
-    per_col = diff2.mean(axis=1)
     out = np.zeros((len(rows), n_groups))
-    np.add.at(out.T, group_idx, per_col.T)
+    for start in range(0, len(rows), _BLOCK):  # blocks of rows: 500k rows at once held gigabytes
+        block = slice(start, start + _BLOCK)
+        diff2 = (X[rows[block]][:, None, :].astype(np.float64) - X[pos[block]].astype(np.float64)) ** 2
+        per_col = diff2.mean(axis=1)  # rows × k × columns -> rows × columns
+        np.add.at(out[block].T, group_idx, per_col.T)
     return out
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -136,8 +137,12 @@ def _substitute(obj: object, params: dict) -> object:
     return obj
 
 
-def run_playbook(finder, playbook: Playbook | str, *, size: object = None, params: dict | None = None):
+def run_playbook(finder, playbook: Playbook | str, *, size: object = None, params: dict | None = None,
+                 contacts: object = None, as_of: datetime | None = None, **options: object):
     """Build the playbook's audience with ``finder``; returns an ``AudienceResult``.
+
+    ``options`` (audience options, e.g. ``max_contacts="3/30d"``) override the playbook's ``[audience]``;
+    ``contacts`` and ``as_of`` are the contact history the contact rules read (see ``build_audience``).
 
     With ``per`` the audience is built once per value of that column (``Unknown`` aside): that value's
     seeds (the seed rule, or the VIPs, of that value) and candidates, each value given a share of the
@@ -147,14 +152,16 @@ def run_playbook(finder, playbook: Playbook | str, *, size: object = None, param
     """
     pb = playbook if isinstance(playbook, Playbook) else load_playbook(playbook, params)
     size = size if size is not None else pb.audience.get("size", "5%")
-    result = _run_per(finder, pb, size) if pb.per else finder.build_audience(pb.seeds, size, **pb.options())
+    history = {"contacts": contacts, "as_of": as_of}
+    result = _run_per(finder, pb, size, history, options) if pb.per else \
+        finder.build_audience(pb.seeds, size, **history, **{**pb.options(), **options})
     if pb.lead and "reason" in result.audience:
         result = _lead_reasons(finder, result, pb.lead)
     result.params["playbook"] = {"name": pb.name, "source": pb.source, "params": pb.params}
     return result
 
 
-def _run_per(finder, pb: Playbook, size: object):
+def _run_per(finder, pb: Playbook, size: object, history: dict, overrides: dict):
     customers = finder.customers_
     if pb.seeds == "vip":
         seeds = [{"column": "vip_flag", "op": "==", "value": 1}]
@@ -162,7 +169,7 @@ def _run_per(finder, pb: Playbook, size: object):
         seeds = list(pb.seeds)
     else:
         raise InputError(f"playbook {pb.name}: per = {pb.per!r} needs seeds given by a rule or preset = 'vip'")
-    options = pb.options()
+    options = {**pb.options(), **overrides}
     candidate_rule = list(options.pop("candidate_rule", None) or [])
     target = parse_size(size, len(customers))
     group = customers[pb.per].astype(str)
@@ -176,10 +183,10 @@ def _run_per(finder, pb: Playbook, size: object):
     for v in values:  # the column's values (categories), not customers
         where = {"column": pb.per, "op": "==", "value": v}
         res = finder.build_audience(seeds + [where], max(1, round(target * int(cands_in[v]) / total)),
-                                    **{**options, "candidate_rule": candidate_rule + [where]})
+                                    **history, **{**options, "candidate_rule": candidate_rule + [where]})
         res.params["group"] = v
         results.append(res)
-    funnel = audience_funnel(finder, seeds, **{**options, "candidate_rule": candidate_rule or None})
+    funnel = audience_funnel(finder, seeds, **history, **{**options, "candidate_rule": candidate_rule or None})
     return combine_audiences(finder, results, target, by=pb.per, funnel=funnel)
 
 

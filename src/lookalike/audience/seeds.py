@@ -213,6 +213,73 @@ def rule_literal_warnings(customers: pd.DataFrame, conditions: object) -> list[R
     return out
 
 
+#: Quantiles a condition builder offers as typical values of a numeric column.
+RULE_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+#: A text column with more distinct values than this is not offered as a rule column (free text, ids).
+MAX_RULE_CATEGORIES = 50
+
+
+@dataclass(frozen=True)
+class RuleColumn:
+    """A column a rule may use, described for a point-and-click condition builder.
+
+    ``kind`` is ``number`` (ordered values: compare, top/bottom %), ``category`` (values to pick
+    from, most frequent first, with their counts) or ``flag`` (0/1, true/false). ``quantiles`` maps
+    each share of :data:`RULE_QUANTILES` to the column's value there.
+    """
+
+    name: str
+    kind: str
+    values: tuple[str, ...] = ()
+    counts: tuple[int, ...] = ()
+    quantiles: tuple[tuple[float, float], ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "values": list(self.values), "counts": list(self.counts),
+                "quantiles": [list(q) for q in self.quantiles], "minimum": self.minimum, "maximum": self.maximum}
+
+
+def rule_columns(customers: pd.DataFrame, exclude: Iterable[str] = ()) -> list[RuleColumn]:
+    """The columns of a customer table a rule can use (derived ones included), from the data itself:
+    categories with their counts, numeric quantiles and range. ``exclude``: columns never offered
+    (personal and sensitive data: a rule on them would target people by who they are).
+
+    >>> df = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "region": ["Sur", "Sur", "Norte"],
+    ...                    "total_spent": [10.0, 20.0, 30.0], "vip_flag": [0, 1, 0]})
+    >>> [(c.name, c.kind) for c in rule_columns(df)][:3]
+    [('region', 'category'), ('total_spent', 'number'), ('vip_flag', 'flag')]
+    >>> rule_columns(df)[0].values, rule_columns(df)[0].counts
+    (('Sur', 'Norte'), (2, 1))
+    """
+    skip = {"customer_id", "notes", *exclude}
+    table = with_rule_columns(customers) if {"total_orders", "tenure_months"} <= set(customers.columns) else customers
+    out = []
+    for col in table.columns:  # columns, not customers
+        if col in skip or str(col).startswith("consent_"):
+            continue
+        s = table[col]
+        if pd.api.types.is_bool_dtype(s.dtype):
+            out.append(RuleColumn(str(col), "flag"))
+        elif pd.api.types.is_numeric_dtype(s.dtype):
+            num = pd.to_numeric(s, errors="coerce").astype("float64").dropna()
+            if num.empty:
+                continue
+            if num.isin([0.0, 1.0]).all():
+                out.append(RuleColumn(str(col), "flag"))
+                continue
+            q = num.quantile(list(RULE_QUANTILES)).to_numpy()
+            out.append(RuleColumn(str(col), "number", quantiles=tuple((float(a), float(b)) for a, b in
+                                                                      zip(RULE_QUANTILES, q)),
+                                  minimum=float(num.min()), maximum=float(num.max())))
+        elif isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+            counts = s.dropna().astype(str).value_counts()
+            if 0 < len(counts) <= MAX_RULE_CATEGORIES:
+                out.append(RuleColumn(str(col), "category", tuple(counts.index), tuple(int(c) for c in counts)))
+    return out
+
+
 def _literal(text: str) -> object:
     text = text.strip().strip("'\"")
     try:

@@ -17,8 +17,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from lookalike import _version
-from lookalike.audience.options import AudienceOptions, option_fields
+from lookalike.audience.options import CONTACT_OPTIONS, AudienceOptions, option_fields
 from lookalike.cli.common import (
+    DbOption,
     OutputFormat,
     SheetOption,
     Spinners,
@@ -27,6 +28,7 @@ from lookalike.cli.common import (
     err_console,
     finder_for,
     friendly_errors,
+    open_store,
     option_pairs,
     print_frame,
     size_note,
@@ -99,8 +101,9 @@ def save_result(result: AudienceResult, output: Path, source: Path, fmt: OutputF
 
 #: Parameters of ``lookalike expand`` that are not audience options: where the customers come from (and the
 #: sheet of a workbook), where the audience goes, what is shown, the uplift model behind ``--objective``,
-#: three filter shortcuts and how strictly the suppression list is checked.
-CLI_ONLY = ("data", "output", "top", "fmt", "uplift_model", "region", "category", "channel", "strict", "sheet")
+#: three filter shortcuts, how strictly the suppression list is checked and the campaign store the contact
+#: rules read.
+CLI_ONLY = ("data", "output", "top", "fmt", "uplift_model", "region", "category", "channel", "strict", "sheet", "db")
 _SHORTCUTS = {"region": "region", "category": "fav_category", "channel": "promo_channel"}
 
 
@@ -115,6 +118,7 @@ def _expand(
     channel: Annotated[list[str], typer.Option(help="Only these promo channels (repeatable)")] = [],  # noqa: B006
     strict: Annotated[bool, typer.Option("--strict", help="Refuse a suppression list whose ids are mostly not customers (default: a warning)")] = False,
     sheet: SheetOption = None,
+    db: DbOption = None,
     **options: object,
 ) -> None:
     """Expand a seed set into a ranked, explained audience of an exact size."""
@@ -138,9 +142,22 @@ def _expand(
         if opts.suppress is not None:
             id_list_note(list(opts.suppress), finder.ids_, f"suppression list {options['suppress']}", strict)
         uplift = uplift_scores(opts.objective, uplift_model, finder.customers_)
+        contacts = contact_store(opts, db, settings)
         with step("score and rank the audience"), quarantine_explained(data, settings):
-            result = finder.build_audience(options=opts, uplift=uplift)
+            result = finder.build_audience(options=opts, uplift=uplift, contacts=contacts)
         save_result(result, output, data, fmt, top, customers=finder.customers_)
+
+
+def contact_store(options: object, db: str | None, settings: Settings) -> object:
+    """The campaign store when ``options`` (an ``AudienceOptions`` or a dict) set a contact rule, else None
+    (an expansion without contact rules never opens the database)."""
+    get = options.get if isinstance(options, dict) else (lambda k: getattr(options, k, None))
+    return open_store(db, settings) if any(get(k) is not None for k in CONTACT_OPTIONS) else None
+
+
+def contact_help(name: str) -> str:
+    """The help text of a contact option (commands that offer only these take it from the dataclass)."""
+    return next(f.metadata["help"] for f in option_fields() if f.name == name)
 
 
 def option_parameters(options: type | None = None) -> list[inspect.Parameter]:
@@ -238,6 +255,9 @@ def playbook_run(
     param: Annotated[list[str], typer.Option(help="Playbook parameter name=value (repeatable)")] = [],  # noqa: B006
     top: Annotated[int, typer.Option(help="Rows to show")] = 10,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json (shown rows)")] = OutputFormat.table,
+    exclude_contacted_within: Annotated[Optional[str], typer.Option(help=f"{contact_help('exclude_contacted_within')} (overrides the playbook's)")] = None,
+    max_contacts: Annotated[Optional[str], typer.Option(help=f"{contact_help('max_contacts')} (overrides the playbook's)")] = None,
+    db: DbOption = None,
 ) -> None:
     """Run a playbook and save its audience."""
     # lazy: keeps --help fast
@@ -250,9 +270,12 @@ def playbook_run(
         pb = load_playbook(name, option_pairs(param, "--param"))
         target = out_dir / f"{pb.name}.parquet"
         check_not_input([target, *audience_files(target)], [data, name])
+        rules = {k: v for k, v in (("exclude_contacted_within", exclude_contacted_within),
+                                   ("max_contacts", max_contacts)) if v is not None}
+        contacts = contact_store({**pb.audience, **rules}, db, settings)
         finder = finder_for(data, settings)
         with step(f"playbook {pb.name}"):
-            result = run_playbook(finder, pb, size=size)
+            result = run_playbook(finder, pb, size=size, contacts=contacts, **rules)
         save_result(result, out_dir / f"{pb.name}.parquet", data, fmt, top, customers=finder.customers_)
 
 
@@ -266,8 +289,12 @@ def export(
     strict: Annotated[bool, typer.Option("--strict", help="Refuse an exclusion list whose ids are mostly not customers (default: a warning)")] = False,
     allow_other_data: Annotated[bool, typer.Option("--allow-other-data", help="Export even when DATA is not the data the audience was built from (a warning)")] = False,
     sheet: SheetOption = None,
+    db: DbOption = None,
 ) -> None:
-    """Write the files marketing tools take: one CSV per channel, or hashed ad-platform lists."""
+    """Write the files marketing tools take: one CSV per channel, or hashed ad-platform lists.
+
+    The customers in channel files are recorded as contacted in the campaign store (--db), for the
+    contact rules of later audiences."""
     # lazy: keeps --help fast
     from lookalike.audience.seeds import read_id_file
     from lookalike.audience.store import load_audience
@@ -281,7 +308,7 @@ def export(
         if excluded is not None:
             id_list_note(excluded, as_text(customers["customer_id"]), f"exclusion list {exclude}", strict)
         write_exports(aud, customers, fmt, out_dir, name=name or audience.stem,
-                      exclude_ids=excluded, inputs=[audience, data, exclude])
+                      exclude_ids=excluded, inputs=[audience, data, exclude], engine=lambda: open_store(db, settings))
 
 
 def check_data(path: Path, audience: pd.DataFrame, customers: pd.DataFrame, allow_other_data: bool) -> None:
@@ -310,27 +337,36 @@ def id_list_note(ids: list[str], known: Iterable[str], what: str, strict: bool) 
 
 
 def write_exports(audience: pd.DataFrame, customers: pd.DataFrame, fmt: str, out_dir: Path, *, name: str,
+                  engine: Callable[[], object] | object, campaign_id: int | None = None,
                   exclude_ids: Iterable[str] | None = None, left_out: str = "", soft_wrap: bool = False,
                   inputs: Iterable[Path | None] = ()) -> None:
     """Export an audience to each profile of ``fmt`` (``channels`` = email, sms and push) and report each
-    (``left_out`` is appended to each file's counts); no file is written over one of ``inputs``."""
+    (``left_out`` is appended to each file's counts); no file is written over one of ``inputs``. The
+    customers of channel files are recorded as contacts (of ``campaign_id``) in the campaign store
+    ``engine`` (an engine, or a function opening it: called only when a profile has a channel)."""
     # lazy: keeps --help fast
-    from lookalike.export import export_audience
+    from lookalike.campaigns.contacts import export_recorded
+    from lookalike.export import load_export_profiles
     from lookalike.io import check_not_input
 
     console = err_console()
     shown: set[str] = set()  # a warning about the audience or its lists is printed once, not per profile
     profiles = ["email", "sms", "push"] if fmt == "channels" else [fmt]
     check_not_input([out_dir / "export_log.jsonl", *(out_dir / f"{name}_{p}.csv" for p in profiles)], inputs)
+    table = load_export_profiles()
+    if callable(engine):
+        engine = engine() if any(getattr(table.get(p), "channel", None) for p in profiles) else None
     for profile in profiles:
-        res = export_audience(audience, customers, profile, out_dir, name=name, exclude_ids=exclude_ids)
+        res = export_recorded(engine, audience, customers, profile, out_dir, name=name, campaign_id=campaign_id,
+                              exclude_ids=exclude_ids)
         for w in res.warnings:
             if w not in shown:
                 shown.add(w)
                 warn(w)
         steps = " → ".join(f"{k} {v:,}" for k, v in res.counts.items())
         console.print(f"[green]✓[/] {escape(profile)}: {res.rows_written:,} rows in "
-                      f"{escape(', '.join(p.name for p in res.paths) or 'no file')} [dim]({escape(steps + left_out)})[/]",
+                      f"{escape(', '.join(p.name for p in res.paths) or 'no file')} [dim]({escape(steps + left_out)})[/]"
+                      + (" [dim](recorded as contacted)[/]" if res.channel and res.rows_written else ""),
                       soft_wrap=soft_wrap)
 
 

@@ -38,9 +38,9 @@ if TYPE_CHECKING:
     from lookalike.finder import LookalikeFinder
 
 __all__ = [
-    "OutputFormat", "ReportFormat", "SheetOption", "Spinners", "customers_for", "done", "err_console", "error", "fail", "finder_for",
-    "friendly_errors", "load_clean", "option_pairs", "parse_weights", "print_frame", "progress_bar", "size_note", "step",
-    "warn",
+    "DbOption", "OutputFormat", "ReportFormat", "SheetOption", "Spinners", "customers_for", "done", "err_console", "error", "fail", "finder_for",
+    "friendly_errors", "load_clean", "open_store", "option_pairs", "parse_weights", "print_frame", "progress_bar", "size_note",
+    "step", "warn",
 ]
 
 
@@ -63,6 +63,16 @@ class ReportFormat(str, Enum):
 LONG_CELL = 30
 #: A bare ``--size`` up to this many is probably meant as a percentage: the CLI says what it means.
 SMALL_SIZE = 100
+#: ``--db``: the campaign store (campaigns, outcomes, the contact history).
+DbOption = Annotated[Optional[str], typer.Option("--db", help="Database URL (default: LOOKALIKE_DB_URL, else "
+                                                              "sqlite under LOOKALIKE_HOME or ./.lookalike)")]
+
+
+def open_store(db: str | None, settings: Settings) -> Any:
+    """The campaign store's engine (``--db``, else the settings' database), migrated."""
+    from lookalike.database import database_url, open_database  # lazy: SQLAlchemy and Alembic, keeps --help fast
+
+    return open_database(database_url(db, settings))
 
 
 def err_console() -> Console:

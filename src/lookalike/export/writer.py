@@ -46,7 +46,9 @@ class ExportResult:
     counts: rows remaining after each step, in order, e.g. ``{"audience": 5000,
     "channel=email": 2100, "consent": 1900, "excluded (holdout/suppression)": 1700}``
     (ad profiles end with ``"no usable identifier"``: rows left once those without any
-    are dropped). sha256: file name -> hex digest of the written bytes.
+    are dropped). sha256: file name -> hex digest of the written bytes. customer_ids: the
+    customers in the files, in file order; channel: the profile's message channel (None for
+    ad-platform lists), which tells the campaign store whether the rows are contacts.
     """
 
     profile: str
@@ -57,6 +59,8 @@ class ExportResult:
     warnings: tuple[str, ...]
     sha256: dict[str, str]
     log_path: Path
+    customer_ids: tuple[str, ...] = ()
+    channel: str | None = None
 
 
 def export_audience(
@@ -117,7 +121,8 @@ def export_audience(
             p.unlink(missing_ok=True)
         raise
     return ExportResult(profile=profile, name=name, paths=tuple(paths), rows_written=int(len(out)),
-                        counts=counts, warnings=tuple(warnings), sha256=digests, log_path=log)
+                        counts=counts, warnings=tuple(warnings), sha256=digests, log_path=log,
+                        customer_ids=selection.customer_ids, channel=spec.channel)
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,7 @@ class ExportPreview:
     rows: pd.DataFrame
     counts: dict[str, int]
     warnings: tuple[str, ...]
+    customer_ids: tuple[str, ...] = ()  # the customers of the rows, in file order
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -214,7 +220,8 @@ def preview_export(audience: pd.DataFrame, customers: pd.DataFrame | None, profi
             f"of {spec.min_rows}; the destination may reject or not use such a small list",
             rows=int(len(out)), minimum=spec.min_rows))
 
-    return ExportPreview(spec, out, counts, tuple(warnings))
+    written = lookup.ids.to_numpy(dtype=object)[np.flatnonzero(keep)[out.index.to_numpy()]]
+    return ExportPreview(spec, out.reset_index(drop=True), counts, tuple(warnings), tuple(written.tolist()))
 
 
 def _index_customers(customers: pd.DataFrame | None) -> pd.DataFrame:
