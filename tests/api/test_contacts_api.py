@@ -144,12 +144,13 @@ def test_ui_build_reads_the_contact_fields(service, finder, planted):
     capped = _at_least(service.app.state.engine, 2, 30)
     with browser(service.app) as c:
         ui_login(c, service.editor_key)
-        page = c.get("/datasets/demo/build").text
-        assert 'name="max_contacts"' in page and 'name="exclude_contacted_within"' in page
-        reach = c.get("/ui/datasets/demo/reach", params={"seed_kind": "vip", "size_pct": "5", "max_contacts": "2 per month"})
-        assert "max_contacts must be contacts per window" in reach.text
+        page = c.get("/datasets/demo/build").text  # the form is generated from the options: the rules are on it
+        assert 'name="opt_max_contacts"' in page and 'name="opt_exclude_contacted_within"' in page
+        reach = c.post("/ui/datasets/demo/preview", data={"seed_kind": "vip", "size_pct": "5",
+                                                          "opt_max_contacts": "2 per month", "csrf_token": csrf_of(c)})
+        assert 'id="preview-error"' in reach.text and "max_contacts" in reach.text
         r = c.post("/datasets/demo/build", data={"seed_kind": "vip", "size_pct": "5", "audience_name": "ui-capped",
-                                                 "max_contacts": "2/30d", "exclude_contacted_within": "",
+                                                 "opt_max_contacts": "2/30d", "opt_exclude_contacted_within": "",
                                                  "csrf_token": csrf_of(c)}, follow_redirects=False)
         assert r.status_code == 303, r.text
     info = service.app.state.workspace.audience_info("ui-capped")

@@ -24,7 +24,7 @@ from lookalike.audience.store import audience_manifest
 from lookalike.campaigns.plan import Plan, minimum_detectable_effect, uplift_plan
 from lookalike.campaigns.report import campaign_results
 from lookalike.campaigns.store import (CreatedCampaign, OutcomeImport, assignments_frame, audience_version,
-                                       control_ids, create_campaign, get_campaign, import_outcomes, read_outcomes)
+                                       create_campaign, get_campaign, import_outcomes, read_outcomes)
 from lookalike.campaigns.store import list_campaigns as listed
 from lookalike.campaigns.uplift_models import UpliftModel, campaign_training_data
 from lookalike.database import audience_versions, campaigns
