@@ -84,6 +84,7 @@ def test_report_cli_with_campaigns(data, tmp_path):
     c = res.uplifts["conversion_rate"]
     assert f"{c.diff * 100:+.2f}".replace(".", ",") in html  # the measured uplift, in Spanish numbers
     assert "p = < " not in html and "Informe Lookalike: customers" in html  # titled from the data's file
+    assert "US$" in html.split('id="campaigns"')[1]  # campaign money in the data's currency
     assert "Calidad de los datos" in html  # quality.json next to the table was found
 
 

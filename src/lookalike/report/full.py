@@ -187,7 +187,7 @@ def build_report(finder, *, quality: dict | None = None, audiences: Sequence[Pat
     if evaluation is not None:
         sections["gain"] = {"svg": figure_to_svg(gain_chart(evaluation.gains, title=t("report_gain"), lang=lang)),
                             "reading": gain_reading(evaluation.gains, t, lang)}
-    sections["campaigns"] = None if campaigns is None else [campaign_view(r, t, lang) for r in campaigns]
+    sections["campaigns"] = None if campaigns is None else [campaign_view(r, t, lang, currency) for r in campaigns]
     return environment().get_template("report.html.j2").render(
         t=t, lang=lang, s=sections, css=static_text("app.css"), source=dataset_title(source),
         version=__version__, generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
