@@ -19,6 +19,7 @@ from typing import Any
 
 from lookalike.errors import MissingColumnsError, ResultWarning
 from lookalike.i18n import error_text as coded_error_text
+from lookalike.i18n import warning_text as coded_warning_text
 from lookalike.i18n import format_number, format_percent, strings, translator
 
 __all__ = ["UIError", "column_label", "error_text", "flash", "has_key", "option_label", "p_value_text", "pop_flashes",
@@ -85,7 +86,7 @@ def warning_text(lang: str, w: object) -> str:
     """A result's warning in ``lang`` when its code has a sentence (``warning_<code>``), else its own text."""
     if isinstance(w, ResultWarning) and has_key(lang, f"warning_{w.code}"):
         return say(lang, f"warning_{w.code}", **warning_params(lang, w.params))
-    return str(w)
+    return coded_warning_text(w, lang)  # the catalogue's warn_{code} sentence, else the warning's own text
 
 
 def warning_params(lang: str, params: Mapping[str, Any]) -> dict[str, Any]:
