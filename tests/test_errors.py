@@ -21,6 +21,7 @@ from lookalike.errors import (
     EmptyDataError,
     InputError,
     InputTooLarge,
+    OutcomeFileError,
     LookalikeError,
     MissingColumnsError,
     ModelFormatError,
@@ -38,7 +39,7 @@ SRC = Path(lookalike.__file__).parent
 
 EXPECTED = {  # class: (exit code, HTTP status) — the table in the errors.py docstring
     LookalikeError: (2, 400), InputError: (3, 400), EmptyDataError: (3, 400), MissingColumnsError: (3, 400),
-    UnsupportedFormatError: (3, 400), InputTooLarge: (3, 413), UploadTooLarge: (3, 413), ParameterError: (2, 400),
+    UnsupportedFormatError: (3, 400), InputTooLarge: (3, 413), UploadTooLarge: (3, 413), OutcomeFileError: (3, 400), ParameterError: (2, 400),
     RecallFloorError: (2, 400), NotFound: (2, 404), UnknownCustomerError: (2, 404), QuarantinedCustomerError: (2, 404),
     ModelFormatError: (3, 400), AccessDenied: (2, 403), CampaignError: (2, 400), DatabaseError: (4, 503),
     DatabaseBusyError: (4, 503),

@@ -12,8 +12,9 @@ the faces report it: ``exit_code`` for the CLI, ``http_status`` for the API
     │   ├── EmptyDataError                    3   400  no rows / no columns
     │   ├── MissingColumnsError               3   400  required columns absent
     │   ├── UnsupportedFormatError            3   400  extension/content not readable
-    │   └── InputTooLarge                     3   413  above a size limit (workbook rows, columns, XML)
-    │       └── UploadTooLarge                3   413  an upload above the size limit
+    │   ├── InputTooLarge                     3   413  above a size limit (workbook rows, columns, XML)
+    │   │   └── UploadTooLarge                3   413  an upload above the size limit
+    │   └── OutcomeFileError                  3   400  an outcome file with bad rows (each kind listed)
     ├── ParameterError (ValueError)           2   400  bad arguments (k out of range, ...)
     │   ├── RecallFloorError                  2   400  an approximate index misses its recall floor
     │   └── NotFound                          2   404  no dataset / audience / export of that name
@@ -49,6 +50,7 @@ An error a face says in its reader's language carries a ``code`` and the ``param
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 EXIT_OK = 0
@@ -221,3 +223,34 @@ __all__ = [
     "QuarantinedCustomerError", "RecallFloorError", "ResultWarning",
     "UnknownCustomerError", "UnsupportedFormatError", "UploadTooLarge",
 ]
+
+
+@dataclass(frozen=True)
+class OutcomeProblem:
+    """One kind of bad row in an outcome file: what (``code``), in which column, how many rows, the first
+    file lines (header = line 1) and an example id. Codes: ``no_customer_id``, ``not_a_number``,
+    ``negative``, ``fractional``, ``duplicate_id``, ``unknown_id``."""
+
+    code: str
+    count: int
+    lines: tuple[int, ...]
+    column: str | None = None
+    example: str | None = None
+
+    def text(self) -> str:
+        """The problem in one English phrase (the CLI's error names every problem this way)."""
+        what = {"no_customer_id": "without customer_id", "not_a_number": f"with a non-numeric {self.column}",
+                "negative": f"with a negative {self.column}",
+                "fractional": f"with a fractional {self.column} (counts must be whole numbers)",
+                "duplicate_id": f"sharing a customer_id with another row (e.g. {self.example!r})",
+                "unknown_id": f"with a customer_id not in the campaign (e.g. {self.example!r})"}[self.code]
+        return f"{self.count} row(s) {what} (file line(s) {', '.join(map(str, self.lines))})"
+
+
+class OutcomeFileError(InputError):
+    """An outcome file with bad rows: nothing was imported; ``problems`` lists every kind of bad row."""
+
+    def __init__(self, where: str, problems: list[OutcomeProblem]):
+        self.where, self.problems = where, list(problems)
+        super().__init__(f"{where}: nothing imported: " + "; ".join(p.text() for p in self.problems) +
+                         ". Fix the file (ids must be the campaign's audience ids, one row each, metrics ≥ 0)")

@@ -24,8 +24,8 @@ from lookalike.campaigns.holdout import (SampleRatioCheck, assign_arms, balance_
                                          sample_ratio_check)
 from lookalike.cleaning.ids import normalize_ids
 import lookalike.database as db
-from lookalike.errors import (CampaignError, DatabaseBusyError, InputError, MissingColumnsError, ParameterError,
-                              ResultWarning)
+from lookalike.errors import (CampaignError, DatabaseBusyError, InputError, MissingColumnsError,  # noqa: F401
+                              OutcomeFileError, OutcomeProblem, ParameterError, ResultWarning)  # (re-exported)
 from lookalike.io import is_sql_url, read_csv
 
 logger = logging.getLogger(__name__)
@@ -348,37 +348,6 @@ class OutcomeImport:
     replaced: int
     totals: dict
     customers_without_outcome: int
-
-
-@dataclass(frozen=True)
-class OutcomeProblem:
-    """One kind of bad row in an outcome file: what (``code``), in which column, how many rows, the first
-    file lines (header = line 1) and an example id. Codes: ``no_customer_id``, ``not_a_number``,
-    ``negative``, ``fractional``, ``duplicate_id``, ``unknown_id``."""
-
-    code: str
-    count: int
-    lines: tuple[int, ...]
-    column: str | None = None
-    example: str | None = None
-
-    def text(self) -> str:
-        """The problem in one English phrase (the CLI's error names every problem this way)."""
-        what = {"no_customer_id": "without customer_id", "not_a_number": f"with a non-numeric {self.column}",
-                "negative": f"with a negative {self.column}",
-                "fractional": f"with a fractional {self.column} (counts must be whole numbers)",
-                "duplicate_id": f"sharing a customer_id with another row (e.g. {self.example!r})",
-                "unknown_id": f"with a customer_id not in the campaign (e.g. {self.example!r})"}[self.code]
-        return f"{self.count} row(s) {what} (file line(s) {', '.join(map(str, self.lines))})"
-
-
-class OutcomeFileError(InputError):
-    """An outcome file with bad rows: nothing was imported; ``problems`` lists every kind of bad row."""
-
-    def __init__(self, where: str, problems: list[OutcomeProblem]):
-        self.where, self.problems = where, list(problems)
-        super().__init__(f"{where}: nothing imported: " + "; ".join(p.text() for p in self.problems) +
-                         ". Fix the file (ids must be the campaign's audience ids, one row each, metrics ≥ 0)")
 
 
 def validate_outcomes(df: pd.DataFrame, assigned_ids: pd.Index, where: str = "outcomes") -> pd.DataFrame:
