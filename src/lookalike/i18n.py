@@ -245,8 +245,12 @@ def _param(name: str, value: object, lang: str) -> object:
     """One parameter of a warning in the reader's format (by name first, then by type)."""
     if isinstance(value, (list, tuple, set, frozenset)):
         return ", ".join(str(v) for v in value)
+    if name in ("column", "feature") and isinstance(value, str):
+        return term(lang, "col", value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return value
+    if name == "smd":  # a standardized difference keeps its sign
+        return ("+" if value >= 0 else "−") + format_number(abs(value), lang, 2)
     if name == "p_value":
         return p_clause(value, lang)
     if name.endswith("_share") or name == "share":

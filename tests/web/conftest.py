@@ -49,8 +49,10 @@ def live(tmp_path_factory):
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # per module: sync Playwright keeps an event loop running in this thread until it stops, and a
+    # later test calling asyncio.run() (the security tests do) would fail in the same process
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield b

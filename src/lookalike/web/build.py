@@ -35,8 +35,8 @@ from lookalike.audience.seeds import DERIVED_RULE_COLUMNS, RuleColumn, parse_rul
 from lookalike.cleaning.ids import canonical_ids
 from lookalike.errors import LookalikeError, ParameterError, ResultWarning
 from lookalike.web.routes import _error_page, _Forbidden, _run, _ws, lang_of, render, ui_form, ui_user
-from lookalike.web.words import (UIError, column_label, error_text, flash, has_key, option_label, rule_words, say,
-                                 warning_text)
+from lookalike.i18n import warning_text
+from lookalike.web.words import UIError, column_label, error_text, flash, has_key, option_label, rule_words, say
 
 router = APIRouter(include_in_schema=False)
 SIZE_MIN, SIZE_MAX, SIZE_STEP = 0.5, 20.0, 0.5
@@ -321,7 +321,7 @@ async def preview(request: Request, name: str) -> HTMLResponse:
         flags = frozenset(c.name for c in rule_columns_of(finder) if c.kind == "flag")
         words = rule_words(lang, parse_rule(opts.seeds.rule), flags)
     return render(request, "_preview.html", error=None, est=estimate(result, pct), rule=words,
-                  warnings=[warning_text(lang, w) for w in (*notes, *result.warnings)])
+                  warnings=[warning_text(w, lang) for w in (*notes, *result.warnings)])
 
 
 @router.post("/datasets/{name}/build")
@@ -357,5 +357,5 @@ async def build(request: Request, name: str) -> Response:
     flash(request.session, "flash_audience_built" if version == 1 else "flash_audience_version",
           name=audience, version=version, size=int(len(result.audience)))
     for w in notes:
-        flash(request.session, "warning_unknown_seed_ids", kind="warn", **w.params)
+        flash(request.session, "warn_unknown_seed_ids", kind="warn", **w.params)
     return RedirectResponse(f"/audiences/{audience}", status_code=303)

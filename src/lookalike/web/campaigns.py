@@ -193,7 +193,7 @@ async def create_campaign(request: Request) -> Response:
     c = created.campaign
     flash(request.session, "flash_campaign_created", name=c.name, treatment=c.n_treatment, control=c.n_control)
     for w in created.warnings:
-        flash(request.session, f"warning_{w.code}", kind="warn", **_plain(w.params))
+        flash(request.session, f"warn_{w.code}", kind="warn", **_plain(w.params))
     return RedirectResponse(f"/campaigns/{c.id}", status_code=303)
 
 

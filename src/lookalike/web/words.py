@@ -7,9 +7,9 @@ own description), never to a raw key.
 
 >>> column_label("es", "total_spent"), column_label("en", "no_such_column")
 ('Gasto total', 'no_such_column')
->>> from lookalike.errors import ResultWarning
->>> warning_text("es", ResultWarning("too_few_candidates", "only 3 qualify", candidates=3, size=10))
-'Solo 3 clientes cumplen las exclusiones y los filtros: la audiencia tendrá 3 en lugar de 10.'
+
+Typed warnings are put into words by :func:`lookalike.i18n.warning_text` (one ``warn_{code}`` catalogue
+set for the UI, the report and the API).
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from typing import Any
 
 from lookalike.errors import MissingColumnsError, ResultWarning
 from lookalike.i18n import error_text as coded_error_text
-from lookalike.i18n import warning_text as coded_warning_text
-from lookalike.i18n import format_number, format_percent, strings, translator
+from lookalike.i18n import format_number, format_percent, strings, translator, warning_text
 
-__all__ = ["UIError", "column_label", "error_text", "flash", "has_key", "option_label", "p_value_text", "pop_flashes",
-           "rule_words", "say", "warning_params", "warning_text"]
+__all__ = ["UIError", "column_label", "error_text", "flash", "has_key", "option_label", "pop_flashes",
+           "rule_words", "say"]
 
 
 class UIError(Exception):
@@ -71,38 +70,6 @@ def option_label(lang: str, name: str, help: str) -> str:
     """An audience option's label (``opt_<name>``), else its own one-line description."""
     key = f"opt_{name}"
     return translator(lang)(key) if has_key(lang, key) else help
-
-
-def p_value_text(p: float, lang: str) -> str:
-    """A p-value to read: three decimals, or "< 0.001" below that.
-
-    >>> p_value_text(0.004645, "es"), p_value_text(2e-9, "en")
-    ('0,005', '< 0.001')
-    """
-    return f"< {format_number(0.001, lang, 3)}" if p < 0.001 else format_number(p, lang, 3)
-
-
-def warning_text(lang: str, w: object) -> str:
-    """A result's warning in ``lang`` when its code has a sentence (``warning_<code>``), else its own text."""
-    if isinstance(w, ResultWarning) and has_key(lang, f"warning_{w.code}"):
-        return say(lang, f"warning_{w.code}", **warning_params(lang, w.params))
-    return coded_warning_text(w, lang)  # the catalogue's warn_{code} sentence, else the warning's own text
-
-
-def warning_params(lang: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """A warning's values ready for a sentence: shares as percentages, p-values and standardized
-    differences readable, column names in words."""
-    out = dict(params)
-    for k, v in params.items():
-        if k == "share" and isinstance(v, (int, float)):
-            out[k] = format_percent(v, lang)
-        elif k == "p_value" and isinstance(v, (int, float)):
-            out[k] = p_value_text(float(v), lang)
-        elif k == "smd" and isinstance(v, (int, float)):
-            out[k] = ("+" if v >= 0 else "−") + format_number(abs(v), lang, 2)
-        elif k in ("column", "feature") and isinstance(v, str):
-            out[k] = column_label(lang, v)
-    return out
 
 
 def rule_words(lang: str, conditions: list[Mapping], flags: frozenset[str] = frozenset()) -> str:
@@ -162,7 +129,9 @@ def pop_flashes(session, lang: str) -> list[dict]:
     for n in notes:
         if isinstance(n, dict) and isinstance(n.get("key"), str):
             params = n.get("params") or {}
-            if n["key"].startswith("warning_"):
-                params = warning_params(lang, params)
+            if n["key"].startswith("warn_"):  # a result's warning: its values in the reader's format
+                out.append({"kind": n.get("kind", "ok"), "text": warning_text(
+                    ResultWarning(n["key"][len("warn_"):], "", **params), lang)})
+                continue
             out.append({"kind": n.get("kind", "ok"), "text": say(lang, n["key"], **params)})
     return out
