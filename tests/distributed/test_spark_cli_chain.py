@@ -36,6 +36,7 @@ def test_clean_writes_timestamps_spark_reads(cli_files):
         assert all(f.type.unit == "us" for f in stamps), [(f.name, f.type) for f in stamps]
 
 
+@pytest.mark.spark
 @pytest.mark.parametrize("with_model", [False, True])
 def test_clean_fit_spark_expand_chain(spark, cli_files, with_model, tmp_path):
     out = tmp_path / "aud"
