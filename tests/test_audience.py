@@ -28,7 +28,7 @@ def _lift(audience: pd.DataFrame, truth: pd.DataFrame) -> float:
     return truth.loc[audience.customer_id, "vip_like"].mean() / base_rate
 
 
-@pytest.mark.parametrize("scorer", ["seed_share", "seed_distance", "classifier"])
+@pytest.mark.parametrize("scorer", ["auto", "seed_share", "seed_distance", "classifier", "gbm", "value", "rule"])
 def test_vip_seeds_find_vip_like_customers_far_above_base_rate(world, scorer):
     finder, truth = world
     audience = finder.expand("vip", size="2%", scorer=scorer)
@@ -37,12 +37,23 @@ def test_vip_seeds_find_vip_like_customers_far_above_base_rate(world, scorer):
     assert lift > 5, f"{scorer}: lift {lift:.1f}"
 
 
-def test_auto_scorer_follows_seed_density(world):
+def test_auto_records_why_this_method(world):
     finder, truth = world
-    sparse = finder.build_audience("vip", 0.02)  # ~120 VIPs of 20,000: < 1 seed per 100 neighbours
-    assert sparse.params["scorer_asked"] == "auto" and sparse.params["scorer"] == "classifier"
-    dense = finder.build_audience([{"column": "total_spent", "op": "top_pct", "value": "5%"}], 200)
-    assert dense.params["scorer"] == "seed_share"  # 1,000 seeds: 5 per neighbourhood
+    res = finder.build_audience("vip", 0.02)
+    p = res.params
+    assert p["scorer_asked"] == "auto" and p["scorer"] == "auto"
+    v = p["validation"]
+    assert v["kind"] == "random"  # VIPs carry no order in time and no campaign: hold-out of seeds
+    table = pd.DataFrame(v["table"])
+    # every candidate this table can feed was validated on the same folds, with its time
+    assert set(table.candidate) == {"seed_share", "seed_distance", "classifier", "gbm", "value", "rule"}
+    assert (table.folds == table.folds.iloc[0]).all() and table.folds.iloc[0] >= 3 and (table.seconds >= 0).all()
+    assert set(v["chosen"]) <= set(table.candidate) and 1 <= len(v["chosen"]) <= 3
+    assert set(table.loc[table.role == "combined", "candidate"]) == set(v["chosen"])
+    assert p["combined"] == v["chosen"]
+    assert "held-out" in v["measure"] and "drawn like" in v["note"]  # says what random validation assumes
+    # the audience is the rank average of the combined candidates: higher similarity, higher rank
+    assert res.audience.similarity.is_monotonic_decreasing and res.audience.similarity.between(0, 1).all()
 
 
 def test_default_scorer_beats_random(world):

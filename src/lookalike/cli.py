@@ -381,7 +381,9 @@ def expand(
     seeds: Annotated[str, typer.Option(help="'vip', an id file, or a rule like 'vip_score >= 0.8' / 'total_spent top 5%'")] = "vip",
     size: Annotated[str, typer.Option(help="Audience size: a count (5000), a share (0.05) or a percentage (5%)")] = "5%",
     output: Annotated[Path, typer.Option("-o", "--output", help="Audience file (.parquet or .csv); sidecar files go next to it")] = Path("audience.parquet"),
-    scorer: Annotated[str, typer.Option(help="auto, seed_share, seed_distance or classifier")] = "auto",
+    scorer: Annotated[str, typer.Option(help="auto (validated combination), seed_share, seed_distance, classifier, gbm, value or rule")] = "auto",
+    seed_order: Annotated[Optional[str], typer.Option(help="Column with the seeds' order in time (a date, or successive groups): auto validates forward")] = None,
+    learn_from_campaigns: Annotated[bool, typer.Option(help="Validate auto on the outcomes of an earlier campaign from the same seeds, when the campaign store has one")] = True,
     negative_seeds: Annotated[Optional[str], typer.Option(help="Seeds to stay away from (same forms as --seeds)")] = None,
     exclude_vips: Annotated[bool, typer.Option(help="Leave existing VIPs out")] = False,
     keep_opted_out: Annotated[bool, typer.Option(help="Keep customers whose promo_channel is none")] = False,
@@ -399,14 +401,40 @@ def expand(
     with _friendly_errors():
         finder = _finder_for(data)
         filters = {k: v for k, v in (("region", region), ("fav_category", category), ("promo_channel", channel)) if v}
+        spec = _seed_spec(seeds)
+        outcomes = _earlier_outcomes(spec) if learn_from_campaigns and scorer == "auto" else None
         with _step("score and rank the audience"):
             result = finder.build_audience(
-                _seed_spec(seeds), size, scorer=scorer, exclude_vips=exclude_vips,
+                spec, size, scorer=scorer, exclude_vips=exclude_vips,
                 exclude_opted_out=not keep_opted_out, suppress=read_id_file(suppress) if suppress else None,
                 filters=filters or None, value=value,
                 negative_seeds=_seed_spec(negative_seeds) if negative_seeds else None,
+                seed_order=seed_order, campaign_outcomes=outcomes,
             )
+        v = result.params.get("validation")
+        if v:
+            _err().print(f"why this method: {v['note']}", soft_wrap=True, markup=False)
         _save_result(result, output, data, fmt, top)
+
+
+def _earlier_outcomes(spec: object):
+    """Outcomes of the newest campaign built from the same seeds, when a campaign store exists (else None)."""
+    from lookalike.database import database_url
+
+    url = os.environ.get("LOOKALIKE_DB_URL", "").strip()
+    home = Path(os.environ.get("LOOKALIKE_HOME", "").strip() or ".lookalike")
+    if not url and not (home / "lookalike.db").is_file():
+        return None  # no store: nothing to learn from (and nothing is created)
+    from lookalike.audience.expand import seed_set_names
+    from lookalike.campaigns.store import earlier_outcomes
+    from lookalike.database import open_database
+
+    name, outcomes = earlier_outcomes(open_database(database_url()), seed_set_names(spec))
+    if name is None:
+        return None
+    _err().print(f"validating on the outcomes of campaign {name} ({int(outcomes.converted.sum()):,} responders "
+                 f"of {len(outcomes):,} contacted)", soft_wrap=True, markup=False)
+    return outcomes
 
 
 playbook_app = typer.Typer(help="Campaign playbooks: retention, cross-sell, win-back, acquisition.", no_args_is_help=True)
@@ -520,9 +548,11 @@ def evaluate(
     splits: Annotated[int, typer.Option(min=1, help="Random splits (confidence intervals need 20+)")] = 20,
     out: Annotated[Path, typer.Option("--out", help="Directory for results (json, md, csv, gain chart)")] = Path("out/evaluation"),
     no_learned_weights: Annotated[bool, typer.Option(help="Use the features unweighted")] = False,
+    scorer: Annotated[str, typer.Option(help="The scorer compared with the rules: auto (what expand ships) or one candidate")] = "auto",
 ) -> None:
     """Backtest: do lookalike segments find hidden or future positives better than rules?"""
-    from lookalike.evaluation.backtest import backtest
+    from lookalike.audience.scoring import check_scorer
+    from lookalike.evaluation.backtest import LOOKALIKE_SCORERS, backtest
     from lookalike.evaluation.report import LABELS, write_results
     from lookalike.evaluation.tasks import load_task, synthetic_task
 
@@ -540,15 +570,21 @@ def evaluate(
             t = synthetic_task(finder.customers_)
         _err().print(f"task {t.name}: {json.dumps({k: v for k, v in t.describe().items() if k != 'features'})}",
                      soft_wrap=True, markup=False)
-        with _step(f"backtest, {splits} splits"):
-            result = backtest(t, n_splits=splits, learn_weights=not no_learned_weights)
+        check_scorer(scorer)
+        scorers = (scorer, *[s for s in LOOKALIKE_SCORERS if s != scorer])
+        with Progress(TextColumn("backtest"), BarColumn(), TextColumn("split {task.completed}/{task.total}"),
+                      TimeElapsedColumn(), console=_err(), transient=True) as bar:
+            job = bar.add_task("splits", total=splits)
+            result = backtest(t, n_splits=splits, scorers=scorers, learn_weights=not no_learned_weights,
+                              progress=lambda i, n, sec: bar.update(job, completed=i + 1))
+        _err().print(f"[green]✓[/] backtest, {splits} splits [dim]({result.params['seconds']:.1f} s)[/]")
         paths = write_results(result, out)
         table = result.summary[["method", "precision@N", "precision@N ci_low", "precision@N ci_high", "lift@N", "auc"]].copy()
         table["method"] = table["method"].replace(LABELS)
         _print_frame(table.round(3), OutputFormat.table, title=f"{t.name}: precision at N = {int(result.splits.n_target.iloc[0]):,} targets")
         from lookalike.evaluation.report import conclusion
 
-        Console().print(conclusion(result), soft_wrap=True)
+        Console().print(conclusion(result, default=scorer), soft_wrap=True)
         _err().print(f"[green]✓[/] wrote {', '.join(p.name for p in paths)} to {out}")
 
 

@@ -105,7 +105,9 @@ class AudienceOptions(_Strict):
 
     seeds: SeedSpec = Field(default_factory=SeedSpec)
     size: str = Field("5%", max_length=20, description="a count (5000), a share (0.05) or a percentage ('5%')")
-    scorer: Literal["auto", "seed_share", "seed_distance", "classifier"] | None = None
+    scorer: Literal["auto", "seed_share", "seed_distance", "classifier", "gbm", "value", "rule"] | None = None
+    seed_order: str | None = Field(None, max_length=200,
+                                   description="column with the seeds' order in time: auto then validates forward")
     k: int = Field(100, ge=1, le=1000)
     negative_seeds: SeedSpec | None = None
     negative_weight: float = Field(1.0, ge=0, le=10)

@@ -45,6 +45,8 @@ def build_options(opts: AudienceOptions) -> dict[str, Any]:
         "exclude_vips": opts.exclude_vips, "exclude_opted_out": opts.exclude_opted_out,
         "value": opts.value, "value_weight": opts.value_weight, "random_state": opts.random_state,
     }
+    if opts.seed_order:
+        kw["seed_order"] = opts.seed_order
     if opts.negative_seeds is not None:
         kw["negative_seeds"] = seed_spec(opts.negative_seeds)
         kw["negative_weight"] = opts.negative_weight

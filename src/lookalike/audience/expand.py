@@ -5,8 +5,9 @@ Order of work in :func:`build_audience`:
 1. resolve the seed set(s) (VIPs, ids, rule; several sets with weights) and the
    optional negative seeds;
 2. diagnose the seeds (size, tightness, distinctive features, outliers);
-3. optionally learn feature weights from how the seeds differ from the base;
-4. score every customer with the chosen scorer (see :mod:`lookalike.audience.scoring`);
+3. score every customer with :func:`lookalike.audience.scoring.score_audience` — the one scoring
+   path, also used by the backtest: feature weights learned from the seeds, then the chosen
+   scorer, or ``auto`` (candidates validated on the seeds, leaders combined);
 5. drop non-candidates, counting each rule: seeds, negative seeds, VIPs, opted-out
    customers (``promo_channel == none``), a suppression list, include-filters
    (region, category, channel) and a candidate rule;
@@ -17,6 +18,7 @@ Order of work in :func:`build_audience`:
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,16 +28,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from lookalike.audience.auto import order_values
 from lookalike.audience.explain import explain as explain_rows
 from lookalike.audience.scoring import (
-    Scores,
+    DEFAULT_K,
     check_scorer,
-    resolve_scorer,
     feature_groups,
-    learned_weights,
-    score_classifier,
-    score_seed_distance,
-    score_seed_share,
+    score_audience,
+    scoring_data,
 )
 from lookalike.audience.seeds import SeedDiagnostics, diagnose_seeds, rule_mask, select_seeds
 from lookalike.errors import InputError, ParameterError
@@ -105,18 +105,46 @@ def parse_size(size: object, n_base: int) -> int:
     return int(size)
 
 
+def _seed_sets(seeds: object) -> list[SeedSet]:
+    if isinstance(seeds, (list, tuple)) and seeds and all(isinstance(s, SeedSet) for s in seeds):
+        return list(seeds)
+    return [SeedSet(seeds)]
+
+
+def _set_name(s: SeedSet) -> str:
+    """A stable name for a seed set: its own name, ``vip``, the rule as text, or the id list's digest."""
+    spec = s.spec
+    if s.name:
+        return s.name
+    if isinstance(spec, str):
+        return spec
+    if isinstance(spec, (list, tuple)) and spec and all(isinstance(c, Mapping) for c in spec):
+        return " and ".join(f"{c.get('column')} {c.get('op')} {c.get('value')}" for c in spec)
+    ids = sorted(str(i) for i in spec) if isinstance(spec, Iterable) else [repr(spec)]
+    return f"ids:{len(ids)}:{hashlib.sha256(chr(10).join(ids).encode()).hexdigest()[:12]}"
+
+
+def seed_set_names(seeds: object) -> list[str]:
+    """The names recorded in the manifest for a seed spec (``vip``, a rule's text, ``ids:N:digest``).
+
+    Two audiences built from the same kind of seeds have the same names: ``auto`` validates on an
+    earlier campaign's outcomes only when its seed sets match.
+
+    >>> seed_set_names("vip"), seed_set_names([{"column": "total_spent", "op": "top_pct", "value": 5}])
+    (['vip'], ['total_spent top_pct 5'])
+    """
+    return [_set_name(s) for s in _seed_sets(seeds)]
+
+
 def _seed_weights(customers: pd.DataFrame, seeds: object) -> tuple[np.ndarray, list[str]]:
     """Per-customer seed weight (0 = not a seed) from one spec or several ``SeedSet``."""
-    sets = list(seeds) if isinstance(seeds, (list, tuple)) and seeds and all(isinstance(s, SeedSet) for s in seeds) \
-        else [SeedSet(seeds)]
+    sets = _seed_sets(seeds)
     w = np.zeros(len(customers))
-    names = []
     for s in sets:
         if not (isinstance(s.weight, (int, float)) and s.weight > 0):
             raise ParameterError(f"seed set weight must be > 0, got {s.weight!r}")
         w += select_seeds(customers, s.spec).to_numpy() * float(s.weight)
-        names.append(s.name or (s.spec if isinstance(s.spec, str) else type(s.spec).__name__))
-    return w, names
+    return w, [_set_name(s) for s in sets]
 
 
 def build_audience(
@@ -125,7 +153,7 @@ def build_audience(
     size: object = "5%",
     *,
     scorer: str | None = None,
-    k: int = 100,
+    k: int = DEFAULT_K,
     negative_seeds: object = None,
     negative_weight: float = 1.0,
     learn_weights: bool = True,
@@ -140,10 +168,18 @@ def build_audience(
     value_weight: float = 0.5,
     explain: bool = True,
     random_state: int = 0,
+    seed_order: object = None,
+    campaign_outcomes: pd.DataFrame | None = None,
+    value_column: str | None = None,
 ) -> AudienceResult:
     """Score every customer against the seeds and return the top ``size`` candidates, explained.
 
     See the module docstring for the order of work; every option is recorded in ``params``.
+    ``seed_order`` (a column of the table, e.g. a date, or one value per customer) is the seeds'
+    order in time: ``auto`` then validates forward. ``campaign_outcomes`` (``customer_id`` and
+    ``converted``: the contacted customers of an earlier campaign from the same kind of seeds)
+    lets ``auto`` validate on real responders. ``value_column`` is the column of the value
+    candidate (default ``total_spent`` when the table has it).
     """
     finder._check_fitted()
     customers = finder.customers_
@@ -166,15 +202,14 @@ def build_audience(
         raise InputError(f"the seed set is the whole base ({n:,} customers); there is nobody left to find — "
                          "narrow the seeds")
     weights_s = seed_w[seed_pos]
-    scorer_name = resolve_scorer(scorer_asked, len(seed_pos), n, k)
     group_names, group_idx = feature_groups(finder.feature_names_, finder.spec_.categorical)
     X = finder.X_
     diagnostics = diagnose_seeds(X, seed_pos, ids, group_names, group_idx, seed_weight=weights_s,
                                  random_state=random_state)
-    # above 1M customers the base side of the weights is estimated on a 1M sample (no float64 copy of X)
-    base_sample = None if n <= 1_000_000 else np.sort(np.random.default_rng(random_state).choice(n, 1_000_000, replace=False))
-    col_w = learned_weights(X, seed_pos, group_idx, sample=base_sample) if learn_weights and len(seed_pos) >= 2 else None
-    Xw = X * col_w if col_w is not None else X
+    data = scoring_data(X, finder.feature_names_, finder.spec_, customers, k=k, learn_weights=learn_weights,
+                        random_state=random_state, value_column=value_column)
+    order = _seed_order(customers, seed_order)
+    outcomes = _outcome_rows(finder, campaign_outcomes) if campaign_outcomes is not None else None
 
     # candidates and the count of every exclusion, in order
     cand = np.ones(n, dtype=bool)
@@ -223,18 +258,21 @@ def build_audience(
     if size_eff == 0:
         raise InputError("no customer qualifies for the audience after exclusions and filters; relax them")
 
-    graph = None
-    if scorer_name == "seed_share":
-        graph = finder.neighbour_graph(k) if col_w is None else finder.weighted_graph(col_w, k, seed_w > 0)
-    scores = _score(scorer_name, Xw, seed_pos, weights_s, k, random_state, graph)
+    scores = score_audience(data, seed_pos, scorer=scorer_asked, seed_weight=weights_s, seed_order=order,
+                            outcomes=outcomes)
+    col_w = scores.weights
+    Xw = X * col_w if col_w is not None else X
     similarity = scores.similarity
     if include_seeds:  # seeds that stay candidates (e.g. retention of VIPs) rank first
         similarity = np.where(seed_w > 0, 1.0, similarity)
     params_neg: dict = {}
     if len(neg_pos):
-        neg = _score(scorer_name, Xw, neg_pos, np.ones(len(neg_pos)), k, random_state, graph)
+        # negative seeds: the seed-vs-base probability of looking like them (a probability, not a rank)
+        neg_scorer = scorer_asked if scorer_asked in ("seed_share", "seed_distance", "classifier", "gbm") else "classifier"
+        neg = score_audience(data, neg_pos, scorer=neg_scorer)
         similarity = similarity * (1.0 - neg.similarity) ** float(negative_weight)
-        params_neg = {"negative_seeds": int(len(neg_pos)), "negative_weight": float(negative_weight)}
+        params_neg = {"negative_seeds": int(len(neg_pos)), "negative_weight": float(negative_weight),
+                      "negative_scorer": neg_scorer}
     rank_score = similarity.copy()
     if value is not None:
         v = pd.to_numeric(customers[value], errors="coerce").to_numpy(dtype=float)
@@ -262,7 +300,9 @@ def build_audience(
     audience = audience.reset_index(drop=True)
     counts["audience"] = len(audience)
     params = {
-        "scorer": scores.scorer, "scorer_asked": scorer_asked, **scores.params, "k": int(k), "size": target, "learn_weights": bool(learn_weights),
+        "scorer": scores.scorer, "scorer_asked": scorer_asked, **scores.params, "k": int(k), "size": target,
+        "learn_weights": bool(learn_weights), "seed_order": seed_order if isinstance(seed_order, str) else (
+            None if seed_order is None else "values"), "value_column": data.value_column,
         "include_seeds": include_seeds, "exclude_vips": exclude_vips, "exclude_opted_out": exclude_opted_out, "filters": dict(filters or {}),
         "candidate_rule": list(candidate_rule or []), "value": value,
         "value_weight": float(value_weight) if value else None, "seed_sets": seed_names, **params_neg,
@@ -270,6 +310,9 @@ def build_audience(
     }
     if col_w is not None:
         params["feature_weights"] = {g: round(float(col_w[group_idx == i][0]), 4) for i, g in enumerate(group_names)}
+    if scores.validation is not None:
+        params["validation"] = scores.validation.to_dict()
+        warnings.extend(scores.validation.warnings)
     return AudienceResult(
         audience=audience,
         diagnostics=diagnostics,
@@ -310,13 +353,37 @@ def rank_order(score: np.ndarray, tiebreak: np.ndarray, ids: np.ndarray, head: i
     return order
 
 
-def _score(name: str, X: np.ndarray, seed_pos: np.ndarray, seed_w: np.ndarray, k: int, random_state: int,
-           graph=None) -> Scores:
-    if name == "seed_share":
-        return score_seed_share(X, seed_pos, seed_w, k=k, graph=graph)
-    if name == "seed_distance":
-        return score_seed_distance(X, seed_pos, k=min(k, 10))
-    return score_classifier(X, seed_pos, seed_w, random_state=random_state)
+def _seed_order(customers: pd.DataFrame, seed_order: object) -> np.ndarray | None:
+    """The seeds' order in time as one float per customer (NaN unknown), from a column name or values."""
+    if seed_order is None:
+        return None
+    if isinstance(seed_order, str):
+        if seed_order not in customers.columns:
+            raise ParameterError(f"seed order column {seed_order!r} is not in the customer table; name a column of "
+                                 "dates or numbers (e.g. signup_date)")
+        values = order_values(customers[seed_order])
+    else:
+        values = np.asarray(seed_order, dtype=np.float64)
+        if values.shape != (len(customers),):
+            raise ParameterError(f"seed_order must be a column name or one value per customer "
+                                 f"({len(customers):,}), got shape {values.shape}")
+    if np.isnan(values).all():
+        raise InputError(f"seed order {seed_order if isinstance(seed_order, str) else ''!s} holds no date or "
+                         "number; name a column of dates or numbers")
+    return values
+
+
+def _outcome_rows(finder: "LookalikeFinder", outcomes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(responder rows, other contacted rows) of an earlier campaign, by customer id (unknown ids ignored)."""
+    from lookalike.finder import canonical_ids
+
+    missing = {"customer_id", "converted"} - set(outcomes.columns)
+    if missing:
+        raise InputError(f"campaign outcomes need columns customer_id and converted; missing {', '.join(sorted(missing))}")
+    pos = finder.ids_.get_indexer(canonical_ids(outcomes["customer_id"]))
+    conv = pd.to_numeric(outcomes["converted"], errors="coerce").fillna(0).to_numpy() > 0
+    known = pos >= 0
+    return np.unique(pos[known & conv]), np.unique(pos[known & ~conv])
 
 
 def reach_table(sorted_similarity: np.ndarray, n_base: int, shares: Sequence[float] = REACH_SHARES) -> pd.DataFrame:

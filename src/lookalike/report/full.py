@@ -10,6 +10,7 @@ no external URL.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -85,10 +86,11 @@ def gain_at(gains: pd.DataFrame, method: str, share: float = GAIN_AT) -> float:
     return float(np.interp(share, g["share_targeted"], g["share_of_positives"]))
 
 
-def gain_reading(gains: pd.DataFrame, t, lang: str, lookalike: str = "seed_share") -> str:
+def gain_reading(gains: pd.DataFrame, t, lang: str, lookalike: str = "auto") -> str:
     """One sentence: targets found at 10% contacted, lookalike against the best rule."""
     if lookalike not in set(gains["method"]):
-        lookalike = next((m for m in ("classifier", "seed_distance") if m in set(gains["method"])), lookalike)
+        lookalike = next((m for m in ("seed_share", "classifier", "seed_distance") if m in set(gains["method"])),
+                         lookalike)
     la, rule = gain_at(gains, lookalike), gain_at(gains, "best_rule")
     if math.isnan(la) or math.isnan(rule):
         return ""
@@ -104,11 +106,15 @@ def _audiences(finder, paths: Sequence[Path]) -> list[dict]:
     for p in paths:
         prof = sidecar(p, ".profile.csv")
         if prof.is_file():
-            out.append({"name": Path(p).stem, "profile": pd.read_csv(prof), "size": None})
+            man = sidecar(p, ".manifest.json")
+            params = (json.loads(man.read_text("utf-8")).get("parameters") or {}) if man.is_file() else {}
+            out.append({"name": Path(p).stem, "profile": pd.read_csv(prof), "size": None,
+                        "validation": params.get("validation")})
     if not out and "vip_flag" in finder.customers_ and finder.customers_["vip_flag"].eq(1).sum() >= 2:
         res = finder.build_audience("vip", DEFAULT_AUDIENCE_SIZE, exclude_vips=True, explain=False)
         out.append({"name": f"VIP lookalikes ({DEFAULT_AUDIENCE_SIZE})", "profile": res.profile,
-                    "size": len(res.audience), "tightness": res.diagnostics.tightness, "seeds": res.diagnostics.size})
+                    "size": len(res.audience), "tightness": res.diagnostics.tightness, "seeds": res.diagnostics.size,
+                    "validation": res.params.get("validation")})
     return out
 
 
@@ -157,11 +163,11 @@ def build_report(finder, *, quality: dict | None = None, audiences: Sequence[Pat
         shown = prof.assign(_r=np.log(prof["audience_vs_base"].astype(float).clip(lower=1e-9)).abs()) \
             .sort_values("_r", ascending=False).head(12).drop(columns="_r")
         sections["profiles"].append({"name": a["name"], "size": a.get("size"), "rows": shown.to_dict(orient="records"),
-                                     "reading": profile_reading(prof, t, lang)})
+                                     "reading": profile_reading(prof, t, lang), "validation": a.get("validation")})
     if vip.sum() >= 10:
-        # the chart compares the default lookalike scorer with rules: the other scorers are left out (time)
+        # the chart compares the shipped default (auto) with rules: the other scorers are left out (time)
         result = backtest(synthetic_task(customers), n_splits=n_splits, random_state=random_state,
-                          scorers=("seed_share",), baselines=("best_rule", "spend", "random"))
+                          scorers=("auto",), baselines=("best_rule", "spend", "random"), customer_resamples=0)
         sections["gain"] = {"svg": figure_to_svg(gain_chart(result.gains, title=t("report_gain"))),
                             "reading": gain_reading(result.gains, t, lang)}
     sections["campaigns"] = _campaigns(campaigns_url, t, lang) if campaigns_url else None
