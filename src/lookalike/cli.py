@@ -19,6 +19,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -48,7 +49,8 @@ def _err() -> Console:
 
 def _fail(exc: LookalikeError) -> None:
     code = EXIT_INPUT if isinstance(exc, (InputError, ModelFormatError)) else EXIT_ARGUMENT
-    _err().print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+    # escaped: messages name TOML sections such as [features], which Rich would take for markup
+    _err().print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
     raise typer.Exit(code)
 
 

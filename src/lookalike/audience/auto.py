@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score
 
 from lookalike.audience.candidates import CANDIDATES as CANDIDATE_ORDER
@@ -52,11 +53,11 @@ VALIDATION_SEEDS = 2_000
 #: Fewest responders (and non-responders) an earlier campaign needs to validate on.
 MIN_CAMPAIGN = 20
 KINDS = ("campaign", "forward", "random")
-#: Runners-up whose validation score is at least this share of the leader's are combined with it.
-COMBINE_WITHIN = 0.7
+#: At most this many leading candidates are rank-averaged.
 MAX_COMBINED = 3
-#: ... unless it trails the leader fold by fold by more than this many standard errors.
-CLEARLY_WORSE_SE = 2.0
+COMBINE = " + "
+#: Below this many seeds random hold-out is repeated (fresh folds) to halve its noise.
+REPEAT_BELOW = 500
 #: A candidate finding held-out seeds with this average precision means the seeds are (nearly) a rule.
 RESTATES_AP = 0.9
 
@@ -123,10 +124,13 @@ def _split_base(n: int, exclude: np.ndarray, rng: np.random.Generator, size: int
 
 def random_folds(n: int, seed_pos: np.ndarray, rng: np.random.Generator, *, folds: int = FOLDS,
                  base_size: int = VALIDATION_BASE) -> list[Fold]:
-    """``folds``-fold hold-out of the seeds (each seed held out once)."""
+    """``folds``-fold hold-out of the seeds (each seed held out once; twice below ``REPEAT_BELOW`` seeds)."""
     fit_base, eval_base = _split_base(n, seed_pos, rng, base_size)
-    parts = np.array_split(rng.permutation(seed_pos), min(folds, max(2, len(seed_pos) // MIN_FOLD_SEEDS)))
-    return [Fold(np.setdiff1d(seed_pos, p), np.sort(p), eval_base, fit_base) for p in parts if len(p)]
+    out = []
+    for _ in range(2 if len(seed_pos) < REPEAT_BELOW else 1):
+        parts = np.array_split(rng.permutation(seed_pos), min(folds, max(2, len(seed_pos) // MIN_FOLD_SEEDS)))
+        out += [Fold(np.setdiff1d(seed_pos, p), np.sort(p), eval_base, fit_base) for p in parts if len(p)]
+    return out
 
 
 def forward_folds(n: int, seed_pos: np.ndarray, order: np.ndarray, rng: np.random.Generator, *,
@@ -234,6 +238,8 @@ def validate(data: ScoringData, seed_pos: np.ndarray, *, seed_weight: np.ndarray
         weight_of[seed_pos] = seed_weight
     scores, seconds = fold_scores(data, candidates, folds, weight_of)
     metric, ap = _metric_matrix(scores, folds, random_state)
+    scores.update(_combinations(scores, _leaders(metric, candidates)))
+    metric, ap = _metric_matrix(scores, folds, random_state)
     table, chosen = choose(metric, candidates, seconds, ap)
     return Validation(kind=kind, measure=MEASURES[kind], table=table, chosen=chosen,
                       note=_note(kind, table, chosen, notes, len(seed_pos)), seconds=time.perf_counter() - t0,
@@ -276,58 +282,55 @@ def _metric_matrix(scores: dict[str, list[np.ndarray]], folds: list[Fold], rando
     return {c: np.asarray(v) for c, v in out.items()}, {c: np.asarray(v) for c, v in raw.items()}
 
 
+def _leaders(metric: dict[str, np.ndarray], candidates: tuple[str, ...]) -> list[str]:
+    """Candidates by mean validation score, best first (ties: the simpler first)."""
+    return sorted(candidates, key=lambda c: (-float(np.mean(metric[c])), CANDIDATE_ORDER.index(c)))
+
+
+def _combinations(scores: dict[str, list[np.ndarray]], leaders: list[str]) -> dict[str, list[np.ndarray]]:
+    """The rank averages of the top 2 … ``MAX_COMBINED`` candidates, fold by fold (validated like the others)."""
+    out = {}
+    for k in range(2, min(MAX_COMBINED, len(leaders)) + 1):
+        members = leaders[:k]
+        out[COMBINE.join(members)] = [np.mean([rankdata(scores[m][i]) for m in members], axis=0)
+                                      for i in range(len(scores[members[0]]))]
+    return out
+
+
 def choose(metric: dict[str, np.ndarray], candidates: tuple[str, ...], seconds: dict[str, float],
            ap: dict[str, np.ndarray] | None = None) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """The validation table and the candidates to rank-average.
 
-    The leader (highest mean score; ties go to the simpler candidate, in ``CANDIDATES`` order) is
-    combined with the runners-up whose mean score is at least ``COMBINE_WITHIN`` of the leader's
-    and that do not trail it clearly fold by fold (:func:`_clearly_worse`), at most
-    ``MAX_COMBINED`` in all: close leaders are averaged, because their order is within the folds'
-    noise, while a clear leader stands alone — a weaker method added to it only dilutes it. The
-    score is average precision as a multiple of random, minus 1.
+    The options are the leader alone and the rank averages of the top 2 and top 3 candidates
+    (validated on the same folds, as the ensemble candidate). The option with the best mean score
+    wins; on a tie the one with fewer members. So a clear leader stands alone (a weaker method
+    averaged in only dilutes it, and validation shows it), and leaders whose strengths differ are
+    combined. The score is average precision as a multiple of random, minus 1.
     """
+    leaders = _leaders(metric, candidates)
+    options = [leaders[:k] for k in range(1, min(MAX_COMBINED, len(leaders)) + 1)]
+    means = [float(np.mean(metric[COMBINE.join(o)])) for o in options]
+    chosen = tuple(options[int(np.argmax(np.round(means, 9)))])
     rows = []
-    for c in candidates:
-        v = metric[c]
-        rows.append({"candidate": c, "score": float(np.mean(v)), "spread": float(np.std(v)), "folds": int(len(v)),
-                     "average_precision": float(np.mean(ap[c])) if ap is not None else float("nan"),
-                     "seconds": round(seconds.get(c, 0.0), 3)})
-    table = pd.DataFrame(rows)
-    table["_simple"] = [CANDIDATE_ORDER.index(c) for c in table["candidate"]]
-    table = table.sort_values(["score", "_simple"], ascending=[False, True], kind="stable").drop(columns="_simple")
-    table = table.reset_index(drop=True)
-    leader = table["candidate"].iloc[0]
-    lead = float(table["score"].iloc[0])
-    chosen = [leader]
-    if lead > 0:
-        for r in table.iloc[1:MAX_COMBINED].itertuples():
-            if r.score >= COMBINE_WITHIN * lead and not _clearly_worse(metric[leader], metric[r.candidate]):
-                chosen.append(r.candidate)
-    table["role"] = np.where(table["candidate"].isin(chosen), "combined", "")
-    return table, tuple(chosen)
-
-
-def _clearly_worse(leader: np.ndarray, other: np.ndarray) -> bool:
-    """Is ``other`` behind the leader by more than ``CLEARLY_WORSE_SE`` standard errors, fold by fold?
-
-    Needs three folds or more: with fewer the difference has no usable spread and nothing is
-    "clearly" worse.
-    """
-    d = np.asarray(leader) - np.asarray(other)
-    if len(d) < 3:
-        return False
-    se = d.std(ddof=1) / np.sqrt(len(d))
-    return bool(d.mean() > CLEARLY_WORSE_SE * se)
+    for name, v in metric.items():
+        members = name.split(COMBINE)
+        rows.append({"candidate": name, "score": float(np.mean(v)), "spread": float(np.std(v)), "folds": int(len(v)),
+                     "average_precision": float(np.mean(ap[name])) if ap is not None else float("nan"),
+                     "seconds": round(sum(seconds.get(m, 0.0) for m in members) if len(members) == 1 else 0.0, 3),
+                     "role": "chosen" if tuple(members) == chosen else "combined" if name in chosen else ""})
+    table = pd.DataFrame(rows).sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+    return table, chosen
 
 
 def _note(kind: str, table: pd.DataFrame, chosen: tuple[str, ...], notes: list[str], n_seeds: int) -> str:
     lead = ", ".join(f"{r.candidate} ({r.score:.3f} ± {r.spread:.3f})" for r in table.head(3).itertuples())
     text = {"campaign": "Validated on the outcomes of an earlier campaign from the same kind of seeds.",
-            "forward": "Validated forward in time: fitted on the earlier seeds, measured on the later ones.",
+            "forward": "Validated forward in time: fitted on older seeds, measured on how it finds the newest ones.",
             "random": ("Validated by holding out seeds at random: this only measures how well each method finds "
                        "more customers like the seeds, and assumes the customers to find are drawn like them.")}[kind]
-    text += f" Leaders: {lead}. Combined by rank averaging: {' + '.join(chosen)}."
+    text += f" Best validated: {lead}. "
+    text += (f"Chosen: {' + '.join(chosen)} (rank average)." if len(chosen) > 1 else
+             f"Chosen: {chosen[0]} alone (averaging it with the runners-up validated worse).")
     best_ap = table.loc[table["average_precision"].idxmax()] if len(table) and table["average_precision"].notna().any() \
         else None
     if best_ap is not None and kind != "campaign" and best_ap["average_precision"] >= RESTATES_AP:

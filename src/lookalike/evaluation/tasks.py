@@ -352,10 +352,11 @@ def task_from_frame(df: pd.DataFrame, cfg: dict, *, source: str = "") -> Task:
 
 
 def _enough(seeds: np.ndarray, target: np.ndarray, key: str, where: _Where) -> None:
-    """A task needs at least two seeds and one target."""
-    if seeds.sum() < 2:
-        raise where.fail(key, f"selects {int(seeds.sum())} customer(s) as seeds",
-                         "a task needs at least 2; check the expression against the data's values")
+    """A task needs seeds (a hide task at least two positives: one to hide, one to keep) and a target."""
+    need = 2 if target is seeds else 1
+    if seeds.sum() < need:
+        raise where.fail(key, f"selects {int(seeds.sum())} customer(s)",
+                         f"a task needs at least {need}; check the expression against the data's values")
     if target is not seeds and target.sum() == 0:
         raise where.fail("[task] target", "selects no customer to find among the non-seeds",
                          "check the expression (and split_at in mode time) against the data's values")
