@@ -291,7 +291,15 @@ def render_evaluation_html(results: list[BacktestResult], selection=None, seed_s
         for r in res.summary.to_dict(orient="records"):
             rows.append({"method": LABELS.get(r["method"], r["method"]), "key": r["method"],
                          "precision_n": _ci(r, "precision@N"), "lift_n": _ci(r, "lift@N"),
-                         "precision_m": _ci(r, "precision@M"), "auc": _ci(r, "auc")})
+                         "precision_m": _ci(r, "precision@M"), "precision_10": _ci(r, "precision@10%"),
+                         "ap": _ci(r, "ap"), "auc": _ci(r, "auc")})
+        comps = [{"versus": LABELS.get(c["versus"], c["versus"]),
+                  "diff": f"{_pts(c['mean'])} points [{_pts(c['ci_low'])}, {_pts(c['ci_high'])}]",
+                  "splits_only": f"[{_pts(c['split_ci_low'])}, {_pts(c['split_ci_high'])}]", "verdict": c["verdict"],
+                  "sign": {"better": "good", "worse": "bad"}.get(c["verdict"], "tie")}
+                 for c in res.comparisons.to_dict(orient="records") if c["metric"] == "precision@N"] \
+            if len(res.comparisons) else []
+        validation = (res.to_dict().get("validation") or {}).get("first_split")
         svg = figure_to_svg(gain_chart(res.gains, title="Cumulative gain (first split)")) if len(res.gains) else ""
         n_target = int(res.splits["n_target"].iloc[0]) if len(res.splits) else 0
         facts = [("mode", res.task.get("mode", "")), ("customers", f"{res.task.get('customers', 0):,}"),
@@ -303,7 +311,7 @@ def render_evaluation_html(results: list[BacktestResult], selection=None, seed_s
         if res.rules:
             facts.append(("rule chosen in the first split", res.rules[0]))
         sections.append({"name": name, "title": res.task.get("title", ""), "conclusion": conclusion(res),
-                         "rows": rows, "svg": svg, "facts": facts,
+                         "rows": rows, "svg": svg, "facts": facts, "comparisons": comps, "validation": validation,
                          "selection": _selection_view(sel_by_name[name]) if name in sel_by_name else None})
     seeds = []
     if seed_sizes is not None:
