@@ -37,7 +37,7 @@ import lookalike as lk
 from lookalike.audience import auto
 from lookalike.audience.candidates import _base_sample
 from lookalike.audience.scoring import SHARE_REFERENCE, FIT_BASE, rank_average, scoring_data
-from lookalike.evaluation.backtest import _contactable, _feature_matrix, _split
+from lookalike.evaluation.backtest import _contactable, _feature_matrix, _rank_score, _split
 from lookalike.evaluation.metrics import precision_at
 from lookalike.evaluation.tasks import Task, _transactions_frame, load_task, synthetic_task, task_from_frame
 from lookalike.features import FeatureSpec
@@ -187,7 +187,7 @@ def run_task(key: str, make, n_splits: int, fresh: bool) -> dict:
     if path.is_file() and not fresh:
         with open(path, "rb") as fh:
             cached = pickle.load(fh)
-        if cached["n_splits"] >= n_splits:
+        if cached["n_splits"] >= n_splits and "alone" in cached["splits"][0]:
             return cached
     task = make()
     X, names = _feature_matrix(task)
@@ -206,11 +206,14 @@ def run_task(key: str, make, n_splits: int, fresh: bool) -> dict:
                                                                                   size=SHARE_REFERENCE)
         w = data.weights(seed_pos, base)
         Xw = X if w is None else X * w
-        full = {c: data.score(c, seed_pos, base, reference=reference, Xw=Xw).similarity[population].astype(np.float32)
-                for c in data.available()}
+        full, alone = {}, {}
+        for c in data.available():
+            sc = data.score(c, seed_pos, base, reference=reference, Xw=Xw)
+            full[c] = sc.similarity[population].astype(np.float32)            # what a rank average reads
+            alone[c] = _rank_score(sc.similarity, sc.tiebreak)[population]     # a candidate on its own, ties broken
         kind, folds, _ = auto.plan(len(X), seed_pos, seed_order=order, random_state=split)
         fold_sc, _ = auto.fold_scores(data, data.available(), folds)
-        out["splits"].append({"y": target[population], "full": full, "kind": kind, "folds": folds,
+        out["splits"].append({"y": target[population], "full": full, "alone": alone, "kind": kind, "folds": folds,
                               "fold_scores": fold_sc, "seconds": time.perf_counter() - t0})
         print(f"{key} split {split}: {time.perf_counter() - t0:.1f} s ({kind})", file=sys.stderr, flush=True)
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -224,8 +227,10 @@ def run_task(key: str, make, n_splits: int, fresh: bool) -> dict:
 
 def _rule_options(metric: dict, candidates: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     leaders = auto._leaders(metric, candidates)
-    table, shipped = auto.choose(metric, candidates, {})
-    return {"auto (shipped)": shipped, "validated leader alone": tuple(leaders[:1]),
+    _, shipped = auto.choose(metric, candidates, {})
+    options = [tuple(leaders[:k]) for k in range(1, min(auto.MAX_COMBINED, len(leaders)) + 1)]
+    best = max(options, key=lambda o: float(np.mean(metric[auto.COMBINE.join(o)])))
+    return {"auto (shipped)": shipped, "best validated option": best, "validated leader alone": options[0],
             "top 2 always": tuple(leaders[:2]), "top 3 always": tuple(leaders[:3])}
 
 
@@ -239,9 +244,10 @@ def evaluate(res: dict) -> pd.DataFrame:
         scores.update(auto._combinations(scores, auto._leaders(metric, cands)))
         metric, _ = auto._metric_matrix(scores, sp["folds"], i)
         n = int(y.sum())
-        truth = {c: precision_at(y, sp["full"][c], n) for c in cands}
+        truth = {c: precision_at(y, sp["alone"][c], n) for c in cands}
         for rule, members in _rule_options(metric, cands).items():
-            s = rank_average([sp["full"][m].astype(np.float64) for m in members]) if len(members) > 1 else sp["full"][members[0]]
+            s = rank_average([sp["full"][m].astype(np.float64) for m in members]) if len(members) > 1 \
+                else sp["alone"][members[0]]
             rows.append({"task": res["name"], "key": res["key"], "split": i, "kind": sp["kind"], "rule": rule,
                          "chosen": " + ".join(members), "precision@N": precision_at(y, s, n),
                          "best_single": max(truth.values()), "best_single_name": max(truth, key=truth.get),

@@ -133,3 +133,11 @@ def test_order_values_reads_dates_and_numbers():
     assert order_values(pd.Series([3, None, 1])).tolist()[::2] == [3.0, 1.0]
     d = order_values(pd.Series(["2011-01-02", "bad", "2010-05-01"]))
     assert np.isnan(d[1]) and d[2] < d[0]
+
+
+def test_too_few_seeds_to_validate_fall_back_and_say_so(drift):
+    finder, _, seeds, _ = drift
+    res = finder.build_audience(list(seeds[:4]), 50, explain=False)
+    v = res.params["validation"]
+    assert v["kind"] == "none" and v["chosen"] == ["seed_distance"] and "Not validated" in v["note"]
+    assert any("Not validated" in w for w in res.warnings) and len(res.audience) == 50

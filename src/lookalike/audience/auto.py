@@ -46,15 +46,20 @@ FORWARD_CUTS = (0.5, 0.6, 0.7, 0.8)
 FORWARD_NEWEST = 0.2
 #: Fewest seeds a validation fold may hold out or fit on.
 MIN_FOLD_SEEDS = 10
+#: Below this many seeds nothing is validated and ``FALLBACK`` scores alone.
+MIN_VALIDATION_SEEDS = 6
+FALLBACK = "seed_distance"
 #: Base customers validation fits against (and, disjoint, as many it is measured among).
 VALIDATION_BASE = 4_000
 #: Seeds validation uses at most (a random sample; order kept): its cost stays flat with the base.
 VALIDATION_SEEDS = 2_000
 #: Fewest responders (and non-responders) an earlier campaign needs to validate on.
 MIN_CAMPAIGN = 20
-KINDS = ("campaign", "forward", "random")
-#: At most this many leading candidates are rank-averaged.
+KINDS = ("campaign", "forward", "random", "none")
+#: At most this many leading candidates are rank-averaged; the widest combination validating
+#: within this share of the best option is chosen (bench/results/evaluation/auto_study.md).
 MAX_COMBINED = 3
+COMBINE_WITHIN = 0.95
 COMBINE = " + "
 #: Below this many seeds random hold-out is repeated (fresh folds) to halve its noise.
 REPEAT_BELOW = 500
@@ -231,6 +236,13 @@ def validate(data: ScoringData, seed_pos: np.ndarray, *, seed_weight: np.ndarray
     """Validate every available candidate (see the module docstring) and choose the combination."""
     t0 = time.perf_counter()
     candidates = candidates or data.available()
+    if len(seed_pos) < MIN_VALIDATION_SEEDS:
+        note = (f"Not validated: {len(seed_pos)} seed(s) cannot be split into seeds to fit on and seeds to find "
+                f"(at least {MIN_VALIDATION_SEEDS} are needed); {FALLBACK} (distance to the nearest seeds) is used.")
+        table = pd.DataFrame([{"candidate": FALLBACK, "score": float("nan"), "spread": float("nan"), "folds": 0,
+                               "average_precision": float("nan"), "seconds": 0.0, "role": "chosen"}])
+        return Validation(kind="none", measure=MEASURES["none"], table=table, chosen=(FALLBACK,), note=note,
+                          seconds=time.perf_counter() - t0, warnings=(note,))
     kind, folds, notes = plan(data.n, seed_pos, seed_order=seed_order, outcomes=outcomes, random_state=random_state)
     weight_of = None
     if seed_weight is not None:
@@ -247,6 +259,7 @@ def validate(data: ScoringData, seed_pos: np.ndarray, *, seed_weight: np.ndarray
 
 
 MEASURES = {
+    "none": "no validation: too few seeds",
     "campaign": ("average precision of the earlier campaign's responders among its contacted customers, "
                  "as a multiple of random, minus 1"),
     "forward": ("average precision of the newest seeds among base customers, fitted on older seeds, "
@@ -302,15 +315,20 @@ def choose(metric: dict[str, np.ndarray], candidates: tuple[str, ...], seconds: 
     """The validation table and the candidates to rank-average.
 
     The options are the leader alone and the rank averages of the top 2 and top 3 candidates
-    (validated on the same folds, as the ensemble candidate). The option with the best mean score
-    wins; on a tie the one with fewer members. So a clear leader stands alone (a weaker method
-    averaged in only dilutes it, and validation shows it), and leaders whose strengths differ are
-    combined. The score is average precision as a multiple of random, minus 1.
+    (validated on the same folds, as the ensemble candidate). The widest option whose mean score is
+    within ``COMBINE_WITHIN`` of the best option's is chosen: averaging the leaders is the default
+    (their order is usually within the folds' noise, and an average hedges it), and only clear
+    evidence — the combination validating more than 5% worse — makes a leader stand alone (a
+    weaker method averaged in only dilutes it). The score is average precision as a multiple of
+    random, minus 1.
     """
     leaders = _leaders(metric, candidates)
     options = [leaders[:k] for k in range(1, min(MAX_COMBINED, len(leaders)) + 1)]
-    means = [float(np.mean(metric[COMBINE.join(o)])) for o in options]
-    chosen = tuple(options[int(np.argmax(np.round(means, 9)))])
+    means = np.array([float(np.mean(metric[COMBINE.join(o)])) for o in options])
+    best = means.max()
+    # the widest combination that validates within COMBINE_WITHIN of the best option
+    keep = [i for i, m in enumerate(means) if best <= 0 and i == 0 or best > 0 and m >= COMBINE_WITHIN * best]
+    chosen = tuple(options[max(keep)])
     rows = []
     for name, v in metric.items():
         members = name.split(COMBINE)

@@ -107,8 +107,40 @@ def feature_groups(feature_names: list[str], categorical: tuple[str, ...]) -> tu
 
 
 def _column_cdf(base: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Mid-rank empirical CDF of ``base`` at ``values`` (ties count half)."""
+    """Mid-rank empirical CDF of the sorted ``base`` at ``values`` (ties count half)."""
     return (np.searchsorted(base, values, "left") + np.searchsorted(base, values, "right")) / (2.0 * len(base))
+
+
+class _Separation:
+    """The base side of :func:`separation`, computed once (sorted columns, medians, category shares)."""
+
+    def __init__(self, X: np.ndarray, base_rows: np.ndarray, group_idx: np.ndarray, is_categorical: np.ndarray):
+        B = X[base_rows]
+        self.groups = [np.flatnonzero(group_idx == g) for g in range(len(is_categorical))]
+        self.is_cat = is_categorical
+        self.n_base = len(base_rows)
+        self.sorted, self.med, self.spread, self.pb = {}, {}, {}, {}
+        for g, cols in enumerate(self.groups):  # features, not customers
+            if is_categorical[g]:
+                self.pb[g] = (B[:, cols] != 0).mean(axis=0)
+            else:
+                b = np.sort(B[:, cols[0]])
+                self.sorted[g], self.med[g] = b, b[len(b) // 2]
+                self.spread[g] = np.sort(np.abs(b - b[len(b) // 2]))
+
+    def __call__(self, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        S = X[rows]
+        out = np.zeros(len(self.groups))
+        for g, cols in enumerate(self.groups):
+            if self.is_cat[g]:
+                ps = (S[:, cols] != 0).mean(axis=0)
+                out[g] = float(np.sum((ps - self.pb[g]) ** 2 / np.maximum(self.pb[g], 1.0 / self.n_base)))
+            else:
+                x = S[:, cols[0]]
+                shift = 2 * _column_cdf(self.sorted[g], x).mean() - 1
+                spread = 2 * _column_cdf(self.spread[g], np.abs(x - self.med[g])).mean() - 1
+                out[g] = np.pi * (shift**2 + spread**2)
+        return out
 
 
 def separation(X: np.ndarray, seed_rows: np.ndarray, base_rows: np.ndarray, group_idx: np.ndarray,
@@ -122,21 +154,7 @@ def separation(X: np.ndarray, seed_rows: np.ndarray, base_rows: np.ndarray, grou
     ``Σ_c (p_seeds,c − p_base,c)² / p_base,c``. Both are ≈ d² for a shift of d standard deviations,
     so numeric and categorical features compare on one scale.
     """
-    n_groups = len(is_categorical)
-    B, S = X[base_rows], X[seed_rows]
-    out = np.zeros(n_groups)
-    for g in range(n_groups):  # features, not customers
-        cols = np.flatnonzero(group_idx == g)
-        if is_categorical[g]:
-            pb, ps = (B[:, cols] != 0).mean(axis=0), (S[:, cols] != 0).mean(axis=0)
-            out[g] = float(np.sum((ps - pb) ** 2 / np.maximum(pb, 1.0 / len(base_rows))))
-            continue
-        b = np.sort(B[:, cols[0]])
-        shift = 2 * _column_cdf(b, S[:, cols[0]]).mean() - 1
-        med = b[len(b) // 2]
-        spread = 2 * _column_cdf(np.sort(np.abs(b - med)), np.abs(S[:, cols[0]] - med)).mean() - 1
-        out[g] = np.pi * (shift**2 + spread**2)
-    return out
+    return _Separation(X, base_rows, group_idx, is_categorical)(X, seed_rows)
 
 
 def learned_weights(X: np.ndarray, seed_pos: np.ndarray, group_idx: np.ndarray,
@@ -159,11 +177,11 @@ def learned_weights(X: np.ndarray, seed_pos: np.ndarray, group_idx: np.ndarray,
     n_groups = int(group_idx.max()) + 1
     if is_categorical is None:
         is_categorical = np.bincount(group_idx, minlength=n_groups) > 1
-    T = separation(X, seed_pos, base, group_idx, is_categorical)
+    sep = _Separation(X, base, group_idx, is_categorical)
+    T = sep(X, seed_pos)
     rng = np.random.default_rng(random_state)
     m = min(len(seed_pos), max(1, len(base) // 2))
-    null = np.array([separation(X, rng.choice(base, m, replace=False), base, group_idx, is_categorical)
-                     for _ in range(NULL_DRAWS)])
+    null = np.array([sep(X, rng.choice(base, m, replace=False)) for _ in range(NULL_DRAWS)])
     w = np.sqrt(np.maximum(T - (null.mean(axis=0) + NULL_Z * null.std(axis=0)), 0.0))
     if not (w > 0).any():  # nothing sets the seeds apart: every feature counts the same
         return np.ones(len(group_idx), dtype=np.float32)

@@ -133,12 +133,12 @@ def write_results(result: BacktestResult, out_dir: str | os.PathLike[str], *, pl
     paths.append(write_text(out / f"{name}.json", json.dumps(doc, indent=2, default=str)))
     s = result.summary
     md = [f"# {name}: lookalike against rules", "", result.task.get("title", ""), "", text, "",
-          "| method | precision@N [95% CI] | lift@N | precision@M (rule size) | precision@10% | AP | AUC |",
-          "|---|---|---|---|---|---|---|"]
+          "| method | precision@N [95% CI] | spread over splits (sd) | lift@N | precision@M (rule size) | "
+          "precision@10% | AP | AUC |", "|---|---|---|---|---|---|---|---|"]
     for r in s.to_dict(orient="records"):  # one row per method
         pm = _fmt(r, "precision@M") if "precision@M" in s and pd.notna(r.get("precision@M")) else "-"
-        md.append(f"| {LABELS.get(r['method'], r['method'])} | {_fmt(r, 'precision@N')} | {r['lift@N']:.2f} | {pm} | "
-                  f"{r['precision@10%']:.3f} | {r['ap']:.3f} | {r['auc']:.3f} |")
+        md.append(f"| {LABELS.get(r['method'], r['method'])} | {_fmt(r, 'precision@N')} | {r['precision@N sd']:.3f} | "
+                  f"{r['lift@N']:.2f} | {pm} | {r['precision@10%']:.3f} | {r['ap']:.3f} | {r['auc']:.3f} |")
     comp = result.comparisons
     if len(comp):
         md += ["", f"{default} against each method, precision@N (95% CI resampling {comp['interval'].iloc[0]}; "
