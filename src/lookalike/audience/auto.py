@@ -9,22 +9,27 @@ earlier campaign when the caller passes them. Which validation is used:
     its responders above its non-responders (average precision, spread over ``FOLDS`` random
     parts of the campaign). The product learns from its own campaigns.
 ``forward`` (seeds ordered in time: a date, or successive groups such as campaign 1…5)
-    Fit on the earlier seeds, measure how the later ones are found among base customers the fit
-    did not see (cuts at the ``FORWARD_CUTS`` quantiles of the seeds' order; every later seed is
-    a positive). This is what a time split rewards: finding who comes next, not who was there.
+    Fit on older seeds, measure how the newest ``FORWARD_NEWEST`` of them are found among base
+    customers the fit did not see (fits stop at the ``FORWARD_CUTS`` quantiles of the seeds'
+    order; every fold looks for the same newest seeds). This is what a time split rewards:
+    finding who comes next, not who was there — a method that only finds seeds like the old ones
+    falls behind.
 ``random``
-    ``FOLDS``-fold hold-out of the seeds: fit on the others, measure how the held-out seeds are
-    found among base customers the fit did not see (average precision: it does not saturate
-    the way recall at a large audience does). It assumes the customers to find are drawn like
-    the seeds; the validation note says so.
+    ``FOLDS``-fold hold-out of the seeds (repeated below ``REPEAT_BELOW`` seeds): fit on the
+    others, measure how the held-out seeds are found among base customers the fit did not see.
+    It assumes the customers to find are drawn like the seeds; the validation note says so.
 
-Validation runs on a sample of the base (``VALIDATION_BASE`` customers to fit against and as
-many, disjoint, to be found among), so its cost does not grow with the base; only the chosen
-combination is scored on everyone.
+The measure is average precision as a multiple of random, minus 1: it does not saturate the way
+recall at a large audience does, and folds with more or fewer positives weigh alike. Validation
+runs on a sample of the base (``VALIDATION_BASE`` customers to fit against and as many, disjoint,
+to be found among; at most ``VALIDATION_SEEDS`` seeds), so its cost does not grow with the base;
+only the chosen combination is scored on everyone. Fewer than ``MIN_VALIDATION_SEEDS`` seeds
+cannot be validated: ``FALLBACK`` scores alone and the note says why.
 
-The choice (:func:`choose`) rank-averages the leaders rather than picking one: a hard pick
-follows fold noise (the leaders are usually closer than their spread), an average of the two
-best keeps most of the best one's strength and hedges the rest.
+The choice (:func:`choose`) rank-averages the leaders rather than picking one — a hard pick
+follows fold noise, the leaders are usually closer than their spread — unless the validation
+clearly shows the average is worse than the leader alone (bench/results/evaluation/auto_study.md
+checks this on held-out tasks).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score
+from threadpoolctl import threadpool_limits
 
 from lookalike.audience.candidates import CANDIDATES as CANDIDATE_ORDER
 from lookalike.audience.candidates import ScoringData
@@ -248,7 +254,9 @@ def validate(data: ScoringData, seed_pos: np.ndarray, *, seed_weight: np.ndarray
     if seed_weight is not None:
         weight_of = np.zeros(data.n)
         weight_of[seed_pos] = seed_weight
-    scores, seconds = fold_scores(data, candidates, folds, weight_of)
+    # small fits gain nothing from a second OpenMP thread and lose much when the cores are shared
+    with threadpool_limits(1, user_api="openmp"):
+        scores, seconds = fold_scores(data, candidates, folds, weight_of)
     metric, ap = _metric_matrix(scores, folds, random_state)
     scores.update(_combinations(scores, _leaders(metric, candidates)))
     metric, ap = _metric_matrix(scores, folds, random_state)

@@ -23,9 +23,10 @@ and scores every customer:
     model); similarity is its probability re-based to the true seed prior.
 ``gbm``
     The same with scikit-learn's ``HistGradientBoostingClassifier`` (bounded: ``GBM_ITER``
-    trees of ``GBM_LEAVES`` leaves). Both models are cross-fitted: the base sample is cut in two
-    halves, each model scores the half it did not see, every other customer gets the mean of
-    the two, so no customer is scored by a model that learned it as a negative.
+    trees of ``GBM_LEAVES`` leaves, ``GBM_BINS`` bins, one thread). Both models are
+    cross-fitted: the base sample is cut in two halves, each model scores the half it did not
+    see, every other customer gets the mean of the two, so no customer is scored by a model that
+    learned it as a negative.
 ``value``
     Rank by the table's value column (``total_spent`` unless told otherwise), the marketer's
     label-free "best customers first" rule.
@@ -53,6 +54,7 @@ import pandas as pd
 from scipy.stats import rankdata
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from lookalike.audience.seed_rule import learn_seed_rule
 from lookalike.errors import ParameterError
@@ -71,6 +73,8 @@ FIT_BASE = 20_000
 SHARE_REFERENCE = 10_000
 GBM_ITER = 100
 GBM_LEAVES = 15
+#: 63 bins instead of 255: as accurate on the study's tasks, a tenth faster
+GBM_BINS = 63
 NULL_DRAWS = 20
 NULL_Z = 2.0
 
@@ -317,6 +321,14 @@ def _fit_predict(kind: str, X: np.ndarray, seed_pos: np.ndarray, seed_weight: np
     with weighted percentiles (3–5× slower) and was no better (bench/results/evaluation/auto.md);
     their log-odds are shifted by the training prior instead, which keeps the ranking.
     """
+    # one thread: fits of a few thousand rows gain little from a second one, and OpenMP/BLAS
+    # spin-waiting makes them 10-50x slower when another process shares the cores
+    with threadpool_limits(1):
+        return _fit_predict_one_thread(kind, X, seed_pos, seed_weight, base, rows, random_state)
+
+
+def _fit_predict_one_thread(kind: str, X: np.ndarray, seed_pos: np.ndarray, seed_weight: np.ndarray | None,
+                            base: np.ndarray, rows: np.ndarray, random_state: int) -> np.ndarray:
     fit_rows = np.concatenate([seed_pos, base])
     y = np.concatenate([np.ones(len(seed_pos)), np.zeros(len(base))])
     sw = None
@@ -327,8 +339,8 @@ def _fit_predict(kind: str, X: np.ndarray, seed_pos: np.ndarray, seed_weight: np
         model.fit(X[fit_rows], y, sample_weight=sw)
         return model.decision_function(X[rows]).astype(np.float64)
     model = HistGradientBoostingClassifier(max_iter=GBM_ITER, learning_rate=0.1, max_leaf_nodes=GBM_LEAVES,
-                                           min_samples_leaf=20, l2_regularization=1.0, early_stopping=False,
-                                           random_state=random_state)
+                                           max_bins=GBM_BINS, min_samples_leaf=20, l2_regularization=1.0,
+                                           early_stopping=False, random_state=random_state)
     model.fit(X[fit_rows], y, sample_weight=sw)
     return model.decision_function(X[rows]).astype(np.float64) - np.log(len(seed_pos) / len(base))
 

@@ -271,7 +271,7 @@ def _compare(splits: pd.DataFrame, default: str, replicates: list[pd.DataFrame])
                    "split_ci_low": split_d["ci_low"], "split_ci_high": split_d["ci_high"],
                    "share_positive": split_d["share_positive"]}
             if metric == "precision@N" and replicates:
-                cust = paired_customer_difference(replicates, default, other)
+                cust = paired_customer_difference(replicates, default, other, observed=split_d["mean"])
                 row.update({"ci_low": cust["ci_low"], "ci_high": cust["ci_high"], "interval": "customers and splits"})
             else:
                 row.update({"ci_low": split_d["ci_low"], "ci_high": split_d["ci_high"], "interval": "splits"})
