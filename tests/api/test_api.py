@@ -123,6 +123,21 @@ def test_build_audience(built, finder):
     c = built["counts"]
     assert c["base"] == n and c["audience"] == built["size"]
     assert {"feature", "seeds", "audience", "base"} <= set(built["profile"][0])
+    # why this method: auto's validation table travels with the audience
+    v = built["parameters"]["validation"]
+    assert built["parameters"]["scorer"] == "auto" and v["kind"] == "random" and v["chosen"]
+    assert {"candidate", "score", "spread", "seconds", "role"} <= set(v["table"][0])
+
+
+def test_audience_page_shows_why_this_method(service, built):
+    from fastapi.testclient import TestClient
+
+    with TestClient(service.app) as ui:  # its own session: signing in must not leak into other tests
+        r = ui.post("/login", data={"api_key": service.viewer_key, "next": "/audiences/api-vips"})
+        assert r.status_code == 200
+        page = ui.get("/audiences/api-vips")
+    assert page.status_code == 200
+    assert 'id="why-method"' in page.text and built["parameters"]["validation"]["chosen"][0] in page.text
 
 
 def test_audience_list_get_download(client, viewer, built):
