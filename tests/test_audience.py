@@ -45,11 +45,15 @@ def test_auto_records_why_this_method(world):
     v = p["validation"]
     assert v["kind"] == "random"  # VIPs carry no order in time and no campaign: hold-out of seeds
     table = pd.DataFrame(v["table"])
-    # every candidate this table can feed was validated on the same folds, with its time
-    assert set(table.candidate) == {"seed_share", "seed_distance", "classifier", "gbm", "value", "rule"}
-    assert (table.folds == table.folds.iloc[0]).all() and table.folds.iloc[0] >= 3 and (table.seconds >= 0).all()
-    assert set(v["chosen"]) <= set(table.candidate) and 1 <= len(v["chosen"]) <= 3
-    assert set(table.loc[table.role == "combined", "candidate"]) == set(v["chosen"])
+    singles = table[~table.candidate.str.contains(" + ", regex=False)]
+    # every candidate this table can feed was validated on the same folds, with its time…
+    assert set(singles.candidate) == {"seed_share", "seed_distance", "classifier", "gbm", "value", "rule"}
+    assert (table.folds == table.folds.iloc[0]).all() and table.folds.iloc[0] >= 3 and (singles.seconds >= 0).all()
+    # …and so were the rank averages of the top 2 and top 3: the ensemble candidate
+    combos = table[table.candidate.str.contains(" + ", regex=False)]
+    assert sorted(len(c.split(" + ")) for c in combos.candidate) == [2, 3]
+    assert set(v["chosen"]) <= set(singles.candidate) and 1 <= len(v["chosen"]) <= 3
+    assert table.loc[table.role == "chosen", "candidate"].tolist() == [" + ".join(v["chosen"])]
     assert p["combined"] == v["chosen"]
     assert "held-out" in v["measure"] and "drawn like" in v["note"]  # says what random validation assumes
     # the audience is the rank average of the combined candidates: higher similarity, higher rank
