@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lookalike.campaigns.hillstrom import load_hillstrom, qini_figure, uplift_study
+from lookalike.campaigns.hillstrom import load_hillstrom, uplift_study
 from lookalike.campaigns.report import results_from_frame
 from lookalike.io import to_jsonable, write_table, write_text
-from lookalike.report.plots import save_figure
+from lookalike.report.plots import qini_plot, save_figure
 
 OUT = Path(__file__).parent / "results" / "campaigns"
 
@@ -130,7 +130,7 @@ def main() -> None:
     deciles = s0.deciles
     OUT.mkdir(parents=True, exist_ok=True)
     write_table(deciles, OUT / "hillstrom.deciles.csv")
-    save_figure(qini_figure(s0), OUT / "hillstrom.qini.png")
+    save_figure(qini_plot(s0), OUT / "hillstrom.qini.png")
     conv = deciles[deciles["outcome"] == "conversion"].pivot(index="bin", columns="ranking", values="uplift")
     visit = deciles[deciles["outcome"] == "visit"].pivot(index="bin", columns="ranking", values="uplift")
     ctrl = deciles[(deciles["outcome"] == "conversion")].pivot(index="bin", columns="ranking", values="rate_control")

@@ -1,6 +1,9 @@
-"""Shared fixtures: small clean customer tables built in-test (no dependency on the generator)."""
+"""Shared fixtures: a private home for the session, small clean customer tables built in-test."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -8,10 +11,31 @@ import pytest
 from hypothesis import settings
 
 # make test: the same examples on every run, so CI is repeatable; make fuzz explores new ones
-# (and anything it finds becomes a deterministic regression test)
+# (and anything it finds becomes a deterministic regression test); make check, the fast loop, runs a
+# fixed quarter of make test's examples
 settings.register_profile("default", max_examples=200, deadline=None, derandomize=True)
+settings.register_profile("check", max_examples=50, deadline=None, derandomize=True)
 settings.register_profile("fuzz", max_examples=5000, deadline=None)
-settings.load_profile(__import__("os").environ.get("HYPOTHESIS_PROFILE", "default"))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+#: The user's home as the session found it; no test may write under it (tests/test_isolation.py).
+REAL_HOME = Path.home()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_home(tmp_path_factory) -> Path:
+    """Point HOME, XDG_CACHE_HOME and LOOKALIKE_CACHE_DIR into a temporary directory for the whole session.
+
+    Caches (the clean-table cache, erasure's cache scan) and anything else that defaults to the home
+    directory then land in the test's own files; subprocesses (``lookalike serve``) inherit it.
+    """
+    home = tmp_path_factory.mktemp("home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HOME", str(home))
+    mp.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    mp.setenv("LOOKALIKE_CACHE_DIR", str(home / ".cache" / "lookalike"))
+    yield home
+    mp.undo()
 
 
 def make_clean_customers(n: int = 500, seed: int = 0) -> pd.DataFrame:

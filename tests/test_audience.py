@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,7 @@ import lookalike as lk
 from lookalike.audience.expand import SeedSet, build_audience, parse_size
 from lookalike.audience.explain import contributions
 from lookalike.audience.scoring import feature_groups, nearest_seeds
-from lookalike.errors import InputError, ParameterError, UnknownCustomerError
+from lookalike.errors import InputError, ParameterError, ResultWarning, UnknownCustomerError
 from lookalike.synth import generate
 
 
@@ -28,6 +30,7 @@ def _lift(audience: pd.DataFrame, truth: pd.DataFrame) -> float:
     return truth.loc[audience.customer_id, "vip_like"].mean() / base_rate
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scorer", ["auto", "seed_share", "seed_distance", "classifier", "gbm", "value", "rule"])
 def test_vip_seeds_find_vip_like_customers_far_above_base_rate(world, scorer):
     finder, truth = world
@@ -37,6 +40,7 @@ def test_vip_seeds_find_vip_like_customers_far_above_base_rate(world, scorer):
     assert lift > 5, f"{scorer}: lift {lift:.1f}"
 
 
+@pytest.mark.slow
 def test_auto_records_why_this_method(world):
     finder, truth = world
     res = finder.build_audience("vip", 0.02)
@@ -60,6 +64,7 @@ def test_auto_records_why_this_method(world):
     assert res.audience.similarity.is_monotonic_decreasing and res.audience.similarity.between(0, 1).all()
 
 
+@pytest.mark.slow
 def test_default_scorer_beats_random(world):
     finder, truth = world
     result = finder.build_audience("vip", 0.02)
@@ -68,6 +73,7 @@ def test_default_scorer_beats_random(world):
     assert _lift(result.audience, truth) > 3 * max(rand.vip_like.mean() / truth.loc[truth.vip_flag == 0, "vip_like"].mean(), 1)
 
 
+@pytest.mark.slow
 def test_audience_shape_rank_similarity_and_no_contact_data(world):
     finder, _ = world
     aud = finder.expand("vip", size=300)
@@ -79,6 +85,7 @@ def test_audience_shape_rank_similarity_and_no_contact_data(world):
     assert aud.reason.str.startswith(("close to the seeds on", "similar overall")).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size, expected", [("1%", 200), (0.01, 200), (150, 150), ("150", 150), ("2.5%", 500)])
 def test_size_forms_give_exact_sizes(world, size, expected):
     finder, _ = world
@@ -91,6 +98,7 @@ def test_bad_sizes_are_refused(bad):
         parse_size(bad, 1000)
 
 
+@pytest.mark.slow
 def test_deterministic_byte_for_byte(world):
     finder, _ = world
     a = finder.expand("vip", size="3%").to_csv(index=False)
@@ -98,6 +106,7 @@ def test_deterministic_byte_for_byte(world):
     assert a == b
 
 
+@pytest.mark.slow
 def test_exclusions_and_filters_are_applied_and_counted(world):
     finder, truth = world
     customers = finder.customers_
@@ -118,6 +127,7 @@ def test_exclusions_and_filters_are_applied_and_counted(world):
     assert c["candidates"] == c["base"] - sum(v for k, v in c.items() if k.startswith(("excluded", "filtered")))
 
 
+@pytest.mark.slow
 def test_fewer_candidates_than_size_warns(world):
     finder, _ = world
     with pytest.warns(UserWarning, match="only .* qualify"):
@@ -126,6 +136,35 @@ def test_fewer_candidates_than_size_warns(world):
     assert 0 < len(aud) < 500
 
 
+@pytest.mark.slow
+def test_warnings_carry_codes_and_the_finder_warns_on_the_code(world, monkeypatch):
+    finder, _ = world
+    res = finder.build_audience("vip", 500, filters={"fav_category": ["Kids"]},
+                                candidate_rule=[{"column": "total_orders", "op": ">=", "value": 34}])
+    short = [w for w in res.warnings if w.code == "too_few_candidates"]
+    assert len(short) == 1 and short[0].params == {"candidates": res.counts["candidates"], "size": 500}
+    small = finder.build_audience(finder.customers_.customer_id.iloc[:5].tolist(), 50).diagnostics
+    assert "too_small" in {w.code for w in small.warnings} and not small.usable
+    # the finder reacts to the code, not to the wording: reworded, it still warns; another code does not
+    import lookalike.audience.expand as expand_module
+
+    real = expand_module.build_audience
+
+    def reworded(*args, **kwargs):
+        r = real(*args, **kwargs)
+        r.warnings[:] = [ResultWarning(w.code, "reworded") for w in r.warnings]
+        return r
+
+    monkeypatch.setattr(expand_module, "build_audience", reworded)
+    with pytest.warns(UserWarning, match="^reworded$"):
+        finder.expand("vip", 500, filters={"fav_category": ["Kids"]},
+                      candidate_rule=[{"column": "total_orders", "op": ">=", "value": 34}])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        finder.expand(finder.customers_.customer_id.iloc[:5].tolist(), 50)  # only "too_small": no UserWarning
+
+
+@pytest.mark.slow
 def test_explanations_add_up_to_the_distance(world):
     finder, _ = world
     X = finder.X_
@@ -137,6 +176,7 @@ def test_explanations_add_up_to_the_distance(world):
     np.testing.assert_allclose(C.sum(axis=1), (dist.astype(np.float64) ** 2).mean(axis=1), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_seed_diagnostics_flag_random_and_small_sets_not_tight_ones(world):
     finder, truth = world
     ids = finder.customers_.customer_id
@@ -152,6 +192,7 @@ def test_seed_diagnostics_flag_random_and_small_sets_not_tight_ones(world):
     assert any(w.startswith("too small") for w in small.warnings)
 
 
+@pytest.mark.slow
 def test_negative_seeds_push_their_lookalikes_down(world):
     finder, truth = world
     hunters = truth.index[truth.segment == "discount_hunter"][:300].tolist()
@@ -162,6 +203,7 @@ def test_negative_seeds_push_their_lookalikes_down(world):
     assert not set(neg.customer_id) & set(hunters)
 
 
+@pytest.mark.slow
 def test_value_aware_ranking_raises_audience_value(world):
     finder, _ = world
     plain = finder.expand("vip", 1000)
@@ -170,6 +212,7 @@ def test_value_aware_ranking_raises_audience_value(world):
     assert "rank_score" in valued.columns
 
 
+@pytest.mark.slow
 def test_several_seed_sets_with_weights(world):
     finder, truth = world
     vip = SeedSet("vip", 2.0, "vips")
@@ -179,6 +222,7 @@ def test_several_seed_sets_with_weights(world):
     assert len(res.seed_ids) >= (finder.customers_.vip_flag == 1).sum()
 
 
+@pytest.mark.slow
 def test_reach_table_trades_similarity_for_size(world):
     finder, _ = world
     reach = finder.build_audience("vip", "10%").reach
@@ -186,6 +230,7 @@ def test_reach_table_trades_similarity_for_size(world):
     assert reach["mean_similarity"].is_monotonic_decreasing
 
 
+@pytest.mark.slow
 def test_sensitive_attributes_reported_not_used(world):
     finder, _ = world
     res = finder.build_audience("vip", 500)
@@ -196,6 +241,7 @@ def test_sensitive_attributes_reported_not_used(world):
     assert {"feature", "seeds", "audience", "base"} <= set(res.profile.columns)
 
 
+@pytest.mark.slow
 def test_bad_seed_sets(world):
     finder, _ = world
     n = finder.n_customers_
@@ -212,6 +258,7 @@ def test_bad_seed_sets(world):
     assert n == len(finder.customers_)
 
 
+@pytest.mark.slow
 def test_weighted_graph_above_exact_size_reranks_only_rows_that_can_reach_a_seed(world, monkeypatch):
     import lookalike.index as index
 

@@ -46,6 +46,7 @@ def model_dir(workdir, raw_csv):
     return out
 
 
+@pytest.mark.slow
 def test_clean_writes_table_quarantine_and_reports(workdir, raw_csv):
     out = workdir / "clean"
     res = runner.invoke(app, ["clean", str(raw_csv), "-o", str(out)])
@@ -91,6 +92,7 @@ def test_find_errors_are_one_line_with_exit_codes(model_dir, workdir):
     assert res.exit_code == 3 and "missing required column" in res.output and "customer_id" in res.output
 
 
+@pytest.mark.slow
 def test_expand_playbook_and_export_flow(model_dir, workdir):
     aud = workdir / "aud" / "vip.parquet"
     res = runner.invoke(app, ["expand", str(model_dir), "--seeds", "vip", "--size", "2%", "-o", str(aud)])
@@ -118,6 +120,7 @@ def test_expand_playbook_and_export_flow(model_dir, workdir):
     assert res.exit_code == 0 and json.loads(res.stdout)["old_size"] == 400
 
 
+@pytest.mark.slow
 def test_expand_with_rule_seeds_and_bad_rule(model_dir, workdir):
     res = runner.invoke(app, ["expand", str(model_dir), "--seeds", "total_spent top 2%", "--size", "300",
                               "-o", str(workdir / "rule.parquet")])
@@ -126,6 +129,7 @@ def test_expand_with_rule_seeds_and_bad_rule(model_dir, workdir):
     assert res.exit_code == 2 and "cannot read rule" in res.output
 
 
+@pytest.mark.slow
 def test_demo_on_given_data(raw_csv, workdir):
     out = workdir / "demo"
     res = runner.invoke(app, ["demo", "--data", str(raw_csv), "--out", str(out), "-k", "3"])

@@ -173,7 +173,8 @@ def test_normalize_name_zip_country():
         "joseluis", "oneill", "muller", pd.NA, pd.NA]
     assert normalize_zip(pd.Series([" SW1A 1AA", "28001", 8001.0, "94105-1234"])).tolist() == [
         "sw1a1aa", "28001", "8001", "94105"]
-    assert normalize_country(pd.Series([" ES", "fr", "Spain", None])).tolist() == ["es", "fr", pd.NA, pd.NA]
+    # names and 3-letter codes are read since issue 16 (pycountry): "Spain" is es
+    assert normalize_country(pd.Series([" ES", "fr", "Spain", None])).tolist() == ["es", "fr", "es", pd.NA]
 
 
 def test_sha256_known_answer():

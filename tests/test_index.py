@@ -9,14 +9,16 @@ import pytest
 
 from lookalike import LookalikeFinder
 from lookalike.errors import ParameterError, RecallFloorError
+from lookalike import index as ix
 from lookalike.index import (
-    EXACT_MAX,
-    HNSW_MAX,
+    ExactCost,
     NeighborIndex,
     SklearnExactIndex,
     build_index,
     exact_knn,
+    knn_graph,
     measure_recall,
+    recall_queries_within,
     resolve_kind,
 )
 from tests.conftest import make_clean_customers
@@ -95,10 +97,16 @@ def test_measure_recall_of_exact_is_one(blobs):
     assert recall == 1.0 and n == 100
 
 
-def test_auto_chooses_by_size_and_rejects_unknown():
-    assert resolve_kind("auto", EXACT_MAX) == "exact"
-    assert resolve_kind("auto", EXACT_MAX + 1) == "hnsw"
-    assert resolve_kind("auto", HNSW_MAX + 1) == "ivf"
+def test_auto_chooses_by_measured_cost_and_rejects_unknown(monkeypatch):
+    cost = ix.exact_query_cost()  # measured on this machine, once per process
+    assert cost is ix.exact_query_cost() and cost.single_ns > 0 and cost.batch_ns > 0
+    assert cost.predict_ms(1_000_000, 32) > cost.predict_ms(100_000, 32) > cost.predict_ms(100_000, 8)
+    # a machine where one exact query costs 0.25 ns per stored value: 1 ms at 118,750 rows × 32
+    monkeypatch.setattr(ix, "_COST", ExactCost(single_ns=0.25, overhead_ms=0.05, batch_ns=0.05))
+    assert resolve_kind("auto", 100_000) == "exact"
+    assert resolve_kind("auto", 200_000) == "ivf"
+    assert resolve_kind("auto", 100_000, dim=64) == "ivf"  # cost grows with n × d
+    assert resolve_kind("auto", 10_000_000) == "ivf"  # never HNSW unless asked
     assert resolve_kind("hnsw", 10) == "hnsw"
     with pytest.raises(ParameterError, match="unknown index 'annoy'"):
         resolve_kind("annoy", 10)
@@ -106,6 +114,51 @@ def test_auto_chooses_by_size_and_rejects_unknown():
         build_index(np.zeros((10, 2), np.float32), "ivf", on_low_recall="ignore")
     with pytest.raises(ParameterError, match="recall_floor"):
         build_index(np.zeros((10, 2), np.float32), "ivf", recall_floor=1.5)
+
+
+def test_auto_reports_its_calibration_and_goes_ivf_when_exact_is_too_slow(blobs, monkeypatch):
+    exact = build_index(blobs, "auto")
+    cost = exact.report.cost
+    assert exact.report.exact and cost["budget_ms"] == ix.EXACT_QUERY_BUDGET_MS
+    assert 0 < cost["exact_query_ms_predicted"] <= ix.EXACT_QUERY_BUDGET_MS and cost["query_ms"] > 0
+    assert "one query" in exact.report.summary()
+    # on a (pretend) machine 1000x slower, 6000 rows no longer answer within the budget
+    monkeypatch.setattr(ix, "_COST", ExactCost(single_ns=250.0, overhead_ms=0.05, batch_ns=0.05))
+    approx = build_index(blobs, "auto", on_low_recall="raise")
+    assert approx.report.kind == "ivf" and approx.report.requested == "auto"
+    assert approx.report.recall >= 0.95 and approx.report.cost["exact_query_ms_predicted"] > 1
+
+
+def test_recall_check_shrinks_on_large_tables(monkeypatch):
+    monkeypatch.setattr(ix, "_COST", ExactCost(single_ns=0.25, overhead_ms=0.05, batch_ns=0.05))
+    assert recall_queries_within(1_000_000, 32, 500) == 500  # 0.05 ns x 32M values = 1.6 ms a query
+    n10m = recall_queries_within(10_000_000, 32, 500)  # 16 ms a query: 3 s buy about 187
+    assert 150 <= n10m < 500
+    assert recall_queries_within(10**9, 32, 500) == 100  # never fewer than 100
+    assert recall_queries_within(10**9, 32, 50) == 50
+
+
+def test_knn_graph_ivf_goes_through_the_index_builder_and_its_recall_floor(blobs, monkeypatch):
+    built = []
+    real = ix.build_index
+
+    def spy(*args, **kwargs):
+        built.append(real(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(ix, "build_index", spy)
+    dist, idx, method = knn_graph(blobs, 10, method="ivf", nprobe=1)
+    assert method == "ivf" and len(built) == 1
+    rep = built[0].report
+    assert rep.kind == "ivf" and rep.recall >= 0.95 and rep.params["nprobe"] > 1  # tuned up from nprobe=1
+    exact_d, exact_i, exact_method = knn_graph(blobs, 10, method="exact")
+    assert exact_method == "exact"
+    assert not (idx == np.arange(len(blobs))[:, None]).any()  # a row never lists itself
+    # tie-aware recall of the whole graph against the exact one
+    hits = dist <= exact_d[:, -1:] * (1 + 1e-5) + 1e-6
+    assert hits.mean() >= 0.9
+    with pytest.raises(ParameterError, match="graph method"):
+        knn_graph(blobs, 10, method="hnsw")
 
 
 def test_finder_reports_its_index_and_keeps_it_across_save(tmp_path):
@@ -126,6 +179,7 @@ def test_finder_reports_its_index_and_keeps_it_across_save(tmp_path):
         LookalikeFinder(on_low_recall="shrug").fit(customers)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("start", [1, 8, 64])
 def test_effort_search_finds_the_smallest_effort_meeting_the_floor(blobs, start):
     """Whatever the starting nprobe, tuning settles on (about) the smallest one that meets the floor."""

@@ -24,6 +24,7 @@ def test_builtin_playbooks_are_the_four_of_the_brief():
     assert builtin_playbooks() == ["acquisition-lookalike", "cross-sell", "retention-high-value", "win-back"]
 
 
+@pytest.mark.slow
 def test_retention_keeps_vips_and_lookalikes_late_for_their_next_purchase(finder):
     res = run_playbook(finder, "retention-high-value")
     aud = res.audience
@@ -38,6 +39,7 @@ def test_retention_keeps_vips_and_lookalikes_late_for_their_next_purchase(finder
     assert aud.loc[aud.vip_flag == 1, "rank"].max() == (aud.vip_flag == 1).sum()
 
 
+@pytest.mark.slow
 def test_cross_sell_targets_other_categories_and_takes_a_param(finder):
     res = run_playbook(finder, "cross-sell", params={"category": "Home"})
     assert (res.audience.fav_category.astype(str) != "Home").all()
@@ -47,6 +49,7 @@ def test_cross_sell_targets_other_categories_and_takes_a_param(finder):
         load_playbook("cross-sell", {"colour": "red"})
 
 
+@pytest.mark.slow
 def test_win_back_and_acquisition(finder):
     wb = run_playbook(finder, "win-back").audience
     enriched = with_rule_columns(finder.customers_).set_index("customer_id").loc[wb.customer_id]
@@ -55,6 +58,7 @@ def test_win_back_and_acquisition(finder):
     assert len(acq) == 300 and (acq.vip_flag == 0).all()
 
 
+@pytest.mark.slow
 def test_a_copied_playbook_file_runs_and_bad_ones_are_refused(finder, tmp_path):
     f = tmp_path / "mine.toml"
     f.write_text('name = "mine"\n[seeds]\nrule = [{column = "total_spent", op = "top_pct", value = "1%"}]\n'
@@ -69,6 +73,7 @@ def test_a_copied_playbook_file_runs_and_bad_ones_are_refused(finder, tmp_path):
         load_playbook("nope")
 
 
+@pytest.mark.slow
 def test_refresh_reports_entered_left_and_drift(finder):
     old = finder.expand("vip", 500)
     new = finder.expand("vip", 600)

@@ -48,6 +48,7 @@ def test_chunked_cleaning_equals_one_shot(shuffled_raw):
     assert ch.report.read["batches"] == 6
 
 
+@pytest.mark.slow
 def test_parquet_batches_keep_file_row_numbers(tmp_path):
     path = tmp_path / "raw.parquet"
     raw = _with_unusable_rows(generate(3000, seed=5).raw)
@@ -81,6 +82,7 @@ def test_batch_reader_refuses_bad_input(tmp_path):
         next(iter_parquet_batches(fake, batch_size=0))
 
 
+@pytest.mark.slow
 def test_large_tables_fit_features_on_a_sample_in_batches(monkeypatch, tmp_path):
     import lookalike.finder as finder_module
     from tests.conftest import make_clean_customers
@@ -98,6 +100,7 @@ def test_large_tables_fit_features_on_a_sample_in_batches(monkeypatch, tmp_path)
     np.testing.assert_array_equal(lk.LookalikeFinder.load(tmp_path / "m").X_, sampled.X_)
 
 
+@pytest.mark.slow
 def test_parallel_parquet_cleaning_equals_sequential(tmp_path):
     from lookalike.cleaning.chunked import clean_parquet
 
@@ -133,6 +136,7 @@ def test_rank_order_sorts_ids_only_where_needed():
         assert sorted(got) == list(range(n))
 
 
+@pytest.mark.slow
 def test_core_install_works_without_pyspark():
     import subprocess
     import sys

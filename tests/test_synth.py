@@ -8,12 +8,14 @@ exactly when this reader gets the truth back from the cell's own row.
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import math
 import re
 import unicodedata
 from collections import Counter
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -388,6 +390,25 @@ def test_segments_table_is_consistent() -> None:
         assert 1 <= s.tenure[0] <= s.tenure[1] <= 119 and 0 <= s.recency[0] <= s.recency[1] <= 364
 
 
+def test_segments_are_data_and_a_bad_table_is_refused(tmp_path) -> None:
+    from lookalike.errors import InputError
+
+    assert synth.load_segments() == synth.SEGMENTS
+    assert [s.name for s in synth.SEGMENTS if s.vip_like] == ["high_value_loyal"]
+    assert {s.name for s in synth.SEGMENTS if s.cooling > 0} == {"high_value_loyal", "loyal"}
+    good = (Path(synth.__file__).parents[1] / "config" / "synth_segments.toml").read_text("utf-8")
+    for old, new, message in (
+        ("Kids = 0.04, ", "", "categories must give a probability for each of Kids"),
+        ("share = 0.03\n", "share = 0.04\n", "shares must sum to 1"),
+        ("age = [50, 7, 35, 65]", "age = [50, 7]", "age must be a list of 4 numbers"),
+        ("vip = 0.18\n", "vip = 0.18\nvipp = 1\n", "needs the keys"),
+    ):
+        bad = tmp_path / "segments.toml"
+        bad.write_text(good.replace(old, new, 1), "utf-8")
+        with pytest.raises(InputError, match=message):
+            synth.load_segments(bad)
+
+
 def test_region_typos_are_one_edit_from_their_region_only() -> None:
     for region, typos in synth.REGION_TYPOS.items():
         for typo in typos:
@@ -611,6 +632,7 @@ def test_duplicates_map_to_the_same_canonical_id(data: synth.SynthData) -> None:
     assert truth.loc[originals, "customer_id"].tolist() == data.customers["customer_id"].tolist()
 
 
+@pytest.mark.slow
 def test_unrecoverable_false_changes_only_the_designed_cells(data: synth.SynthData) -> None:
     clean = synth.generate(20_000, seed=11, contact=True, unrecoverable=False)
     assert clean.recoverable.to_numpy().all()
@@ -687,7 +709,7 @@ def test_csv_of_one_chunk_is_exactly_generate(tmp_path) -> None:
 
 
 def test_xlsx_never_overflows_the_sheet(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(synth, "XLSX_MAX_ROWS", 120)  # pretend the sheet is tiny
+    monkeypatch.setattr(synth.write, "XLSX_MAX_ROWS", 120)  # pretend the sheet is tiny
     path = synth.write_synthetic(tmp_path / "full.xlsx", 100, seed=1, chunk_size=40, duplicate_rate=0.5)
     back = pd.read_excel(path, engine="calamine")
     assert len(back) <= 120 and back["customer_id"].str.strip().str.upper().nunique() == 100
@@ -703,6 +725,7 @@ def test_write_xlsx_round_trip(tmp_path) -> None:
     assert back["customer_id"].str.strip().str.upper().tolist() == d.row_truth["customer_id"].tolist()
 
 
+@pytest.mark.slow
 def test_chunked_parquet_has_one_row_group_per_chunk(tmp_path) -> None:
     calls: list[int] = []
     path = synth.write_synthetic(tmp_path / "big.parquet", 250_000, seed=9, chunk_size=100_000, progress=calls.append)
@@ -731,3 +754,67 @@ def test_write_refuses_unknown_extension_and_too_big_xlsx(tmp_path) -> None:
     with pytest.raises(ParameterError, match=r"\.parquet or \.csv"):
         synth.write_synthetic(tmp_path / "x.xlsx", synth.XLSX_MAX_ROWS + 1)
     assert not list(tmp_path.iterdir())
+
+
+# ----------------------------------------------------------------------------------------
+# byte-identical output (recorded on the single-module generator before it became a package)
+# ----------------------------------------------------------------------------------------
+
+
+def _frame_digest(frame: pd.DataFrame) -> str:
+    """SHA-256 of a frame's column names, dtypes and every cell's type and repr (1 and "1" differ)."""
+    h = hashlib.sha256()
+    for name in frame.columns:
+        col = frame[name]
+        h.update(f"{name}\x1e{col.dtype}\x1e".encode())
+        h.update("\x1f".join(f"{type(v).__name__}:{v!r}" for v in col.tolist()).encode())
+    return h.hexdigest()[:16]
+
+
+_GENERATE_CASES = {
+    # (n, seed, options): digests of raw, row_truth, recoverable, customers
+    (1, 0, ()): ('865abaeaa425a703', 'c6101cc627ad2fcd', '8fac5d041af247d2', '1b3aa2d5741157e9'),
+    (7, 1, ()): ('0f216fd1b5410790', '5382cdb7050da472', '33216a6384f29d80', '48104ae9e6ca22f9'),
+    (257, 3, (("contact", True),)): ('819ce35757a8de25', 'f1d201b2340dabe7', '4eecbf7318182739', 'a67f3ad8c4ca6dad'),
+    (2000, 11, ()): ('001dd88ab4ed300d', '5d1206691511c98c', 'd6d846168bee68a2', '1c3df6d7a97b93db'),
+    (3000, 12, (("contact", True), ("currency", "EUR"))):
+        ('2a2eb136d0415429', '4923330089831c63', '81705bd2382efae7', '120a871156395395'),
+    (1500, 7, (("dirt_rate", 0.6), ("unrecoverable", False), ("duplicate_rate", 0.2))):
+        ('44c03e00b370f1e8', '0d1d5e752c3f43a3', '8370419580af2e68', '37b96b7c125b7c4d'),
+    (800, 2**40, (("dirt_rate", 0.0), ("duplicate_rate", 0.0), ("contact", True))):
+        ('5873460ae5d5b024', '2fe0a8c1d822bc0c', '675c20aaa83e8866', 'f3be3a1d1e313452'),
+    (4000, 99, (("duplicate_rate", 0.5), ("dirt_rate", 1.0), ("contact", True))):
+        ('4a5732f0c0cd6fb3', '8d01e055a6b73cdb', '3e29d410e4e0cb2b', 'f31c9edfb9675ad1'),
+}
+
+
+@pytest.mark.parametrize(("n", "seed", "options"), list(_GENERATE_CASES))
+def test_generate_output_is_unchanged(n: int, seed: int, options: tuple) -> None:
+    d = synth.generate(n, seed, **dict(options))
+    got = tuple(_frame_digest(getattr(d, f)) for f in ("raw", "row_truth", "recoverable", "customers"))
+    assert got == _GENERATE_CASES[(n, seed, options)]
+
+
+_WRITE_CASES = {
+    # (file, n, seed, chunk_size, contact): SHA-256 of the CSV bytes / digest of the schema and cells read back
+    ("x.csv", 2500, 5, 1000, True): "0685446ded25d8b9",
+    ("x.parquet", 2500, 5, 1000, True): "dde6179f648bafcb",
+    ("y.csv", 900, 8, 100000, False): "eadc46e48a7d6afc",
+    ("y.parquet", 900, 8, 100000, False): "ed46703f2a56a355",
+    ("z.xlsx", 300, 4, 100, True): "e4cb33535d284e16",
+}
+
+
+@pytest.mark.parametrize(("name", "n", "seed", "chunk_size", "contact"), list(_WRITE_CASES))
+def test_write_synthetic_output_is_unchanged(tmp_path, name: str, n: int, seed: int, chunk_size: int,
+                                             contact: bool) -> None:
+    path = synth.write_synthetic(tmp_path / name, n, seed, chunk_size=chunk_size, contact=contact)
+    if path.suffix == ".csv":
+        got = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    elif path.suffix == ".xlsx":  # the workbook's bytes carry its creation time: compare the cells
+        got = _frame_digest(pd.read_excel(path, engine="calamine"))
+    else:  # parquet bytes carry the pyarrow version: compare schema, row groups and cells
+        pf = pq.ParquetFile(path)
+        got = _frame_digest(pf.read().to_pandas()) + f"/{pf.schema_arrow}/{pf.metadata.num_row_groups}"
+        got = hashlib.sha256(got.encode()).hexdigest()[:16]
+    assert got == _WRITE_CASES[(name, n, seed, chunk_size, contact)]

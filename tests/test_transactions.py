@@ -161,6 +161,7 @@ def test_customers_without_id_are_not_in_the_table(table):
 # ------------------------------------------------------------------ no leakage
 
 
+@pytest.mark.slow
 def test_nothing_after_as_of_changes_the_table(lines, result):
     """Append, change and delete lines after the as-of date: the table is bit-identical."""
     late = pd.DataFrame({

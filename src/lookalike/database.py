@@ -22,20 +22,17 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from lookalike.errors import LookalikeError, ParameterError
+from lookalike.config.settings import Settings, private_dir
+from lookalike.errors import DatabaseError, LookalikeError, ParameterError
 
 __all__ = [
     "metadata", "campaigns", "audience_versions", "assignments", "outcomes", "costs",
-    "api_users", "erasure_log", "database_url", "open_database", "upgrade", "downgrade",
+    "api_users", "ui_sessions", "erasure_log", "database_url", "open_database", "upgrade", "downgrade",
     "current_revision", "utcnow", "DatabaseError",
 ]
 
 ARMS = ("treatment", "control")
 ROLES = ("viewer", "editor")
-
-
-class DatabaseError(LookalikeError):
-    """The database cannot be opened or migrated (bad URL, server down, unknown revision)."""
 
 
 def utcnow() -> datetime:
@@ -135,6 +132,19 @@ api_users = sa.Table(
     sa.CheckConstraint("role IN ('viewer', 'editor')", name="role_valid"),
 )
 
+# A UI login: the cookie holds a random session id, this table its SHA-256. Logout deletes the row;
+# the row names the user's key generation (key_prefix), so a removed-and-re-added name, or a new
+# key, never revives an old session (and the foreign key removes the sessions with the user's row).
+ui_sessions = sa.Table(
+    "ui_sessions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("api_users.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("key_prefix", sa.String(12), nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("expires_at", _TS, nullable=False),
+)
+
 # customer_key is sha256 of the canonical customer id: the log proves an erasure without keeping the id.
 erasure_log = sa.Table(
     "erasure_log", metadata,
@@ -146,16 +156,15 @@ erasure_log = sa.Table(
 )
 
 
-def database_url(url: str | None = None) -> str:
-    """The database URL to use: ``url`` > env ``LOOKALIKE_DB_URL`` > the SQLite file under the Lookalike home."""
+def database_url(url: str | None = None, settings: Settings | None = None) -> str:
+    """The database URL to use: ``url`` > ``LOOKALIKE_DB_URL`` > the SQLite file under the Lookalike home
+    (created on demand); ``settings`` default to the environment's."""
     if url:
         return url
-    env = os.environ.get("LOOKALIKE_DB_URL", "").strip()
-    if env:
-        return env
-    home = Path(os.environ.get("LOOKALIKE_HOME", "").strip() or ".lookalike")
-    home.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{home.resolve() / 'lookalike.db'}"
+    settings = settings or Settings()
+    if not settings.db_url:
+        settings.make_home()
+    return settings.database_url()
 
 
 def _sqlite_foreign_keys(dbapi_conn, _record) -> None:
@@ -174,8 +183,29 @@ def create_engine(url: str | None = None) -> sa.Engine:
         raise DatabaseError(f"cannot use database URL {_safe(resolved)}: {_scrub(_first_line(exc), resolved)}; "
                             "use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB") from exc
     if engine.dialect.name == "sqlite":
+        _private_sqlite_file(engine.url)
         event.listen(engine, "connect", _sqlite_foreign_keys)
     return engine
+
+
+def _private_sqlite_file(url: sa.URL) -> None:
+    """Create a SQLite database file that does not exist yet, mode 0600 in a 0700 folder.
+
+    SQLite would create it itself, readable by everyone (umask 022), and fail in a folder that
+    does not exist yet (``lookalike users add`` in a fresh directory). It holds API key hashes and
+    campaign data. Its journal files take the database file's mode. An existing file is left as it is.
+    """
+    name = url.database or ""
+    if name in ("", ":memory:") or name.startswith("file:") or (url.query or {}).get("mode"):
+        return  # in memory, or a URI filename the caller spelled out: leave it to SQLite
+    path = Path(name)
+    if path.exists():
+        return
+    private_dir(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # another process created it first
+        pass
 
 
 def _alembic_config(engine: sa.Engine):

@@ -20,14 +20,17 @@ Backends (FAISS is imported lazily):
     FAISS ``IndexIVFFlat`` (k-means inverted lists; builds ~7x faster than HNSW at
     1M rows): approximate, for the largest tables.
 
-``auto`` picks exact up to :data:`EXACT_MAX` rows (a single exact query stays
-around 1 ms), HNSW up to :data:`HNSW_MAX`, IVF above. Every approximate index
-measures its recall@k against exact search on a sample of indexed rows at build
-time and tunes its search effort (``nprobe`` / ``efSearch``) to the smallest value meeting
-the floor (default 0.95; :func:`tune_effort`: halve or double from the start, then bisect);
-when even 16 times the starting effort misses the floor it either falls back to exact search
-(``on_low_recall="exact"``, logged and recorded in the report) or raises
-:class:`~lookalike.errors.RecallFloorError` (``on_low_recall="raise"``).
+``auto`` chooses by measured cost: exact search while one query is predicted to take at most
+:data:`EXACT_QUERY_BUDGET_MS` on this machine (:func:`exact_query_cost`: a cost in n × d,
+calibrated once per process by timing single queries, and checked on the built index), IVF
+beyond. HNSW is built only when asked for (its build takes seconds at 100k rows and minutes at
+1M+). Every approximate index measures its recall@k against exact search on a sample of indexed
+rows at build time (the sample shrinks on large tables so the exact ground truth stays within
+:data:`RECALL_CHECK_SECONDS`) and tunes its search effort (``nprobe`` / ``efSearch``) to the
+smallest value meeting the floor (default 0.95; :func:`tune_effort`: halve or double from the
+start, then bisect, within :data:`TUNE_SECONDS`); when even 16 times the starting effort misses
+the floor it either falls back to exact search (``on_low_recall="exact"``, logged and recorded in
+the report) or raises :class:`~lookalike.errors.RecallFloorError` (``on_low_recall="raise"``).
 
 >>> import numpy as np
 >>> x = np.random.default_rng(0).normal(size=(3000, 8)).astype("float32")
@@ -52,10 +55,13 @@ log = logging.getLogger(__name__)
 
 INDEX_KINDS = ("auto", "exact", "faiss-flat", "sklearn", "hnsw", "ivf")
 LOW_RECALL_POLICIES = ("exact", "raise")
-#: ``auto`` searches exactly up to this many rows.
-EXACT_MAX = 100_000
-#: ``auto`` uses HNSW up to this many rows and IVF above (HNSW builds take minutes at 1M+).
-HNSW_MAX = 500_000
+#: ``auto`` searches exactly while a single query is predicted to take at most this long.
+EXACT_QUERY_BUDGET_MS = 1.0
+#: time allowed for the exact ground truth of the recall check (fewer sampled queries on large tables)
+RECALL_CHECK_SECONDS = 3.0
+#: time allowed for the effort search after its first measurement (it keeps the best passing effort so far)
+TUNE_SECONDS = 10.0
+_MIN_RECALL_QUERIES = 100
 DEFAULT_RECALL_FLOOR = 0.95
 #: the effort search aims this far above the floor, so the chosen effort is not fitted to
 #: the sampled queries alone (on 1M customers, recall on other queries differed by up to ~0.005)
@@ -79,6 +85,7 @@ class IndexReport:
     recall_queries: int = 0
     recall_floor: float = DEFAULT_RECALL_FLOOR
     fallback: str | None = None          # why an approximate index was replaced by exact search
+    cost: dict = field(default_factory=dict)  # why ``auto`` chose it: predicted and measured query times
 
     @property
     def exact(self) -> bool:
@@ -96,6 +103,8 @@ class IndexReport:
             text += " (" + ", ".join(f"{k}={v}" for k, v in self.params.items()) + ")"
         if self.recall is not None:
             text += f"; recall@{self.recall_k} {self.recall:.3f} on {self.recall_queries} queries (floor {self.recall_floor})"
+        if self.cost.get("query_ms") is not None:
+            text += f"; one query {self.cost['query_ms']:.2f} ms"
         if self.fallback:
             text += f"; {self.fallback}"
         return text
@@ -248,6 +257,9 @@ class FaissIVFIndex(_FaissIndex):
         nlist = max(1, min(int(nlist), n // 39 or 1))  # FAISS wants ~39 training points per cell
         quantizer = self._faiss.IndexFlatL2(d)
         self._index = self._faiss.IndexIVFFlat(quantizer, d, nlist)
+        # 10 k-means iterations instead of FAISS' 25: the build's effort search makes up for the
+        # slightly coarser cells with a few more probes, and training takes 2.5x less time
+        self._index.cp.niter = 10
         self._quantizer = quantizer
         rng = np.random.default_rng(random_state)
         train = x[np.sort(rng.choice(n, size=min(n, 40 * nlist), replace=False))]
@@ -304,17 +316,117 @@ class SklearnExactIndex:
 _ADD_CHUNK = 1_000_000
 
 
-def resolve_kind(kind: str, n: int) -> str:
-    """The backend ``kind`` stands for at ``n`` rows.
+def resolve_kind(kind: str, n: int, dim: int = 32) -> str:
+    """The backend ``kind`` stands for at ``n`` rows of ``dim`` features.
 
-    >>> resolve_kind("auto", 50_000), resolve_kind("auto", 200_000), resolve_kind("auto", 10_000_000)
-    ('exact', 'hnsw', 'ivf')
+    ``auto`` is exact while :func:`exact_query_cost` predicts a single query within
+    :data:`EXACT_QUERY_BUDGET_MS`, IVF beyond; HNSW only when asked for. (:func:`build_index`
+    also times queries on the exact index it built and turns to IVF when they miss the budget.)
+
+    >>> resolve_kind("auto", 20_000), resolve_kind("auto", 10_000_000), resolve_kind("hnsw", 10)
+    ('exact', 'ivf', 'hnsw')
     """
     if kind not in INDEX_KINDS:
         raise ParameterError(f"unknown index {kind!r}; choose one of {', '.join(INDEX_KINDS)}")
     if kind != "auto":
         return kind
-    return "exact" if n <= EXACT_MAX else "hnsw" if n <= HNSW_MAX else "ivf"
+    return "exact" if exact_query_cost().predict_ms(n, dim) <= EXACT_QUERY_BUDGET_MS else "ivf"
+
+
+@dataclass(frozen=True)
+class ExactCost:
+    """Time of exact FAISS search on this machine, linear in the stored values (rows × padded dims).
+
+    ``single_ns``/``overhead_ms``: one query at a time (as ``find_lookalikes`` asks, one thread);
+    ``batch_ns``: per query and stored value when many queries are searched at once (BLAS).
+    """
+
+    single_ns: float
+    overhead_ms: float
+    batch_ns: float
+
+    def predict_ms(self, n: int, dim: int) -> float:
+        """Predicted milliseconds of one exact query over ``n`` × ``dim`` vectors."""
+        return self.overhead_ms + self.single_ns * n * _padded_dim(dim) / 1e6
+
+    def batch_seconds(self, n_queries: int, n: int, dim: int) -> float:
+        """Predicted seconds of ``n_queries`` exact queries searched together."""
+        return self.batch_ns * n_queries * n * _padded_dim(dim) / 1e9
+
+    def to_dict(self) -> dict:
+        return {"single_ns_per_value": round(self.single_ns, 5), "overhead_ms": round(self.overhead_ms, 4),
+                "batch_ns_per_value": round(self.batch_ns, 5)}
+
+
+_COST: ExactCost | None = None
+
+
+def exact_query_cost() -> ExactCost:
+    """The exact-search cost model of this machine, measured on first use (about 0.1 s) and kept per process.
+
+    Single queries are timed on float32 matrices of 2^13 and 2^16 rows × 32 columns (median of
+    a few, after a warm-up); the difference gives the time per stored value, the rest is the
+    per-query overhead. A batch of queries is timed on the larger one. Both fit in the CPU
+    caches, so the prediction is a lower bound for tables that do not: ``auto`` checks it by
+    timing queries on the built exact index (:func:`build_index`).
+    """
+    global _COST
+    if _COST is None:
+        _COST = _calibrate()
+    return _COST
+
+
+def _calibrate(dim: int = 32, reps: int = 9) -> ExactCost:
+    sizes = (1 << 13, 1 << 16)
+    # a flat search reads every value whatever it is: a constant matrix times like real data
+    x = np.ones((sizes[1], dim), dtype=np.float32)
+    try:
+        times = []
+        for n in sizes:
+            index = FaissFlatIndex(x[:n])
+            for i in range(3):  # warm-up
+                index.search(x[i : i + 1], 11)
+            t = []
+            for i in range(reps):
+                t0 = time.perf_counter()
+                index.search(x[i : i + 1], 11)
+                t.append(time.perf_counter() - t0)
+            times.append(float(np.median(t)))
+        batch = np.inf
+        for _ in range(2):  # the first batch also starts FAISS' threads
+            t0 = time.perf_counter()
+            index.search(x[:32], 11)
+            batch = min(batch, time.perf_counter() - t0)
+    except ImportError:  # scikit-learn brute force: slower, predicted as such
+        return ExactCost(single_ns=1.5, overhead_ms=0.2, batch_ns=0.2)
+    single = max((times[1] - times[0]) / ((sizes[1] - sizes[0]) * dim) * 1e9, 1e-3)
+    overhead = max(times[0] * 1e3 - single * sizes[0] * dim / 1e6, 0.0)
+    return ExactCost(single_ns=single, overhead_ms=overhead, batch_ns=batch / (32 * sizes[1] * dim) * 1e9)
+
+
+def _padded_dim(dim: int) -> int:
+    return dim + (-dim) % 8
+
+
+def _query_ms(index: NeighborIndex, x: np.ndarray, reps: int = 7) -> float:
+    """Median milliseconds of single queries on a built index (rows of ``x`` as queries)."""
+    rows = np.linspace(0, x.shape[0] - 1, reps).astype(np.int64)
+    index.search(x[rows[:1]], 11)  # warm-up
+    t = []
+    for r in rows:
+        t0 = time.perf_counter()
+        index.search(x[r : r + 1], 11)
+        t.append(time.perf_counter() - t0)
+    return round(float(np.median(t)) * 1e3, 4)
+
+
+def recall_queries_within(n: int, dim: int, wanted: int) -> int:
+    """How many of ``wanted`` sampled queries the exact ground truth can afford within
+    :data:`RECALL_CHECK_SECONDS` (at least 100): 500 at 1M rows, about 200 at 10M on the
+    development machine."""
+    per_query = exact_query_cost().batch_seconds(1, n, dim)
+    affordable = int(RECALL_CHECK_SECONDS / per_query) if per_query > 0 else wanted
+    return int(max(min(wanted, affordable), min(wanted, _MIN_RECALL_QUERIES)))
 
 
 def build_index(
@@ -346,7 +458,12 @@ def build_index(
     if isinstance(recall_floor, bool) or not isinstance(recall_floor, (int, float)) or not 0 <= recall_floor <= 1:
         raise ParameterError(f"recall_floor must be a number between 0 and 1, got {recall_floor!r}")
     x = _as_matrix(vectors)
-    resolved = resolve_kind(kind, x.shape[0])
+    resolved = resolve_kind(kind, x.shape[0], x.shape[1])
+    cost = {}
+    if kind == "auto":
+        model = exact_query_cost()
+        cost = {"budget_ms": EXACT_QUERY_BUDGET_MS, "exact_query_ms_predicted": round(model.predict_ms(*x.shape), 4),
+                **model.to_dict()}
     start = time.perf_counter()
     if resolved in ("exact", "faiss-flat"):
         index = _exact(x, strict=resolved == "faiss-flat")
@@ -359,18 +476,30 @@ def build_index(
         except ImportError:
             raise ParameterError(f"index {resolved!r} needs FAISS: pip install faiss-cpu") from None
     build = time.perf_counter() - start
+    if index.report.exact and cost:
+        # the prediction (a lower bound: calibrated in cache) checked on the index itself
+        cost["query_ms"] = cost["exact_query_ms_measured"] = _query_ms(index, x)
+        if cost["query_ms"] > EXACT_QUERY_BUDGET_MS and x.shape[0] > 1000:
+            log.info("exact search takes %.2f ms a query over %d x %d (budget %.1f ms): building IVF",
+                     cost["query_ms"], *x.shape, EXACT_QUERY_BUDGET_MS)
+            del index
+            index = _approximate(x, "ivf", nprobe=nprobe, nlist=nlist, ef_search=ef_search, hnsw_m=hnsw_m,
+                                 random_state=random_state)
     if index.report.exact:
         index.report = IndexReport(index.name, kind, x.shape[0], x.shape[1], build_seconds=round(build, 3),
-                                   recall_floor=float(recall_floor))
+                                   recall_floor=float(recall_floor), cost=cost)
         return index
-    truth = recall_sample(x, k=recall_k, n_queries=recall_queries, random_state=random_state)  # once
+    n_truth = recall_queries_within(x.shape[0], x.shape[1], recall_queries)
+    truth = recall_sample(x, k=recall_k, n_queries=n_truth, random_state=random_state)  # once
     if tune:
         recall, n_queries = tune_effort(index, x, truth, recall_floor)
     else:
         recall, n_queries = measure_recall(index, x, truth=truth)
+    if cost:
+        cost["query_ms"] = _query_ms(index, x)
     build = time.perf_counter() - start
     report = IndexReport(index.name, kind, x.shape[0], x.shape[1], index.params, round(build, 3), round(recall, 4),
-                         int(min(recall_k, x.shape[0])), n_queries, float(recall_floor))
+                         int(min(recall_k, x.shape[0])), n_queries, float(recall_floor), cost=cost)
     if recall >= recall_floor:
         index.report = report
         return index
@@ -383,12 +512,12 @@ def build_index(
     exact = _exact(x, strict=False)
     exact.report = IndexReport(exact.name, kind, x.shape[0], x.shape[1], report.params,
                                round(time.perf_counter() - start, 3), report.recall, report.recall_k, n_queries,
-                               float(recall_floor), fallback=f"{problem}: fell back to exact search")
+                               float(recall_floor), fallback=f"{problem}: fell back to exact search", cost=cost)
     return exact
 
 
 def tune_effort(index, vectors: np.ndarray, truth: tuple[np.ndarray, np.ndarray],
-                recall_floor: float) -> tuple[float, int]:
+                recall_floor: float, max_seconds: float = TUNE_SECONDS) -> tuple[float, int]:
     """Set ``index`` to the smallest search effort (``nprobe``/``efSearch``) meeting the recall floor.
 
     Every measurement uses the same ``truth`` sample. From the index's starting effort ``e0`` the
@@ -397,11 +526,14 @@ def tune_effort(index, vectors: np.ndarray, truth: tuple[np.ndarray, np.ndarray]
     and the first passing value to within 1/8. The search cost of IVF and HNSW grows about
     linearly with the effort, so the smallest passing effort is the fastest index meeting the
     floor. When no effort up to the ceiling meets the floor, the ceiling is kept and its recall
-    returned (the caller falls back or raises). Returns (recall, number of queries).
+    returned (the caller falls back or raises). Narrowing and bisecting stop once ``max_seconds``
+    have passed (widening does not: it is what meets the floor); the smallest passing effort
+    measured so far is kept. Returns (recall, number of queries).
     """
     target = min(1.0, recall_floor + RECALL_MARGIN)
     seen: dict[int, float] = {}
     n_queries = 0
+    deadline = time.perf_counter() + max_seconds
 
     def passes(effort: int) -> bool:
         nonlocal n_queries
@@ -410,12 +542,15 @@ def tune_effort(index, vectors: np.ndarray, truth: tuple[np.ndarray, np.ndarray]
             seen[effort], n_queries = measure_recall(index, vectors, truth=truth)
         return seen[effort] >= target
 
+    def in_time() -> bool:
+        return time.perf_counter() < deadline
+
     start = index.effort
     ceiling = max(start, min(index.max_effort, start * 2**_MAX_WIDENINGS))
     floor_effort = index.min_effort
     if passes(start):
         hi, lo = start, None
-        while hi > floor_effort:  # narrow while the floor still holds
+        while hi > floor_effort and in_time():  # narrow while the floor still holds
             e = max(floor_effort, hi // 2)
             if not passes(e):
                 lo = e
@@ -433,7 +568,7 @@ def tune_effort(index, vectors: np.ndarray, truth: tuple[np.ndarray, np.ndarray]
         best = max(seen, key=lambda e: (seen[e], -e))
         index.set_effort(best)
         return seen[best], n_queries
-    while lo is not None and hi - lo > max(1, hi // 8):
+    while lo is not None and hi - lo > max(1, hi // 8) and in_time():
         mid = (lo + hi) // 2
         if passes(mid):
             hi = mid
@@ -514,37 +649,27 @@ EXACT_GRAPH_MAX = 30_000
 
 
 def knn_graph(vectors: np.ndarray, k: int, *, method: str = "auto", nprobe: int = 16,
-              random_state: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
+              random_state: int = 0, recall_floor: float = DEFAULT_RECALL_FLOOR) -> tuple[np.ndarray, np.ndarray, str]:
     """The ``k`` nearest other rows of every row: (distances, indices, method used).
 
     ``exact`` searches a flat index (n × n distances: fine up to ~30k rows on 2 cores);
-    ``ivf`` uses a FAISS inverted-file index with ``4·√n`` lists and ``nprobe`` probes —
-    approximate, about ten times faster at 100k rows. ``auto`` picks exact up to
-    ``EXACT_GRAPH_MAX`` rows. A row never lists itself.
+    ``ivf`` searches the IVF index of :func:`build_index`, with its measured recall floor and
+    effort search (starting from ``nprobe``), about ten times faster at 100k rows; when the
+    floor cannot be met it searches exactly and the method says ``exact``. ``auto`` picks exact
+    up to ``EXACT_GRAPH_MAX`` rows. A row never lists itself.
     """
     x = _as_matrix(vectors)
     n = x.shape[0]
     k = min(k, n - 1)
     if method == "auto":
         method = "exact" if n <= EXACT_GRAPH_MAX else "ivf"
-    if method == "exact":
-        dist, idx = build_index(x, "exact").search(x, k + 1)
-    elif method == "ivf":
-        import faiss
-
-        nlist = max(1, min(int(4 * np.sqrt(n)), n // 39))
-        pad = (-x.shape[1]) % 8
-        xp = np.pad(x, ((0, 0), (0, pad))) if pad else x
-        quantizer = faiss.IndexFlatL2(xp.shape[1])
-        ivf = faiss.IndexIVFFlat(quantizer, xp.shape[1], nlist)
-        rng = np.random.default_rng(random_state)
-        ivf.train(xp[rng.choice(n, size=min(n, 40 * nlist), replace=False)])
-        ivf.add(xp)
-        ivf.nprobe = min(nprobe, nlist)
-        d2, idx = ivf.search(xp, k + 1)
-        dist = np.sqrt(np.maximum(d2, 0))
-    else:
+    if method not in ("exact", "ivf"):
         raise ParameterError(f"unknown graph method {method!r}; use auto, exact or ivf")
+    # the floor holds for the depth the graph uses (k others + the row itself), not only the top 10
+    index = build_index(x, method, nprobe=nprobe, recall_floor=recall_floor, recall_k=k + 1,
+                        random_state=random_state)
+    method = "exact" if index.report.exact else method
+    dist, idx = index.search(x, k + 1)
     # drop the row itself (usually first; exact duplicates may put it later)
     own = idx == np.arange(n)[:, None]
     order = np.argsort(own, axis=1, kind="stable")[:, :k]

@@ -1,7 +1,7 @@
 """Erasure on request: remove one customer from everything Lookalike wrote, and log it.
 
-:func:`forget_customer` takes a customer id (made canonical by the cleaner's rule, as
-:func:`lookalike.finder.canonical_id` does) and removes that customer from
+:func:`forget_customer` takes a customer id (made canonical by the cleaner's rule,
+:func:`lookalike.cleaning.ids.canonical_id`) and removes that customer from
 
 * **tables on disk** under the workspace (``home``): clean tables, quarantines, audiences,
   channel and ad-platform export files (``.parquet``, ``.csv``, ``.xlsx``) — every row whose id
@@ -15,8 +15,9 @@
   dropping one row without refitting would leave features the model can no longer reproduce);
 * **other JSON and text files** (quality reports, diagnostics, ``source.json``): the id is removed
   from lists and replaced by ``[erased]`` in text;
-* **the clean-table cache** (``LOOKALIKE_CACHE_DIR``): entries holding the customer are deleted
-  (they are rebuilt from the raw file on the next run);
+* **the clean-table cache** (``cache_dir``, else ``LOOKALIKE_CACHE_DIR``, else ``<home>/cache`` — the
+  default of ``lookalike clean``, inside the workspace; nothing outside it is searched unless told):
+  entries holding the customer are deleted (they are rebuilt from the raw file on the next run);
 * **the campaign store**: the customer's assignments and outcomes, and the id in stored audience
   manifests, in one transaction that also writes the ``erasure_log`` row (SHA-256 of the
   canonical id, never the id; counts per place in ``details``).
@@ -45,7 +46,16 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from lookalike.errors import ParameterError
+from lookalike.audience.manifest import MANIFEST_KIND, audience_digest
+from lookalike.campaigns.store import delete_customer_rows, write_transaction
+from lookalike.cleaning.ids import canonical_id, canonical_ids
+from lookalike.config import ColumnMapping, load_toml
+from lookalike.config.settings import Settings
+import lookalike.database as db
+from lookalike.errors import InputError, ParameterError
+from lookalike.export import load_export_profiles, log_rewrite, normalize_email, normalize_phone, sha256_hex
+from lookalike.finder import MODEL_FORMAT, LookalikeFinder
+from lookalike.io import atomic_path, file_digest, find_header_row, read_csv, write_csv, write_table, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +63,14 @@ __all__ = ["ErasureReport", "customer_key", "forget_customer", "redact_json"]
 
 ERASED = "[erased]"
 _TABLES = (".parquet", ".pq", ".csv", ".xlsx")
+#: Delimited text that may be a table (an upload): rows removed when it has an id column, else text redaction.
+_DELIMITED = (".txt", ".tsv")
 _TEXT = (".md", ".html", ".htm", ".txt", ".svg", ".toml", ".log")
+#: Files Lookalike draws or writes from numbers only (plots, feature arrays): no id can be in them, and
+#: searching their compressed bytes for a short id finds it by chance.
+_NO_IDS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".npy")
+#: Compressed or binary spreadsheet formats this module cannot search or rewrite: reported, never passed over.
+_OPAQUE = (".gz", ".zip", ".bz2", ".xz", ".7z", ".xls", ".xlsb", ".xlsm", ".ods")
 _SKIP_SUFFIXES = (".db", ".db-journal", ".db-wal", ".db-shm", ".sqlite", ".tmp")
 
 
@@ -88,7 +105,8 @@ class ErasureReport:
     def to_dict(self) -> dict:
         """Plain values, JSON-ready (this is what ``erasure_log.details`` holds, without ``log_id``)."""
         return {"files": self.files, "redacted": self.redacted, "models_refit": self.models_refit,
-                "cache_entries_removed": self.cache_entries_removed, "database": self.database,
+                "cache_entries_removed": self.cache_entries_removed,
+                "database": self.database,
                 "unhandled": self.unhandled, "total": self.total}
 
 
@@ -96,8 +114,6 @@ class ErasureReport:
 
 
 def _canonical(value: object) -> str:
-    from lookalike.finder import canonical_id
-
     cid = canonical_id(value)
     if not cid or pd.isna(value):
         raise ParameterError(f"customer id {value!r} is empty; pass the id as it appears in the data")
@@ -106,9 +122,6 @@ def _canonical(value: object) -> str:
 
 def _id_columns() -> set[str]:
     """Lower-case column names that hold customer ids: customer_id, its aliases, export headers fed by it."""
-    from lookalike.config import load_toml
-    from lookalike.export import load_export_profiles
-
     names = {"customer_id", "extern_id", "external_id"}
     try:
         aliases = load_toml(None, "columns.toml", "column mapping").get("columns", {}).get("customer_id", [])
@@ -122,8 +135,6 @@ def _id_columns() -> set[str]:
 
 def _matches(col: pd.Series, cid: str) -> np.ndarray:
     """Rows of ``col`` whose id is ``cid`` by the cleaner's rule (vectorized; unique values parsed once)."""
-    from lookalike.finder import canonical_ids
-
     return np.asarray(canonical_ids(col.astype(object)) == cid, dtype=bool)
 
 
@@ -147,8 +158,6 @@ def _id_mask(df: pd.DataFrame, cid: str, id_cols: set[str], hashes: set[str]) ->
 
 def _contact_hashes(tables: Iterable[pd.DataFrame]) -> set[str]:
     """SHA-256 of the customer's normalised email and phone (as ad-platform files hash them)."""
-    from lookalike.export import normalize_email, normalize_phone, sha256_hex
-
     out: set[str] = set()
     for row in tables:
         if "email" in row.columns:
@@ -172,8 +181,6 @@ def redact_json(doc: Any, cid: str) -> tuple[Any, int]:
     >>> redact_json({"seeds": {"ids": ["C1", " c2 "], "count": 2}, "note": "C2"}, "C2")
     ({'seeds': {'ids': ['C1'], 'count': 1}, 'note': '[erased]'}, 2)
     """
-    from lookalike.finder import canonical_id
-
     def hit(v: Any) -> bool:
         return isinstance(v, (str, int)) and not isinstance(v, bool) and canonical_id(v) == cid
 
@@ -212,15 +219,9 @@ def _id_regex(cid: str) -> re.Pattern:
 # --------------------------------------------------------------------------- files
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
-    from lookalike.io import detect_delimiter, detect_encoding
-
-    sample = path.read_bytes()[:1 << 16]
-    enc = detect_encoding(sample)
-    sep = detect_delimiter(sample.decode(enc, errors="replace"))
-    # every cell as its exact text: the rewrite changes nothing but the removed rows
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, sep=sep, encoding=enc)
-    return df, enc, sep
+def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
+    # every cell as its exact text, undecodable bytes refused: the rewrite changes nothing but the removed rows
+    return read_csv(path, na="none", strict=True, what="the table")
 
 
 def _redact_cells(df: pd.DataFrame, mask: np.ndarray, cid: str) -> tuple[pd.DataFrame, list[tuple[int, int]]]:
@@ -244,10 +245,10 @@ def _redact_cells(df: pd.DataFrame, mask: np.ndarray, cid: str) -> tuple[pd.Data
     return out, changed
 
 
-def _rewrite_table(path: Path, cid: str, id_cols: set[str], hashes: set[str]) -> tuple[int, int]:
-    """Remove the customer's rows from one table file, atomically; returns (rows removed, cells redacted)."""
-    from lookalike.io import atomic_path
+def _rewrite_table(path: Path, cid: str, id_cols: set[str], hashes: set[str]) -> tuple[int, int] | None:
+    """Remove the customer's rows from one table file, atomically; returns (rows removed, cells redacted).
 
+    A delimited text file (``.txt``, ``.tsv``) without an id column is not a table of customers: None."""
     ext = path.suffix.lower()
     if ext == ".xlsx":
         return _rewrite_xlsx(path, cid, id_cols, hashes)
@@ -256,27 +257,46 @@ def _rewrite_table(path: Path, cid: str, id_cols: set[str], hashes: set[str]) ->
         mask = _id_mask(df, cid, id_cols, hashes)
         df, cells = _redact_cells(df, mask, cid)
         if mask.any() or cells:
-            with atomic_path(path) as tmp:
-                df[~mask].to_parquet(tmp, index=False, engine="pyarrow")
+            write_table(df[~mask], path)
         return int(mask.sum()), len(cells)
-    df, enc, sep = _read_csv(path)
+    if ext in _DELIMITED:
+        try:
+            df, meta = _read_csv(path)
+        except InputError:  # not a table (prose with commas, ragged lines): redacted as text
+            return None
+        if not any(_column_key(c) in id_cols for c in df.columns):
+            return None
+    else:
+        df, meta = _read_csv(path)
     mask = _id_mask(df, cid, id_cols, hashes)
     df, cells = _redact_cells(df, mask, cid)
     if mask.any() or cells:
-        with atomic_path(path) as tmp:
-            df[~mask].to_csv(tmp, index=False, sep=sep, encoding=enc, lineterminator="\n")
+        sep = meta["delimiter"]
+        write_csv(df[~mask], path, escape=False, sep=sep, encoding=meta["encoding"], lineterminator="\n",
+                  preamble=f"sep={sep}\n" if meta.get("sep_line") else None)
     return int(mask.sum()), len(cells)
 
 
 def _rewrite_xlsx(path: Path, cid: str, id_cols: set[str], hashes: set[str]) -> tuple[int, int]:
-    from lookalike.io import atomic_path
+    """Every sheet: rows of the customer deleted, the id redacted in other cells (title rows included).
 
-    sheets = pd.read_excel(path, sheet_name=None, engine="calamine", dtype=object)
-    hits, cells = {}, {}
-    for name, df in sheets.items():
+    The header of each sheet is found as the reader finds it (:func:`lookalike.io.find_header_row`:
+    it may sit below title rows); rows are numbered as Excel numbers them (the frame starts at A1)."""
+
+    mapping = ColumnMapping.load()
+    sheets = pd.read_excel(path, sheet_name=None, engine="calamine", header=None, dtype=object)
+    hits: dict[str, list[int]] = {}
+    cells: dict[str, list[tuple[int, int]]] = {}
+    for name, raw in sheets.items():
+        if raw.empty:
+            continue
+        h = find_header_row(raw, mapping) or 0
+        df = raw.iloc[h + 1:].reset_index(drop=True)
+        df.columns = [f"Unnamed: {j}" if pd.isna(v) else str(v) for j, v in enumerate(raw.iloc[h])]
         mask = _id_mask(df, cid, id_cols, hashes)
-        hits[name] = np.flatnonzero(mask)
-        cells[name] = _redact_cells(df, mask, cid)[1]
+        top = _redact_cells(raw.iloc[:h + 1].reset_index(drop=True), np.zeros(h + 1, dtype=bool), cid)[1]
+        hits[name] = [int(r) + h + 2 for r in np.flatnonzero(mask)]  # Excel row numbers (1-based)
+        cells[name] = [(r + 1, c + 1) for r, c in top] + [(r + h + 2, c + 1) for r, c in _redact_cells(df, mask, cid)[1]]
     n, k = sum(len(v) for v in hits.values()), sum(len(v) for v in cells.values())
     if not (n or k):
         return 0, 0
@@ -286,19 +306,17 @@ def _rewrite_xlsx(path: Path, cid: str, id_cols: set[str], hashes: set[str]) -> 
     pattern = _id_regex(cid)
     for name, rows in hits.items():
         ws = wb[name]
-        for r, c in cells[name]:  # before deleting rows: positions are those of the frame read above
-            cell = ws.cell(row=r + 2, column=c + 1)
+        for r, c in cells[name]:  # before deleting rows: positions are those of the sheet read above
+            cell = ws.cell(row=r, column=c)
             cell.value = pattern.sub(ERASED, str(cell.value))
-        for r in sorted(rows.tolist(), reverse=True):  # bottom-up: row numbers above stay valid
-            ws.delete_rows(int(r) + 2)  # +2: header row, 1-based
+        for r in sorted(rows, reverse=True):  # bottom-up: row numbers above stay valid
+            ws.delete_rows(r)
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return n, k
 
 
 def _rewrite_json(path: Path, cid: str, extra: dict | None = None) -> int:
-    from lookalike.io import write_text
-
     text = path.read_text("utf-8")
     if path.suffix == ".jsonl":
         lines, n = [], 0
@@ -319,8 +337,6 @@ def _rewrite_json(path: Path, cid: str, extra: dict | None = None) -> int:
 
 
 def _rewrite_text(path: Path, cid: str) -> int:
-    from lookalike.io import write_text
-
     text = path.read_text("utf-8", errors="surrogateescape")
     new, n = _id_regex(cid).subn(ERASED, text)
     if n:
@@ -329,8 +345,6 @@ def _rewrite_text(path: Path, cid: str) -> int:
 
 
 def _is_model_dir(d: Path) -> bool:
-    from lookalike.finder import MODEL_FORMAT
-
     m = d / "manifest.json"
     if not (m.is_file() and (d / "customers.parquet").is_file() and (d / "features.npy").is_file()):
         return False
@@ -342,7 +356,6 @@ def _is_model_dir(d: Path) -> bool:
 
 def _refit_model(d: Path, cid: str) -> bool:
     """Refit the model in ``d`` without the customer (same parameters); False if it is not in it."""
-    from lookalike.finder import LookalikeFinder
 
     table = pd.read_parquet(d / "customers.parquet", columns=["customer_id"])
     if not _matches(table["customer_id"], cid).any():
@@ -358,8 +371,6 @@ def _refit_model(d: Path, cid: str) -> bool:
 
 def _audience_units(files: list[Path]) -> dict[Path, Path]:
     """Audience file -> its manifest (audience manifests name their file in ``files``)."""
-    from lookalike.export import MANIFEST_KIND
-
     units: dict[Path, Path] = {}
     for m in files:
         if not m.name.endswith(".manifest.json"):
@@ -380,12 +391,9 @@ def _audience_units(files: list[Path]) -> dict[Path, Path]:
 
 
 def _manifest_update(audience_path: Path, manifest_path: Path) -> dict:
-    from lookalike.export import audience_digest
-    from lookalike.io import file_digest
-
     doc = json.loads(manifest_path.read_text("utf-8"))
     df = (pd.read_parquet(audience_path) if audience_path.suffix.lower() in (".parquet", ".pq")
-          else pd.read_csv(audience_path, dtype={"customer_id": str}))
+          else read_csv(audience_path, dtype={"customer_id": str}, na="pandas", what="the audience")[0])
     aud = dict(doc.get("audience") or {})
     aud.update(rows=len(df), sha256=audience_digest(df))
     files = dict(doc.get("files") or {})
@@ -405,16 +413,15 @@ def _nearest_export_log(path: Path, home: Path) -> Path | None:
         d = d.parent
 
 
-def _walk(root: Path) -> list[Path]:
+def _walk(root: Path, skip_dir: Path | None = None) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.endswith(_SKIP_SUFFIXES)
+                  and not (skip_dir is not None and skip_dir in p.parents)
                   and not p.name.startswith(".session_secret"))
 
 
-def _scan_files(home: Path, cid: str, report: ErasureReport, actor: str) -> None:
-    from lookalike.export import log_rewrite
-
+def _scan_files(home: Path, cid: str, report: ErasureReport, actor: str, cache: Path | None = None) -> None:
     id_cols = _id_columns()
-    files = _walk(home)
+    files = _walk(home, cache)  # the cache's entries are deleted whole by _scan_cache, never rewritten
     models = sorted({p.parent for p in files if p.name == "manifest.json" and _is_model_dir(p.parent)})
     # contact hashes first, from the clean tables that still hold the customer's row
     rows = []
@@ -459,11 +466,10 @@ def _scan_one(p: Path, rel: str, home: Path, cid: str, id_cols: set[str], hashes
               audiences: dict[Path, Path], report: ErasureReport,
               rewritten_exports: dict[tuple[Path, str], list[dict]]) -> None:
     """Erase the customer from one file (by kind); records what changed in ``report``."""
-    from lookalike.io import file_digest
-
     ext = p.suffix.lower()
-    if ext in _TABLES:
-        n, cells = _rewrite_table(p, cid, id_cols, hashes)
+    table = _rewrite_table(p, cid, id_cols, hashes) if ext in _TABLES or ext in _DELIMITED else None
+    if table is not None:
+        n, cells = table
         if cells:
             report.redacted[rel] = cells
         if p in audiences:  # rewrite its manifest: seeds, row count, digests
@@ -485,10 +491,13 @@ def _scan_one(p: Path, rel: str, home: Path, cid: str, id_cols: set[str], hashes
             n = _rewrite_text(p, cid)
         if n:
             report.redacted[rel] = n
-    elif ext in _TEXT:
+    elif ext in _TEXT or ext in _DELIMITED:
         n = _rewrite_text(p, cid)
         if n:
             report.redacted[rel] = n
+    elif ext in _OPAQUE:  # a format that cannot be searched or rewritten here: never passed over silently
+        report.unhandled.append(f"{rel} (a {ext} file cannot be searched or rewritten by forget: delete it, or "
+                                "unpack it into the workspace and run forget again)")
 
 
 def _scan_cache(cache_dir: Path, cid: str) -> int:
@@ -507,14 +516,18 @@ def _scan_cache(cache_dir: Path, cid: str) -> int:
     return removed
 
 
-def _leftovers(home: Path, cid: str, skip: set[Path]) -> list[str]:
+def _leftovers(home: Path, cid: str, skip: set[Path], cache: Path | None = None) -> list[str]:
     """Files under ``home`` whose bytes still contain the id: binary files no rule above rewrites, and
     SQLite databases other than the one being cleaned (``skip``), e.g. ``out/campaigns.db`` of the demo."""
     pattern = re.compile(rb"(?<![0-9A-Za-z])" + re.escape(cid.encode()) + rb"(?![0-9A-Za-z])", re.IGNORECASE)
     out = []
-    for p in sorted(q for q in home.rglob("*") if q.is_file() and not q.name.endswith(".tmp")):
-        if p.suffix.lower() in (".parquet", ".pq", ".xlsx") or p.name == ".session_secret" or p.resolve() in skip:
-            continue  # compressed tables: checked by reading them above
+    for p in sorted(q for q in home.rglob("*") if q.is_file() and not q.name.endswith(".tmp")
+                    and not (cache is not None and cache in q.parents)):
+        ext = p.suffix.lower()
+        if ext in (".parquet", ".pq", ".xlsx", *_OPAQUE) or p.name == ".session_secret" or p.resolve() in skip:
+            continue  # compressed tables: checked by reading them above; other compressed files: reported above
+        if ext in _NO_IDS:
+            continue  # plots and feature arrays hold no ids: a short id found in their bytes is chance
         if pattern.search(p.read_bytes()):
             out.append(str(p.relative_to(home)))
     return out
@@ -525,8 +538,6 @@ def _leftovers(home: Path, cid: str, skip: set[Path]) -> list[str]:
 
 def _erase_in_database(engine: sa.Engine, cid: str, report: ErasureReport, actor: str) -> int:
     """Delete the customer's campaign rows and write the log row, in one transaction."""
-    from lookalike import database as db
-    from lookalike.campaigns.store import delete_customer_rows, write_transaction
 
     def work(conn: sa.Connection) -> int:
         counts = delete_customer_rows(conn, cid)
@@ -555,27 +566,27 @@ def forget_customer(customer_id: object, *, home: str | os.PathLike[str] | None 
     """Remove one customer from the workspace ``home``, the clean-table cache and the campaign store.
 
     ``home`` defaults to ``LOOKALIKE_HOME`` (else ``./.lookalike``); ``engine`` to the database of
-    :func:`lookalike.database.open_database`; ``cache_dir`` to ``LOOKALIKE_CACHE_DIR`` (else
-    ``~/.cache/lookalike``). Returns what was removed; the same counts are in ``erasure_log.details``.
+    :func:`lookalike.database.open_database`; ``cache_dir`` to the settings' clean-table cache
+    (``LOOKALIKE_CACHE_DIR``, else ``<home>/cache``, inside the workspace): erasure never reaches
+    outside the workspace unless told to. Returns what was removed; the same counts are in
+    ``erasure_log.details``.
     """
-    from lookalike import database as db
-
     cid = _canonical(customer_id)
-    root = Path(home if home is not None else (os.environ.get("LOOKALIKE_HOME") or ".lookalike"))
+    settings = Settings(home=home) if home is not None else Settings()
+    root = settings.home
     if not root.is_dir():
         raise ParameterError(f"workspace {root} does not exist; pass --home DIR (the Lookalike home)")
     root = root.resolve()
+    cache = Path(cache_dir if cache_dir is not None else settings.cache_dir).resolve()
     report = ErasureReport(customer_key(cid))
-    _scan_files(root, cid, report, actor)
-    cache = Path(cache_dir) if cache_dir is not None else Path(
-        os.environ.get("LOOKALIKE_CACHE_DIR") or Path.home() / ".cache" / "lookalike")
+    _scan_files(root, cid, report, actor, cache)
     report.cache_entries_removed = _scan_cache(cache, cid)
     eng = engine if engine is not None else db.open_database()
     skip: set[Path] = set()
     if eng.dialect.name == "sqlite" and eng.url.database:
         main = Path(eng.url.database).resolve()
         skip = {main, *(main.with_name(main.name + s) for s in ("-journal", "-wal", "-shm"))}
-    report.unhandled = sorted(set(report.unhandled) | set(_leftovers(root, cid, skip)))
+    report.unhandled = sorted(set(report.unhandled) | set(_leftovers(root, cid, skip, cache)))
     for rel in report.unhandled:
         logger.warning("erasure: %s still contains the customer id and was not rewritten (another database: "
                        "run forget with --db for it; another file: delete it by hand)", rel)

@@ -12,6 +12,8 @@ import pytest
 from lookalike.audience.expand import parse_size
 from lookalike.audience.playbooks import builtin_playbooks
 
+from .service import browser, ui_login
+
 
 def test_health_and_docs_are_public(client):
     assert client.get("/health").json()["status"] == "ok"
@@ -64,8 +66,11 @@ def test_viewer_cannot_build_or_export(client, viewer, method, path, body):
 
 def test_datasets_and_quality(client, viewer, service):
     ds = client.get("/api/v1/datasets", headers=viewer).json()
-    assert [d["name"] for d in ds] == ["demo"] and ds[0]["ready"]
-    rows = ds[0]["rows"]
+    names = [d["name"] for d in ds]  # the session's service: other test files add datasets of their own
+    assert "demo" in names and len(set(names)) == len(names)
+    demo = ds[names.index("demo")]
+    assert demo["ready"] and demo["status"] == "ready"
+    rows = demo["rows"]
     assert rows["in"] == rows["kept"] + rows["quarantined"] + rows["duplicates_merged"]
     q = client.get("/api/v1/datasets/demo/quality", headers=viewer).json()
     assert q["report"]["rows"] == rows
@@ -130,10 +135,8 @@ def test_build_audience(built, finder):
 
 
 def test_audience_page_shows_why_this_method(service, built):
-    from fastapi.testclient import TestClient
-
-    with TestClient(service.app) as ui:  # its own session: signing in must not leak into other tests
-        r = ui.post("/login", data={"api_key": service.viewer_key, "next": "/audiences/api-vips"})
+    with browser(service.app) as ui:  # its own session: signing in must not leak into other tests
+        r = ui_login(ui, service.viewer_key, "/audiences/api-vips")
         assert r.status_code == 200
         page = ui.get("/audiences/api-vips")
     assert page.status_code == 200
@@ -158,10 +161,10 @@ def test_audience_list_get_download(client, viewer, built):
 
 def test_audience_validation(client, editor):
     base = {"name": "bad"}
-    for body in ({**base, "size": "150%"}, {**base, "seeds": {"kind": "rule", "rule": "nonsense ~~ 3"}},
-                 {**base, "seeds": {"kind": "ids", "ids": ["NOT-A-CUSTOMER"]}}):
+    for body, status in (({**base, "size": "150%"}, 400), ({**base, "seeds": {"kind": "rule", "rule": "nonsense ~~ 3"}}, 400),
+                         ({**base, "seeds": {"kind": "ids", "ids": ["NOT-A-CUSTOMER"]}}, 404)):  # unknown id: not found
         r = client.post("/api/v1/datasets/demo/audiences", json=body, headers=editor)
-        assert r.status_code in (400, 404), (body, r.status_code)
+        assert r.status_code == status, (body, r.status_code)
         assert len(r.json()["detail"].splitlines()) == 1
     for body in ({**base, "scorer": "magic"}, {**base, "k": 0}, {**base, "unknown": 1},
                  {**base, "filters": {"gender": ["F"]}}):
@@ -246,7 +249,7 @@ def test_playbooks(client, viewer, editor, finder):
     assert r.status_code == 400 and "colour" in r.json()["detail"]
 
 
-def test_jobs_upload_register_and_errors(client, editor, viewer, tmp_path):
+def test_jobs_upload_register_and_errors(client, editor, viewer, service):
     from lookalike.synth import generate
 
     raw = generate(400, seed=9).raw
@@ -259,9 +262,8 @@ def test_jobs_upload_register_and_errors(client, editor, viewer, tmp_path):
     assert polled["status"] == "done" and polled["progress"] == 1.0
     assert polled["result"]["rows"]["in"] == len(raw)
     assert client.get("/api/v1/datasets/up", headers=viewer).json()["ready"]
-    path = tmp_path / "crm.csv"
-    path.write_bytes(csv)
-    r = client.post("/api/v1/datasets/register", json={"name": "reg", "path": str(path)}, headers=editor)
+    (service.data_dir / "crm.csv").write_bytes(csv)  # a file in the data folder, named relative to it
+    r = client.post("/api/v1/datasets/register", json={"name": "reg", "path": "crm.csv"}, headers=editor)
     assert client.app.state.jobs.wait(r.json()["id"], timeout=60).status == "done"
     assert client.get("/api/v1/datasets/reg", headers=viewer).json()["customers"] == \
         client.get("/api/v1/datasets/up", headers=viewer).json()["customers"]
@@ -276,7 +278,7 @@ def test_jobs_upload_register_and_errors(client, editor, viewer, tmp_path):
                        headers=editor).status_code == 400
     assert client.post("/api/v1/datasets/register", json={"name": "x"}, headers=editor).status_code == 400
     assert client.post("/api/v1/datasets/register", json={"name": "x", "path": "/nonexistent.csv"},
-                       headers=editor).status_code == 400
+                       headers=editor).status_code == 403
     assert client.get("/api/v1/jobs/ffff", headers=viewer).status_code == 404
     assert client.get("/api/v1/jobs", headers=viewer).json()[0]["id"] == failed.id
     assert client.delete("/api/v1/datasets/reg", headers=editor).status_code == 204
@@ -319,13 +321,13 @@ def test_records_are_json_ready():
     json.dumps(out, allow_nan=False)
 
 
-def test_register_a_database_source(client, editor, viewer, tmp_path):
+def test_register_a_database_source(client, editor, viewer, service):
     import sqlalchemy as sa
 
     from lookalike.synth import generate
 
     raw = generate(300, seed=21).raw
-    url = f"sqlite:///{tmp_path}/crm.db"
+    url = f"sqlite:///{service.data_dir}/crm.db"  # a SQLite database is a file: in a data folder
     engine = sa.create_engine(url)
     raw.astype(str).to_sql("crm_customers", engine, index=False)
     engine.dispose()

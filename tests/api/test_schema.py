@@ -23,6 +23,7 @@ def fuzz_service(tmp_path_factory):
     return make_service(tmp_path_factory.mktemp("fuzz-home"), n=600)
 
 
+@pytest.mark.slow
 def test_api_conforms_to_its_schema(fuzz_service):
     schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_service.app)
     key = fuzz_service.editor_key

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from lookalike.api.users import add_user, authenticate, list_users, remove_user
 from lookalike.cli import app as cli_app
 from lookalike.database import api_users, open_database
+
+from .service import browser, csrf_of, ui_login
 
 
 def test_keys_are_stored_hashed(tmp_path):
@@ -65,38 +66,39 @@ def test_users_cli(tmp_path):
 
 
 def test_login_session_and_revocation(service):
-    with TestClient(service.app) as c:
+    with browser(service.app) as c:
         assert c.get("/", follow_redirects=False).headers["location"].startswith("/login")
-        bad = c.post("/login", data={"api_key": "lk_wrongwro_" + "x" * 43, "next": "/"})
+        bad = ui_login(c, "lk_wrongwro_" + "x" * 43)
         assert bad.status_code == 401
-        r = c.post("/login", data={"api_key": service.viewer_key, "next": "https://evil.example/"},
-                   follow_redirects=False)
+        r = ui_login(c, service.viewer_key, "https://evil.example/", follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/"  # no open redirect
-        assert c.get("/api/v1/me").json()["name"] == "vera"  # the session also opens the API
+        assert c.get("/api/v1/me").status_code == 401  # the session does not open the API (issue 16, item 4)
         assert c.get("/").status_code == 200
-        assert c.post("/datasets/demo/build", data={"audience_name": "x"}).status_code == 403
-        c.post("/logout")
-        assert c.get("/api/v1/me").status_code == 401
+        r = c.post("/datasets/demo/build", data={"audience_name": "x", "csrf_token": csrf_of(c)})
+        assert r.status_code == 403
+        c.post("/logout", data={"csrf_token": csrf_of(c)})
+        assert c.get("/", follow_redirects=False).status_code == 303
     # removing a user ends their session
     engine = service.app.state.engine
     _, key = add_user(engine, "temp", "viewer")
-    with TestClient(service.app) as c:
-        c.post("/login", data={"api_key": key, "next": "/"})
-        assert c.get("/api/v1/me").status_code == 200
+    with browser(service.app) as c:
+        ui_login(c, key)
+        assert c.get("/", follow_redirects=False).status_code == 200
         remove_user(engine, "temp")
-        assert c.get("/api/v1/me").status_code == 401
+        assert c.get("/", follow_redirects=False).status_code == 303
 
 
 def test_ui_build_from_an_uploaded_id_file(service):
     customers = service.app.state.workspace.finder(service.dataset).customers_
     seeds = customers.customer_id.iloc[:30].tolist()
     body = "customer_id\n" + "\n".join(seeds) + "\n"
-    with TestClient(service.app) as c:
-        c.post("/login", data={"api_key": service.editor_key, "next": "/"})
-        r = c.post("/datasets/demo/build", data={"seed_kind": "ids", "size_pct": "2", "audience_name": "ui-file"},
+    with browser(service.app) as c:
+        ui_login(c, service.editor_key)
+        r = c.post("/datasets/demo/build", data={"seed_kind": "ids", "size_pct": "2", "audience_name": "ui-file",
+                                                 "csrf_token": csrf_of(c)},
                    files={"seed_file": ("seeds.csv", body.encode(), "text/csv")}, follow_redirects=False)
         assert r.status_code == 303, r.text
-        info = c.get("/api/v1/audiences/ui-file").json()
+        info = c.get("/api/v1/audiences/ui-file", headers={"X-API-Key": service.viewer_key}).json()
         assert info["seeds"] == 30
         page = c.get("/audiences/ui-file")
         assert page.status_code == 200 and "ui-file" in page.text

@@ -97,6 +97,7 @@ def _run_flow(engine) -> dict:
     return doc
 
 
+@pytest.mark.postgres
 def test_sqlite_and_postgresql_give_the_same_report(tmp_path_factory):
     docs = []
     for backend in ("sqlite", "postgresql"):

@@ -9,7 +9,8 @@ import pytest
 
 from lookalike import database as db
 
-TABLES = {"campaigns", "audience_versions", "assignments", "outcomes", "costs", "api_users", "erasure_log"}
+TABLES = {"campaigns", "audience_versions", "assignments", "outcomes", "costs", "api_users", "ui_sessions",
+          "erasure_log"}
 
 
 def test_database_url_precedence(monkeypatch, tmp_path):
@@ -29,7 +30,7 @@ def test_migrations_up_down_up(empty_url):
     engine = db.create_engine(empty_url)
     assert db.current_revision(engine) is None
     db.upgrade(engine)
-    assert db.current_revision(engine) == "0001"
+    assert db.current_revision(engine) == "0002"
     assert TABLES <= set(sa.inspect(engine).get_table_names())
     # The frozen migration and the models describe the same schema.
     with engine.connect() as conn:

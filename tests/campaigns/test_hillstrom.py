@@ -34,6 +34,7 @@ def test_the_data_is_the_documented_file(raw):
                                                         "No E-Mail": 21_306}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arm,segment", [("mens", "Mens E-Mail"), ("womens", "Womens E-Mail")])
 def test_per_arm_rates_match_pandas(results, raw, arm, segment):
     r = results[arm]
@@ -47,6 +48,7 @@ def test_per_arm_rates_match_pandas(results, raw, arm, segment):
         assert row["revenue_per_customer"] == pytest.approx(by.loc[seg, "spend"], rel=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arm,segment", [("mens", "Mens E-Mail"), ("womens", "Womens E-Mail")])
 def test_uplift_over_no_email_matches_pandas_and_statsmodels(results, raw, arm, segment):
     r = results[arm]
@@ -64,6 +66,7 @@ def test_uplift_over_no_email_matches_pandas_and_statsmodels(results, raw, arm, 
     assert r.incremental_revenue.value == pytest.approx(spend.diff * len(t), rel=1e-9)
 
 
+@pytest.mark.slow
 def test_uplift_study_on_held_out_half(raw):
     s = uplift_study(train_share=0.5, random_state=0)
     assert s.n_train + s.n_test == len(raw) and s.n_seeds > 100
@@ -73,3 +76,9 @@ def test_uplift_study_on_held_out_half(raw):
     # the curves end at the same total incremental response whatever the order
     ends = s.qini.groupby(["outcome", "ranking"])["qini"].last().unstack()
     assert np.allclose(ends["similarity"], ends["random"]) and np.allclose(ends["classifier"], ends["random"])
+    # the study is data; its figure is drawn by the report layer (three panels, one legend entry per curve)
+    from lookalike.report.plots import figure_to_svg, qini_plot
+
+    fig = qini_plot(s)
+    assert len(fig.axes) == 3 and len(fig.axes[0].get_legend().get_texts()) == 4
+    assert figure_to_svg(fig).startswith("<svg")

@@ -113,7 +113,10 @@ def test_values(raw: object, expected: str) -> None:
         ("31 feb 2022", INVALID),
         ("17 foo 2022", INVALID),
         ("2022", INVALID),
-        ("12/2022", INVALID),
+        ("12/22", INVALID),  # a month and a two-digit year, or a day and a month: not guessed
+        ("dic-22", INVALID),
+        ("13/2022", INVALID),
+        ("2022-13", INVALID),
         ("yesterday", INVALID),
         ("17/12", INVALID),
         ("3000-01-01", INVALID),
@@ -249,3 +252,50 @@ def test_round_trip_excel_serials(serials: list[int]) -> None:
     expected = [pd.Timestamp("1899-12-30") + pd.Timedelta(days=k) for k in serials]
     cells = [k if i % 2 else str(k) for i, k in enumerate(serials)]  # numbers and their text
     assert parse_date(pd.Series(cells, dtype=object)).values.tolist() == expected
+
+
+# ---- issue 16, item 18: month-year and dates after the export ------------------------------------
+@pytest.mark.parametrize(
+    "raw",
+    ["Dec 2022", "dec. 2022", "December 2022", "dic 2022", "dic. 2022", "diciembre 2022", "diciembre de 2022",
+     "Dezember 2022", "Dez. 2022", "déc. 2022", "dezembro de 2022", "dicembre 2022", "Dec-2022", "dec, 2022",
+     "2022 Dec", "2022-dic", "12/2022", "12-2022", "12.2022", "2022-12", "2022/12", "2022.12"],
+)
+def test_month_and_year_mean_the_first_of_the_month(raw: str) -> None:
+    r = parse_date(pd.Series([raw, "17/12/2022"]))
+    assert r.values.iloc[0] == pd.Timestamp("2022-12-01")  # was 2022-12-20 for "Dec 2022"
+    assert r.status.iloc[0] == FIXED
+    assert r.notes["flags"]["month_year"] == 1 and r.notes["formats"]["month_year"] == 1
+
+
+def test_a_day_and_year_are_not_read_as_month_year() -> None:
+    r = parse_date(pd.Series(["Dec 17 2022", "Dec 17, 2022", "Dec-17-22", "Dec 2022"]))
+    assert r.values.tolist() == [DEC17, DEC17, DEC17, pd.Timestamp("2022-12-01")]
+    assert r.notes["flags"]["month_year"] == 1
+
+
+def test_dates_after_the_export_are_flagged_and_absurd_ones_refused() -> None:
+    raw = ["2024-05-31", "2024-05-31 23:59", "2024-06-01", "31/05/2025", "2025-06-01", "2099-12-31",
+           pd.Timestamp("2030-01-01"), "2023-01-01"]
+    r = parse_date(pd.Series(raw, dtype=object), as_of="2024-05-31")
+    kept = ["2024-05-31", "2024-05-31 23:59", "2024-06-01", "2025-05-31", None, None, None, "2023-01-01"]
+    assert r.values.tolist() == [pd.NaT if k is None else pd.Timestamp(k) for k in kept]
+    assert r.status.tolist() == [FIXED, FIXED, FIXED, FIXED, INVALID, INVALID, INVALID, FIXED]
+    assert r.notes["flags"] == {"month_year": 0, "future_date": 2, "far_future": 3}
+    assert r.notes["as_of"] == "2024-05-31"
+    # without an export date nothing is judged by the calendar
+    assert parse_date(pd.Series(["2099-12-31"])).values.iloc[0] == pd.Timestamp("2099-12-31")
+    assert "future_date" not in parse_date(pd.Series(["2099-12-31"])).notes["flags"]
+
+
+@pytest.mark.parametrize("as_of", [dt.date(2024, 5, 31), dt.datetime(2024, 5, 31, 18), pd.Timestamp("2024-05-31"),
+                                   np.datetime64("2024-05-31"), "2024-05-31", "31 May 2024"])
+def test_as_of_forms(as_of: object) -> None:
+    r = parse_date(pd.Series(["2024-06-01", "2024-05-31"]), as_of=as_of)
+    assert r.notes["flags"]["future_date"] == 1 and r.notes["as_of"] == "2024-05-31"
+
+
+@pytest.mark.parametrize("bad", ["soon", 20240531, True, "", pd.NaT])
+def test_bad_as_of(bad: object) -> None:
+    with pytest.raises(ParameterError, match="as_of must be a date"):
+        parse_date(pd.Series(["2022-01-01"]), as_of=bad)

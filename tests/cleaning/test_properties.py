@@ -94,6 +94,7 @@ def check_invariants(r: ColumnParse, s: pd.Series, kind: str) -> None:
         assert lv.isin([1.0, 2.0, 3.0]).all()
 
 
+@pytest.mark.slow
 @given(cells=COLUMNS, shuffle_index=st.booleans(), as_str=st.booleans())
 def test_never_raises_and_stays_aligned(cells: list, shuffle_index: bool, as_str: bool) -> None:
     """Every parser, on arbitrary mixes of text/floats/ints/None/bools: no exception, aligned

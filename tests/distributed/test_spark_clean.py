@@ -10,8 +10,9 @@ import lookalike as lk
 from lookalike.distributed import spark_clean
 from lookalike.synth import generate
 
-pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning",
-                                        "ignore:The copy keyword is deprecated")
+pytestmark = [pytest.mark.spark,
+              pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning",
+                                         "ignore:The copy keyword is deprecated")]
 N = 800
 
 

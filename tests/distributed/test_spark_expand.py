@@ -13,8 +13,9 @@ from lookalike.index import _FaissIndex, build_index
 from tests.conftest import make_clean_customers
 
 # PySpark 4.3 warns that pandas >= 3 is not fully supported; these tests are what checks it works
-pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning",
-                                        "ignore:The copy keyword is deprecated")
+pytestmark = [pytest.mark.spark,
+              pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning",
+                                         "ignore:The copy keyword is deprecated")]
 N = 3000
 
 

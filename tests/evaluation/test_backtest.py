@@ -30,6 +30,7 @@ def synthetic_result(synthetic):
                     scorers=("auto", "classifier"), customer_resamples=300)
 
 
+@pytest.mark.slow
 def test_harness_recovers_planted_structure_the_default_beats_both_label_free_baselines(synthetic_result):
     s = synthetic_result.summary.set_index("method")
     for baseline in ("best_rule", "spend"):
@@ -43,9 +44,16 @@ def test_harness_recovers_planted_structure_the_default_beats_both_label_free_ba
     assert row["verdict"] == ("better" if row["ci_low"] > 0 else "worse" if row["ci_high"] < 0 else "tie")
 
 
-def test_every_split_is_kept_and_counts_are_consistent(synthetic_result):
+@pytest.mark.slow
+def test_every_split_is_kept_and_counts_are_consistent(synthetic, synthetic_result):
     sp = synthetic_result.splits
     assert sp.split.nunique() == 6 and set(sp.method) == {"auto", "classifier", "best_rule", "spend", "random"}
+    # "given" mode: each split keeps seed_share (0.8) of the seeds; population and targets are the task's own,
+    # less the opted-out customers expand never ranks
+    contactable = synthetic.customers["promo_channel"].astype(str).ne("none").to_numpy()
+    assert (sp.n_seeds == round(0.8 * int(synthetic.seeds.sum()))).all()
+    assert (sp.n_population == int((synthetic.population & contactable).sum())).all()
+    assert (sp.n_target == int((synthetic.target & synthetic.population & contactable).sum())).all()
     assert (sp["precision@N"].between(0, 1)).all() and (sp["precision@10%"].between(0, 1)).all()
     # precision@N is recall@N when N is the number of targets: lift = precision / base rate
     np.testing.assert_allclose(sp["lift@N"], sp["precision@N"] / sp["base_rate"])
@@ -94,6 +102,7 @@ def test_no_leakage_label_columns_are_refused_as_features():
         task_from_frame(df, cfg)
 
 
+@pytest.mark.slow
 def test_synthetic_task_reports_excluded_label_columns(synthetic):
     d = synthetic.describe()
     assert {"vip_flag", "vip_score", "vip_like"} <= set(d["label_columns_excluded"])
@@ -121,6 +130,7 @@ def test_bank_time_split_has_no_duration_and_the_reference_base_rate():
     assert not (task.seeds & task.population).any() and task.target[~task.population].sum() == 0
 
 
+@pytest.mark.slow
 def test_results_written_with_a_generated_conclusion(synthetic_result, tmp_path):
     paths = write_results(synthetic_result, tmp_path)
     names = {p.name for p in paths}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import inspect
 
@@ -64,8 +65,8 @@ def test_rulespec_describe_and_mask():
     assert RuleSpec((), "my rule").describe() == "my rule"
     with pytest.raises(ParameterError, match="operator"):
         RuleSpec(({"column": "age", "op": "~", "value": 1},))
-    with pytest.raises(Exception):
-        r.description = "changed"  # frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.description = "changed"
 
 
 def test_best_rule_finds_the_planted_rule_in_the_tables_own_words(table):

@@ -54,6 +54,7 @@ def spied_selection(personality):
     return result, calls
 
 
+@pytest.mark.slow
 def test_validation_and_test_splits_never_share_a_seed(spied_selection):
     result, calls = spied_selection
     assert len(result.validation_seeds) == 3 and len(result.test_seeds) == 4
@@ -68,6 +69,7 @@ def test_validation_and_test_splits_never_share_a_seed(spied_selection):
                                                   result.params["test_random_state"]}
 
 
+@pytest.mark.slow
 def test_choice_is_made_before_and_without_any_test_split(spied_selection):
     result, calls = spied_selection
     rs_val, rs_test = result.params["validation_random_state"], result.params["test_random_state"]
@@ -87,6 +89,7 @@ def test_choice_is_made_before_and_without_any_test_split(spied_selection):
     assert calls[0]["target"].sum() > 0 and not (calls[0]["target"] & calls[first_test]["target"]).any()
 
 
+@pytest.mark.slow
 def test_chosen_config_is_the_argmax_of_the_validation_table(spied_selection):
     result, _ = spied_selection
     t = result.table
@@ -96,6 +99,7 @@ def test_chosen_config_is_the_argmax_of_the_validation_table(spied_selection):
     assert t.loc[t["chosen"], "rank"].item() == 1
 
 
+@pytest.mark.slow
 def test_selection_result_has_the_expected_columns(spied_selection):
     result, _ = spied_selection
     assert len(result.table) == 6  # 3 scorers x 2 k x 1 weight setting
@@ -128,6 +132,7 @@ def test_holdout_halves_are_stratified_and_disjoint(personality):
     assert abs(int(val.target.sum()) - int(test.target.sum())) <= 1
 
 
+@pytest.mark.slow
 def test_seed_size_table_skips_unreachable_sizes_instead_of_relabelling(personality):
     curve = seed_size_table(personality, (20, 100_000, None), n_splits=2, scorers=("seed_share", "classifier"))
     assert curve.attrs["skipped"] == [100_000]
@@ -150,6 +155,7 @@ def page(personality, spied_selection):
     return results, text
 
 
+@pytest.mark.slow
 def test_html_has_one_section_per_task_with_conclusion_and_svg(page):
     results, text = page
     assert text.count('<section class="task"') == len(results)
@@ -160,6 +166,7 @@ def test_html_has_one_section_per_task_with_conclusion_and_svg(page):
     assert not re.search(r'(src|href)\s*=\s*["\']?(https?:)?//', text)  # no external assets
 
 
+@pytest.mark.slow
 def test_html_escapes_a_task_title_with_a_script_tag(page):
     _, text = page
     assert "<script" not in text.lower()

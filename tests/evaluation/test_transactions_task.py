@@ -98,6 +98,7 @@ def _online_retail_by_hand(path: Path) -> dict:
             "spend_hits": len(by_spend.intersection(targets))}
 
 
+@pytest.mark.slow
 def test_online_retail_task_runs_through_the_harness():
     """The shipped task against a plain-pandas computation of the same split."""
     path = Path(__file__).resolve().parents[2] / "datasets" / "real" / "online_retail"

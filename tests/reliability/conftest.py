@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -50,17 +49,3 @@ def error_lines(output: str) -> list[str]:
 @pytest.fixture(scope="session")
 def runner() -> CliRunner:
     return CliRunner()
-
-
-@pytest.fixture(scope="session")
-def rel_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("reliability")
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _isolated_cache(rel_dir):
-    """CLI commands cache clean tables: keep them out of the user's home."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("LOOKALIKE_CACHE_DIR", str(rel_dir / "cache"))
-    yield
-    mp.undo()

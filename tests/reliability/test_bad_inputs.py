@@ -27,6 +27,8 @@ from lookalike.cli import app
 from lookalike.errors import (EmptyDataError, InputError, LookalikeError, MissingColumnsError, ParameterError,
                               UnknownCustomerError, UnsupportedFormatError)
 
+from lookalike.cleaning.table import REPEATED_HEADER, TOTAL_ROW
+
 from .conftest import HEADER, N_BASE, base_rows, csv_text, error_lines
 
 EXIT_ARGUMENT, EXIT_INPUT = 2, 3
@@ -362,6 +364,88 @@ def case_single_customer(d: Path):
     return _write(d / "one.csv", csv_text(BASE[:1])), Accepted(1, check)
 
 
+def case_decimal_parquet(d: Path):
+    # issue 16 item 16: decimal128 columns (a typed database dump) are numbers, read exactly
+    from decimal import Decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def dec(values, scale):
+        return pa.array([None if v is None else Decimal(v) for v in values], pa.decimal128(20, scale))
+
+    n = N_BASE
+    table = pa.table({"customer_id": dec([str(9_000_000_000_000_000_000 + i) for i in range(n)], 0),
+                      "total_orders": dec([str(2 + i % 30) for i in range(n)], 0),
+                      "total_spent": dec([f"{100 + 37.5 * i:.2f}" for i in range(n - 1)] + [None], 2),
+                      "income": dec([f"{20000 + 750 * i}.50" for i in range(n)], 2)})
+    pq.write_table(table, d / "decimal.parquet")
+
+    def check(r):
+        assert r.report.columns["total_spent_dirty"]["clean"] == n - 1 and r.report.columns["income"]["invalid"] == 0
+        assert r.customers["customer_id"].iloc[-1] == str(9_000_000_000_000_000_000 + n - 1)
+        assert r.customers["total_spent"].iloc[:3].tolist() == [100.0, 137.5, 175.0]
+        assert r.customers["total_orders"].sum() == sum(2 + i % 30 for i in range(n))
+
+    return d / "decimal.parquet", Accepted(n, check)
+
+
+def case_month_year_and_future_dates(d: Path):
+    # issue 16 item 18: "Dec 2022" is the first of December (was Dec 20), flagged; dates after the
+    # export (today, by default) are flagged, and those over a year after it are refused
+    today = pd.Timestamp.today().normalize()
+    soon, far = today + pd.Timedelta(days=30), today + pd.DateOffset(years=5)
+    rows = [dict(r) for r in BASE]
+    rows[0]["signup_date_dirty"], rows[1]["signup_date_dirty"] = "Dec 2022", "dic 2022"
+    rows[2]["signup_date_dirty"], rows[3]["signup_date_dirty"] = "12/2022", "2022-12"
+    rows[4]["signup_date_dirty"], rows[5]["signup_date_dirty"] = soon.strftime("%Y-%m-%d"), far.strftime("%d/%m/%Y")
+
+    def check(r):
+        notes = r.report.columns["signup_date_dirty"]["notes"]
+        assert notes["flags"] == {"month_year": 4, "future_date": 1, "far_future": 1}
+        assert notes["as_of"] == today.strftime("%Y-%m-%d")
+        got = r.customers.set_index("customer_id")["signup_date"]
+        assert (got.loc[["C0001", "C0002", "C0003", "C0004"]] == pd.Timestamp("2022-12-01")).all()
+        assert got.loc["C0005"] == soon and pd.isna(got.loc["C0006"])  # kept and counted / refused
+
+    return _write(d / "dates.csv", csv_text(rows)), Accepted(N_BASE, check)
+
+
+def case_repeated_header(d: Path):
+    # issue 16 item 19: header lines inside the data (two exports pasted together, one in
+    # upper case, one with the Spanish names) were customers CUSTOMER_ID and ID_CLIENTE
+    lines = csv_text(BASE).splitlines()
+    spanish = "id_cliente,edad,genero,ingresos,antiguedad_meses,pedidos,recencia_texto,pct_reorden_texto,articulos_por_pedido,zona_texto,categoria,canal_alta,fecha_alta,gasto_total,vip,notas,preferencias"
+    text = "\n".join([*lines[:11], lines[0], *lines[11:21], lines[0].upper(), *lines[21:31], spanish, *lines[31:]]) + "\n"
+
+    def check(r):
+        reasons = r.report.quarantine_reasons
+        assert reasons == {REPEATED_HEADER: 3}, reasons
+        assert r.quarantine["row_number"].tolist() == [11, 22, 33]  # data rows 11, 22, 33 (after the header)
+        assert len(r.customers) == N_BASE and not {"CUSTOMER_ID", "ID_CLIENTE"} & set(r.customers["customer_id"])
+        # the header cells count in no column: nothing invalid in a column of numbers
+        assert r.report.columns["total_orders"]["invalid"] == 0 and r.report.columns["age"]["invalid"] == 0
+
+    return _write(d / "headers.csv", text), Accepted(N_BASE + 3, check)
+
+
+def case_total_row(d: Path):
+    # issue 16 item 19: a "Total" footer was customer TOTAL with 12,345 orders
+    orders = sum(int(r["total_orders"]) for r in BASE)
+    spent = sum(100 + 37.5 * i for i in range(1, N_BASE + 1))
+    rows = BASE + [{"customer_id": "Total", "total_orders": "12,345", "total_spent_dirty": f"${spent:,.2f}"},
+                   {"customer_id": "TOTAL GENERAL:", "total_orders": str(orders)},
+                   {"customer_id": "", "total_orders": str(orders), "total_spent_dirty": f"${spent:,.2f}"},
+                   {"customer_id": "", "total_orders": "7", "region_dirty": "Norte"}]
+
+    def check(r):
+        assert r.report.quarantine_reasons == {TOTAL_ROW: 3, "missing customer_id": 1}, r.report.quarantine_reasons
+        assert len(r.customers) == N_BASE and "TOTAL" not in set(r.customers["customer_id"])
+        assert r.customers["total_orders"].max() < 100
+
+    return _write(d / "totals.csv", csv_text(rows)), Accepted(N_BASE + 4, check)
+
+
 FILE_CASES = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith("case_")}
 
 
@@ -394,6 +478,26 @@ def test_file_input(name, tmp_path, runner):
     rows = json.loads((tmp_path / "out" / "quality.json").read_text())["rows"]
     assert (rows["in"], rows["kept"], rows["quarantined"], rows["duplicates_merged"]) == (
         rep.rows_in, rep.rows_kept, rep.rows_quarantined, rep.duplicates_merged)
+
+
+def test_clean_as_of_is_the_export_date(tmp_path, runner):
+    rows = [dict(r) for r in BASE]
+    rows[0]["signup_date_dirty"], rows[1]["signup_date_dirty"] = "2024-06-15", "2026-01-01"
+    path = _write(tmp_path / "dates.csv", csv_text(rows))
+    r = lk.clean_customers(lk.read_customers(path), as_of="2024-05-31")
+    assert r.report.columns["signup_date_dirty"]["notes"]["flags"] == {"month_year": 0, "future_date": 1,
+                                                                      "far_future": 1}
+    res = runner.invoke(app, ["clean", str(path), "-o", str(tmp_path / "out"), "--as-of", "2024-05-31"])
+    assert res.exit_code == 0, res.output
+    notes = json.loads((tmp_path / "out" / "quality.json").read_text())["columns"]["signup_date_dirty"]["notes"]
+    assert notes["as_of"] == "2024-05-31" and notes["flags"]["far_future"] == 1
+    # the cache keeps one entry per export date: today's clean is not the one of 2024-05-31
+    res = runner.invoke(app, ["clean", str(path), "-o", str(tmp_path / "out2")])
+    notes = json.loads((tmp_path / "out2" / "quality.json").read_text())["columns"]["signup_date_dirty"]["notes"]
+    assert res.exit_code == 0 and notes["as_of"] == pd.Timestamp.today().strftime("%Y-%m-%d")
+    res = runner.invoke(app, ["clean", str(path), "-o", str(tmp_path / "out3"), "--as-of", "soon"])
+    assert res.exit_code == EXIT_ARGUMENT and error_lines(res.output) == [
+        "error: as_of must be a date such as '2024-05-31', got 'soon'"], res.output
 
 
 def test_quarantine_and_audience_csv_escape_formulas(tmp_path, runner):

@@ -123,6 +123,7 @@ def _id_anywhere(ws: Path, cid: str) -> list[str]:
     return hits
 
 
+@pytest.mark.slow
 def test_forget_removes_the_customer_everywhere_and_logs_it(runner, ws, tmp_path):
     member, email_hash, _ = _pick(ws)
     before = _tables(ws)
@@ -183,6 +184,7 @@ def test_forget_removes_the_customer_everywhere_and_logs_it(runner, ws, tmp_path
     assert _tables(ws).keys() == before.keys()
 
 
+@pytest.mark.slow
 def test_forget_a_seed_redacts_manifests_in_files_and_database(runner, ws, tmp_path):
     _, _, seed = _pick(ws)
     man = json.loads((ws / "audiences" / "vip.manifest.json").read_text())
@@ -200,6 +202,7 @@ def test_forget_a_seed_redacts_manifests_in_files_and_database(runner, ws, tmp_p
     load_audience(ws / "audiences" / "vip.parquet")  # still verifies
 
 
+@pytest.mark.slow
 def test_forget_deletes_cache_entries_holding_the_customer(ws, tmp_path):
     cache = tmp_path / "cache" / "clean"
     for key, ids in (("a", ["C000001", "C000002"]), ("b", ["C000003"])):
@@ -212,6 +215,34 @@ def test_forget_deletes_cache_entries_holding_the_customer(ws, tmp_path):
     assert not (cache / "a").exists() and (cache / "b" / "customers.parquet").is_file()
 
 
+@pytest.mark.slow
+def test_the_default_cache_is_in_the_workspace_and_nothing_outside_is_searched_unless_told(runner, ws, tmp_path,
+                                                                                           monkeypatch):
+    from lookalike.config.settings import Settings
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # a home of this test's own (the session's holds other entries)
+    monkeypatch.delenv("LOOKALIKE_CACHE_DIR")
+    assert Settings(home=ws).cache_dir == ws / "cache"  # where `lookalike clean` caches by default
+    inside = ws / "cache" / "clean" / "entry"
+    outside = Path.home() / ".cache" / "lookalike" / "clean" / "planted"
+    for d in (inside, outside):
+        d.mkdir(parents=True)
+        pd.DataFrame({"customer_id": ["C000002"]}).to_parquet(d / "customers.parquet")
+    engine = db.open_database(f"sqlite:///{tmp_path / 'other.db'}")
+    report = forget_customer("C000002", home=ws, engine=engine, actor="t")
+    assert report.cache_entries_removed == 1 and not inside.exists()
+    assert (outside / "customers.parquet").is_file()  # outside the workspace: untouched
+    res = runner.invoke(app, ["forget", "C000002", "--home", str(ws), "--db", f"sqlite:///{tmp_path / 'other.db'}"])
+    assert res.exit_code == 0, res.output
+    assert (outside / "customers.parquet").is_file()
+    # configured: searched
+    monkeypatch.setenv("LOOKALIKE_CACHE_DIR", str(Path.home() / ".cache" / "lookalike"))
+    report = forget_customer("C000002", home=ws, engine=engine, actor="t")
+    engine.dispose()
+    assert report.cache_entries_removed == 1 and not outside.exists()
+
+
+@pytest.mark.postgres
 def test_forget_on_postgresql_deletes_rows_in_one_transaction(ws, tmp_path, tmp_path_factory):
     """The campaign-store part against the PostgreSQL server of `make test`."""
     from lookalike.campaigns.store import create_campaign, import_outcomes

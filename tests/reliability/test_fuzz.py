@@ -5,8 +5,9 @@ subclass (one line, no traceback for the user) or returns a valid result in whic
 row accounting holds — never another exception. The single-column parsers of
 ``lookalike.cleaning`` are fuzzed in ``tests/cleaning/test_properties.py``.
 
-Budget: a few seconds per test in ``make test``; ``make fuzz`` (HYPOTHESIS_PROFILE=fuzz)
-runs every test with the fuzz profile's example count.
+Budget: a few seconds per test in ``make test``, a quarter of that in ``make check``
+(HYPOTHESIS_PROFILE=check); ``make fuzz`` (HYPOTHESIS_PROFILE=fuzz) runs every test with the
+fuzz profile's example count.
 """
 
 from __future__ import annotations
@@ -29,14 +30,15 @@ from lookalike.errors import LookalikeError
 
 from .conftest import HEADER, base_rows, csv_text
 
-FUZZ = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
 
 
 def budget(n: int, fuzz_cap: int | None = None):
-    """``n`` examples in the normal run; under ``make fuzz`` the fuzz profile's count (at most
-    ``fuzz_cap`` for the tests that clean or fit a table per example)."""
+    """``n`` examples in the normal run, a quarter under ``make check``; under ``make fuzz`` the fuzz
+    profile's count (at most ``fuzz_cap`` for the tests that clean or fit a table per example)."""
     fuzz = min(settings.default.max_examples, fuzz_cap or settings.default.max_examples)
-    return settings(max_examples=fuzz if FUZZ else n, deadline=None,
+    count = {"fuzz": fuzz, "check": max(5, n // 4)}.get(PROFILE, n)
+    return settings(max_examples=count, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 

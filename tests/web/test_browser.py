@@ -14,7 +14,7 @@ from lookalike.audience.expand import parse_size
 from .conftest import SCREENSHOTS, axe_violations, overflows
 
 N_DEMO = 3000
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

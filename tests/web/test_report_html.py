@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 import lookalike as lk
-from lookalike.report.full import build_report, gain_at
+from lookalike.report.full import build_report, gain_at, gain_backtest
 from lookalike.synth import generate
 
 
@@ -28,10 +28,12 @@ def _external_refs(html: str) -> list[str]:
     return [r for r in refs if not r.startswith(("data:", "#"))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "es"])
 def test_report_is_self_contained_with_readings(data, lang):
     result, finder = data
-    html = build_report(finder, quality=result.report.to_dict(), lang=lang, n_splits=1)
+    html = build_report(finder, quality=result.report.to_dict(), lang=lang,
+                        evaluation=gain_backtest(finder.customers_, n_splits=1))
     assert _external_refs(html) == []
     assert "<script" not in html and "<link" not in html and "@import" not in html
     assert f'<html lang="{lang}">' in html
@@ -56,6 +58,7 @@ def test_gain_reading_interpolates_the_curve():
     assert np.isnan(gain_at(gains, "missing"))
 
 
+@pytest.mark.slow
 def test_report_cli_with_campaigns(data, tmp_path):
     from lookalike.campaigns.simulate import run_simulated_campaign
     from lookalike.cli import app
@@ -92,7 +95,7 @@ def test_report_cli_bad_input(tmp_path):
 
 
 def _keys(lang: str) -> set[str]:
-    return set(tomllib.loads(resources.files("lookalike.web").joinpath("translations", f"{lang}.toml").read_text("utf-8")))
+    return set(tomllib.loads(resources.files("lookalike").joinpath("locales", f"{lang}.toml").read_text("utf-8")))
 
 
 def test_translations_have_the_same_keys_and_cover_the_templates():
@@ -121,10 +124,11 @@ def test_pca_map_draws_extra_groups():
         pca_map(X, seeds, groups={"bad": np.ones(3, bool)})
 
 
+@pytest.mark.slow
 def test_campaign_view_formats_rates_as_shares_and_revenue_as_money():
     from lookalike.campaigns.report import results_from_frame
     from lookalike.report.campaigns import campaign_view
-    from lookalike.web.i18n import translator
+    from lookalike.i18n import translator
 
     rng = np.random.default_rng(0)
     n = 4000

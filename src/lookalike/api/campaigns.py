@@ -6,20 +6,20 @@ from __future__ import annotations
 import sqlalchemy as sa
 from fastapi import HTTPException
 
+from lookalike.campaigns.report import campaign_results
+from lookalike.campaigns.store import list_campaigns as listed
+from lookalike.database import campaigns
 from lookalike.io import to_jsonable
 
 
 def list_campaigns(engine: sa.Engine) -> list[dict]:
     """Every campaign with arm sizes, outcome rows and cost, newest first."""
-    from lookalike.campaigns.store import list_campaigns as listed
 
     return to_jsonable(listed(engine).to_dict(orient="records"), "campaigns")
 
 
 def results_object(engine: sa.Engine, campaign_id: int):
     """The ``CampaignResults`` of a stored campaign; 404 when there is no such campaign."""
-    from lookalike.campaigns.report import campaign_results
-    from lookalike.database import campaigns
 
     with engine.connect() as conn:
         if conn.execute(sa.select(campaigns.c.id).where(campaigns.c.id == campaign_id)).first() is None:

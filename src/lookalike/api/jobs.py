@@ -49,7 +49,9 @@ class Job:
 class JobRegistry:
     """A thread pool plus the state of every job it ran (kept in memory for this process)."""
 
-    def __init__(self, workers: int = 2):
+    def __init__(self, workers: int = 2, redact: Callable[[str], str] = str):
+        """``redact`` rewrites a failed job's message for clients (e.g. server paths made relative)."""
+        self._redact = redact
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lookalike-job")
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
@@ -71,10 +73,11 @@ class JobRegistry:
             try:
                 result = work(progress)
             except LookalikeError as exc:
-                self._finish(job, "failed", error=str(exc))
+                self._finish(job, "failed", error=self._redact(str(exc)))
             except Exception as exc:  # a job must never die silently: record what happened
                 log.exception("job %s (%s) failed", job.id, kind)
-                self._finish(job, "failed", error=f"unexpected failure: {type(exc).__name__}: {str(exc)[:300]}")
+                self._finish(job, "failed",
+                             error=self._redact(f"unexpected failure: {type(exc).__name__}: {str(exc)[:300]}"))
             else:
                 self._finish(job, "done", result=result)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from lookalike.api.workspace import NAME_PATTERN
+from lookalike.audience.options import AudienceOptions as LibraryOptions
+from lookalike.audience.options import choices, option_fields
 
 Name = Field(pattern=NAME_PATTERN, min_length=1, max_length=64,
              description="letters, digits, '.', '_' or '-', starting with a letter or digit")
@@ -97,32 +99,42 @@ class SeedSpec(_Strict):
     rule: str | None = Field(None, max_length=2000)
 
 
-FilterColumn = Literal["region", "fav_category", "signup_channel", "promo_channel"]
+def options_model(options: type = LibraryOptions, name: str = "AudienceOptions") -> type[BaseModel]:
+    """The request model of an audience's options, generated from the library's dataclass: the same
+    fields (those the API offers), defaults and descriptions, each kind with its JSON form and bounds."""
+    fields: dict[str, Any] = {}
+    for f in option_fields("api", options):
+        fields[f.name] = _api_field(f)
+    return create_model(name, __base__=_Strict, __doc__="Every option of an audience expansion (docs/audiences.md).",
+                        __module__=__name__, **fields)
 
 
-class AudienceOptions(_Strict):
-    """Every option of ``build_audience`` (see docs/audiences.md)."""
+def _api_field(f) -> tuple[Any, Any]:
+    kind, help, default = f.metadata["kind"], f.metadata["help"], f.default
+    bounds = f.metadata.get("bounds") or (None, None)
+    if kind == "seeds":
+        if default is None:
+            return SeedSpec | None, Field(None, description=help)
+        return SeedSpec, Field(default_factory=SeedSpec, description=help)
+    if kind == "size":
+        return str, Field(default, max_length=20, description=help)
+    if kind == "choice":
+        allowed = Literal[choices(f)]  # type: ignore[valid-type]
+        return (allowed | None if default is None else allowed), Field(default, description=help)
+    if kind in ("int", "float"):
+        return (int if kind == "int" else float), Field(default, ge=bounds[0], le=bounds[1], description=help)
+    if kind == "flag":
+        return bool, Field(default, description=help)
+    if kind == "ids":
+        return list[str] | None, Field(None, max_length=1_000_000, description=help)
+    if kind == "filters":
+        return dict[Literal[choices(f)], list[str]] | None, Field(None, description=help)  # type: ignore[valid-type]
+    if kind == "rule":
+        return str | None, Field(None, max_length=2000, description=help)
+    return str | None, Field(default, max_length=200, description=help)  # text
 
-    seeds: SeedSpec = Field(default_factory=SeedSpec)
-    size: str = Field("5%", max_length=20, description="a count (5000), a share (0.05) or a percentage ('5%')")
-    scorer: Literal["auto", "seed_share", "seed_distance", "classifier", "gbm", "value", "rule"] | None = None
-    seed_order: str | None = Field(None, max_length=200,
-                                   description="column with the seeds' order in time: auto then validates forward")
-    k: int = Field(100, ge=1, le=1000)
-    negative_seeds: SeedSpec | None = None
-    negative_weight: float = Field(1.0, ge=0, le=10)
-    learn_weights: bool = True
-    include_seeds: bool = False
-    exclude_vips: bool = False
-    exclude_opted_out: bool = True
-    suppress: list[str] | None = Field(None, max_length=1_000_000)
-    include_ids: list[str] | None = Field(None, max_length=1_000_000,
-                                          description="only these customers may enter the audience")
-    filters: dict[FilterColumn, list[str]] | None = None
-    candidate_rule: str | None = Field(None, max_length=2000)
-    value: Literal["total_spent", "avg_ticket"] | None = None
-    value_weight: float = Field(0.5, ge=0, le=1)
-    random_state: int = Field(0, ge=0, le=2**31 - 1)
+
+AudienceOptions = options_model()
 
 
 class AudienceRequest(AudienceOptions):
@@ -186,6 +198,8 @@ class PlaybookRun(_Strict):
 class ExportRequest(_Strict):
     profile: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", description="email, sms, push, meta or google")
     exclude_ids: list[str] | None = Field(None, max_length=1_000_000)
+    allow_other_data: bool = Field(False, description="export even when the dataset changed since the audience "
+                                                      "was built (its members' contacts or consents differ)")
 
 
 class ExportFile(BaseModel):

@@ -9,12 +9,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Path as PathParam, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 
-from lookalike.api import models as m
+from lookalike.api import campaigns, models as m
 from lookalike.api import service
 from lookalike.api.auth import editor, viewer
 from lookalike.api.users import User
-from lookalike.api.workspace import NAME_PATTERN, UploadTooLarge, Workspace, check_name, store_upload
-from lookalike.errors import ParameterError
+from lookalike.api.workspace import NAME_PATTERN, Workspace, check_name, store_upload
+from lookalike.errors import UnknownCustomerError
+from lookalike.io import csv_text, read_customers
+from lookalike.privacy import forget_customer as forget
+from lookalike.report.quality import quality_summary_lines
+from lookalike.sources import explain_unknown
+from lookalike.synth import generate
 
 router = APIRouter(prefix="/api/v1")
 NameParam = Annotated[str, PathParam(pattern=NAME_PATTERN, max_length=64)]
@@ -89,20 +94,26 @@ async def upload_dataset(request: Request, name: Annotated[str, Form(pattern=NAM
                          file: Annotated[UploadFile, File(description="CRM export: .xlsx, .csv or .parquet")],
                          user: User = Depends(editor)) -> dict:
     """Upload a CRM export; cleaning and fitting run as a background job (poll ``/jobs/{id}``)."""
-    from lookalike.io import read_customers
 
-    try:
-        target, written = await store_upload(ws(request), name, file, request.app.state.settings.max_upload_mb << 20)
-    except UploadTooLarge as exc:
-        raise HTTPException(413, str(exc)) from None
-    return _start(request, name, "upload", lambda: read_customers(target),
+    # the request guard refused a body above the limit before it arrived (413); store_upload checks again
+    workspace = ws(request)
+    target, written = await store_upload(workspace, name, file, request.app.state.settings.max_upload_mb << 20)
+    return _start(request, name, "upload", lambda: read_customers(workspace.adopt_upload(name, target)),
                   {"filename": Path(file.filename or "").name, "bytes": written}, user)
 
 
-@router.post("/datasets/register", response_model=m.JobOut, status_code=202, tags=["datasets"], responses=ERRORS)
+@router.post("/datasets/register", response_model=m.JobOut, status_code=202, tags=["datasets"],
+             responses={**ERRORS, 403: {"model": m.ErrorOut, "description": "role too small, or a path or "
+                                                                             "database the service may not read"}})
 def register_dataset(request: Request, body: m.RegisterDataset, user: User = Depends(editor)) -> dict:
-    """Register a file on the server or a database query as a dataset (cleaned + fitted in a job)."""
-    loader = service.register_loader(body.path, body.url, body.query)
+    """Register a file in a data folder (``LOOKALIKE_DATA_DIRS``, none by default) or one read-only
+    SELECT on a SQLite/PostgreSQL database as a dataset (cleaned + fitted in a job)."""
+    from lookalike.api.register import register_loader
+
+    check_name(body.name, "dataset name")
+    settings = request.app.state.settings
+    loader = register_loader(body.path, body.url, body.query, data_dirs=settings.data_dirs,
+                             own_url=settings.database_url(), workspace=ws(request).home)
     source = {"path": body.path} if body.path else {"query": body.query}
     return _start(request, body.name, "register", loader, source, user)
 
@@ -110,7 +121,6 @@ def register_dataset(request: Request, body: m.RegisterDataset, user: User = Dep
 @router.post("/datasets/demo", response_model=m.JobOut, status_code=202, tags=["datasets"], responses=ERRORS)
 def demo_dataset(request: Request, body: m.DemoDataset, user: User = Depends(editor)) -> dict:
     """Generate synthetic customers (with fake contact data and consent) as a dataset."""
-    from lookalike.synth import generate
 
     return _start(request, body.name, "demo", lambda: generate(body.n, seed=body.seed, contact=True).raw,
                   {"n": body.n, "seed": body.seed}, user)
@@ -119,7 +129,6 @@ def demo_dataset(request: Request, body: m.DemoDataset, user: User = Depends(edi
 @router.get("/datasets/{name}/quality", response_model=m.QualityOut, tags=["datasets"], responses=ERRORS)
 def quality(request: Request, name: NameParam, user: User = Depends(viewer)) -> dict:
     """The data-quality report: row accounting, per-column counts, what was repaired."""
-    from lookalike.report.quality import quality_summary_lines
 
     report = ws(request).quality(name)
     return {"dataset": name, "summary": quality_summary_lines(report), "report": report}
@@ -130,8 +139,13 @@ def quality(request: Request, name: NameParam, user: User = Depends(viewer)) -> 
 def lookalikes(request: Request, name: NameParam, customer_id: Annotated[str, PathParam(max_length=100)],
                k: Annotated[int, Query(ge=1, le=1000)] = 10, user: User = Depends(viewer)) -> dict:
     """The ``k`` customers most similar to one customer, nearest first."""
-    finder = ws(request).finder(name)
-    df = finder.find_lookalikes(customer_id, k=min(k, finder.n_customers_ - 1))
+
+    workspace = ws(request)
+    finder = workspace.finder(name)
+    try:
+        df = finder.find_lookalikes(customer_id, k=min(k, finder.n_customers_ - 1))
+    except UnknownCustomerError as exc:  # a quarantined row: its reason, not "unknown"
+        raise explain_unknown(exc, workspace.dataset_dir(name) / "customers.parquet") from None
     return {"dataset": name, "customer_id": customer_id, "k": len(df), "lookalikes": service.records(df)}
 
 
@@ -141,9 +155,11 @@ def lookalikes(request: Request, name: NameParam, customer_id: Annotated[str, Pa
 def build_audience(request: Request, name: NameParam, body: m.AudienceRequest, user: User = Depends(editor)) -> dict:
     """Expand a seed set into a ranked, explained audience of an exact size and save it."""
     workspace = ws(request)
+    check_name(body.name, "audience name")
     result = service.build(workspace, name, body)
-    workspace.save_audience(body.name, result, name)
-    return service.audience_payload(workspace, body.name, result, top=body.top)
+    with workspace.lock("audience", body.name):  # the answer describes this request's audience
+        workspace.save_audience(body.name, result, name)
+        return service.audience_payload(workspace, body.name, result, top=body.top)
 
 
 @router.post("/datasets/{name}/reach", response_model=m.ReachOut, tags=["audiences"], responses=ERRORS)
@@ -178,18 +194,17 @@ def download_audience(request: Request, name: NameParam,
                             media_type="application/vnd.apache.parquet")
     from fastapi.responses import Response
 
-    csv = workspace.audience_table(name).to_csv(index=False)
+
+    # audiences carry raw CRM text (region, category, reason): formulas are neutralised as in every CSV
+    csv = csv_text(workspace.audience_table(name))
     return Response(csv, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
 @router.delete("/audiences/{name}", status_code=204, tags=["audiences"], responses=ERRORS)
 def delete_audience(request: Request, name: NameParam, user: User = Depends(editor)) -> None:
-    workspace = ws(request)
-    workspace.audience_info(name)
-    path = workspace.audience_path(name)
-    for p in path.parent.glob(f"{path.stem}.*"):
-        p.unlink()
+    """Delete an audience and its sidecar files (that exact name; its exports stay)."""
+    ws(request).delete_audience(name)
 
 
 # ------------------------------------------------------------------ playbooks
@@ -205,9 +220,11 @@ def run_playbook(request: Request, name: NameParam, playbook: NameParam, body: m
                  user: User = Depends(editor)) -> dict:
     """Run a playbook on a dataset and save its audience."""
     workspace = ws(request)
+    check_name(body.name, "audience name")
     result = service.run_playbook(workspace, name, playbook, size=body.size, params=body.params)
-    workspace.save_audience(body.name, result, name)
-    return service.audience_payload(workspace, body.name, result, top=body.top)
+    with workspace.lock("audience", body.name):
+        workspace.save_audience(body.name, result, name)
+        return service.audience_payload(workspace, body.name, result, top=body.top)
 
 
 # ------------------------------------------------------------------ exports
@@ -215,7 +232,8 @@ def run_playbook(request: Request, name: NameParam, playbook: NameParam, body: m
              responses=ERRORS)
 def export(request: Request, name: NameParam, body: m.ExportRequest, user: User = Depends(editor)) -> dict:
     """Write the audience's file(s) for one destination (channel lists or hashed ad-platform lists)."""
-    res = service.export(ws(request), name, body.profile, user=user.name, exclude_ids=body.exclude_ids)
+    res = service.export(ws(request), name, body.profile, user=user.name, exclude_ids=body.exclude_ids,
+                         allow_other_data=body.allow_other_data)
     return service.export_payload(res, name)
 
 
@@ -237,7 +255,6 @@ def download_export(request: Request, audience: NameParam, filename: Annotated[s
 @router.get("/campaigns", response_model=list[dict], tags=["campaigns"], responses=ERRORS)
 def list_campaigns(request: Request, user: User = Depends(viewer)) -> list[dict]:
     """Campaigns in the database (from the campaigns package)."""
-    from lookalike.api import campaigns
 
     return campaigns.list_campaigns(request.app.state.engine)
 
@@ -247,22 +264,29 @@ def list_campaigns(request: Request, user: User = Depends(viewer)) -> list[dict]
 def campaign_results(request: Request, campaign_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)],
                      user: User = Depends(viewer)) -> dict:
     """A campaign's measured results: treatment against control, with confidence intervals."""
-    from lookalike.api import campaigns
 
     return {"campaign_id": campaign_id, "results": campaigns.results(request.app.state.engine, campaign_id)}
 
 
 # ------------------------------------------------------------------ erasure on request (issue 10)
-@router.post("/customers/{customer_id}/forget", response_model=m.ErasureOut, tags=["privacy"], responses=ERRORS)
+@router.post("/customers/{customer_id}/forget", response_model=m.ErasureOut, tags=["privacy"], responses={
+    **ERRORS, 500: {"description": "erasure incomplete: the files in `unhandled` still hold the customer (JSON with "
+                                   "`detail` and the counts)"}})
 def forget_customer(request: Request, customer_id: Annotated[str, PathParam(min_length=1, max_length=100)],
                     user: User = Depends(editor)) -> dict:
     """Erase one customer from every dataset, model, audience and export of the workspace and from the
     campaign store, logged in ``erasure_log`` by SHA-256 key (docs/privacy.md). Idempotent."""
-    from lookalike.privacy import forget_customer as forget
 
     workspace = ws(request)
     try:
         report = forget(customer_id, home=workspace.home, engine=request.app.state.engine, actor=user.name)
     finally:
         workspace.drop_cached_finders()  # models were refit on disk
-    return {"customer_key": report.customer_key, "log_id": report.log_id, **report.to_dict()}
+    body = {"customer_key": report.customer_key, "log_id": report.log_id, **report.to_dict()}
+    if report.unhandled:  # the erasure is not complete: never a 200 (the counts and the files are in the body)
+        from fastapi.responses import JSONResponse
+
+        return JSONResponse(status_code=500, content={
+            "detail": f"erasure incomplete: {len(report.unhandled)} file(s) still hold the customer and could not "
+                      "be rewritten; delete them by hand (listed in unhandled) and run forget again", **body})
+    return body

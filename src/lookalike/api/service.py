@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +13,15 @@ import pandas as pd
 
 from lookalike.api.models import AudienceOptions, SeedSpec
 from lookalike.api.workspace import Workspace, check_name
-from lookalike.errors import InputError, ParameterError
+from lookalike.audience.manifest import check_members
+from lookalike.audience.options import AudienceOptions as LibraryOptions
+from lookalike.audience.options import option_fields
+from lookalike.audience.playbooks import builtin_playbooks, load_playbook
+from lookalike.audience.playbooks import run_playbook as run_library_playbook
+from lookalike.audience.seeds import parse_rule
+from lookalike.audience.store import audience_manifest
+from lookalike.errors import ParameterError
+from lookalike.export import export_audience
 from lookalike.io import to_jsonable
 
 #: Columns of the audience members shown in responses and the UI (no contact data exists in audiences).
@@ -20,8 +31,6 @@ MEMBER_COLUMNS = ("customer_id", "rank", "similarity", "reason", "total_spent", 
 
 def seed_spec(spec: SeedSpec | None) -> object:
     """A :class:`SeedSpec` as the library's seed argument (``"vip"``, a rule, or ids)."""
-    from lookalike.audience.seeds import parse_rule
-
     if spec is None:
         return None
     if spec.kind == "vip":
@@ -36,29 +45,23 @@ def seed_spec(spec: SeedSpec | None) -> object:
     return ids
 
 
-def build_options(opts: AudienceOptions) -> dict[str, Any]:
-    """Keyword arguments of ``build_audience`` from the request model."""
-    from lookalike.audience.seeds import parse_rule
-
-    kw: dict[str, Any] = {
-        "scorer": opts.scorer, "k": opts.k, "learn_weights": opts.learn_weights, "include_seeds": opts.include_seeds,
-        "exclude_vips": opts.exclude_vips, "exclude_opted_out": opts.exclude_opted_out,
-        "value": opts.value, "value_weight": opts.value_weight, "random_state": opts.random_state,
-    }
-    if opts.seed_order:
-        kw["seed_order"] = opts.seed_order
-    if opts.negative_seeds is not None:
-        kw["negative_seeds"] = seed_spec(opts.negative_seeds)
-        kw["negative_weight"] = opts.negative_weight
-    if opts.suppress:
-        kw["suppress"] = opts.suppress
-    if opts.include_ids is not None:
-        kw["include_ids"] = opts.include_ids
-    if opts.filters:
-        kw["filters"] = {k: v for k, v in opts.filters.items() if v}
-    if opts.candidate_rule and opts.candidate_rule.strip():
-        kw["candidate_rule"] = parse_rule(opts.candidate_rule)
-    return kw
+def build_options(opts: AudienceOptions) -> LibraryOptions:
+    """The library's options from the request model: seeds and rules parsed, empty texts and filters dropped."""
+    values: dict[str, Any] = {}
+    for f in option_fields("api"):
+        value, kind = getattr(opts, f.name), f.metadata["kind"]
+        if kind == "seeds":
+            value = seed_spec(value)
+        elif kind == "size":
+            value = size_arg(value)
+        elif kind == "rule":
+            value = parse_rule(value) if value and value.strip() else None
+        elif kind == "filters":
+            value = {k: v for k, v in value.items() if v} or None if value else None
+        elif kind == "text":
+            value = value.strip() or None if value else None
+        values[f.name] = value
+    return LibraryOptions(**values)
 
 
 def size_arg(size: str) -> object:
@@ -71,8 +74,7 @@ def size_arg(size: str) -> object:
 
 def build(ws: Workspace, dataset: str, opts: AudienceOptions, *, explain: bool = True):
     """Build an audience on a dataset's fitted model."""
-    finder = ws.finder(dataset)
-    return finder.build_audience(seed_spec(opts.seeds), size_arg(opts.size), explain=explain, **build_options(opts))
+    return ws.finder(dataset).build_audience(options=build_options(opts), explain=explain)
 
 
 def reach_at(ws: Workspace, dataset: str, opts: AudienceOptions) -> dict:
@@ -113,8 +115,6 @@ def audience_payload(ws: Workspace, name: str, result=None, top: int = 20) -> di
         reach = _read_csv(ws.audience_sidecar(name, ".reach.csv"))
         profile = _read_csv(ws.audience_sidecar(name, ".profile.csv"))
         diag = ws.audience_sidecar(name, ".diagnostics.json")
-        import json
-
         warnings = json.loads(diag.read_text("utf-8")).get("warnings", []) if diag.is_file() else []
         members = ws.audience_table(name)
     cols = [c for c in MEMBER_COLUMNS if c in members.columns]
@@ -126,16 +126,25 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if path.is_file() else pd.DataFrame()
 
 
-def export(ws: Workspace, audience: str, profile: str, *, user: str, exclude_ids=None):
-    """Write an audience's files for one destination profile, logged with the user's name."""
-    from lookalike.export import export_audience
+def export(ws: Workspace, audience: str, profile: str, *, user: str, exclude_ids=None,
+           allow_other_data: bool = False):
+    """Write an audience's files for one destination profile, logged with the user's name.
 
-    info = ws.audience_info(audience)
-    table = ws.audience_table(audience)
-    dataset = info.get("dataset")
-    customers = ws.finder(dataset).customers_ if dataset else None
-    return export_audience(table, customers, profile, ws.export_dir(audience), name=check_name(audience),
-                           exclude_ids=exclude_ids, user=user, log_path=ws.export_log())
+    Refused when the audience's dataset was re-uploaded with other people or contacts since it
+    was built (:func:`lookalike.audience.manifest.check_members`), unless ``allow_other_data``;
+    the check's warnings are added to the result's."""
+    # under the audience's lock: the table, its manifest and the files written belong to one version
+    with ws.lock("audience", audience):
+        info = ws.audience_info(audience)
+        table = ws.audience_table(audience)
+        dataset = info.get("dataset")
+        customers = ws.finder(dataset).customers_ if dataset else None
+        checked = [] if customers is None else check_members(
+            audience_manifest(ws.audience_path(audience)), table, customers, allow_other_data=allow_other_data,
+            where=f"audience {audience!r}")
+        res = export_audience(table, customers, profile, ws.export_dir(audience), name=check_name(audience),
+                              exclude_ids=exclude_ids, user=user, log_path=ws.export_log())
+    return replace(res, warnings=(*checked, *res.warnings)) if checked else res
 
 
 def export_payload(res, audience: str) -> dict:
@@ -148,15 +157,12 @@ def export_payload(res, audience: str) -> dict:
 def _rows_of(res, filename: str) -> int:
     if len(res.paths) == 1:
         return res.rows_written
-    import csv
-
     with open(next(p for p in res.paths if p.name == filename), encoding="utf-8", newline="") as fh:
         return max(sum(1 for _ in csv.reader(fh)) - 1, 0)
 
 
 def playbooks() -> list[dict]:
     """The built-in playbooks: name, title, description, parameters, default size."""
-    from lookalike.audience.playbooks import builtin_playbooks, load_playbook
 
     out = []
     for name in builtin_playbooks():
@@ -167,36 +173,8 @@ def playbooks() -> list[dict]:
 
 
 def run_playbook(ws: Workspace, dataset: str, playbook: str, *, size: str | None, params: dict):
-    from lookalike.audience.playbooks import builtin_playbooks, run_playbook as run
-
+    """Run a built-in playbook on a dataset's model."""
     if playbook not in builtin_playbooks():
         raise ParameterError(f"unknown playbook {playbook!r}; use one of {', '.join(builtin_playbooks())}")
-    return run(ws.finder(dataset), playbook, size=size_arg(size) if size else None, params=params or None)
-
-
-def register_loader(path: str | None, url: str | None, query: str | None):
-    """A loader for a dataset read in place: a server file or a database query."""
-    from lookalike.io import is_sql_url, read_customers
-
-    if bool(path) == bool(url):
-        raise ParameterError("give exactly one of path (a file on the server) or url (a database URL with query)")
-    if url:
-        if not is_sql_url(url):
-            raise ParameterError(f"url {url.split('@')[-1]!r} is not a database URL; use e.g. "
-                                 "postgresql+psycopg://user:pw@host/db or sqlite:///file.db")
-        if not query:
-            raise ParameterError("a database source needs query: a SQL query or a table name")
-        return lambda: read_customers(url, query=query)
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"cannot read {p}: the file does not exist on the server; upload it instead")
-    return lambda: read_customers(p)
-
-
-def campaigns_available() -> bool:
-    """True when the campaigns package (issue 7) provides results."""
-    try:
-        from lookalike.campaigns import report  # noqa: F401
-    except Exception:
-        return False
-    return hasattr(report, "campaign_results")
+    return run_library_playbook(ws.finder(dataset), playbook, size=size_arg(size) if size else None,
+                                params=params or None)

@@ -6,6 +6,10 @@ The secret has 256 bits of entropy (``secrets.token_urlsafe(32)``), so one unsal
 enough (a slow password hash protects low-entropy human passwords, not random tokens), and the
 comparison uses :func:`hmac.compare_digest` so its time does not leak the hash.
 
+A UI login is a server-side session (:func:`start_session`): the cookie carries a random id, the
+``ui_sessions`` table its SHA-256, the user's row id and key prefix. Logout deletes the row; a new key
+or a removed user ends the session (:func:`session_user` joins on the active key).
+
 Roles: ``viewer`` reads (datasets, quality, lookalikes, audiences, campaign results);
 ``editor`` also builds, exports and runs.
 """
@@ -17,16 +21,19 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from lookalike.database import api_users, ui_sessions, utcnow
 from lookalike.errors import ParameterError
 
 ROLES = ("viewer", "editor")
 _RANK = {"viewer": 1, "editor": 2}
 _USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 _KEY = re.compile(r"^lk_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{20,100})$")
+#: How long a UI login lasts (the cookie's max age is the same).
+SESSION_HOURS = 8
 
 
 @dataclass(frozen=True)
@@ -49,8 +56,6 @@ def _hash(key: str) -> str:
 
 
 def _table():
-    from lookalike.database import api_users
-
     return api_users
 
 
@@ -63,7 +68,6 @@ def check_role(role: str) -> str:
 
 def add_user(engine: sa.Engine, name: str, role: str = "viewer") -> tuple[User, str]:
     """Create a user and return it with its API key (shown once: only its hash is stored)."""
-    from lookalike.database import utcnow
 
     if not isinstance(name, str) or not _USER_NAME.fullmatch(name):
         raise ParameterError(f"user name {name!r} is not allowed: use letters, digits, '.', '_', '@' or '-'")
@@ -86,7 +90,6 @@ def add_user(engine: sa.Engine, name: str, role: str = "viewer") -> tuple[User, 
 
 def remove_user(engine: sa.Engine, name: str) -> bool:
     """Revoke a user's key (the row stays, with ``revoked_at``, for the audit trail); False if unknown."""
-    from lookalike.database import utcnow
 
     t = _table()
     with engine.begin() as conn:
@@ -122,10 +125,51 @@ def authenticate(engine: sa.Engine, key: str | None) -> User | None:
     return None
 
 
-def get_user(engine: sa.Engine, name: str) -> User | None:
-    """The active user called ``name`` (a login session re-checks it on every request)."""
+def key_prefix(key: str | None) -> str | None:
+    """The prefix of a well-formed key (it names the user's key without revealing it), else None."""
+    m = _KEY.fullmatch((key or "").strip())
+    return m.group(1) if m else None
+
+
+def start_session(engine: sa.Engine, user: User) -> str:
+    """Record a UI login for ``user`` (by their current key) and return its session id for the cookie.
+
+    Expired sessions of every user are purged on the way (a login is rare enough to pay for it).
+    """
+
     t = _table()
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(t.c.id).where(t.c.name == user.name, t.c.key_prefix == user.key_prefix,
+                                                   t.c.revoked_at.is_(None))).first()
+        if row is None:
+            raise ParameterError(f"user {user.name!r} has no active key; log in again")
+        conn.execute(sa.delete(ui_sessions).where(ui_sessions.c.expires_at <= now))
+        conn.execute(sa.insert(ui_sessions).values(token_hash=_hash(token), user_id=row.id,
+                                                   key_prefix=user.key_prefix, created_at=now,
+                                                   expires_at=now + timedelta(hours=SESSION_HOURS)))
+    return token
+
+
+def session_user(engine: sa.Engine, token: str | None) -> User | None:
+    """The user of a live UI session: not logged out, not expired, and their key still the one it began with."""
+
+    if not token or not isinstance(token, str):
+        return None
+    t, s = _table(), ui_sessions
+    q = (sa.select(t.c.name, t.c.role, t.c.created_at, t.c.key_prefix)
+         .select_from(s.join(t, t.c.id == s.c.user_id))
+         .where(s.c.token_hash == _hash(token), s.c.expires_at > utcnow(), s.c.key_prefix == t.c.key_prefix,
+                t.c.revoked_at.is_(None)))
     with engine.connect() as conn:
-        r = conn.execute(sa.select(t.c.name, t.c.role, t.c.created_at, t.c.key_prefix)
-                         .where(t.c.name == name, t.c.revoked_at.is_(None))).first()
+        r = conn.execute(q).first()
     return User(r.name, r.role, r.created_at, key_prefix=r.key_prefix) if r else None
+
+
+def end_session(engine: sa.Engine, token: str | None) -> None:
+    """Revoke a UI session on the server: a copy of its cookie no longer logs anyone in."""
+
+    if token and isinstance(token, str):
+        with engine.begin() as conn:
+            conn.execute(sa.delete(ui_sessions).where(ui_sessions.c.token_hash == _hash(token)))

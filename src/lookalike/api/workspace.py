@@ -10,35 +10,47 @@ Layout under ``home`` (``LOOKALIKE_HOME``)::
     exports/<audience>/<file>.csv       channel / ad-platform files; exports/export_log.jsonl
 
 Every name that reaches a path is checked against :data:`NAME_PATTERN` (letters, digits,
-``.``, ``_``, ``-``; no path separators, no leading dot), so no request can leave the workspace.
+``.``, ``_``, ``-``; no path separators, no leading dot), so no request can leave the workspace,
+and against the reserved names (``export_log.jsonl``, names ending like a sidecar), so no name
+can take the place of the workspace's own files.
 Fitted finders are cached in memory per dataset (loading is the slow part of a query).
+
+Writes to one name are serialised (:meth:`Workspace.lock`): two builds of one audience, or two
+uploads to one dataset, run one after the other, and each caller gets its own result. An upload is
+saved under a name of its own (``.upload-<random>.<ext>``) and becomes ``raw.<ext>`` only when its
+job runs, so a second upload cannot replace the file a first job is about to read.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
-from lookalike.errors import InputError, ParameterError
+from lookalike._version import __version__
+from lookalike.audience.store import audience_files, load_audience, save_audience
+from lookalike.cleaning.table import CleanResult, clean_customers
+from lookalike.config.settings import private_dir
+from lookalike.errors import InputError, NotFound, ParameterError, UploadTooLarge
+from lookalike.export import load_manifest
+from lookalike.finder import LookalikeFinder
+from lookalike.io import atomic_path, check_workbook, move_file, write_text
+from lookalike.report.outputs import write_clean_outputs
+from lookalike.sources import check_clean_set, fingerprint
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _NAME = re.compile(NAME_PATTERN)
 RAW_SUFFIXES = (".xlsx", ".csv", ".parquet", ".pq", ".txt", ".tsv")
-
-
-class NotFound(ParameterError):
-    """A named dataset, audience or export does not exist in the workspace."""
-
-
-class UploadTooLarge(InputError):
-    """An upload above the configured size limit (the API answers 413)."""
+#: Names the workspace keeps for its own files, and endings of the files written next to an audience.
+RESERVED_NAMES = frozenset({"export_log.jsonl"})
+RESERVED_ENDINGS = (".manifest", ".reach", ".profile", ".sensitive", ".diagnostics", ".jsonl", ".tmp")
 
 
 async def save_upload(upload, target: Path, limit_bytes: int) -> int:
@@ -47,7 +59,6 @@ async def save_upload(upload, target: Path, limit_bytes: int) -> int:
     Above ``limit_bytes`` nothing is left behind and :class:`UploadTooLarge` is raised; a
     large export never sits in memory and a failed upload never leaves a partial file.
     """
-    from lookalike.io import atomic_path
 
     written = 0
     with atomic_path(target) as tmp, open(tmp, "wb") as out:
@@ -61,21 +72,32 @@ async def save_upload(upload, target: Path, limit_bytes: int) -> int:
 
 
 async def store_upload(workspace: "Workspace", name: str, upload, limit_bytes: int) -> tuple[Path, int]:
-    """Save an uploaded CRM export as dataset ``name``'s raw file; return (path, bytes).
+    """Save an uploaded CRM export for dataset ``name`` under a name of its own; return (path, bytes).
 
-    Refuses a file type the reader does not take; above the size limit the dataset
-    directory is removed again and :class:`UploadTooLarge` is raised.
+    The file becomes the dataset's ``raw.<ext>`` when its job runs (:meth:`Workspace.adopt_upload`).
+    Refuses a file type the reader does not take; above the size limit nothing is left behind
+    (a dataset folder made for it is removed, an existing dataset is untouched) and
+    :class:`UploadTooLarge` is raised. A workbook that would expand beyond the workbook limits
+    (rows, columns, XML size: :func:`lookalike.io.check_workbook`) is refused the same way, before
+    any job parses it (HTTP 413, the limit named).
     """
     suffix = Path(upload.filename or "").suffix.lower()
     if suffix not in RAW_SUFFIXES:
         raise ParameterError(f"file {upload.filename!r}: upload a .xlsx, .csv or .parquet export")
     d = workspace.dataset_dir(name)
+    created = not d.is_dir()
     d.mkdir(parents=True, exist_ok=True)
-    target = d / f"raw{suffix}"
+    target = d / f".upload-{secrets.token_hex(8)}{suffix}"
     try:
-        return target, await save_upload(upload, target, limit_bytes)
-    except UploadTooLarge:
-        shutil.rmtree(d, ignore_errors=True)
+        written = await save_upload(upload, target, limit_bytes)
+        if suffix == ".xlsx":  # a zip bomb is refused here, before a job parses it
+
+            check_workbook(target)
+        return target, written
+    except BaseException:
+        target.unlink(missing_ok=True)
+        if created:
+            shutil.rmtree(d, ignore_errors=True)
         raise
 
 
@@ -91,7 +113,29 @@ def check_name(name: str, what: str = "name") -> str:
     if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise ParameterError(f"{what} {name!r} is not allowed: use 1-64 letters, digits, '.', '_' or '-', "
                              "starting with a letter or digit")
+    low = name.lower()  # case-insensitive file systems: Export_Log.jsonl is the log too
+    if low in RESERVED_NAMES or low.endswith(RESERVED_ENDINGS):
+        raise ParameterError(f"{what} {name!r} is reserved for the workspace's own files "
+                             f"(export_log.jsonl, names ending in {', '.join(RESERVED_ENDINGS)}); choose another name")
     return name
+
+
+def redact_paths(text: str, roots: Iterable[Path]) -> str:
+    """``text`` with server paths hidden: paths under ``roots`` become relative to them, any other
+    absolute path is cut to its last part.
+
+    >>> redact_paths("cannot read /srv/lk/datasets/a/raw.csv: bad; see /usr/lib/x.py", [Path("/srv/lk")])
+    'cannot read datasets/a/raw.csv: bad; see …/x.py'
+    >>> redact_paths("upload it (POST /api/v1/datasets/upload) or use sqlite:///crm/a.db", [])
+    'upload it (POST /api/v1/datasets/upload) or use sqlite:///crm/a.db'
+    """
+    for root in sorted({str(r) for r in roots if str(r) not in ("", "/", ".")}, key=len, reverse=True):
+        text = text.replace(root.rstrip("/") + "/", "")
+    return _ABSOLUTE.sub(lambda m: "…/" + m.group(0).rstrip("/").rsplit("/", 1)[-1], text)
+
+
+# an absolute path in running text (not part of a URL, not a route of this API named in a hint)
+_ABSOLUTE = re.compile(r"(?<![\w.:/~-])/(?!api/v1/)(?:[^\s/'\"():;,]+/)+[^\s/'\"():;,]*")
 
 
 def _now() -> str:
@@ -101,12 +145,24 @@ def _now() -> str:
 class Workspace:
     """Datasets, models, audiences and exports under one directory."""
 
-    def __init__(self, home: str | Path):
-        self.home = Path(home)
+    def __init__(self, home: str | Path, data_dirs: Iterable[str | Path] = ()):
+        self.home = private_dir(home)
+        self.data_dirs = tuple(Path(d) for d in data_dirs)
         for sub in ("datasets", "audiences", "exports"):
             (self.home / sub).mkdir(parents=True, exist_ok=True)
         self._finders: dict[str, object] = {}
         self._lock = threading.Lock()
+        self._name_locks: dict[tuple[str, str], threading.RLock] = {}
+
+    def lock(self, kind: str, name: str) -> threading.RLock:
+        """The lock serialising writes to one dataset or audience name (``with ws.lock("audience", n):``)."""
+        with self._lock:
+            return self._name_locks.setdefault((kind, name), threading.RLock())
+
+    def redact(self, text: str) -> str:
+        """A message for clients: workspace and data-folder paths relative, no other server path."""
+        roots = [self.home, self.home.resolve(), *self.data_dirs, *(d.resolve() for d in self.data_dirs)]
+        return redact_paths(text, roots)
 
     # ----------------------------------------------------------- datasets
     def dataset_dir(self, name: str) -> Path:
@@ -130,32 +186,48 @@ class Workspace:
 
     def quality(self, name: str) -> dict:
         """The quality report dict of a cleaned dataset."""
-        path = self.dataset_dir(name) / "quality.json"
-        if not path.is_file():
+        report = check_clean_set(self.dataset_dir(name))  # refuses a report of another run than the table
+        if report is None:
             self.dataset_info(name)  # raises NotFound for an unknown dataset
             raise NotFound(f"dataset {name!r} is not cleaned yet; poll its job until it is done")
-        return json.loads(path.read_text("utf-8"))
+        return report
 
     def prepare(self, name: str, load: Callable[[], object], source: dict,
                 progress: Callable[[float, str], None]) -> dict:
-        """Clean (``load()`` returns a raw DataFrame or a ``CleanResult``), save, fit and save the model."""
+        """Clean (``load()`` returns a raw DataFrame or a ``CleanResult``), save, fit and save the model.
+
+        One dataset name is prepared by one job at a time: a second job waits for the first, so
+        each job's result describes the data it read.
+        """
         d = self.dataset_dir(name)
-        d.mkdir(parents=True, exist_ok=True)
-        self._write_source(d, {**source, "name": name, "created": _now(), "status": "cleaning"})
-        with self._lock:
-            self._finders.pop(name, None)  # a re-upload replaces the model
-        try:
-            return self._prepare(name, d, load, source, progress)
-        except Exception as exc:  # the dataset says it failed (and why) instead of "cleaning" forever
-            self._write_source(d, {**source, "name": name, "created": _now(), "status": "failed",
-                                   "error": str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__})
-            raise
+        with self.lock("dataset", name):
+            d.mkdir(parents=True, exist_ok=True)
+            self._write_source(d, {**source, "name": name, "created": _now(), "status": "cleaning"})
+            with self._lock:
+                self._finders.pop(name, None)  # a re-upload replaces the model
+            try:
+                return self._prepare(name, d, load, source, progress)
+            except Exception as exc:  # the dataset says it failed (and why) instead of "cleaning" forever
+                error = self.redact(str(exc).splitlines()[0][:300]) if str(exc) else type(exc).__name__
+                self._write_source(d, {**source, "name": name, "created": _now(), "status": "failed",
+                                       "error": error})
+                raise
+
+    def adopt_upload(self, name: str, upload: Path) -> Path:
+        """Make a stored upload (:func:`store_upload`) dataset ``name``'s ``raw.<ext>``, replacing the
+        previous raw file; called by the dataset's job, under its lock."""
+
+        d = self.dataset_dir(name)
+        if upload.parent != d or not upload.name.startswith(".upload-"):
+            raise ParameterError(f"{upload.name!r} is not an upload of dataset {name!r}")
+        target = d / f"raw{upload.suffix}"
+        with self.lock("dataset", name):
+            for old in d.glob("raw.*"):
+                if old != target:
+                    old.unlink()
+            return move_file(upload, target)
 
     def _prepare(self, name: str, d: Path, load, source: dict, progress) -> dict:
-        from lookalike.cleaning.table import CleanResult, clean_customers
-        from lookalike.cli import write_clean_outputs
-        from lookalike.finder import LookalikeFinder
-
         progress(0.05, "reading")
         loaded = load()
         progress(0.3, "cleaning")
@@ -174,8 +246,6 @@ class Workspace:
 
     @staticmethod
     def _write_source(d: Path, record: dict) -> None:
-        from lookalike.io import write_text
-
         write_text(d / "source.json", json.dumps(record, indent=2, default=str))
 
     def finder(self, name: str):
@@ -188,7 +258,6 @@ class Workspace:
         if not info["ready"]:
             raise NotFound(f"dataset {name!r} has no fitted model yet (status {info.get('status')}); "
                            "poll its job until it is done")
-        from lookalike.finder import LookalikeFinder
 
         finder = LookalikeFinder.load(self.dataset_dir(name) / "model")
         with self._lock:
@@ -200,10 +269,11 @@ class Workspace:
             self._finders.clear()
 
     def delete_dataset(self, name: str) -> None:
-        self.dataset_info(name)
-        with self._lock:
-            self._finders.pop(name, None)
-        shutil.rmtree(self.dataset_dir(name))
+        with self.lock("dataset", name):
+            self.dataset_info(name)
+            with self._lock:
+                self._finders.pop(name, None)
+            shutil.rmtree(self.dataset_dir(name))
 
     # ---------------------------------------------------------- audiences
     def audience_path(self, name: str) -> Path:
@@ -211,17 +281,24 @@ class Workspace:
 
     def save_audience(self, name: str, result, dataset: str) -> Path:
         """Write an ``AudienceResult`` with its manifest and review files (see ``audience.store``)."""
-        from lookalike import __version__
-        from lookalike.audience.store import save_audience
 
         result.params["dataset"] = dataset
-        manifest = self.dataset_dir(dataset) / "model" / "manifest.json"
-        from lookalike.io import file_digest
-
         path = self.audience_path(name)
-        save_audience(result, path, model_version=__version__,
-                      data_fingerprint="model:" + file_digest(manifest)[:32], plot=False)
+        with self.lock("audience", name):
+            save_audience(result, path, model_version=__version__,
+                          data_fingerprint=fingerprint(self.dataset_dir(dataset) / "model"),
+                          customers=self.finder(dataset).customers_)
         return path
+
+    def delete_audience(self, name: str) -> list[str]:
+        """Delete an audience and its sidecars — that name only; return the file names removed."""
+
+        with self.lock("audience", name):
+            self.audience_info(name)
+            files = audience_files(self.audience_path(name))
+            for f in files:
+                f.unlink()
+        return [f.name for f in files]
 
     def audiences(self) -> list[dict]:
         """Every saved audience's summary, newest first."""
@@ -231,8 +308,6 @@ class Workspace:
         return sorted(out, key=lambda r: r.get("created") or "", reverse=True)
 
     def audience_info(self, name: str) -> dict:
-        from lookalike.export import load_manifest
-
         path = self.audience_path(name)
         mpath = path.with_name(path.stem + ".manifest.json")
         if not path.is_file() or not mpath.is_file():
@@ -245,8 +320,6 @@ class Workspace:
                 "counts": m.get("counts") or {}}
 
     def audience_table(self, name: str) -> pd.DataFrame:
-        from lookalike.audience.store import load_audience
-
         self.audience_info(name)
         return load_audience(self.audience_path(name))
 

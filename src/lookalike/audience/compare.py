@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lookalike.errors import ResultWarning
+
 PSI_WARN = 0.25
 PSI_WATCH = 0.10
 
@@ -29,7 +31,7 @@ class RefreshReport:
     left: list[str]
     jaccard: float
     drift: pd.DataFrame
-    warnings: list[str]
+    warnings: list[ResultWarning]
 
     def to_dict(self) -> dict:
         return {
@@ -76,8 +78,10 @@ def compare_audiences(old: pd.DataFrame, new: pd.DataFrame, *, old_customers: pd
     union = a.union(b)
     drift = (feature_drift(old_customers, new_customers, columns)
              if old_customers is not None and new_customers is not None else pd.DataFrame(columns=["feature", "psi", "reading"]))
-    warnings = [f"feature {r.feature} drifted between the data versions (PSI {r.psi:.2f} > {PSI_WARN}); "
-                "refit the model and review the audience" for r in drift.itertuples() if r.psi > PSI_WARN]
+    warnings = [ResultWarning("feature_drift", f"feature {r.feature} drifted between the data versions "
+                              f"(PSI {r.psi:.2f} > {PSI_WARN}); refit the model and review the audience",
+                              feature=r.feature, psi=float(r.psi))
+                for r in drift.itertuples() if r.psi > PSI_WARN]
     return RefreshReport(
         old_size=len(a), new_size=len(b), stayed=len(stayed),
         entered=sorted(b.difference(a)), left=sorted(a.difference(b)),

@@ -8,12 +8,13 @@ Order of work in :func:`build_audience`:
 3. score every customer with :func:`lookalike.audience.scoring.score_audience` — the one scoring
    path, also used by the backtest: feature weights learned from the seeds, then the chosen
    scorer, or ``auto`` (candidates validated on the seeds, leaders combined);
-5. drop non-candidates, counting each rule: seeds, negative seeds, VIPs, opted-out
+4. drop non-candidates, counting each rule: seeds, negative seeds, VIPs, opted-out
    customers (``promo_channel == none``), a suppression list, include-filters
    (region, category, channel) and a candidate rule;
-6. rank by similarity (optionally × value percentile), break ties on the scorer's
-   tie-break then on customer id, and cut at exactly ``size`` rows;
-7. explain each member and profile the audience against seeds and base.
+5. rank by similarity (optionally × value percentile; or by predicted uplift, see
+   :func:`objective_score`), break ties on the scorer's tie-break then on customer id,
+   and cut at exactly ``size`` rows;
+6. explain each member and profile the audience against seeds and base.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import pandas as pd
 
 from lookalike.audience.auto import order_values
 from lookalike.audience.explain import explain as explain_rows
+from lookalike.audience.options import FILTER_COLUMNS, OBJECTIVES, VALUE_COLUMNS, AudienceOptions  # noqa: F401 (re-exported)
 from lookalike.audience.scoring import (
     DEFAULT_K,
     check_scorer,
@@ -37,15 +39,21 @@ from lookalike.audience.scoring import (
     score_audience,
     scoring_data,
 )
-from lookalike.audience.seeds import SeedDiagnostics, diagnose_seeds, rule_mask, select_seeds
-from lookalike.errors import InputError, ParameterError
+from lookalike.audience.seeds import (
+    SeedDiagnostics,
+    check_id_list,
+    diagnose_seeds,
+    rule_literal_warnings,
+    rule_mask,
+    select_seeds,
+)
+from lookalike.cleaning.ids import canonical_ids
+from lookalike.errors import InputError, ParameterError, ResultWarning
 
 if TYPE_CHECKING:  # pragma: no cover
     from lookalike.finder import LookalikeFinder
 
 REACH_SHARES = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.10, 0.15, 0.20)
-VALUE_COLUMNS = ("total_spent", "avg_ticket")
-FILTER_COLUMNS = ("region", "fav_category", "signup_channel", "promo_channel")
 _PCT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
@@ -70,7 +78,7 @@ class AudienceResult:
     counts: dict[str, int]
     params: dict
     seed_ids: list[str]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ResultWarning] = field(default_factory=list)
 
 
 def parse_size(size: object, n_base: int) -> int:
@@ -149,55 +157,46 @@ def _seed_weights(customers: pd.DataFrame, seeds: object) -> tuple[np.ndarray, l
 
 def build_audience(
     finder: "LookalikeFinder",
-    seeds: object,
-    size: object = "5%",
+    seeds: object = None,
+    size: object = None,
     *,
-    scorer: str | None = None,
-    k: int = DEFAULT_K,
-    negative_seeds: object = None,
-    negative_weight: float = 1.0,
-    learn_weights: bool = True,
-    include_seeds: bool = False,
-    include_ids: Iterable[str] | None = None,
-    exclude_vips: bool = False,
-    exclude_opted_out: bool = True,
-    suppress: Iterable[str] | None = None,
-    filters: Mapping[str, Sequence[str]] | None = None,
-    candidate_rule: Sequence[Mapping] | None = None,
-    value: str | None = None,
-    value_weight: float = 0.5,
+    options: AudienceOptions | None = None,
     explain: bool = True,
-    random_state: int = 0,
-    seed_order: object = None,
+    uplift: np.ndarray | None = None,
     campaign_outcomes: pd.DataFrame | None = None,
-    value_column: str | None = None,
+    **kwargs: object,
 ) -> AudienceResult:
     """Score every customer against the seeds and return the top ``size`` candidates, explained.
 
-    See the module docstring for the order of work; every option is recorded in ``params``.
+    The options are an :class:`~lookalike.audience.options.AudienceOptions` (``options``), or its
+    fields as keywords (``build_audience(finder, "vip", "5%", exclude_vips=True)``); ``seeds`` and
+    ``size`` override the options' own. See the module docstring for the order of work; every option
+    is recorded in ``params``. ``objective`` ``"uplift"`` or ``"blend"`` ranks by ``uplift`` (predicted
+    incremental response per customer, aligned with the fitted table, e.g. from an uplift model) — see
+    :func:`objective_score`. ``explain=False`` leaves the reasons out (faster: the UI's reach slider).
     ``seed_order`` (a column of the table, e.g. a date, or one value per customer) is the seeds'
     order in time: ``auto`` then validates forward. ``campaign_outcomes`` (``customer_id`` and
     ``converted``: the contacted customers of an earlier campaign from the same kind of seeds)
-    lets ``auto`` validate on real responders. ``value_column`` is the column of the value
-    candidate (default ``total_spent`` when the table has it).
+    lets ``auto`` validate on real responders.
     """
+    o = AudienceOptions.build(options, seeds=seeds, size=size, **kwargs)
     finder._check_fitted()
     customers = finder.customers_
     n = len(customers)
     ids = finder.ids_.to_numpy()
-    scorer_asked = check_scorer(scorer or getattr(finder, "scorer", "auto") or "auto")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
-    if value is not None and value not in VALUE_COLUMNS:
-        raise ParameterError(f"value must be one of {', '.join(VALUE_COLUMNS)} (or None), got {value!r}")
-    if not 0 <= float(value_weight) <= 1:
-        raise ParameterError(f"value_weight must be between 0 and 1, got {value_weight!r}")
-    target = parse_size(size, n)
+    scorer_asked = check_scorer(o.scorer or getattr(finder, "scorer", "auto") or "auto")
+    k = o.k
+    target = parse_size(o.size, n)
 
-    seed_w, seed_names = _seed_weights(customers, seeds)
+    specs = [s.spec for s in o.seeds] if isinstance(o.seeds, (list, tuple)) and o.seeds and all(
+        isinstance(s, SeedSet) for s in o.seeds) else [o.seeds]
+    literal = [w for spec in (*specs, o.negative_seeds, o.candidate_rule)
+               for w in rule_literal_warnings(customers, spec)]
+    seed_w, seed_names = _seed_weights(customers, o.seeds)
     seed_pos = np.flatnonzero(seed_w > 0)
     if len(seed_pos) == 0:
-        raise InputError("the seed set is empty: no customer matches it; check the rule or the id list")
+        raise InputError("the seed set is empty: no customer matches it; check the rule or the id list"
+                         + "".join(f" ({w})" for w in literal))
     if len(seed_pos) >= n:
         raise InputError(f"the seed set is the whole base ({n:,} customers); there is nobody left to find — "
                          "narrow the seeds")
@@ -205,10 +204,10 @@ def build_audience(
     group_names, group_idx = feature_groups(finder.feature_names_, finder.spec_.categorical)
     X = finder.X_
     diagnostics = diagnose_seeds(X, seed_pos, ids, group_names, group_idx, seed_weight=weights_s,
-                                 random_state=random_state)
-    data = scoring_data(X, finder.feature_names_, finder.spec_, customers, k=k, learn_weights=learn_weights,
-                        random_state=random_state, value_column=value_column)
-    order = _seed_order(customers, seed_order)
+                                 random_state=o.random_state)
+    data = scoring_data(X, finder.feature_names_, finder.spec_, customers, k=k, learn_weights=o.learn_weights,
+                        random_state=o.random_state, value_column=o.value_column)
+    order = _seed_order(customers, o.seed_order)
     outcomes = _outcome_rows(finder, campaign_outcomes) if campaign_outcomes is not None else None
 
     # candidates and the count of every exclusion, in order
@@ -220,41 +219,42 @@ def build_audience(
         counts[label] = int(hit.sum())
         cand[hit] = False
 
-    if not include_seeds:
+    if not o.include_seeds:
         exclude("excluded: seeds", seed_w > 0)
-    if include_ids is not None:
-        from lookalike.finder import canonical_ids
-
-        keep = canonical_ids(include_ids)
+    if o.include_ids is not None:
+        keep = canonical_ids(o.include_ids)
         exclude("filtered: not in the include list", ~finder.ids_.isin(keep))
     neg_pos = np.array([], dtype=np.int64)
-    if negative_seeds is not None:
-        neg_mask = select_seeds(customers, negative_seeds).to_numpy()
+    if o.negative_seeds is not None:
+        neg_mask = select_seeds(customers, o.negative_seeds).to_numpy()
         neg_pos = np.flatnonzero(neg_mask & (seed_w == 0))
         exclude("excluded: negative seeds", neg_mask)
-    if exclude_vips and "vip_flag" in customers:
+    if o.exclude_vips and "vip_flag" in customers:
         exclude("excluded: VIPs", pd.to_numeric(customers["vip_flag"], errors="coerce").fillna(0).eq(1).to_numpy())
-    if exclude_opted_out and "promo_channel" in customers:
+    if o.exclude_opted_out and "promo_channel" in customers:
         exclude("excluded: opted out (promo_channel none)", customers["promo_channel"].astype(str).eq("none").to_numpy())
-    if suppress is not None:
-        from lookalike.finder import canonical_ids
-
-        sup = canonical_ids(suppress)
+    if o.suppress is not None:
+        sup = canonical_ids(o.suppress)
         exclude("excluded: suppression list", finder.ids_.isin(sup))
-    for col, allowed in (filters or {}).items():
+        suppress_warning = check_id_list(sup, finder.ids_, what="suppression list", known_canonical=True)
+    for col, allowed in (o.filters or {}).items():
         if col not in customers.columns:
             raise ParameterError(f"filter column {col!r} is not in the customer table; use one of {', '.join(FILTER_COLUMNS)}")
         values = [allowed] if isinstance(allowed, str) else list(allowed)
         exclude(f"filtered: {col} not in {', '.join(map(str, values))}", ~customers[col].astype(str).isin(values).to_numpy())
-    if candidate_rule:
-        exclude("filtered: candidate rule", ~rule_mask(customers, candidate_rule).to_numpy())
+    if o.candidate_rule:
+        exclude("filtered: candidate rule", ~rule_mask(customers, o.candidate_rule).to_numpy())
     counts["candidates"] = int(cand.sum())
 
-    warnings = list(diagnostics.warnings)
+    warnings = [*diagnostics.warnings, *literal]
+    if o.suppress is not None and suppress_warning is not None:
+        warnings.append(suppress_warning)
     size_eff = min(target, counts["candidates"])
     if size_eff < target:
-        warnings.append(f"only {counts['candidates']:,} customers qualify after exclusions and filters; "
-                        f"the audience has {size_eff:,} rows instead of {target:,}")
+        warnings.append(ResultWarning(
+            "too_few_candidates", f"only {counts['candidates']:,} customers qualify after exclusions and filters; "
+            f"the audience has {size_eff:,} rows instead of {target:,}",
+            candidates=counts["candidates"], size=target))
     if size_eff == 0:
         raise InputError("no customer qualifies for the audience after exclusions and filters; relax them")
 
@@ -263,21 +263,22 @@ def build_audience(
     col_w = scores.weights
     Xw = X * col_w if col_w is not None else X
     similarity = scores.similarity
-    if include_seeds:  # seeds that stay candidates (e.g. retention of VIPs) rank first
+    if o.include_seeds:  # seeds that stay candidates (e.g. retention of VIPs) rank first
         similarity = np.where(seed_w > 0, 1.0, similarity)
     params_neg: dict = {}
     if len(neg_pos):
         # negative seeds: the seed-vs-base probability of looking like them (a probability, not a rank)
         neg_scorer = scorer_asked if scorer_asked in ("seed_share", "seed_distance", "classifier", "gbm") else "classifier"
         neg = score_audience(data, neg_pos, scorer=neg_scorer)
-        similarity = similarity * (1.0 - neg.similarity) ** float(negative_weight)
-        params_neg = {"negative_seeds": int(len(neg_pos)), "negative_weight": float(negative_weight),
+        similarity = similarity * (1.0 - neg.similarity) ** float(o.negative_weight)
+        params_neg = {"negative_seeds": int(len(neg_pos)), "negative_weight": float(o.negative_weight),
                       "negative_scorer": neg_scorer}
     rank_score = similarity.copy()
-    if value is not None:
-        v = pd.to_numeric(customers[value], errors="coerce").to_numpy(dtype=float)
+    if o.value is not None:
+        v = pd.to_numeric(customers[o.value], errors="coerce").to_numpy(dtype=float)
         pct = pd.Series(np.where(cand, v, np.nan)).rank(pct=True).fillna(0).to_numpy()
-        rank_score = similarity * pct ** float(value_weight)
+        rank_score = similarity * pct ** float(o.value_weight)
+    rank_score = objective_score(rank_score, uplift, o.objective, n)
 
     cand_pos = np.flatnonzero(cand)
     ranked = cand_pos[rank_order(rank_score[cand_pos], scores.tiebreak[cand_pos], ids[cand_pos],
@@ -290,23 +291,26 @@ def build_audience(
                                       or c in ("email", "phone", "first_name", "last_name", "zip", "country")])
     audience.insert(1, "rank", np.arange(1, len(chosen) + 1))
     audience.insert(2, "similarity", np.round(similarity[chosen], 6))
-    if value is not None:
+    if uplift is not None and o.objective != "similarity":
+        audience.insert(3, "predicted_uplift", np.round(np.asarray(uplift, dtype=float)[chosen], 6))
+    if o.value is not None or o.objective != "similarity":
         audience.insert(3, "rank_score", np.round(rank_score[chosen], 6))
     if explain:
-        _, reasons = explain_rows(Xw, seed_pos, chosen, group_names, group_idx, random_state=random_state)
-        if include_seeds:
+        _, reasons = explain_rows(Xw, seed_pos, chosen, group_names, group_idx, random_state=o.random_state)
+        if o.include_seeds:
             reasons = np.where(seed_w[chosen] > 0, "in the seed set", reasons)
         audience.insert(3, "reason", reasons.astype(str))
     audience = audience.reset_index(drop=True)
     counts["audience"] = len(audience)
     params = {
         "scorer": scores.scorer, "scorer_asked": scorer_asked, **scores.params, "k": int(k), "size": target,
-        "learn_weights": bool(learn_weights), "seed_order": seed_order if isinstance(seed_order, str) else (
-            None if seed_order is None else "values"), "value_column": data.value_column,
-        "include_seeds": include_seeds, "exclude_vips": exclude_vips, "exclude_opted_out": exclude_opted_out, "filters": dict(filters or {}),
-        "candidate_rule": list(candidate_rule or []), "value": value,
-        "value_weight": float(value_weight) if value else None, "seed_sets": seed_names, **params_neg,
-        "random_state": random_state,
+        "learn_weights": bool(o.learn_weights), "seed_order": o.seed_order if isinstance(o.seed_order, str) else (
+            None if o.seed_order is None else "values"), "value_column": data.value_column,
+        "include_seeds": o.include_seeds, "exclude_vips": o.exclude_vips,
+        "exclude_opted_out": o.exclude_opted_out, "filters": dict(o.filters or {}),
+        "candidate_rule": list(o.candidate_rule or []), "value": o.value,
+        "value_weight": float(o.value_weight) if o.value else None, "seed_sets": seed_names, **params_neg,
+        "random_state": o.random_state, "objective": o.objective,
     }
     if col_w is not None:
         params["feature_weights"] = {g: round(float(col_w[group_idx == i][0]), 4) for i, g in enumerate(group_names)}
@@ -324,6 +328,28 @@ def build_audience(
         seed_ids=[str(i) for i in ids[seed_pos]],
         warnings=warnings,
     )
+
+
+def objective_score(score: np.ndarray, uplift: np.ndarray | None, objective: str, n: int) -> np.ndarray:
+    """The rank score of an objective: ``similarity`` (the score as is), ``uplift`` (the predicted
+    incremental response alone; similarity and value no longer rank) or ``blend`` (score × predicted
+    uplift: like the seeds *and* moved by the message; a negative uplift stays negative, so customers a
+    message puts off rank last).
+
+    >>> objective_score(np.array([0.9, 0.5]), np.array([0.01, 0.04]), "blend", 2).round(3).tolist()
+    [0.009, 0.02]
+    """
+    if objective not in OBJECTIVES:
+        raise ParameterError(f"objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    if objective == "similarity":
+        return score
+    if uplift is None:
+        raise ParameterError(f"objective {objective!r} needs predicted uplift per customer (an uplift model: "
+                             "lookalike uplift fit, then --uplift-model DIR)")
+    u = np.asarray(uplift, dtype=float)
+    if u.shape != (n,) or not np.isfinite(u).all():
+        raise ParameterError(f"uplift must hold one finite number per customer ({n:,}), got shape {u.shape}")
+    return u if objective == "uplift" else score * u
 
 
 def rank_order(score: np.ndarray, tiebreak: np.ndarray, ids: np.ndarray, head: int | None = None) -> np.ndarray:
@@ -375,8 +401,6 @@ def _seed_order(customers: pd.DataFrame, seed_order: object) -> np.ndarray | Non
 
 def _outcome_rows(finder: "LookalikeFinder", outcomes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(responder rows, other contacted rows) of an earlier campaign, by customer id (unknown ids ignored)."""
-    from lookalike.finder import canonical_ids
-
     missing = {"customer_id", "converted"} - set(outcomes.columns)
     if missing:
         raise InputError(f"campaign outcomes need columns customer_id and converted; missing {', '.join(sorted(missing))}")

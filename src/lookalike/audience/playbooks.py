@@ -3,7 +3,9 @@
 A playbook has ``name``, ``title``, ``description``, optional ``[params]`` (values
 substituted where a string is exactly ``"{param}"``), a ``[seeds]`` table (``preset =
 "vip"``, ``rule = [...]`` or ``ids_file = "..."``) and an ``[audience]`` table whose keys
-are the options of :func:`lookalike.audience.expand.build_audience`.
+are the fields of :class:`lookalike.audience.options.AudienceOptions` (:data:`AUDIENCE_KEYS`):
+a rule is a list of conditions or one line of text (``"recency_ratio >= 1.5"``), a list of
+customer ids (``suppress``, ``include_ids``) a list or the name of an id file next to the playbook.
 The built-in playbooks live in ``lookalike/playbooks/``.
 """
 
@@ -15,12 +17,13 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from lookalike.audience.options import option_fields
+from lookalike.audience.seeds import parse_rule, read_id_file
 from lookalike.errors import InputError, ParameterError
 
-AUDIENCE_KEYS = (
-    "size", "scorer", "k", "learn_weights", "include_seeds", "exclude_vips", "exclude_opted_out",
-    "filters", "candidate_rule", "value", "value_weight", "negative_seeds", "negative_weight",
-)
+#: The keys of ``[audience]``: every option a playbook offers (the seeds have their own table).
+AUDIENCE_KEYS = tuple(f.name for f in option_fields("playbook") if f.name != "seeds")
+_KINDS = {f.name: f.metadata["kind"] for f in option_fields("playbook")}
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ def load_playbook(name_or_path: str | os.PathLike[str], params: dict | None = No
     bad = sorted(set(audience) - set(AUDIENCE_KEYS))
     if bad:
         raise InputError(f"playbook {source}: unknown [audience] key(s) {', '.join(bad)}; allowed: {', '.join(AUDIENCE_KEYS)}")
+    audience = _read_values(audience, source)
     seeds_t = data.get("seeds", {})
     if "preset" in seeds_t:
         seeds = seeds_t["preset"]
@@ -85,6 +89,19 @@ def load_playbook(name_or_path: str | os.PathLike[str], params: dict | None = No
         description=str(data.get("description", "")).strip(), seeds=seeds, audience=audience,
         params=merged, source=source,
     )
+
+
+def _read_values(audience: dict, source: str) -> dict:
+    """Rules written as text become conditions; an id list given as a file name is read (next to the playbook)."""
+    out = dict(audience)
+    for key, value in audience.items():
+        if _KINDS.get(key) == "rule" and isinstance(value, str):
+            out[key] = parse_rule(value)
+        elif _KINDS.get(key) == "ids" and isinstance(value, str):
+            if source.startswith("builtin:"):
+                raise InputError(f"playbook {source}: {key} names a file; a built-in playbook lists ids instead")
+            out[key] = read_id_file(Path(source).parent / value)
+    return out
 
 
 def _substitute(obj: object, params: dict) -> object:

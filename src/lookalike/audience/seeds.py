@@ -33,7 +33,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lookalike.errors import InputError, ParameterError
+from lookalike.cleaning.ids import canonical_ids
+from lookalike.config import ColumnMapping, normalize_name
+from lookalike.errors import EmptyDataError, InputError, ParameterError, ResultWarning, UnknownCustomerError
+from lookalike.io import read_csv, unescape_formula
 
 OPS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in", "top_pct", "bottom_pct")
 MIN_SEEDS = 20
@@ -118,10 +121,13 @@ def parse_rule(text: str) -> list[dict]:
     """Parse a rule written on one line into conditions.
 
     Conditions are joined by ``and``; each is ``column OP value`` (``>= <= == != > <``),
-    ``column top 5%`` / ``column bottom 10%``, or ``column in A|B|C``.
+    ``column top 5%`` / ``column bottom 10%``, or ``column in A|B|C`` (also written as a list:
+    ``('A', 'B')``, ``[A, B]``; quoted values stay text, unquoted numbers become numbers).
 
     >>> parse_rule("vip_score >= 0.8 and region in Norte|Sur")
     [{'column': 'vip_score', 'op': '>=', 'value': 0.8}, {'column': 'region', 'op': 'in', 'value': ['Norte', 'Sur']}]
+    >>> parse_rule("region in ('Norte', 'Sur') and vip_flag in [1]")[0]["value"], parse_rule("vip_flag in [1]")[0]["value"]
+    (['Norte', 'Sur'], [1])
     >>> parse_rule("total_spent top 5%")
     [{'column': 'total_spent', 'op': 'top_pct', 'value': '5%'}]
     """
@@ -131,13 +137,63 @@ def parse_rule(text: str) -> list[dict]:
             conditions.append({"column": m[1], "op": f"{m[2].lower()}_pct", "value": m[3]})
         elif m := _RULE_IN.match(part):
             op = "in" if m[2].lower() == "in" else "not_in"
-            conditions.append({"column": m[1], "op": op, "value": [v.strip() for v in m[3].split("|")]})
+            conditions.append({"column": m[1], "op": op, "value": _list(m[3])})
         elif m := _RULE_CMP.match(part):
             conditions.append({"column": m[1], "op": "==" if m[2] == "=" else m[2], "value": _literal(m[3])})
         else:
             raise ParameterError(f"cannot read rule condition {part!r}; write e.g. 'vip_score >= 0.8', "
                                  "'total_spent top 5%' or 'region in Norte|Sur', joined by 'and'")
     return conditions
+
+
+_LIST_ITEM = re.compile(r"""\s*(?:'([^']*)'|"([^"]*)"|([^|,]+))\s*""")
+
+
+def _list(text: str) -> list:
+    """``A|B``, ``A, B``, ``('A', 'B')`` or ``["A", "B"]`` as values (quoted: text; else :func:`_literal`)."""
+    inner = text.strip()
+    if len(inner) >= 2 and inner[0] in "([{" and inner[-1] in ")]}":
+        inner = inner[1:-1]
+    values: list = []
+    for single, double, bare in _LIST_ITEM.findall(inner):
+        if single or double:
+            values.append(single or double)
+        elif bare.strip():
+            values.append(_literal(bare))
+    return values
+
+
+def rule_literal_warnings(customers: pd.DataFrame, conditions: object) -> list[ResultWarning]:
+    """Warnings for text values of a rule (``==``, ``!=``, ``in``, ``not in``) that no customer has.
+
+    A rule such as ``region in ('Nrte', 'Sur')`` would otherwise quietly match fewer customers, or
+    none; the warning names the values the column has.
+
+    >>> df = pd.DataFrame({"region": ["Norte", "Sur"]})
+    >>> print(rule_literal_warnings(df, parse_rule("region in Nrte|Sur"))[0])
+    rule 'region in ...': 'Nrte' is not a value of region, so it matches no customer; region has: Norte, Sur
+    """
+    if not (isinstance(conditions, (list, tuple)) and conditions and all(isinstance(c, Mapping) for c in conditions)):
+        return []
+    out = []
+    for cond in conditions:
+        col, op, value = cond.get("column"), cond.get("op"), cond.get("value")
+        if op not in ("==", "!=", "in", "not_in") or col not in customers.columns:
+            continue
+        texts = [v for v in (value if isinstance(value, (list, tuple, set)) else [value]) if isinstance(v, str)]
+        s = customers[col]
+        if not texts or pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+            continue
+        present = pd.Index(s.dropna().astype(str).unique())
+        absent = [v for v in texts if v not in present]
+        if absent:
+            shown = sorted(present.tolist())
+            have = ", ".join(shown[:15]) + (f" … ({len(shown)} values)" if len(shown) > 15 else "")
+            out.append(ResultWarning(
+                "rule_value_not_found", f"rule '{col} {op.replace('_', ' ')} ...': "
+                f"{', '.join(repr(v) for v in absent)} {'is' if len(absent) == 1 else 'are'} not a value of {col}, "
+                f"so it matches no customer; {col} has: {have or 'no values'}", column=col, values=absent))
+    return out
 
 
 def _literal(text: str) -> object:
@@ -164,27 +220,88 @@ def _pct(value: object) -> float:
     return pct
 
 
+#: Column names (besides customer_id's aliases in columns.toml) that hold customer ids in an id file:
+#: Meta's ``extern_id`` column of a Lookalike export.
+EXTRA_ID_COLUMNS = ("extern_id", "external_id")
+#: Below this share of listed ids found among the customers, an id list is reported (``check_id_list``).
+MIN_ID_MATCH = 0.5
+
+
 def read_id_file(path: str | os.PathLike[str]) -> list[str]:
-    """Customer ids from a file: one per line, or a CSV with a ``customer_id`` column."""
+    """Customer ids from a file: one per line, or a CSV whose id column is named.
+
+    Read with the CSV reader (:func:`lookalike.io.read_csv`: encoding, delimiter, quotes). When the
+    first row names columns (any name of ``columns.toml``), the ids are the column named
+    ``customer_id`` or one of its aliases (``id``, ``Id Cliente`` ...) or ``extern_id``; a header
+    without such a column is refused. Otherwise every row is an id, from the first column. Cells
+    escaped against spreadsheet formulas by Lookalike (``'-C1``) are read back as written (``-C1``),
+    so an audience or export file of Lookalike is itself an id list.
+
+    >>> import tempfile, os
+    >>> from lookalike.io import write_text
+    >>> p = write_text(os.path.join(tempfile.mkdtemp(), "ids.csv"), '"email","customer_id"\\n"a@x.es","C1"\\n"b@x.es","\\'-C2"\\n')
+    >>> read_id_file(p)
+    ['C1', '-C2']
+    """
+
     p = Path(path)
     if not p.is_file():
         raise InputError(f"cannot read ids from {p}: the file does not exist")
-    text = p.read_text(encoding="utf-8-sig", errors="replace")
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    if not lines:
-        raise InputError(f"{p} has no customer ids; put one id per line or a customer_id column")
-    header = [h.strip().lower() for h in lines[0].replace(";", ",").split(",")]
-    if "customer_id" in header:
-        col = header.index("customer_id")
-        fields = [ln.replace(";", ",").split(",") for ln in lines[1:]]
-        short = [i for i, f in enumerate(fields) if len(f) <= col or not f[col].strip()]
-        if short:
+    empty = f"{p} has no customer ids; put one id per line or a customer_id column"
+    try:
+        df, _ = read_csv(p, dtype=str, na="blank", what="the id list", header=False)
+    except EmptyDataError:
+        raise InputError(empty) from None
+    df = df.apply(lambda col: unescape_formula(col.str.strip()))
+    names = ColumnMapping.load().lookup()
+    first = [normalize_name(v) if isinstance(v, str) else "" for v in df.iloc[0]] if len(df) else []
+    if any(n in names or n in EXTRA_ID_COLUMNS for n in first):  # a header row
+        cols = [j for j, n in enumerate(first) if names.get(n) == "customer_id" or n in EXTRA_ID_COLUMNS]
+        if not cols:
+            raise InputError(f"{p} has a header ({', '.join(map(str, df.iloc[0].dropna()))[:200]}) but no customer "
+                             "id column; name the column customer_id (or id)")
+        col = cols[0]
+        ids = df.iloc[1:, col]
+        short = np.flatnonzero(ids.isna().to_numpy() | ids.eq("").to_numpy(dtype=bool, na_value=True))
+        if len(ids) and len(short):
             raise InputError(f"{p} line {short[0] + 2} has no customer_id (column {col + 1}); "
                              f"{len(short)} line(s) like it: fill in the id or remove the line")
-        if not fields:
+        if not len(ids):
             raise InputError(f"{p} has a customer_id header but no ids; add one id per line below it")
-        return [f[col].strip() for f in fields]
-    return lines
+    else:
+        ids = df.iloc[:, 0] if df.shape[1] else pd.Series([], dtype=object)
+        ids = ids[ids.notna() & ids.ne("")]
+    if not len(ids):
+        raise InputError(empty)
+    return ids.astype(str).tolist()
+
+
+def check_id_list(listed: Iterable[str], known: Iterable[str], *, what: str, strict: bool = False,
+                  known_canonical: bool = False) -> ResultWarning | None:
+    """How many ids of a list (suppression, exclusion) are customers; a warning when few or none are.
+
+    Ids are compared by the cleaner's rule (trimmed, upper-cased); ``known_canonical``: ``known`` is
+    already canonical (a clean table's ids), which saves normalising a large table again. Below :data:`MIN_ID_MATCH`
+    of the listed ids (or none), returns a ``ResultWarning`` (code ``few_ids_match``) naming the
+    counts and a few unmatched ids, or with ``strict`` raises :class:`~lookalike.errors.InputError`:
+    a suppression list that matches nobody is a consent promise broken silently.
+
+    >>> check_id_list(["c1", "C2"], ["C1", "C2", "C3"], what="suppression list") is None
+    True
+    >>> print(check_id_list(["X1", "X2", "C1"], ["C1"], what="suppression list s.csv"))  # doctest: +ELLIPSIS
+    suppression list s.csv: only 1 of 3 listed ids are customers (33%; e.g. 'X1', 'X2') ...
+    """
+    wanted = canonical_ids(listed).unique()
+    matched = wanted.isin(pd.Index(known) if known_canonical else canonical_ids(known))
+    n, hit = len(wanted), int(matched.sum())
+    if n and hit >= MIN_ID_MATCH * n:
+        return None
+    missing = ", ".join(repr(i) for i in wanted[~matched][:3])
+    text = (f"{what}: only {hit:,} of {n:,} listed ids are customers ({hit / n if n else 0:.0%}; e.g. {missing}) — "
+            "check that the file's id column holds customer ids of this data")
+    if strict:
+        raise InputError(text + " (refused: --strict)")
+    return ResultWarning("few_ids_match", text, listed=n, matched=hit)
 
 
 def select_seeds(customers: pd.DataFrame, seeds: object) -> pd.Series:
@@ -204,14 +321,10 @@ def select_seeds(customers: pd.DataFrame, seeds: object) -> pd.Series:
         seeds = read_id_file(seeds)
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
         raise ParameterError("seeds must be 'vip', a rule, an id file or a list of customer ids")
-    from lookalike.finder import canonical_ids
-
     wanted = canonical_ids(seeds)
     ids = customers["customer_id"].astype(str)
     unknown = wanted.difference(pd.Index(ids))
     if len(unknown):
-        from lookalike.errors import UnknownCustomerError
-
         raise UnknownCustomerError(list(unknown), len(customers))
     return ids.isin(wanted)
 
@@ -225,12 +338,12 @@ class SeedDiagnostics:
     tightness: float
     distinctive: pd.DataFrame
     outliers: list[str]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ResultWarning] = field(default_factory=list)
 
     @property
     def usable(self) -> bool:
         """False when a warning says the seed set is too small or too heterogeneous."""
-        return not any(w.startswith(("too small", "too heterogeneous")) for w in self.warnings)
+        return not any(w.code in ("too_small", "too_heterogeneous") for w in self.warnings)
 
     def to_dict(self) -> dict:
         return {
@@ -244,6 +357,17 @@ class SeedDiagnostics:
         }
 
 
+def _column_mean_std(X: np.ndarray, chunk: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations of float32 ``X`` in float64, a block of rows at a time
+    (``X.std(dtype=float64)`` would hold a float64 copy of the whole matrix: 2.5 GiB at 10M rows)."""
+    mu = X.mean(axis=0, dtype=np.float64)  # a buffered reduction: no copy
+    ss = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], chunk):
+        block = X[start : start + chunk] - mu  # float64, one block
+        ss += np.einsum("ij,ij->j", block, block)
+    return mu, np.sqrt(ss / max(X.shape[0], 1))
+
+
 def diagnose_seeds(X: np.ndarray, seed_pos: np.ndarray, ids: np.ndarray, group_names: list[str],
                    group_idx: np.ndarray, *, seed_weight: np.ndarray | None = None,
                    random_state: int = 0, pairs: int = 20_000) -> SeedDiagnostics:
@@ -252,10 +376,10 @@ def diagnose_seeds(X: np.ndarray, seed_pos: np.ndarray, ids: np.ndarray, group_n
     s = len(seed_pos)
     w = np.ones(s) if seed_weight is None else np.asarray(seed_weight, dtype=float)
     eff = float(w.sum() ** 2 / (w**2).sum()) if s else 0.0
-    warnings: list[str] = []
+    warnings: list[ResultWarning] = []
     if s < MIN_SEEDS:
-        warnings.append(f"too small: {s} seed(s); at least {MIN_SEEDS} are needed to describe a profile "
-                        "(add seeds, e.g. widen the rule)")
+        warnings.append(ResultWarning("too_small", f"too small: {s} seed(s); at least {MIN_SEEDS} are needed to "
+                                      "describe a profile (add seeds, e.g. widen the rule)", seeds=s, minimum=MIN_SEEDS))
     if s < 2:
         return SeedDiagnostics(s, eff, float("nan"), pd.DataFrame(columns=["feature", "smd"]), [], warnings)
 
@@ -266,12 +390,12 @@ def diagnose_seeds(X: np.ndarray, seed_pos: np.ndarray, ids: np.ndarray, group_n
 
     tight = median_pair_dist(seed_pos) / (median_pair_dist(np.arange(X.shape[0])) or 1.0)
     if tight > MAX_TIGHTNESS:
-        warnings.append(f"too heterogeneous: seeds are {tight:.2f}× as spread out as the base "
-                        f"(above {MAX_TIGHTNESS}); they look like a random sample, so their lookalikes "
-                        "will be ordinary customers — narrow the seed set")
+        warnings.append(ResultWarning(
+            "too_heterogeneous", f"too heterogeneous: seeds are {tight:.2f}× as spread out as the base "
+            f"(above {MAX_TIGHTNESS}); they look like a random sample, so their lookalikes "
+            "will be ordinary customers — narrow the seed set", tightness=tight, maximum=MAX_TIGHTNESS))
 
-    mu_b = X.mean(axis=0, dtype=np.float64)
-    sd_b = X.std(axis=0, dtype=np.float64)
+    mu_b, sd_b = _column_mean_std(X)
     smd_col = np.divide(X[seed_pos].mean(axis=0, dtype=np.float64) - mu_b, sd_b, out=np.zeros_like(mu_b), where=sd_b > 1e-12)
     n_groups = len(group_names)
     # per input feature: the column with the largest gap (a one-hot block's most over/under-represented category)
@@ -294,6 +418,7 @@ def diagnose_seeds(X: np.ndarray, seed_pos: np.ndarray, ids: np.ndarray, group_n
     outl = seed_pos[(dk - med) / mad > 3.5]
     outliers = [str(ids[p]) for p in outl]
     if s >= MIN_SEEDS and len(outliers) > MAX_OUTLIER_SHARE * s:
-        warnings.append(f"many outliers: {len(outliers)} of {s} seeds are far from the other seeds; "
-                        "check that the seed set mixes no unrelated groups")
+        warnings.append(ResultWarning("many_outliers", f"many outliers: {len(outliers)} of {s} seeds are far from the "
+                                      "other seeds; check that the seed set mixes no unrelated groups",
+                                      outliers=len(outliers), seeds=s))
     return SeedDiagnostics(s, eff, tight, distinctive, outliers, warnings)

@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from lookalike.audience.scoring import score_classifier, score_seed_distance
 from lookalike.errors import InputError, MissingColumnsError
+from lookalike.features import FeatureSpec
 
 ARMS = {"mens": "Mens E-Mail", "womens": "Womens E-Mail"}
 CONTROL = "No E-Mail"
@@ -24,6 +26,13 @@ COLUMNS = ("recency", "history", "mens", "womens", "zip_code", "newbie", "channe
            "conversion", "spend")
 FEATURES_NUMERIC = ("recency", "history", "mens", "womens", "newbie")
 FEATURES_CATEGORICAL = ("zip_code", "channel")
+
+
+def feature_spec():
+    """The customer features of Hillstrom as a :class:`~lookalike.features.FeatureSpec` (history on a log scale)."""
+
+    return FeatureSpec(numeric=("recency", "history"), log=("history",), boolean=("mens", "womens", "newbie"),
+                       categorical=FEATURES_CATEGORICAL, groups={})
 
 
 def default_path() -> Path:
@@ -103,7 +112,6 @@ def uplift_study(df: pd.DataFrame | None = None, *, train_share: float = 0.5, k:
     from sklearn.compose import ColumnTransformer
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from lookalike.audience.scoring import score_classifier, score_seed_distance
     from lookalike.campaigns.uplift import qini_coefficient, qini_curve, uplift_by_bin
 
     df = load_hillstrom() if df is None else df
@@ -137,37 +145,3 @@ def uplift_study(df: pd.DataFrame | None = None, *, train_share: float = 0.5, k:
             coefs[f"{outcome}/{label}"] = qini_coefficient(y, s, treat)
     return UpliftStudy(pd.concat(parts, ignore_index=True), pd.concat(curves, ignore_index=True), coefs,
                        int(train.sum()), int(seeds.sum()), n_test)
-
-
-def qini_figure(study: UpliftStudy):
-    """Qini curves (similarity ranking vs random) for visit and conversion, plus uplift by decile."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(11, 4))
-    axes = fig.subplots(1, 3)
-    styles = {"similarity": "-", "classifier": "--", "random": ":"}
-    for ax, outcome in zip(axes[:2], ("visit", "conversion")):
-        for ranking, style in styles.items():
-            q = study.qini[(study.qini["outcome"] == outcome) & (study.qini["ranking"] == ranking)]
-            ax.plot(q["share"], q["qini"], style,
-                    label=f"{ranking} (Qini coef {study.qini_coefficients[f'{outcome}/{ranking}']:.1f})")
-        ax.plot(q["share"], q["random"], color="gray", lw=0.8, label="random (expected)")
-        ax.set_title(f"Qini curve: {outcome}")
-        ax.set_xlabel("share targeted (by score)")
-        ax.set_ylabel(f"incremental {outcome}s")
-        ax.legend(fontsize=7)
-    d = study.deciles[study.deciles["outcome"] == "conversion"]
-    for ranking, off in (("similarity", -0.2), ("classifier", 0.2)):
-        part = d[d["ranking"] == ranking]
-        axes[2].bar(part["bin"] + off, part["uplift"] * 100, width=0.4, label=ranking)
-    axes[2].set_title("conversion uplift by decile (1 = top)")
-    axes[2].set_xlabel("decile")
-    axes[2].set_ylabel("uplift, percentage points")
-    axes[2].legend(fontsize=8)
-    for ax in axes:
-        ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    return fig

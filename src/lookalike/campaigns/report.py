@@ -7,15 +7,15 @@ outcome row count as zero on every metric (the number is reported).
 
 ``campaign_results(engine, "spring")`` computes everything from the store; :func:`results_from_frame`
 does the same from a plain table, so simulations and the Hillstrom validation use the identical code.
+This module returns data (frames, estimates, the verdict sentence); pages and charts of it are drawn
+by :mod:`lookalike.report.campaigns`.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,8 @@ from scipy import stats as sps
 
 from lookalike.campaigns.holdout import SampleRatioCheck, sample_ratio_check
 from lookalike.campaigns.stats import Uplift, bootstrap_diff_ci, mean_uplift, proportion_uplift
-from lookalike.errors import InputError, MissingColumnsError
+from lookalike.errors import InputError, MissingColumnsError, ResultWarning
+from lookalike.io import to_jsonable
 
 MIN_CONVERTERS = 10  # below this many converters in an arm, the revenue verdict is withheld
 RATE_METRICS = {"open_rate": "opens", "click_rate": "clicks", "conversion_rate": "conversions"}
@@ -64,7 +65,7 @@ class CampaignResults:
     srm: SampleRatioCheck
     customers_without_outcome: int
     verdict: str
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[ResultWarning, ...] = field(default=())
 
     def uplift_table(self) -> pd.DataFrame:
         """One row per metric: treatment, control, difference with its interval, relative uplift, p-value."""
@@ -89,8 +90,6 @@ class CampaignResults:
 
     def to_dict(self) -> dict:
         """Plain, JSON-ready values."""
-        from lookalike.io import to_jsonable
-
         return to_jsonable({
             "campaign": self.name, "alpha": self.alpha,
             "arms": self.arms.reset_index().to_dict("records"),
@@ -165,14 +164,16 @@ def results_from_frame(frame: pd.DataFrame, *, name: str = "campaign", holdout_s
         cpic = cost / inc_conv.value if inc_conv.value > 0 else None
     else:
         roi, cpc, cpic = Estimate(None, None, None), None, None
-    warnings: list[str] = []
+    warnings: list[ResultWarning] = []
     if srm.mismatch:
-        warnings.append(f"sample-ratio mismatch (p = {srm.p_value:.2g}): the arms are not in the planned "
-                        f"{1 - share:.0%}/{share:.0%} split, so the comparison may be biased; check how the "
-                        "audience was sent")
+        warnings.append(ResultWarning(
+            "sample_ratio_mismatch", f"sample-ratio mismatch (p = {srm.p_value:.2g}): the arms are not in the planned "
+            f"{1 - share:.0%}/{share:.0%} split, so the comparison may be biased; check how the audience was sent",
+            p_value=srm.p_value, holdout_share=share))
     missing = int((~frame["has_outcome"]).sum()) if "has_outcome" in frame.columns else 0
     if missing == len(frame):
-        warnings.append("no outcomes imported yet: every number below is zero (lookalike campaign outcomes)")
+        warnings.append(ResultWarning("no_outcomes", "no outcomes imported yet: every number below is zero "
+                                      "(lookalike campaign outcomes)"))
     res = CampaignResults(name, alpha, arms, uplifts, boot, float(cost), inc_conv, inc_rev, roi, cpc, cpic, srm,
                           missing, "", tuple(warnings))
     return _with_verdict(res)
@@ -234,6 +235,13 @@ def campaign_results(engine: sa.Engine, ref: int | str, *, alpha: float = 0.05, 
                               cost=total_cost(engine, camp.id), alpha=alpha, bootstrap=bootstrap)
 
 
+def stored_results(engine: sa.Engine, *, alpha: float = 0.05) -> list[CampaignResults]:
+    """The results of every campaign in the store, oldest first."""
+    from lookalike.campaigns.store import list_campaigns
+
+    return [campaign_results(engine, int(i), alpha=alpha) for i in sorted(list_campaigns(engine)["id"])]
+
+
 @dataclass(frozen=True)
 class Comparison:
     """Two campaigns (or audiences) side by side and the difference of their conversion uplifts."""
@@ -245,8 +253,6 @@ class Comparison:
 
     def to_dict(self) -> dict:
         """Plain values."""
-        from lookalike.io import to_jsonable
-
         return to_jsonable({"table": self.table.to_dict("records"), "uplift_difference": self.uplift_difference.to_dict(),
                             "p_value": self.p_value, "reading": self.reading}, "comparison")
 
@@ -283,86 +289,3 @@ def compare_results(a: CampaignResults, b: CampaignResults) -> Comparison:
         reading = (f"The conversion uplifts of {a.name} and {b.name} cannot be told apart: difference "
                    f"{_pct(d)} ({conf} CI {_pct(est.low)} to {_pct(est.high)}, p = {p:.2g}).")
     return Comparison(pd.DataFrame(rows), est, p, reading)
-
-
-def uplift_figure(results: Sequence[CampaignResults]):
-    """A forest plot: each campaign's uplift per rate metric with its interval (matplotlib Figure)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
-    metrics = [m for m in ("open_rate", "click_rate", "conversion_rate") if any(m in r.uplifts for r in results)]
-    n_rows = sum(m in r.uplifts for r in results for m in metrics)
-    fig = Figure(figsize=(6.5, 0.8 + 0.45 * n_rows))
-    ax = fig.add_subplot()
-    labels, y = [], 0
-    for r in results:
-        for m in (m for m in metrics if m in r.uplifts):
-            u = r.uplifts[m]
-            ax.errorbar([u.diff * 100], [y], xerr=[[(u.diff - u.diff_low) * 100], [(u.diff_high - u.diff) * 100]],
-                        fmt="o", color="tab:blue" if u.significant else "tab:gray", capsize=3)
-            labels.append(f"{r.name}: {LABELS[m]}")
-            y += 1
-    ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(range(len(labels)), labels)
-    ax.invert_yaxis()
-    ax.set_xlabel(f"uplift, percentage points ({1 - results[0].alpha:.0%} CI)")
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    return fig
-
-
-def _table_html(df: pd.DataFrame, pct_cols: Sequence[str] = (), money_cols: Sequence[str] = ()) -> str:
-    def cell(col: str, v: object) -> str:
-        if v is None or (isinstance(v, float) and not math.isfinite(v)):
-            return "–"
-        if col in pct_cols and isinstance(v, (int, float)):
-            return f"{v * 100:.2f}%"
-        if isinstance(v, float):
-            return f"{v:,.2f}" if col in money_cols or abs(v) >= 1 else f"{v:.4g}"
-        if isinstance(v, (int, np.integer)):
-            return f"{v:,}"
-        return html.escape(str(v))
-
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{cell(c, v)}</td>" for c, v in zip(df.columns, row)) + "</tr>"
-                   for row in df.itertuples(index=False, name=None))
-    return f'<table class="campaign"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def results_html(results: Sequence[CampaignResults], comparison: Comparison | None = None) -> str:
-    """An HTML fragment (no <html> wrapper) with verdicts, tables and the inline SVG uplift plot."""
-    from lookalike.report.plots import figure_to_svg
-
-    parts = []
-    for r in results:
-        arms = r.arms.reset_index()[["arm", "customers", "open_rate", "click_rate", "conversion_rate",
-                                     "revenue_per_customer", "revenue"]]
-        up = r.uplift_table()
-        parts.append(f'<section class="campaign-results"><h2>{html.escape(r.name)}</h2>'
-                     f'<p class="verdict">{html.escape(r.verdict)}</p>'
-                     + "".join(f'<p class="warning">⚠ {html.escape(w)}</p>' for w in r.warnings)
-                     + "<h3>Arms</h3>" + _table_html(arms, pct_cols=("open_rate", "click_rate", "conversion_rate"),
-                                                     money_cols=("revenue_per_customer", "revenue"))
-                     + f"<h3>Uplift (treatment − control, {1 - r.alpha:.0%} CI)</h3>"
-                     + _table_html(up) + "<h3>Incremental value</h3>" + _table_html(r.value_table(),
-                                                                                  money_cols=("estimate", "ci_low", "ci_high"))
-                     + f'<p class="note">Sample-ratio check: {r.srm.n_treatment:,} treated, {r.srm.n_control:,} control, '
-                       f'p = {r.srm.p_value:.3g}. {r.customers_without_outcome:,} customers without an outcome row '
-                       'count as zero. Revenue is not winsorised.</p></section>')
-    if comparison is not None:
-        parts.append(f'<section class="campaign-comparison"><h2>Comparison</h2><p class="verdict">'
-                     f'{html.escape(comparison.reading)}</p>{_table_html(comparison.table)}</section>')
-    parts.append(f'<figure class="uplift-plot">{figure_to_svg(uplift_figure(results))}</figure>')
-    return "\n".join(parts)
-
-
-def render_report_html(results: Sequence[CampaignResults], comparison: Comparison | None = None,
-                       title: str = "Campaign report") -> str:
-    """A self-contained HTML document (inline CSS and SVG, no external assets)."""
-    import jinja2
-
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
-                             autoescape=jinja2.select_autoescape(["html", "j2"]))
-    return env.get_template("campaign.html.j2").render(title=title, body=results_html(results, comparison))

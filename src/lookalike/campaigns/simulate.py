@@ -9,6 +9,7 @@ is ``uplift × order_value``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,11 @@ from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from lookalike.campaigns.holdout import assign_arms, check_share
+from lookalike.campaigns.report import CampaignResults, campaign_results
+from lookalike.campaigns.store import add_cost, assignments_frame, create_campaign, import_outcomes
+from lookalike.database import open_database
 from lookalike.errors import ParameterError
+from lookalike.features import FeatureSpec
 
 
 def simulate_outcomes(assignments: pd.DataFrame, *, base_rate: float = 0.04, uplift: float = 0.01,
@@ -45,17 +50,12 @@ def run_simulated_campaign(engine: sa.Engine, audience: pd.DataFrame, *, name: s
 
     Returns ``(CreatedCampaign, CampaignResults)``; used by ``lookalike demo``.
     """
-    from lookalike.campaigns.report import campaign_results
-    from lookalike.campaigns.store import assignments_frame, create_campaign, import_outcomes
-
     created = create_campaign(engine, name, audience, holdout_share=holdout_share, salt=salt or f"sim-{random_state}",
                               customers=customers, channel="email", label="lookalike",
                               description=f"simulated: base rate {base_rate}, true uplift {uplift}")
     outcomes = simulate_outcomes(assignments_frame(engine, created.campaign.id), base_rate=base_rate, uplift=uplift,
                                  order_value=order_value, random_state=random_state)
     import_outcomes(engine, created.campaign.id, outcomes)
-    from lookalike.campaigns.store import add_cost
-
     add_cost(engine, created.campaign.id, cost_per_send * created.campaign.n_treatment, description="sends")
     return created, campaign_results(engine, created.campaign.id)
 
@@ -117,17 +117,12 @@ def coverage_study(n_campaigns: int = 200, n_customers: int = 4000, *, holdout_s
 
 
 def demo_campaign(audience: pd.DataFrame, customers: pd.DataFrame | None, out_dir, *, true_uplift: float = 0.02,
-                  base_rate: float = 0.04, random_state: int = 0) -> tuple[list, str]:
+                  base_rate: float = 0.04, random_state: int = 0) -> tuple[Path, CampaignResults, str]:
     """The demo's campaign step: audience → campaign with a 10% holdout → simulated outcomes with a
-    known uplift → report. Writes ``campaigns.db`` (fresh) and ``campaign_report.html`` into ``out_dir``;
-    returns the paths and a one-line summary that says whether the interval recovered the truth.
+    known uplift → results. Writes ``campaigns.db`` (fresh) into ``out_dir``; returns its path, the
+    results (the caller draws the report) and a one-line summary that says whether the interval
+    recovered the truth.
     """
-    from pathlib import Path
-
-    from lookalike.campaigns.report import render_report_html
-    from lookalike.database import open_database
-    from lookalike.io import write_text
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     db_path = out / "campaigns.db"
@@ -139,11 +134,59 @@ def demo_campaign(audience: pd.DataFrame, customers: pd.DataFrame | None, out_di
                                             random_state=random_state)
     finally:
         engine.dispose()
-    report = write_text(out / "campaign_report.html",
-                        render_report_html([results], title="Demo campaign: VIP lookalikes (simulated outcomes)"))
     u = results.uplifts["conversion_rate"]
     hit = "inside" if u.diff_low <= true_uplift <= u.diff_high else "OUTSIDE"
     summary = (f"campaign (simulated, true uplift {true_uplift * 100:+.2f} pp): estimated {u.diff * 100:+.2f} pp, "
                f"95% CI {u.diff_low * 100:+.2f} to {u.diff_high * 100:+.2f} pp — the truth is {hit} the interval. "
                + results.verdict)
-    return [db_path, report], summary
+    return db_path, results, summary
+
+
+#: The four uplift segments of a simulated campaign: conversion rate without and with the message.
+UPLIFT_SEGMENTS: dict[str, tuple[float, float]] = {
+    "persuadable": (0.02, 0.25),      # buys only when contacted
+    "sure_thing": (0.60, 0.60),       # buys anyway
+    "lost_cause": (0.01, 0.01),       # never buys
+    "do_not_disturb": (0.60, 0.35),   # contacting puts them off
+}
+
+
+@dataclass(frozen=True)
+class UpliftSimulation:
+    """Customers of a randomized campaign with a known heterogeneous effect."""
+
+    customers: pd.DataFrame      # customer_id, engagement, affinity, tenure_months, region
+    spec: object                 # the FeatureSpec of those columns
+    segment: np.ndarray          # one of UPLIFT_SEGMENTS per customer
+    true_uplift: np.ndarray      # P(convert | contacted) - P(convert | not contacted)
+    treatment: np.ndarray        # 1 treated, 0 control (randomized, ``treated_share``)
+    converted: np.ndarray        # 0/1 outcome
+    revenue: np.ndarray          # converted × Gamma(2, order_value / 2)
+
+
+def simulate_uplift_customers(n: int = 20_000, *, treated_share: float = 0.5, order_value: float = 60.0,
+                              random_state: int = 0) -> UpliftSimulation:
+    """A randomized campaign whose effect depends on two features (the four classic uplift segments).
+
+    ``engagement > 0`` and ``affinity > 0`` (both standard normal): sure things; engagement high but
+    affinity low: persuadables; engagement low but affinity high: do-not-disturbs; both low: lost
+    causes (a quarter each). A response model ranks the sure things and do-not-disturbs first (they
+    convert most when contacted); only an uplift model finds the persuadables.
+    """
+    check_share(1 - treated_share)
+    rng = np.random.default_rng(random_state)
+    engagement, affinity = rng.standard_normal(n), rng.standard_normal(n)
+    names = np.array(list(UPLIFT_SEGMENTS))
+    rates = np.array(list(UPLIFT_SEGMENTS.values()))  # (segment, [without, with])
+    # (engaged, affine) -> sure_thing; engaged only -> persuadable; affine only -> do_not_disturb; else lost_cause
+    idx = np.select([(engagement > 0) & (affinity > 0), engagement > 0, affinity > 0], [1, 0, 3], 2)
+    seg, p0, p1 = names[idx], rates[idx, 0], rates[idx, 1]
+    t = (rng.random(n) < treated_share).astype(int)
+    converted = (rng.random(n) < np.where(t == 1, p1, p0)).astype(int)
+    revenue = np.where(converted == 1, rng.gamma(2.0, order_value / 2.0, n), 0.0).round(2)
+    customers = pd.DataFrame({"customer_id": [f"U{i:07d}" for i in range(n)], "engagement": engagement,
+                              "affinity": affinity, "tenure_months": rng.integers(1, 120, n),
+                              "region": rng.choice(["Norte", "Sur", "Este", "Oeste"], n)})
+    spec = FeatureSpec(numeric=("engagement", "affinity", "tenure_months"), log=(), boolean=(),
+                       categorical=("region",), groups={})
+    return UpliftSimulation(customers, spec, seg, p1 - p0, t, converted, revenue)

@@ -19,11 +19,14 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from lookalike import database as db
+from lookalike.audience.manifest import audience_digest
 from lookalike.campaigns.holdout import (SampleRatioCheck, assign_arms, balance_table, check_share, new_salt,
                                          sample_ratio_check)
-from lookalike.cleaning.text import normalize_id
-from lookalike.errors import InputError, LookalikeError, MissingColumnsError, ParameterError
+from lookalike.cleaning.ids import normalize_ids
+import lookalike.database as db
+from lookalike.errors import (CampaignError, DatabaseBusyError, InputError, MissingColumnsError, ParameterError,
+                              ResultWarning)
+from lookalike.io import is_sql_url, read_csv
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -32,10 +35,6 @@ OUTCOME_COLUMNS = ("sends", "opens", "clicks", "conversions", "revenue")
 # Features whose balance between arms is checked when present (numeric) plus the main categories.
 BALANCE_COLUMNS = ("similarity", "total_spent", "total_orders", "days_since_last_purchase", "tenure_months",
                    "income", "age", "avg_ticket", "pct_reordered", "region", "fav_category", "signup_channel")
-
-
-class CampaignError(LookalikeError):
-    """A campaign cannot be found or the operation does not fit its state."""
 
 
 @dataclass(frozen=True)
@@ -68,24 +67,13 @@ class CreatedCampaign:
     campaign: Campaign
     srm: SampleRatioCheck
     balance: pd.DataFrame
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[ResultWarning, ...] = field(default=())
 
 
 def _ref_clause(ref: int | str) -> sa.ColumnElement:
     if isinstance(ref, (int, np.integer)) or (isinstance(ref, str) and ref.isdigit()):
         return sa.or_(db.campaigns.c.id == int(ref), db.campaigns.c.name == str(ref))
     return db.campaigns.c.name == str(ref)
-
-
-def canonical_ids(ids: pd.Series) -> np.ndarray:
-    """Customer ids by the cleaner's rule (:func:`~lookalike.cleaning.text.normalize_id`), skipped when
-    every id is already canonical (the usual case for audiences built from the clean table)."""
-    s = ids.reset_index(drop=True)
-    if s.notna().all():
-        text = s.astype("string")
-        if bool((text == text.str.strip().str.upper()).all()) and not text.str.contains(r"\s", regex=True).any():
-            return text.to_numpy(dtype=object)
-    return np.asarray(normalize_id(s).values, dtype=object)
 
 
 def _bulk_insert(conn: sa.Connection, table: sa.Table, df: pd.DataFrame) -> None:
@@ -149,8 +137,8 @@ def write_transaction(engine: sa.Engine, work: Callable[[sa.Connection], T], *,
     writers queue instead of both reading and then failing to upgrade their lock (SQLite answers that
     with "database is locked" at once, without waiting). A busy database (SQLite's lock held longer than
     its 5 s busy timeout, a PostgreSQL deadlock) is retried with backoff for ``retry_seconds``
-    (default :data:`WRITE_RETRY_SECONDS`), then refused with :class:`CampaignError` — a write is
-    never lost silently. ``secure_delete`` makes SQLite overwrite deleted rows with zeros (erasure).
+    (default :data:`WRITE_RETRY_SECONDS`), then refused with :class:`~lookalike.errors.DatabaseBusyError`
+    (a :class:`CampaignError`) — a write is never lost silently. ``secure_delete`` makes SQLite overwrite deleted rows with zeros (erasure).
     """
     deadline = time.monotonic() + (WRITE_RETRY_SECONDS if retry_seconds is None else retry_seconds)
     delay = 0.05
@@ -173,8 +161,8 @@ def write_transaction(engine: sa.Engine, work: Callable[[sa.Connection], T], *,
             if not _retryable(exc):
                 raise
             if time.monotonic() + delay > deadline:
-                raise CampaignError(f"the campaign database stayed busy for over {WRITE_RETRY_SECONDS:.0f} s "
-                                    "(other writes hold it); nothing was written, run the command again") from None
+                raise DatabaseBusyError(f"the campaign database stayed busy for over {WRITE_RETRY_SECONDS:.0f} s "
+                                        "(other writes hold it); nothing was written, run the command again") from None
             logger.info("database busy (%s); retrying in %.2f s", str(exc.orig).splitlines()[0][:80], delay)
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
@@ -234,8 +222,6 @@ def create_campaign(engine: sa.Engine, name: str, audience: pd.DataFrame, *, hol
     ``arms`` (one "treatment"/"control" per audience row) records the split of an experiment that was
     already randomized elsewhere (e.g. the Hillstrom data) instead of drawing one.
     """
-    from lookalike.export import audience_digest
-
     check_share(holdout_share)
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise ParameterError(f"campaign name must be 1 to 200 characters, got {name!r}")
@@ -246,7 +232,7 @@ def create_campaign(engine: sa.Engine, name: str, audience: pd.DataFrame, *, hol
     salt = salt or new_salt()
     features = audience.reset_index(drop=True)
     # Ids are stored canonical (the cleaner's rule), so outcome files match whatever their spacing/case.
-    features["customer_id"] = canonical_ids(features["customer_id"])
+    features["customer_id"] = normalize_ids(features["customer_id"])
     if customers is not None:
         extra = [c for c in customers.columns if c not in features.columns or c == "customer_id"]
         features = features.merge(customers[extra].drop_duplicates("customer_id"), on="customer_id", how="left")
@@ -264,20 +250,24 @@ def create_campaign(engine: sa.Engine, name: str, audience: pd.DataFrame, *, hol
         assigned["arm"] = given.to_numpy()
     n_ctrl = int((assigned["arm"] == "control").sum())
     n_treat = len(assigned) - n_ctrl
-    warnings: list[str] = []
+    warnings: list[ResultWarning] = []
     srm = sample_ratio_check(n_treat, n_ctrl, holdout_share)
     if srm.mismatch:
-        warnings.append(f"sample-ratio mismatch: {n_ctrl} control of {len(assigned)} for a planned share of "
-                        f"{holdout_share:.1%} (chi-square p = {srm.p_value:.2g}); check the audience for duplicates")
+        warnings.append(ResultWarning(
+            "sample_ratio_mismatch", f"sample-ratio mismatch: {n_ctrl} control of {len(assigned)} for a planned share "
+            f"of {holdout_share:.1%} (chi-square p = {srm.p_value:.2g}); check the audience for duplicates",
+            control=n_ctrl, rows=len(assigned), p_value=srm.p_value))
     cols = [c for c in BALANCE_COLUMNS if c in features.columns]
     balance = balance_table(features, assigned["arm"], cols) if n_ctrl >= 2 and n_treat >= 2 else pd.DataFrame()
     if len(balance) and balance["unbalanced"].any():
         worst = balance.loc[balance["smd"].abs().idxmax()]
-        warnings.append(f"arms are unbalanced on {int(balance['unbalanced'].sum())} feature(s) (|SMD| > 0.1), "
-                        f"worst {worst['feature']} (SMD {worst['smd']:+.2f}); with a small audience consider "
-                        "--stratify on that column or another salt")
+        warnings.append(ResultWarning(
+            "unbalanced_arms", f"arms are unbalanced on {int(balance['unbalanced'].sum())} feature(s) (|SMD| > 0.1), "
+            f"worst {worst['feature']} (SMD {worst['smd']:+.2f}); with a small audience consider "
+            "--stratify on that column or another salt", feature=str(worst["feature"]), smd=float(worst["smd"])))
     if n_ctrl < 100:
-        warnings.append(f"only {n_ctrl} customers in control: intervals will be wide (lookalike campaign plan)")
+        warnings.append(ResultWarning("small_control", f"only {n_ctrl} customers in control: intervals will be wide "
+                                      "(lookalike campaign plan)", control=n_ctrl))
     now = db.utcnow()
     manifest_doc = manifest if manifest is not None else {"rows": int(len(audience))}
     def write(conn: sa.Connection) -> int:
@@ -326,7 +316,6 @@ def control_ids(engine: sa.Engine, ref: int | str) -> list[str]:
 
 def read_outcomes(source: str | os.PathLike[str], query: str | None = None) -> pd.DataFrame:
     """Read an outcome table from a CSV/parquet file or a database (SQLAlchemy URL + ``query``)."""
-    from lookalike.io import is_sql_url
 
     if is_sql_url(source):
         if not query:
@@ -344,7 +333,7 @@ def read_outcomes(source: str | os.PathLike[str], query: str | None = None) -> p
     try:
         if p.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(p)
-        return pd.read_csv(p, dtype={"customer_id": str}, sep=None, engine="python")
+        return read_csv(p, dtype={"customer_id": str}, na="pandas", what="the outcome table")[0]
     except Exception as exc:
         raise InputError(f"cannot read outcomes {p}: {str(exc).splitlines()[0][:200]}") from None
 
@@ -372,7 +361,7 @@ def validate_outcomes(df: pd.DataFrame, assigned_ids: pd.Index, where: str = "ou
         raise MissingColumnsError(list(OUTCOME_COLUMNS), df.columns, where=where)
     if df.empty:
         raise InputError(f"{where} has no rows; nothing to import")
-    out = pd.DataFrame({"customer_id": pd.Series(canonical_ids(df["customer_id"]), dtype="string")})
+    out = pd.DataFrame({"customer_id": pd.Series(normalize_ids(df["customer_id"]), dtype="string")})
     df = df.reset_index(drop=True)
     problems: list[str] = []
 

@@ -6,7 +6,7 @@
   :func:`status_rows` map the per-unique results back to the rows.
 * :func:`kinds` classifies the uniques (text, number, bool, date-like, other).
 * :func:`clean_text` is the common text normalisation (NFKC, apostrophes, minus
-  sign, zero-width characters, whitespace) and :data:`MISSING_TOKENS` the common
+  sign, zero-width and bidirectional marks, whitespace) and :data:`MISSING_TOKENS` the common
   "no value" spellings, compared after :func:`token_key`.
 """
 
@@ -17,10 +17,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from lookalike.cleaning import _fast
 from lookalike.cleaning._base import STATUS_DTYPE, STATUSES
 from lookalike.errors import ParameterError
 
@@ -46,11 +51,13 @@ MISSING_TOKENS: frozenset[str] = frozenset(
     }
 )
 
-# One translation table: apostrophe look-alikes -> "'", minus look-alikes -> "-", zero-width -> "".
+# One translation table: apostrophe look-alikes -> "'", minus look-alikes -> "-", zero-width and
+# bidirectional marks -> "" (CLDR writes Arabic and Hebrew amounts with U+200F/U+061C around the sign).
 CLEAN_TRANSLATION = _TRANSLATE = str.maketrans(
     {**{ch: "'" for ch in "\u2019\u2018\u02bc\u02b9\u2032`\u00b4"},
      **{ch: "-" for ch in "\u2212\ufe63\uff0d"},
-     **{ch: None for ch in "\u200b\u200c\u200d\u2060\ufeff\u00ad"}}
+     **{ch: None for ch in "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f\u061c\u202a\u202b\u202c\u202d"
+                            "\u202e\u2066\u2067\u2068\u2069"}}
 )
 _SPACES = re.compile(r"\s+")
 _COMBINING = re.compile("[\u0300-\u036f]")
@@ -85,10 +92,6 @@ def as_series(s: object, *, arg: str = "s") -> pd.Series:
     raise ParameterError(f"{arg} must be a pandas Series (one column), got {type(s).__name__}")
 
 
-def _is_bool(v: object) -> bool:
-    return isinstance(v, (bool, np.bool_))
-
-
 def _factorize_by_key(s: pd.Series, keys: pd.Series) -> Uniques:
     """Factorize on ``keys`` (hashable, same NA pattern as ``s``); keep first raw value of each key."""
     codes, _ = pd.factorize(keys, use_na_sentinel=True)
@@ -117,6 +120,10 @@ def factorize(s: pd.Series) -> Uniques:
     Booleans are kept apart from the numbers that compare equal to them (``True``
     vs ``1``); unhashable cells (lists, dicts from parquet) are keyed by their repr.
     """
+    if _fast.enabled() and s.dtype == object and len(s):
+        split = _factorize_split(s)
+        if split is not None:
+            return split
     try:
         codes, uniq = pd.factorize(s, use_na_sentinel=True)
     except TypeError:  # unhashable cells
@@ -125,36 +132,107 @@ def factorize(s: pd.Series) -> Uniques:
         return _factorize_by_key(s, keys)
     codes = np.asarray(codes, dtype=np.intp)
     values = np.asarray(uniq, dtype=object)
-    if s.dtype == object and values.size:
+    if s.dtype == object and values.size and _zero_one_like(values):
         # True == 1 == 1.0 hash alike: split them only if a 0/1-like unique is present
-        suspicious = any(
-            _is_bool(v) or (isinstance(v, _num.Number) and not isinstance(v, complex) and v in (0, 1))
-            for v in values
-            if not isinstance(v, str)
-        )
-        if suspicious:
-            is_bool = s.map(_is_bool).to_numpy(dtype=bool)
-            if is_bool.any():
-                keys = pd.Series(np.where(codes >= 0, codes * 2 + is_bool, -1), index=s.index)
-                keys = keys.where(codes >= 0)
-                return _factorize_by_key(s, keys)
+        is_bool = kinds(s.to_numpy(dtype=object)) == K_BOOL
+        if is_bool.any():
+            keys = pd.Series(np.where(codes >= 0, codes * 2 + is_bool, -1), index=s.index)
+            keys = keys.where(codes >= 0)
+            return _factorize_by_key(s, keys)
     counts = np.bincount(codes[codes >= 0], minlength=values.size)
     return Uniques(codes, values, counts, s.index, s.name)
 
 
+#: Number types whose float64 equals 0 or 1 exactly when the number does.
+_PLAIN_NUMBERS = frozenset({int, float, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                            np.uint64, np.float16, np.float32, np.float64})
+
+
+def _factorize_split(s: pd.Series) -> Uniques | None:
+    """:func:`factorize` of a column of text, plain numbers and None, with the numbers hashed as
+    float64 (much faster than Python objects; 1 and 1.0, 0.0 and -0.0 meet as they do as objects).
+    Codes follow first appearance and each unique is its first raw value, as ``pd.factorize``
+    gives them. None when other cells (booleans, dates, huge ints, ...) need the general path."""
+    raw = s.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty", "boolean"):
+        return None  # nothing to split (a quick C-level look before typing every cell)
+    tcodes, types = pd.factorize(np.fromiter(map(type, raw), dtype=object, count=raw.size))
+    text_t = np.array([issubclass(t, str) for t in types])
+    num_t = np.array([t in _PLAIN_NUMBERS for t in types])
+    if not num_t.any() or not (text_t | num_t | np.array([t is type(None) for t in types])).all():
+        return None
+    num_rows, text_rows = np.flatnonzero(num_t[tcodes]), np.flatnonzero(text_t[tcodes])
+    f = to_float(raw[num_rows])
+    with np.errstate(invalid="ignore"):
+        if (np.abs(f) > _MAX_EXACT_INT).any():  # floats stop telling big ints apart
+            return None
+    ncodes, nuniq = pd.factorize(f, use_na_sentinel=True)
+    tcodes2, tuniq = pd.factorize(raw[text_rows], use_na_sentinel=True)
+    _, nfirst = np.unique(ncodes, return_index=True)
+    nfirst = nfirst[1:] if ncodes.size and ncodes.min() < 0 else nfirst  # drop the NaN "code" -1
+    _, tfirst = np.unique(tcodes2, return_index=True)
+    first_row = np.concatenate([num_rows[nfirst], text_rows[tfirst]])
+    values = np.concatenate([raw[num_rows[nfirst]], raw[text_rows[tfirst]]])
+    order = np.argsort(first_row, kind="stable")
+    renumber = np.empty(order.size, dtype=np.intp)
+    renumber[order] = np.arange(order.size)
+    codes = np.full(raw.size, -1, dtype=np.intp)
+    valid = ncodes >= 0
+    codes[num_rows[valid]] = renumber[ncodes[valid]]
+    codes[text_rows] = renumber[len(nuniq) + tcodes2]
+    counts = np.bincount(codes[codes >= 0], minlength=order.size)
+    return Uniques(codes, values[order], counts, s.index, s.name)
+
+
+_MAX_EXACT_INT = 2.0**53
+
+
+def _zero_one_like(values: np.ndarray) -> bool:
+    """Any boolean, or any non-complex number equal to 0 or 1, among ``values``."""
+    kind = kinds(values)
+    if (kind == K_BOOL).any():
+        return True
+    plain = np.zeros(values.size, dtype=bool)
+    num = np.flatnonzero(kind == K_NUM)
+    plain[num] = [t in _PLAIN_NUMBERS for t in map(type, values[num])]
+    f = to_float(values[plain])
+    if ((f == 0) | (f == 1)).any():
+        return True
+    return any(  # other number types (Fraction, Decimal, ...): compared as they are, few
+        isinstance(v, _num.Number) and not isinstance(v, complex) and _equals_zero_or_one(v)
+        for v in values[~plain & (kind != K_STR)]
+    )
+
+
+def _equals_zero_or_one(v: object) -> bool:
+    try:
+        return v in (0, 1)
+    except ArithmeticError:  # Decimal("sNaN") refuses to be compared
+        return False
+
+
+def _kind_of(t: type) -> int:
+    if issubclass(t, str):
+        return K_STR
+    if issubclass(t, (bool, np.bool_)):
+        return K_BOOL
+    if issubclass(t, (datetime, date, np.datetime64, pd.Timestamp)):
+        return K_DATE
+    if issubclass(t, (_num.Real, Decimal)):  # Decimal (parquet decimal128, SQL NUMERIC) is no numbers.Real
+        return K_NUM
+    return K_OTHER
+
+
 def kinds(values: np.ndarray) -> np.ndarray:
-    """Kind of each unique raw value: K_STR, K_NUM, K_BOOL, K_DATE or K_OTHER (int8 array)."""
-    out = np.full(values.size, K_OTHER, dtype=np.int8)
-    for i, v in enumerate(values):  # loop over *unique* values only
-        if isinstance(v, str):
-            out[i] = K_STR
-        elif _is_bool(v):
-            out[i] = K_BOOL
-        elif isinstance(v, (datetime, date, np.datetime64, pd.Timestamp)):
-            out[i] = K_DATE
-        elif isinstance(v, _num.Real):
-            out[i] = K_NUM
-    return out
+    """Kind of each raw value: K_STR, K_NUM, K_BOOL, K_DATE or K_OTHER (int8 array).
+
+    A kind depends on the type alone, so it is decided once per distinct type.
+    """
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int8)
+    # fromiter: np.array(list of types) would inspect every type object as a possible sequence
+    codes, distinct = pd.factorize(np.fromiter(map(type, values), dtype=object, count=values.size))
+    return np.array([_kind_of(t) for t in distinct], dtype=np.int8)[codes]
 
 
 def to_float(values: np.ndarray) -> np.ndarray:
@@ -182,8 +260,13 @@ def clean_text(t: pd.Series) -> pd.Series:
     """NFKC, one kind of apostrophe and minus, no zero-width characters, single spaces, stripped."""
     if t.empty:
         return t
-    t = t.str.translate(_TRANSLATE).str.normalize("NFKC")
-    return t.str.replace(_SPACES, " ", regex=True).str.strip()
+    out = _fast.split_apply(t.to_numpy(dtype=object), lambda a: _fast.to_objects(_fast.clean_ascii(a)), _clean_text_py)
+    return pd.Series(out, index=t.index, name=t.name, dtype=object)
+
+
+def _clean_text_py(values: np.ndarray) -> np.ndarray:
+    t = text_series(values).str.translate(_TRANSLATE).str.normalize("NFKC")
+    return t.str.replace(_SPACES, " ", regex=True).str.strip().to_numpy(dtype=object)
 
 
 def strip_accents(t: pd.Series) -> pd.Series:
@@ -198,13 +281,38 @@ def token_key(t: pd.Series, *, cleaned: bool = False) -> pd.Series:
 
     ``cleaned=True`` skips :func:`clean_text` for text that already went through it.
     """
-    return strip_accents(t if cleaned else clean_text(t)).str.lower()
+    if t.empty:
+        return t
+
+    def fast(a):
+        return _fast.to_objects(pc.ascii_lower(a if cleaned else _fast.clean_ascii(a)))
+
+    def slow(values: np.ndarray) -> np.ndarray:
+        v = text_series(values if cleaned else _clean_text_py(values))
+        return strip_accents(v).str.lower().to_numpy(dtype=object)
+
+    return pd.Series(_fast.split_apply(t.to_numpy(dtype=object), fast, slow), index=t.index, name=t.name, dtype=object)
 
 
 def is_missing_token(t: pd.Series, exclude: Iterable[str] = (), *, cleaned: bool = False) -> np.ndarray:
     """Boolean array: the text is one of :data:`MISSING_TOKENS` (minus ``exclude``)."""
     tokens = MISSING_TOKENS.difference(exclude)
-    return token_key(t, cleaned=cleaned).isin(tokens).to_numpy(dtype=bool)
+    if t.empty:
+        return np.zeros(0, dtype=bool)
+
+    def fast(a):
+        key = pc.ascii_lower(a if cleaned else _fast.clean_ascii(a))
+        return _fast.to_bool(pc.is_in(key, value_set=_token_array(tokens)))
+
+    def slow(values: np.ndarray) -> np.ndarray:
+        return token_key(text_series(values), cleaned=cleaned).isin(tokens).to_numpy(dtype=bool)
+
+    return _fast.split_apply(t.to_numpy(dtype=object), fast, slow, dtype=bool)
+
+
+@lru_cache(maxsize=16)
+def _token_array(tokens: frozenset[str]) -> pa.Array:
+    return pa.array(sorted(tokens), pa.string())
 
 
 def to_rows(u: Uniques, per_unique: np.ndarray, fill: object) -> np.ndarray:

@@ -24,22 +24,26 @@ A first group starting with 0 never groups thousands ("0.500" is 0.5).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from lookalike.cleaning import _common as c
+from lookalike.cleaning import _fast
 
+# Plain regular expressions (no back-references or look-arounds): the same text for Python's
+# ``re`` and for RE2 in Arrow. A group of thousands repeats one kind of separator.
 _SCI = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+"
 _BODY = r"[0-9][0-9.,' ]*|[.,][0-9][0-9.,' ]*"
-_SCI_RE = re.compile(_SCI)
-_DOT_RE = re.compile(
-    r"(?:[0-9]+|[1-9][0-9]{0,2}([,' ])[0-9]{3}(?:\1[0-9]{3})*|[1-9][0-9]?(?:,[0-9]{2})+,[0-9]{3})(?:\.[0-9]*)?"
-    r"|\.[0-9]+"
+_DOT = (
+    r"(?:[0-9]+|[1-9][0-9]{0,2}(?:(?:,[0-9]{3})+|(?:'[0-9]{3})+|(?: [0-9]{3})+)|[1-9][0-9]?(?:,[0-9]{2})+,[0-9]{3})"
+    r"(?:\.[0-9]*)?|\.[0-9]+"
 )
-_COM_RE = re.compile(r"(?:[0-9]+|[1-9][0-9]{0,2}([.' ])[0-9]{3}(?:\1[0-9]{3})*)(?:,[0-9]*)?|,[0-9]+")
-_SEP_RE = re.compile(r"[.,]")
+_COM = r"(?:[0-9]+|[1-9][0-9]{0,2}(?:(?:\.[0-9]{3})+|(?:'[0-9]{3})+|(?: [0-9]{3})+))(?:,[0-9]*)?|,[0-9]+"
 
 
 def numeric_pattern(prefix: str | None = None, suffix: str | None = None) -> re.Pattern[str]:
@@ -66,11 +70,42 @@ class NumText:
     suf: np.ndarray        # matched suffix text or None
 
 
-def _floats(t: pd.Series, ok: np.ndarray) -> np.ndarray:
+def _floats(t: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Number texts (object array) to float64 where ``ok``; NaN elsewhere, overflow to inf."""
     out = np.full(len(t), np.nan)
     if ok.any():
         with np.errstate(over="ignore", invalid="ignore"):
-            out[ok] = np.asarray(t.to_numpy(dtype=object)[ok], dtype=str).astype(np.float64)
+            out[ok] = np.asarray(t[ok], dtype=str).astype(np.float64)
+    return out
+
+
+def _fullmatch(num: pa.Array | pd.Series, pattern: str) -> np.ndarray:
+    """Which texts ``pattern`` matches whole (null texts: False)."""
+    if isinstance(num, pa.Array):
+        return _fast.to_bool(pc.match_substring_regex(num, f"^(?:{pattern})$"))
+    return num.str.fullmatch(pattern, na=False).to_numpy(dtype=bool)
+
+
+def _replace(num: pa.Array | pd.Series, chars: str, by: str = "") -> pa.Array | pd.Series:
+    """Every character of ``chars`` replaced by ``by``."""
+    if isinstance(num, pa.Array):
+        for ch in chars:
+            num = pc.replace_substring(num, ch, by)
+        return num
+    return num.str.replace(f"[{re.escape(chars)}]", by, regex=True)
+
+
+def _objects(num: pa.Array | pd.Series) -> np.ndarray:
+    return _fast.to_objects(num) if isinstance(num, pa.Array) else num.to_numpy(dtype=object)
+
+
+def _extract(t: pd.Series, pattern: re.Pattern[str]) -> dict[str, np.ndarray]:
+    """The pattern's groups in each text: object arrays, None where a group is absent or no match."""
+    values = t.to_numpy(dtype=object)
+    out = _fast.extract(values, pattern)
+    if out is None:
+        m = c.text_series(values).str.extract(pattern)
+        out = {g: np.where(pd.isna(col), None, col) for g, col in ((g, m[g].to_numpy(dtype=object)) for g in m)}
     return out
 
 
@@ -82,34 +117,31 @@ def scan(t: pd.Series, pattern: re.Pattern[str]) -> NumText:
         f = np.zeros(0)
         o = np.empty(0, dtype=object)
         return NumText(e, f, f, e, e, o, o, o)
-    m = t.str.extract(pattern)
-    num = m["num"].str.strip()
-    has_num = num.notna().to_numpy()
-    sign_parts = [m[c].notna().to_numpy() for c in ("s1", "s2", "s3", "s4")]
-    lp, rp = m["lp"].notna().to_numpy(), m["rp"].notna().to_numpy()
-    n_signs = sum(p.astype(int) for p in sign_parts) + lp
-    negative = (
-        (m["s1"] == "-").to_numpy() | (m["s2"] == "-").to_numpy() | sign_parts[2] | sign_parts[3] | lp
-    )
-    matched = has_num & (lp == rp) & (n_signs <= 1)
+    m = _extract(t, pattern)
+    has = {g: m[g] != None for g in m}  # noqa: E711 - elementwise on object arrays
+    lp, rp = has["lp"], has["rp"]
+    n_signs = has["s1"].astype(int) + has["s2"] + has["s3"] + has["s4"] + lp
+    negative = (m["s1"] == "-") | (m["s2"] == "-") | has["s3"] | has["s4"] | lp
+    matched = has["num"] & (lp == rp) & (n_signs <= 1)
 
-    num = num.where(matched, None)
-    sci = num.str.fullmatch(_SCI_RE, na=False).to_numpy(dtype=bool)
-    ok_dot = num.str.fullmatch(_DOT_RE, na=False).to_numpy(dtype=bool) | sci
-    ok_com = num.str.fullmatch(_COM_RE, na=False).to_numpy(dtype=bool) & ~sci
-    value_dot = _floats(num.str.replace(r"[,' ]", "", regex=True), ok_dot)
-    value_com = _floats(num.str.replace(r"[.' ]", "", regex=True).str.replace(",", ".", regex=False), ok_com)
+    # the number's characters are ASCII ([0-9.,' ] or scientific notation): Arrow reads them all
+    raw_num = np.where(matched, m["num"], None)
+    num = (pc.utf8_trim(pa.array(raw_num, pa.string()), " ") if _fast.enabled()
+           else pd.Series(raw_num, dtype=object).str.strip())
+    sci = _fullmatch(num, _SCI)
+    ok_dot = _fullmatch(num, _DOT) | sci
+    ok_com = _fullmatch(num, _COM) & ~sci
+    value_dot = _floats(_objects(_replace(num, ",' ")), ok_dot)
+    value_com = _floats(_objects(_replace(_replace(num, ".' "), ",", ".")), ok_com)
     sign = np.where(negative, -1.0, 1.0)
     value_dot, value_com = value_dot * sign, value_com * sign
 
-    has_sep = num.str.contains(_SEP_RE, na=False).to_numpy(dtype=bool) & ~sci
+    has_sep = (_fullmatch(num, ".*[.,].*")) & ~sci
     evidence = np.full(n, None, dtype=object)
     evidence[has_sep & ok_dot & ~ok_com] = "."
     evidence[has_sep & ok_com & ~ok_dot] = ","
-    pre = m["pre"].to_numpy(dtype=object) if "pre" in m else np.full(n, None, dtype=object)
-    suf = m["suf"].to_numpy(dtype=object) if "suf" in m else np.full(n, None, dtype=object)
-    pre = np.where(pd.isna(pre), None, pre)
-    suf = np.where(pd.isna(suf), None, suf)
+    pre = m.get("pre", np.full(n, None, dtype=object))
+    suf = m.get("suf", np.full(n, None, dtype=object))
     return NumText(matched & (ok_dot | ok_com), value_dot, value_com, ok_dot, ok_com, evidence, pre, suf)
 
 
@@ -151,10 +183,23 @@ class ColumnScan:
     decimal: str
     number: np.ndarray       # the number read from each text value (NaN if none)
     ambiguous: np.ndarray    # read by the column's convention
+    prepared: object = None  # what ``prepare`` said about the texts (see :func:`scan_column`)
 
 
-def scan_column(s: object, pattern: re.Pattern[str]) -> ColumnScan:
-    """Factorize ``s``, parse its real numbers and scan its text values (see :class:`ColumnScan`)."""
+def scan_column(
+    s: object,
+    pattern: re.Pattern[str],
+    *,
+    prepare: Callable[[pd.Series], tuple[pd.Series, object]] | None = None,
+    accept: Callable[[NumText], np.ndarray] | None = None,
+) -> ColumnScan:
+    """Factorize ``s``, parse its real numbers and scan its text values (see :class:`ColumnScan`).
+
+    ``prepare(text)`` -> ``(text to scan, info)`` rewrites the cleaned texts before the scan (money
+    strips annotations such as "HT"; ``info`` is kept as ``ColumnScan.prepared``); missing-value
+    tokens are found before it. ``accept(nt)`` -> mask of the scanned texts whose prefix and suffix
+    the parser knows: the others are not numbers and show no decimal convention.
+    """
     s = c.as_series(s)
     u = c.factorize(s)
     kind = c.kinds(u.values)
@@ -168,7 +213,11 @@ def scan_column(s: object, pattern: re.Pattern[str]) -> ColumnScan:
     is_str = kind == c.K_STR
     t = c.clean_text(c.text_series(u.values[is_str]))
     missing = c.is_missing_token(t, cleaned=True)
-    nt = scan(t, pattern)
+    scanned, prepared = prepare(t) if prepare is not None else (t, None)
+    nt = scan(scanned, pattern)
+    if accept is not None:
+        known = accept(nt)
+        nt = replace(nt, matched=nt.matched & known, evidence=np.where(known, nt.evidence, None))
     decimal = decimal_convention(nt, u.counts[is_str])
     number, ambiguous = resolve(nt, decimal)
-    return ColumnScan(u, values, status, is_str, t, missing, nt, decimal, number, ambiguous)
+    return ColumnScan(u, values, status, is_str, t, missing, nt, decimal, number, ambiguous, prepared)

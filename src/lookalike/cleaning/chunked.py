@@ -14,7 +14,7 @@ the raw strings before the next batch is read. Then:
   and the row invariant holds: ``rows_in = kept + quarantined + duplicates_merged``.
 
 Differences from one-shot cleaning, on purpose and reported: conventions a parser infers
-from a column's unambiguous values (decimal separator, day-first dates) are inferred per
+from a column's unambiguous values (decimal separator, day-first dates, percent scale) are inferred per
 batch, and the report lists every value seen (``notes`` values that differ between batches
 become a list); ``duplicate_ids`` counts an id once per batch it repeats in, plus once if
 it also repeats across batches.
@@ -30,6 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 
+from lookalike.cleaning.dates import as_of_day
 from lookalike.cleaning.table import (
     _CATEGORY_COLUMNS,
     CleanResult,
@@ -40,10 +41,14 @@ from lookalike.cleaning.table import (
 )
 from lookalike.config import ColumnMapping
 from lookalike.errors import EmptyDataError, ParameterError
+from lookalike.io import iter_parquet_batches
 
 
-def clean_in_chunks(batches: Iterable[pd.DataFrame], *, columns: ColumnMapping | None = None) -> CleanResult:
+def clean_in_chunks(batches: Iterable[pd.DataFrame], *, columns: ColumnMapping | None = None,
+                    as_of: object = None) -> CleanResult:
     """Clean raw batches one at a time and combine them into one :class:`CleanResult`.
+
+    ``as_of``: the export date of every batch (:func:`~lookalike.cleaning.table.clean_customers`; default today).
 
     >>> from lookalike.synth import generate
     >>> raw = generate(1200, seed=4).raw
@@ -52,6 +57,7 @@ def clean_in_chunks(batches: Iterable[pd.DataFrame], *, columns: ColumnMapping |
     (True, True)
     """
     mapping = columns or ColumnMapping.load()
+    as_of = as_of_day(as_of if as_of is not None else pd.Timestamp.today())  # one day for every batch
 
     def cleaned() -> Iterator[CleanResult]:
         offset = 0
@@ -60,26 +66,25 @@ def clean_in_chunks(batches: Iterable[pd.DataFrame], *, columns: ColumnMapping |
                 continue
             first_row = int(batch.attrs.get("read", {}).get("first_row", offset + 1))
             offset = first_row - 1 + len(batch)
-            yield _clean_batch(batch, first_row, mapping)
+            yield _clean_batch(batch, first_row, mapping, as_of)
 
     return _combine(cleaned())
 
 
 def clean_parquet(path: str | os.PathLike[str], *, batch_size: int = 1_000_000, workers: int = 1,
-                  columns: ColumnMapping | None = None) -> CleanResult:
+                  columns: ColumnMapping | None = None, as_of: object = None) -> CleanResult:
     """Clean a parquet export in batches of about ``batch_size`` rows, in ``workers`` processes.
 
     With ``workers > 1`` each process reads and cleans whole row groups itself (no raw
     strings cross process boundaries); results are combined in file order, so the output
     is the same as with one worker.
     """
-    from lookalike.io import iter_parquet_batches
-
     mapping = columns or ColumnMapping.load()
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ParameterError(f"workers must be a whole number >= 1, got {workers!r}")
+    as_of = as_of_day(as_of if as_of is not None else pd.Timestamp.today())
     if workers == 1:
-        return clean_in_chunks(iter_parquet_batches(path, batch_size, columns=mapping), columns=mapping)
+        return clean_in_chunks(iter_parquet_batches(path, batch_size, columns=mapping), columns=mapping, as_of=as_of)
     import pyarrow.parquet as pq
 
     next(iter_parquet_batches(path, 1, columns=mapping), None)  # same checks and errors as one worker
@@ -94,22 +99,22 @@ def clean_parquet(path: str | os.PathLike[str], *, batch_size: int = 1_000_000, 
             group, rows = [], 0
     ctx = multiprocessing.get_context("spawn")  # no fork of a process holding OpenMP threads
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        results = pool.map(_clean_row_groups, tasks, [mapping] * len(tasks))
+        results = pool.map(_clean_row_groups, tasks, [mapping] * len(tasks), [as_of] * len(tasks))
         return _combine(results)
 
 
-def _clean_row_groups(task: tuple[str, list[int], int], mapping: ColumnMapping) -> CleanResult:
+def _clean_row_groups(task: tuple[str, list[int], int], mapping: ColumnMapping, as_of: pd.Timestamp) -> CleanResult:
     import pyarrow.parquet as pq
 
     path, groups, first_row = task
     raw, renamed = mapping.apply(pq.ParquetFile(path).read_row_groups(groups).to_pandas())
     raw.attrs["read"] = {"source": path, "format": "parquet", "renamed_columns": renamed}
-    return _clean_batch(raw, first_row, mapping)
+    return _clean_batch(raw, first_row, mapping, as_of)
 
 
-def _clean_batch(batch: pd.DataFrame, first_row: int, mapping: ColumnMapping) -> CleanResult:
+def _clean_batch(batch: pd.DataFrame, first_row: int, mapping: ColumnMapping, as_of: pd.Timestamp) -> CleanResult:
     """One batch cleaned, quarantine row numbers counted from the start of the file."""
-    result = clean_customers(batch.reset_index(drop=True), columns=mapping)
+    result = clean_customers(batch.reset_index(drop=True), columns=mapping, as_of=as_of)
     q = result.quarantine
     if len(q):
         q = q.assign(row_number=q["row_number"] + (first_row - 1))

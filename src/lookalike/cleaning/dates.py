@@ -20,7 +20,14 @@ Rules:
     "17 de diciembre de 2022", "17 de dez. de 2022", "17 déc. 2022",
     "17. Dez. 2022", "17 dicembre 2022", "17-Dec-22", "2022 Dec 17";
   - ``excel_serial``: a day number from 20000 to 80000 (origin 1899-12-30; the
-    fraction is the time of day), as a number or as text ("44912", "44912.5").
+    fraction is the time of day), as a number or as text ("44912", "44912.5");
+  - ``month_year``: a month and a four-digit year without a day - "Dec 2022",
+    "dic. 2022", "diciembre de 2022", "Dezember 2022", "2022 Dec", "12/2022",
+    "12-2022", "12.2022", "2022-12", "2022/12" - means the **first of the month**
+    (2022-12-01), FIXED and counted in ``notes["flags"]["month_year"]`` (a day was
+    not written; it is not guessed from the digits: "Dec 2022" is not Dec 20, '22).
+    A two-digit year without a day ("dic-22", "12/22") stays INVALID: it may be a
+    day and a month as well.
   An optional time "HH:MM[:SS[.fff]]" with am/pm and a zone ("Z", "+01:00",
   ignored) may follow iso, numeric and text dates.
 * Two-digit years pivot at 69: yy <= 69 is 20yy, otherwise 19yy.
@@ -35,20 +42,33 @@ Rules:
   outside 1678-2261 (the ``datetime64[ns]`` range), other numbers, booleans and
   unreadable text are INVALID (NaT).
 
+* Dates after the export: with ``as_of`` (the export date; :func:`~lookalike.cleaning.table.clean_customers`
+  passes its own, today by default) a date later than that day is kept and counted
+  in ``notes["flags"]["future_date"]`` (a signup cannot follow the export: a typo or a
+  wrong clock, worth a look, but the value is not changed); a date more than one year
+  after it is INVALID (NaT), counted in ``notes["flags"]["far_future"]`` ("2099-12-31"
+  placeholders, "2032" typed for "2023"). Without ``as_of`` no date is judged by the calendar.
+
 notes: ``order`` ("DMY" or "MDY"), ``order_conflicts`` (rows), ``formats``
-({pattern group: rows}).
+({pattern group: rows}), ``flags`` ({"month_year" | "future_date" | "far_future": rows}),
+``as_of`` (the reference day, "YYYY-MM-DD", when given).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from lookalike.cleaning import _common as c
+from lookalike.cleaning import _fast
 from lookalike.cleaning._base import ColumnParse
 from lookalike.errors import ParameterError
 
-__all__ = ["MONTHS", "parse_date"]
+__all__ = ["MONTHS", "as_of_day", "parse_date"]
 
 #: Month names and abbreviations (lower case, no accents) -> month number.
 MONTHS: dict[str, int] = {}
@@ -101,9 +121,16 @@ _PATTERNS: dict[str, str] = {
         rf"^{_WD}(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th|er|o|a|\.)?[\s\-/.,]*(?:de\s+)?{_MON}[\s\-/.,]*"
         rf"(?:de\s+|del\s+)?{_Y}{_TIME}$"
     ),
-    "text_mdy": rf"^{_WD}{_MON}[\s\-/.]*(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th)?,?\s*{_Y}{_TIME}$",
+    "text_mdy": rf"^{_WD}{_MON}[\s\-/.]*(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th)?(?:,\s*|\s+|[\-/.]\s*){_Y}{_TIME}$",
     "text_ymd": rf"^(?P<y>[0-9]{{4}})[\s\-/.,]+{_MON}[\s\-/.,]+(?P<d>[0-9]{{1,2}}){_TIME}$",
+    # a month and a four-digit year, no day: the first of the month (text_mdy needs a separator
+    # between day and year, so "dec 2022" reaches these and is not Dec 20, '22)
+    "month_year_text": rf"^{_MON}[\s\-/.,]*(?:de\s+|del\s+|of\s+)?(?P<y4>[0-9]{{4}})$",
+    "month_year_text_ym": rf"^(?P<y4>[0-9]{{4}})[\s\-/.,]+{_MON}$",
+    "month_year_numeric": r"^(?P<m>[0-9]{1,2})[-/.](?P<y4>[0-9]{4})$",
+    "month_year_iso": r"^(?P<y4>[0-9]{4})[-/.](?P<m>[0-9]{1,2})$",
 }
+_COMPILED = {p: re.compile(p) for p in _PATTERNS.values()}
 _NS_PER_DAY = 86_400 * 10**9
 _EXCEL_ORIGIN_NS = pd.Timestamp("1899-12-30").value
 _SERIAL_LO, _SERIAL_HI = 20000, 80000
@@ -111,7 +138,19 @@ _YEAR_LO, _YEAR_HI = 1678, 2261
 _NAT = np.iinfo(np.int64).min
 
 
+def _extract(sub: pd.Series, pattern: str) -> pd.DataFrame:
+    """``sub.str.extract(pattern)``, once per distinct shape of the texts when the pattern allows it."""
+    groups = _fast.extract(sub.to_numpy(dtype=object), _COMPILED[pattern])
+    if groups is None:
+        return sub.str.extract(pattern)
+    return pd.DataFrame(groups, index=sub.index, dtype=object)
+
+
 def _num(col: pd.Series) -> np.ndarray:
+    """Digit groups (``[0-9]`` text or missing) to float64, NaN where missing."""
+    if _fast.enabled():  # the groups hold ASCII digits (and a "." in a serial): Arrow parses them alike
+        return pa.array(col.to_numpy(dtype=object), pa.string(), from_pandas=True).cast(pa.float64()).to_numpy(
+            zero_copy_only=False)
     return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
@@ -173,15 +212,38 @@ def _from_datetimes(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def parse_date(s: pd.Series, *, dayfirst: bool | None = None) -> ColumnParse:
+def as_of_day(as_of: object) -> pd.Timestamp:
+    """``as_of`` (a date, datetime, Timestamp or "YYYY-MM-DD" text) as a day at midnight.
+
+    >>> as_of_day("2024-05-31 17:00")
+    Timestamp('2024-05-31 00:00:00')
+    """
+    try:
+        if isinstance(as_of, (bool, np.bool_)) or not isinstance(as_of, (str, dt.date, np.datetime64)):
+            raise TypeError
+        day = pd.Timestamp(as_of)
+        if pd.isna(day):
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise ParameterError(f"as_of must be a date such as '2024-05-31', got {as_of!r}") from None
+    return (day.tz_localize(None) if day.tzinfo is not None else day).normalize()
+
+
+def parse_date(s: pd.Series, *, dayfirst: bool | None = None, as_of: object = None) -> ColumnParse:
     """Parse a raw date column to ``datetime64[ns]`` (see the module docstring for the rules).
+
+    ``as_of``: the export date; later dates are flagged, those over a year later are INVALID.
 
     >>> r = parse_date(pd.Series(["2022-12-17", "17/12/2022", "17 de diciembre de 2022", "N/A"]))
     >>> r.values.dt.strftime("%Y-%m-%d").tolist()[:3], r.notes["order"]
     (['2022-12-17', '2022-12-17', '2022-12-17'], 'DMY')
+    >>> r = parse_date(pd.Series(["Dec 2022", "2024-06-02", "2099-12-31"]), as_of="2024-05-31")
+    >>> r.values.dt.strftime("%Y-%m-%d").tolist(), r.notes["flags"]
+    (['2022-12-01', '2024-06-02', nan], {'month_year': 1, 'future_date': 1, 'far_future': 1})
     """
     if dayfirst is not None and not isinstance(dayfirst, (bool, np.bool_)):
         raise ParameterError(f"dayfirst must be True, False or None, got {dayfirst!r}")
+    ref = None if as_of is None else as_of_day(as_of)
     s = c.as_series(s)
     u = c.factorize(s)
     kind = c.kinds(u.values)
@@ -220,7 +282,7 @@ def parse_date(s: pd.Series, *, dayfirst: bool | None = None) -> ColumnParse:
         if not todo.any():
             break
         sub = t[todo]
-        m = sub.str.extract(pattern)
+        m = _extract(sub, pattern)
         hit = m.iloc[:, 0].notna().to_numpy() if m.shape[1] else np.zeros(len(sub), dtype=bool)
         if not hit.any():
             continue
@@ -232,6 +294,10 @@ def parse_date(s: pd.Series, *, dayfirst: bool | None = None) -> ColumnParse:
         elif group == "compact":
             none = np.full(len(m), np.nan)
             val = _assemble(_num(m["y"]), _num(m["m"]), _num(m["d"]), none, none, none)
+        elif group.startswith("month_year"):
+            none = np.full(len(m), np.nan)
+            month = m["mon"].map(MONTHS).to_numpy(dtype=np.float64, na_value=np.nan) if "mon" in m else _num(m["m"])
+            val = _assemble(_num(m["y4"]), month, np.ones(len(m)), none, none, none)  # the first of the month
         else:
             hh, mm, ss, clock_ok = _clock(m)
             y = _year(_num(m["y"]), m["y"])
@@ -255,17 +321,29 @@ def parse_date(s: pd.Series, *, dayfirst: bool | None = None) -> ColumnParse:
         good = val != _NAT
         t_ns[pos] = val
         t_st[pos] = np.where(good, st, c.S_INVALID)
-        t_fmt[pos] = np.where(good, "text" if group.startswith("text") else group, None)
+        label = next((g for g in ("text", "month_year") if group.startswith(g)), group)
+        t_fmt[pos] = np.where(good, label, None)
         todo[pos] = False  # matched the shape: valid or not, no other group applies
     ns[is_str] = t_ns
     status[is_str] = t_st
     fmt[is_str] = t_fmt
 
+    flags = {"month_year": int(u.counts[fmt == "month_year"].sum())}
+    if ref is not None:
+        future = (ns != _NAT) & (ns >= (ref + pd.Timedelta(days=1)).value)
+        far = future & (ns >= (ref + pd.DateOffset(years=1) + pd.Timedelta(days=1)).value)
+        ns[far] = _NAT
+        status[far] = c.S_INVALID
+        flags["future_date"] = int(u.counts[future & ~far].sum())
+        flags["far_future"] = int(u.counts[far].sum())
     notes: dict[str, object] = {
         "order": order,
         "order_conflicts": conflicts,
         "formats": c.count_by(fmt, u.counts, (fmt != None) & (ns != _NAT)),  # noqa: E711
+        "flags": flags,
     }
+    if ref is not None:
+        notes["as_of"] = ref.strftime("%Y-%m-%d")
     rows = c.to_rows(u, ns, _NAT)
     out = pd.Series(rows.view("datetime64[ns]"), index=u.index, name=u.name)
     return ColumnParse(out, c.status_rows(u, status), notes)

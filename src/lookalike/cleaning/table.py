@@ -15,7 +15,15 @@ Rules, in order:
    wins where it parses, the dirty one fills the gaps. Cells where both parse
    but disagree are counted as conflicts.
 4. **Quarantine**: rows without a customer id, and rows with no usable value at
-   all, go to ``quarantine`` with their original values and a ``reason``.
+   all, go to ``quarantine`` with their original values and a ``reason``. Rows that are
+   not customers at all are quarantined before their cells are parsed (so they count in
+   no column): a **repeated header** (the id cell is the id column's name or an alias of
+   it, ``customer_id`` / ``CUSTOMER_ID`` / ``Id Cliente``; reason ``repeated_header: …``)
+   and a **total row** (the id cell - or, without an id, the first column - says
+   ``Total``, ``TOTAL:``, ``Totales``, ``Suma``, ``Grand total``, ``Gesamt``, ... (see
+   :data:`TOTAL_LABELS`); reason ``total_row: …``). A row without an id whose
+   ``total_orders``, ``total_spent`` or ``income`` is the sum of the rows with an id above
+   it (all of them, or those since the previous such row, within 0.1%) is a total row too.
 5. **Duplicates**: rows with the same canonical id (trimmed, upper-cased) are
    merged: the most complete row wins (ties: the later row in the file, taken as
    the newer record) and its gaps are filled from the other rows in the same
@@ -35,16 +43,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from lookalike.cleaning._base import AMBIGUOUS, CLEAN, FIXED, INVALID, MISSING, ColumnParse
-from lookalike.cleaning.dates import parse_date
+from lookalike.cleaning.dates import as_of_day, parse_date
 from lookalike.cleaning.money import parse_money
 from lookalike.cleaning.numbers import parse_age, parse_bool, parse_number
 from lookalike.cleaning.percent import parse_percent
 from lookalike.cleaning.prefs import parse_prefs
 from lookalike.cleaning.recency import parse_recency
 from lookalike.cleaning.text import clean_text, load_vocabulary, normalize_category, normalize_id
-from lookalike.config import ColumnMapping
+from lookalike.config import ColumnMapping, normalize_name
 from lookalike.errors import EmptyDataError, MissingColumnsError, ParameterError
 from lookalike.io import to_jsonable
 
@@ -74,6 +84,17 @@ MAX_MONEY = 2.0**53 / 100
 MAX_ORDERS = 1_000_000
 MAX_ITEMS_PER_ORDER = 10_000
 _INT_COLUMNS = ("age", "tenure_months", "total_orders", "vip_flag")
+#: What a total or footer row says in its id (or first) cell, compared upper-case without spaces
+#: or punctuation ("Grand total:" -> GRANDTOTAL).
+TOTAL_LABELS: frozenset[str] = frozenset(
+    "TOTAL TOTALS TOTALES TOTALE TOTAUX TOTALGENERAL TOTALGERAL TOTALGLOBAL GRANDTOTAL GRANTOTAL SUBTOTAL "
+    "SUBTOTALS SUBTOTALES SUMA SUMAS SUMATOTAL SUM SUMTOTAL SUMME GESAMT GESAMTSUMME INSGESAMT OVERALLTOTAL "
+    "TOTALCLIENTES TOTALCUSTOMERS TOTALGENERALES".split()
+)
+REPEATED_HEADER = "repeated_header: the row repeats the column names (a header inside the data), not a customer"
+TOTAL_ROW = "total_row: a total or footer row (a Total label, or the sum of the rows above), not a customer"
+#: Columns a total row adds up.
+_SUMMED = ("total_orders", "total_spent", "income")
 _CATEGORY_COLUMNS = ("gender", "region", "fav_category", "signup_channel", "promo_channel")
 _OK = (CLEAN, FIXED, AMBIGUOUS)
 
@@ -147,7 +168,7 @@ class CleanResult:
     report: QualityReport
 
 
-def _column_parsers(vocab: dict) -> dict[str, Callable[[pd.Series], ColumnParse]]:
+def _column_parsers(vocab: dict, as_of: object = None) -> dict[str, Callable[[pd.Series], ColumnParse]]:
     return {
         "customer_id": normalize_id,
         "age": parse_age,
@@ -165,7 +186,7 @@ def _column_parsers(vocab: dict) -> dict[str, Callable[[pd.Series], ColumnParse]
         "region_dirty": lambda s: normalize_category(s, vocab["region"]),
         "fav_category": lambda s: normalize_category(s, vocab["fav_category"]),
         "signup_channel": lambda s: normalize_category(s, vocab["signup_channel"]),
-        "signup_date_dirty": parse_date,
+        "signup_date_dirty": lambda s: parse_date(s, as_of=as_of),
         "total_spent_dirty": _parse_amount,
         "vip_score": lambda s: parse_number(s, lo=0, hi=1),
         "vip_flag": parse_bool,
@@ -194,11 +215,14 @@ def clean_customers(
     raw: pd.DataFrame,
     *,
     columns: ColumnMapping | None = None,
+    as_of: object = None,
 ) -> CleanResult:
     """Clean a raw CRM export (see the module docstring for the rules).
 
     ``raw`` may come from :func:`lookalike.read_customers` (already mapped) or be any
-    DataFrame; column names are mapped again, which is idempotent.
+    DataFrame; column names are mapped again, which is idempotent. ``as_of`` is the export
+    date (a date or "YYYY-MM-DD"; default: today): signup dates after it are flagged
+    (:func:`~lookalike.cleaning.dates.parse_date`).
     """
     if not isinstance(raw, pd.DataFrame):
         raise ParameterError(f"clean_customers expects a pandas DataFrame, got {type(raw).__name__}")
@@ -217,14 +241,25 @@ def clean_customers(
     df = df.reset_index(drop=True)
 
     vocab = load_vocabulary()
-    parsers = _column_parsers(vocab)
-    parsed: dict[str, ColumnParse] = {c: parsers[c](df[c]) for c in parsers if c in df.columns}
+    # the export date: a signup after it is flagged. Today, not the file's modification time:
+    # copies, downloads and uploads reset that, and the result would depend on more than the bytes
+    export_day = as_of_day(as_of if as_of is not None else pd.Timestamp.today())
+    parsers = _column_parsers(vocab, as_of=export_day)
+    ids = parsers["customer_id"](df["customer_id"])
+    # repeated headers and total rows are not data: quarantined before any cell is parsed
+    held = _header_and_total_rows(df, ids.values.to_numpy(dtype=object), mapping)
+    held_rows = df.loc[held.notna()]
+    if len(held_rows):
+        df = df.loc[held.isna()]
+        ids = parsers["customer_id"](df["customer_id"])
+    parsed: dict[str, ColumnParse] = {"customer_id": ids, **{c: parsers[c](df[c]) for c in parsers
+                                                              if c in df.columns and c != "customer_id"}}
     known = set(parsers) | {"avg_ticket", "never_purchased", "signup_date", "total_spent", "promo_channel", "promo_level"}
     ignored = [str(c) for c in df.columns if c not in known]
 
     out: dict[str, pd.Series] = {}
     twin_report: dict[str, dict] = {}
-    n = rows_in
+    n = len(df)  # the data rows: held rows count in no column
     nan = pd.Series(np.nan, index=df.index, dtype="float64")
 
     def value(col: str) -> pd.Series | None:
@@ -267,14 +302,24 @@ def clean_customers(
 
     # quarantine: rows that cannot be used, with their original values and a reason
     reason = pd.Series(pd.NA, index=df.index, dtype="object")
-    usable = table[[c for c in _USABLE if c in table.columns]]
-    usable_any = (usable.notna() & ~usable.isin(["Unknown"])).any(axis=1) | table["never_purchased"]
+    usable_any = table["never_purchased"].to_numpy(dtype=bool).copy()
+    for c in _USABLE:
+        if c in table.columns:
+            has = table[c].notna().to_numpy().copy()
+            if not pd.api.types.is_numeric_dtype(table[c]):  # only text can be the placeholder
+                has &= ~table[c].isin(["Unknown"]).to_numpy()
+            usable_any |= has
     reason[~usable_any] = "no usable values: every customer field is empty or unparseable"
-    reason[table["customer_id"].isna()] = "missing customer_id"
+    no_id = table["customer_id"].isna().to_numpy()
+    reason[no_id] = "missing customer_id"
+    reason[no_id & _summing_rows(table, no_id, held.index[held == TOTAL_ROW])] = TOTAL_ROW
     bad = reason.notna()
-    quarantine = df.loc[bad].copy()
+    quarantine, why = df.loc[bad].copy(), reason[bad]
+    if len(held_rows):  # in file order with the rows held before parsing
+        quarantine = pd.concat([quarantine, held_rows]).sort_index(kind="stable")
+        why = pd.concat([why, held[held.notna()]]).sort_index(kind="stable")
     quarantine.insert(0, "row_number", (quarantine.index + 1).astype("int64"))
-    quarantine["reason"] = reason[bad].astype(str)
+    quarantine["reason"] = why.astype(str).to_numpy()
     quarantine = quarantine.reset_index(drop=True)
 
     kept = table.loc[~bad]
@@ -297,6 +342,55 @@ def clean_customers(
         read=read_meta,
     )
     return CleanResult(customers=customers, quarantine=quarantine, report=report)
+
+
+def _label_keys(texts: np.ndarray) -> np.ndarray:
+    """Texts (str or None) upper-case without spaces or punctuation ("Grand total:" -> "GRANDTOTAL")."""
+    text = pa.array(texts, pa.string(), from_pandas=True)
+    return pc.replace_substring_regex(pc.utf8_upper(text), r"[^\p{L}\p{N}]+", "").to_numpy(zero_copy_only=False)
+
+
+def _header_and_total_rows(df: pd.DataFrame, ids: np.ndarray, mapping: ColumnMapping) -> pd.Series:
+    """The quarantine reason of rows that are not customers (else NA): a repeated header (the id
+    cell is a name of the id column) or a total row (a :data:`TOTAL_LABELS` label in the id cell,
+    or in the first column when the row has no id). ``ids`` are the canonical ids of ``df``."""
+    reason = pd.Series(None, index=df.index, dtype=object)
+    names = [normalize_name(a) for a in ("customer_id", *mapping.aliases.get("customer_id", ()))]
+    header_keys = _label_keys(np.array(names, dtype=object))
+    keys = _label_keys(ids)
+    reason[np.isin(keys, list(TOTAL_LABELS))] = TOTAL_ROW
+    reason[np.isin(keys, header_keys)] = REPEATED_HEADER
+    first = df.columns[0]
+    no_id = pd.isna(ids)
+    if first != "customer_id" and no_id.any():
+        cells = df[first].to_numpy(dtype=object)[no_id]  # the rows without an id: few
+        first_keys = _label_keys(np.array([v if isinstance(v, str) else None for v in cells], dtype=object))
+        reason.iloc[np.flatnonzero(no_id)[np.isin(first_keys, list(TOTAL_LABELS))]] = TOTAL_ROW
+    return reason
+
+
+def _summing_rows(table: pd.DataFrame, candidates: np.ndarray, held_totals: pd.Index) -> np.ndarray:
+    """Candidate rows (no id) whose ``_SUMMED`` value is the sum of the rows with an id above them:
+    all of them, or those since the previous candidate or total row (``held_totals``: file rows held
+    before parsing), within 0.1%, over 2+ rows. ``table``'s index is the file row (ascending)."""
+    out = np.zeros(len(table), dtype=bool)
+    if not candidates.any():
+        return out
+    pos = np.flatnonzero(candidates)
+    rows_at = table.index.to_numpy()
+    bounds = np.union1d(rows_at[pos], held_totals.to_numpy())
+    previous = bounds[np.searchsorted(bounds, rows_at[pos]) - 1]  # the boundary before each candidate
+    start = np.where(np.searchsorted(bounds, rows_at[pos]) > 0, np.searchsorted(rows_at, previous, side="right"), 0)
+    for col in _SUMMED:
+        if col not in table:
+            continue
+        v = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=np.float64)
+        counted = ~candidates & ~np.isnan(v)
+        total = np.concatenate([[0.0], np.cumsum(np.where(counted, v, 0.0))])  # sum of the rows before i: total[i]
+        count = np.concatenate([[0], np.cumsum(counted)])
+        for above, rows in ((total[pos], count[pos]), (total[pos] - total[start], count[pos] - count[start])):
+            out[pos] |= (rows >= 2) & np.isclose(v[pos], above, rtol=1e-3, atol=0.005) & (above > 0)
+    return out
 
 
 def _check_required(df: pd.DataFrame, mapping: ColumnMapping) -> None:
@@ -398,6 +492,6 @@ def _column_report(p: ColumnParse, n: int) -> dict:
     notes = {k: to_jsonable(v, f"notes.{k}") for k, v in p.notes.items()}
     if notes:
         rep["notes"] = notes
-    if counts[MISSING] == n:
+    if n and counts[MISSING] == n:
         rep["all_missing"] = True
     return rep

@@ -35,13 +35,16 @@ from __future__ import annotations
 
 import difflib
 import re
+from decimal import Decimal
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from lookalike.cleaning import _common as c
+from lookalike.cleaning import _fast
 from lookalike.cleaning._base import ColumnParse
 from lookalike.config import load_toml
 from lookalike.errors import InputError, ParameterError
@@ -177,8 +180,13 @@ def normalize_category(
 
 
 def _number_text(v: object) -> str | None:
-    """Decimal text of a number id (whole floats lose ".0"); None for inf/nan."""
+    """Decimal text of a number id (whole floats lose ".0"); None for inf/nan.
+
+    A whole ``Decimal`` (SQL NUMERIC, parquet decimal128) is written from its digits, never
+    through a float, which would change ids longer than 15 digits."""
     if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, Decimal) and v.is_finite() and v == v.to_integral_value():
         return str(int(v))
     f = float(v)  # type: ignore[arg-type]
     if not np.isfinite(f):
@@ -209,15 +217,21 @@ def normalize_id(s: pd.Series) -> ColumnParse:
         status[i] = c.S_FIXED if txt is not None else c.S_INVALID
 
     is_str = kind == c.K_STR
-    raw = c.text_series(u.values[is_str])
-    norm = c.clean_text(raw).str.replace(r"\s+", "", regex=True).str.upper()
-    missing = (norm == "").to_numpy() | c.is_missing_token(raw)
-    same = (norm == raw).to_numpy()
-    values[is_str] = np.where(missing, None, norm.to_numpy(dtype=object))
+    texts = u.values[is_str]
+    norm = _fast.split_apply(texts, lambda a: _fast.to_objects(pc.ascii_upper(_fast.without_spaces(
+        pc.replace_substring(a, "`", "'")))), _id_text)
+    missing = (norm == "") | c.is_missing_token(c.text_series(texts))
+    same = norm == texts
+    values[is_str] = np.where(missing, None, norm)
     status[is_str] = np.where(missing, c.S_MISSING, np.where(same, c.S_CLEAN, c.S_FIXED))
 
     out = pd.Series(c.to_rows(u, values, None), index=u.index, name=u.name, dtype=object)
     return ColumnParse(out, c.status_rows(u, status), {})
+
+
+def _id_text(texts: np.ndarray) -> np.ndarray:
+    """Id texts cleaned, without whitespace, upper case (the Python path of ``normalize_id``)."""
+    return c.clean_text(c.text_series(texts)).str.replace(r"\s+", "", regex=True).str.upper().to_numpy(dtype=object)
 
 
 def clean_text(s: pd.Series) -> ColumnParse:
@@ -228,14 +242,16 @@ def clean_text(s: pd.Series) -> ColumnParse:
     """
     s = c.as_series(s)
     u = c.factorize(s)
-    n = u.values.size
-    is_str = np.array([isinstance(v, str) for v in u.values], dtype=bool) if n else np.zeros(0, dtype=bool)
-    raw = np.array([v if isinstance(v, str) else str(v) for v in u.values], dtype=object) if n else np.empty(0, dtype=object)
+    is_str = c.kinds(u.values) == c.K_STR
+    raw = u.values.copy()
+    raw[~is_str] = [str(v) for v in u.values[~is_str]]  # the few non-text values
     t = c.text_series(raw)
-    tidy = t.str.replace(r"\s+", " ", regex=True).str.strip()
-    missing = (tidy == "").to_numpy() | c.is_missing_token(t)
-    same = (tidy == t).to_numpy() & is_str
-    values = np.where(missing, None, tidy.to_numpy(dtype=object))
+    tidy = _fast.split_apply(raw, lambda a: _fast.to_objects(_fast.clean_ascii(a, apostrophes=False)),
+                             lambda v: c.text_series(v).str.replace(r"\s+", " ", regex=True).str.strip()
+                             .to_numpy(dtype=object))
+    missing = (tidy == "") | c.is_missing_token(t)
+    same = (tidy == raw) & is_str
+    values = np.where(missing, None, tidy)
     status = np.where(missing, c.S_MISSING, np.where(same, c.S_CLEAN, c.S_FIXED)).astype(np.int8)
     out = pd.Series(c.to_rows(u, values, None), index=u.index, name=u.name, dtype=object)
     return ColumnParse(out, c.status_rows(u, status), {})

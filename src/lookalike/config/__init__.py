@@ -8,10 +8,12 @@ import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from lookalike.errors import InputError
+
+if TYPE_CHECKING:  # annotations only: importing the settings must not load pandas
+    import pandas as pd
 
 
 def load_toml(path: str | Path | None, packaged: str, what: str) -> dict:

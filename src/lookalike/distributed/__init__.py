@@ -40,7 +40,7 @@ from lookalike.audience.expand import parse_size
 from lookalike.audience.scoring import score_frame_against_seeds, seed_index_kind
 from lookalike.errors import InputError, ParameterError, UnknownCustomerError
 from lookalike.features import FeatureSpec, check_feature_input, make_feature_pipeline
-from lookalike.index import build_index
+from lookalike.index import _FaissIndex, build_index
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame as SparkFrame, SparkSession
@@ -103,8 +103,6 @@ def _seed_rows(customers: "SparkFrame", seeds: object) -> "SparkFrame":
         if "vip_flag" not in customers.columns:
             raise InputError("seeds 'vip' need a vip_flag column; give seed ids instead")
         return customers.filter(F.col("vip_flag") == 1)
-    from lookalike.audience.seeds import read_id_file
-    from lookalike.finder import canonical_ids
 
     if isinstance(seeds, (str, os.PathLike)) and Path(seeds).is_file():
         seeds = read_id_file(seeds)
@@ -180,9 +178,6 @@ def spark_expand(
     seeds_pd = _to_pandas(seed_rows.limit(MAX_SEEDS + 1))  # seeds are small; the base never comes here
     n_seeds = len(seeds_pd)
     if not isinstance(seeds, str) or seeds.lower() not in ("vip", "vips"):
-        from lookalike.audience.seeds import read_id_file
-        from lookalike.finder import canonical_ids
-
         listed = read_id_file(seeds) if isinstance(seeds, (str, os.PathLike)) else seeds
         unknown = pd.Index(canonical_ids(listed)).unique().difference(pd.Index(seeds_pd["customer_id"].astype(str)))
         if len(unknown):
@@ -216,8 +211,6 @@ def spark_expand(
     k_eff = int(min(k, n_seeds))
 
     def score(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        from lookalike.index import _FaissIndex
-
         local_index = _FaissIndex.from_bytes(payload.value)
         for frame in batches:
             yield score_frame_against_seeds(_restore_dtypes(frame), pipeline=pipeline, index=local_index, k=k_eff)
@@ -264,7 +257,6 @@ def expand_local(customers: pd.DataFrame, seeds: object, size: object = "5%", *,
     Returns customer_id, rank, distance (ordered by distance, then customer_id); used to
     check the Spark path and to expand tables that fit one machine in batches.
     """
-    from lookalike.audience.seeds import select_seeds
 
     n = len(customers)
     target = parse_size(size, n)
@@ -287,3 +279,5 @@ def expand_local(customers: pd.DataFrame, seeds: object, size: object = "5%", *,
 
 
 from lookalike.distributed.clean import SparkClean, spark_clean  # noqa: E402  (re-exported; needs require_pyspark above)
+from lookalike.audience.seeds import read_id_file, select_seeds
+from lookalike.cleaning.ids import canonical_ids

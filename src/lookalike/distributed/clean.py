@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from lookalike.cleaning.ids import normalize_id
+from lookalike.cleaning.table import clean_customers
 from lookalike.config import ColumnMapping
 from lookalike.errors import EmptyDataError, InputError, ParameterError
 
@@ -99,7 +101,6 @@ def _plain_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _canonical_ids(s: pd.Series) -> pd.Series:
     """The cleaner's canonical customer id (None where there is none)."""
-    from lookalike.cleaning.text import normalize_id
 
     return normalize_id(s).values.astype(object)
 
@@ -121,7 +122,6 @@ def spark_clean(raw: "SparkFrame", *, columns: ColumnMapping | None = None, part
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    from lookalike.cleaning.table import clean_customers
 
     if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, (int, np.integer))
                                    or partitions < 1):

@@ -2,10 +2,13 @@
 
 Sections: data quality, distributions (VIPs against everyone), the PCA map with the VIPs,
 audience profiles, lookalike-against-rules gain charts (a backtest that hides VIPs and finds
-them again) and campaign results (when a campaign store is given). Every section carries one
-plain-language sentence generated from its numbers, in Spanish or English. Plots are inline
-SVG (scatter points rasterised into embedded PNG data), CSS is inline, and the file references
-no external URL.
+them again, :func:`gain_backtest`) and campaign results (when a campaign store is given). Every
+section carries one plain-language sentence generated from its numbers, in Spanish or English.
+Plots are inline SVG (scatter points rasterised into embedded PNG data), CSS is inline, and the
+file references no external URL.
+
+:func:`build_report` only renders: the backtest and the campaign results are computed by the
+caller (``lookalike report``) and passed in.
 """
 
 from __future__ import annotations
@@ -14,14 +17,25 @@ import json
 import math
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
 import numpy as np
 import pandas as pd
 
-from lookalike import __version__
+from lookalike._version import __version__
+from lookalike.audience.seeds import MAX_TIGHTNESS
+from lookalike.audience.store import sidecar
+from lookalike.evaluation.backtest import BacktestResult, backtest
+from lookalike.evaluation.tasks import synthetic_task
+from lookalike.i18n import format_number, format_percent, translator
+from lookalike.report.campaigns import campaign_view
+from lookalike.report.plots import distributions, figure_to_svg, gain_chart, pca_map
+from lookalike.report.quality import quality_summary_lines
+from lookalike.report.templating import environment, static_text
+
+if TYPE_CHECKING:
+    from lookalike.campaigns.report import CampaignResults
 
 #: Audience size of the default VIP lookalike audience profiled when no audience is given.
 DEFAULT_AUDIENCE_SIZE = "5%"
@@ -31,12 +45,11 @@ GAIN_AT = 0.10
 
 def _n(x: float, lang: str, decimals: int = 0) -> str:
     """A number as the reader writes it: 1,234.5 in English, 1.234,5 in Spanish."""
-    text = f"{x:,.{decimals}f}"
-    return text.translate(str.maketrans(",.", ".,")) if lang == "es" else text
+    return format_number(x, lang, decimals)
 
 
 def _pct(x: float, lang: str) -> str:
-    return _n(x * 100, lang, 1) + "%"
+    return format_percent(x, lang, 1)
 
 
 def quality_reading(report: dict, t, lang: str) -> str:
@@ -60,8 +73,6 @@ def distributions_reading(customers: pd.DataFrame, vip: np.ndarray, t, lang: str
 def pca_reading(n_vip: int, tightness: float, t, lang: str = "en") -> str:
     """One sentence on how tightly the VIPs group (seed diagnostics' tightness: median VIP-VIP distance
     over median customer-customer distance; above ``MAX_TIGHTNESS`` they look like a random sample)."""
-    from lookalike.audience.seeds import MAX_TIGHTNESS
-
     key = "read_pca_loose" if tightness > MAX_TIGHTNESS else "read_pca_tight"
     return t(key, n_vip=_n(n_vip, lang), tight=_n(tightness, lang, 2))
 
@@ -100,8 +111,6 @@ def gain_reading(gains: pd.DataFrame, t, lang: str, lookalike: str = "auto") -> 
 
 def _audiences(finder, paths: Sequence[Path]) -> list[dict]:
     """Profiles of saved audiences (their ``.profile.csv``), or of a fresh VIP lookalike audience."""
-    from lookalike.audience.store import sidecar
-
     out = []
     for p in paths:
         prof = sidecar(p, ".profile.csv")
@@ -118,30 +127,27 @@ def _audiences(finder, paths: Sequence[Path]) -> list[dict]:
     return out
 
 
-def _campaigns(url: str, t, lang: str) -> list[dict]:
-    """A view of every campaign in the store at ``url`` (see :mod:`lookalike.report.campaigns`)."""
-    from lookalike.campaigns.report import campaign_results
-    from lookalike.campaigns.store import list_campaigns
-    from lookalike.database import open_database
-    from lookalike.report.campaigns import campaign_view
-
-    engine = open_database(url)
-    try:
-        ids = sorted(int(i) for i in list_campaigns(engine)["id"])
-        return [campaign_view(campaign_results(engine, i), t, lang) for i in ids]
-    finally:
-        engine.dispose()
+def gain_backtest(customers: pd.DataFrame, *, n_splits: int = 3, random_state: int = 0) -> BacktestResult | None:
+    """The backtest behind the report's gain chart: hide VIPs, find them again with the default lookalike
+    scorer and with the rules (``None`` when there are fewer than 10 VIPs to hide)."""
+    vip = (pd.to_numeric(customers["vip_flag"], errors="coerce").fillna(0).eq(1)
+           if "vip_flag" in customers else pd.Series(False, index=customers.index))
+    if vip.sum() < 10:
+        return None
+    # the chart compares the shipped default (auto) with rules: the other scorers are left out (time)
+    return backtest(synthetic_task(customers), n_splits=n_splits, random_state=random_state,
+                    scorers=("auto",), baselines=("best_rule", "spend", "random"), customer_resamples=0)
 
 
-def build_report(finder, *, quality: dict | None = None, audiences: Sequence[Path] = (), campaigns_url: str | None = None,
-                 lang: str = "en", n_splits: int = 3, source: str = "", random_state: int = 0) -> str:
-    """The report as one HTML string (see the module docstring)."""
-    from lookalike.evaluation.backtest import backtest
-    from lookalike.evaluation.tasks import synthetic_task
-    from lookalike.report.plots import distributions, figure_to_svg, gain_chart, pca_map
-    from lookalike.report.quality import quality_summary_lines
-    from lookalike.web.i18n import translator
+def build_report(finder, *, quality: dict | None = None, audiences: Sequence[Path] = (),
+                 evaluation: BacktestResult | None = None, campaigns: Sequence[CampaignResults] | None = None,
+                 lang: str = "en", source: str = "", random_state: int = 0) -> str:
+    """The report as one HTML string (see the module docstring).
 
+    ``evaluation`` (e.g. :func:`gain_backtest`) draws the gain section; ``campaigns`` (results of a
+    campaign store, :func:`lookalike.campaigns.report.stored_results`) the campaign section, which
+    says that no store was given when it is ``None``.
+    """
     t = translator(lang)
     customers = finder.customers_
     vip = (pd.to_numeric(customers["vip_flag"], errors="coerce").fillna(0).eq(1).to_numpy()
@@ -164,19 +170,11 @@ def build_report(finder, *, quality: dict | None = None, audiences: Sequence[Pat
             .sort_values("_r", ascending=False).head(12).drop(columns="_r")
         sections["profiles"].append({"name": a["name"], "size": a.get("size"), "rows": shown.to_dict(orient="records"),
                                      "reading": profile_reading(prof, t, lang), "validation": a.get("validation")})
-    if vip.sum() >= 10:
-        # the chart compares the shipped default (auto) with rules: the other scorers are left out (time)
-        result = backtest(synthetic_task(customers), n_splits=n_splits, random_state=random_state,
-                          scorers=("auto",), baselines=("best_rule", "spend", "random"), customer_resamples=0)
-        sections["gain"] = {"svg": figure_to_svg(gain_chart(result.gains, title=t("report_gain"))),
-                            "reading": gain_reading(result.gains, t, lang)}
-    sections["campaigns"] = _campaigns(campaigns_url, t, lang) if campaigns_url else None
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(resources.files("lookalike.report").joinpath("templates"))),
-        autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    env.filters["num"] = lambda v, d=0: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:,.{d}f}"
-    env.filters["pct"] = lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}"
-    css = resources.files("lookalike.web").joinpath("static", "app.css").read_text("utf-8")
-    return env.get_template("report.html.j2").render(
-        t=t, lang=lang, s=sections, css=css, source=Path(source).name if source else "", version=__version__,
-        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), n_customers=len(customers))
+    if evaluation is not None:
+        sections["gain"] = {"svg": figure_to_svg(gain_chart(evaluation.gains, title=t("report_gain"))),
+                            "reading": gain_reading(evaluation.gains, t, lang)}
+    sections["campaigns"] = None if campaigns is None else [campaign_view(r, t, lang) for r in campaigns]
+    return environment().get_template("report.html.j2").render(
+        t=t, lang=lang, s=sections, css=static_text("app.css"), source=Path(source).name if source else "",
+        version=__version__, generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        n_customers=len(customers))

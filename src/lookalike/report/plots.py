@@ -21,7 +21,6 @@ import io
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -35,8 +34,10 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from lookalike.errors import ParameterError
+from lookalike.io import atomic_path
 
-__all__ = ["distributions", "figure_to_svg", "gain_chart", "pca_map", "reach_plot", "save_figure"]
+__all__ = ["distributions", "figure_to_svg", "gain_chart", "pca_map", "qini_plot", "reach_plot", "save_figure",
+           "uplift_plot"]
 
 BASE_COLOR = "#8c959f"
 HIGHLIGHT_COLOR = "#d1495b"
@@ -264,12 +265,71 @@ def gain_chart(gains: pd.DataFrame, *, title: str = "Cumulative gain", ax: Axes 
     return fig
 
 
+def uplift_plot(results: Sequence, *, ax: Axes | None = None) -> Figure:
+    """A forest plot: each campaign's uplift per rate metric with its interval, in percentage points.
+
+    ``results`` are :class:`lookalike.campaigns.report.CampaignResults`; significant uplifts are
+    blue, the others grey.
+    """
+    from lookalike.campaigns.report import LABELS  # lazy: sqlalchemy and scipy only when a campaign is drawn
+
+    if not results:
+        raise ParameterError("uplift_plot needs at least one campaign's results")
+    metrics = [m for m in ("open_rate", "click_rate", "conversion_rate") if any(m in r.uplifts for r in results)]
+    n_rows = sum(m in r.uplifts for r in results for m in metrics)
+    fig, ax = _figure_and_axes(ax, figsize=(6.5, 0.8 + 0.45 * n_rows))
+    labels, y = [], 0
+    for r in results:
+        for m in (m for m in metrics if m in r.uplifts):
+            u = r.uplifts[m]
+            ax.errorbar([u.diff * 100], [y], xerr=[[(u.diff - u.diff_low) * 100], [(u.diff_high - u.diff) * 100]],
+                        fmt="o", color="tab:blue" if u.significant else "tab:gray", capsize=3)
+            labels.append(f"{r.name}: {LABELS[m]}")
+            y += 1
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"uplift, percentage points ({1 - results[0].alpha:.0%} CI)")
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def qini_plot(study) -> Figure:
+    """Qini curves (similarity ranking vs random) for visit and conversion, plus uplift by decile, of a
+    :class:`lookalike.campaigns.hillstrom.UpliftStudy`."""
+    fig = Figure(figsize=(11, 4))
+    axes = fig.subplots(1, 3)
+    styles = {"similarity": "-", "classifier": "--", "random": ":"}
+    for ax, outcome in zip(axes[:2], ("visit", "conversion")):
+        for ranking, style in styles.items():
+            q = study.qini[(study.qini["outcome"] == outcome) & (study.qini["ranking"] == ranking)]
+            ax.plot(q["share"], q["qini"], style,
+                    label=f"{ranking} (Qini coef {study.qini_coefficients[f'{outcome}/{ranking}']:.1f})")
+        ax.plot(q["share"], q["random"], color="gray", lw=0.8, label="random (expected)")
+        ax.set_title(f"Qini curve: {outcome}")
+        ax.set_xlabel("share targeted (by score)")
+        ax.set_ylabel(f"incremental {outcome}s")
+        ax.legend(fontsize=7)
+    d = study.deciles[study.deciles["outcome"] == "conversion"]
+    for ranking, off in (("similarity", -0.2), ("classifier", 0.2)):
+        part = d[d["ranking"] == ranking]
+        axes[2].bar(part["bin"] + off, part["uplift"] * 100, width=0.4, label=ranking)
+    axes[2].set_title("conversion uplift by decile (1 = top)")
+    axes[2].set_xlabel("decile")
+    axes[2].set_ylabel("uplift, percentage points")
+    axes[2].legend(fontsize=8)
+    for ax in axes:
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
 def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 110) -> Path:
     """Write ``fig`` as PNG or SVG (chosen by the extension), atomically, then close it.
 
-    The image goes to a temporary file in the target directory, which then replaces
-    ``path`` (:func:`os.replace`), so readers never see a half-written file. The
-    figure is closed (and cleared) afterwards, also when writing fails.
+    The image is written through :func:`lookalike.io.atomic_path` (a temporary file in the
+    target directory, moved over ``path`` when complete), so readers never see a half-written
+    file. The figure is closed (and cleared) afterwards, also when writing fails.
     """
     if not isinstance(fig, Figure):
         raise ParameterError(f"save_figure expects a matplotlib Figure, got {type(fig).__name__}")
@@ -281,18 +341,13 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 110) -> Path
     if not path.parent.is_dir():
         _close(fig)
         raise ParameterError(f"cannot write {path}: directory {path.parent} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_path(path) as tmp, tmp.open("wb") as fh:
             if fmt == "svg":
                 with matplotlib.rc_context(_SVG_RC):
                     fig.savefig(fh, format="svg", dpi=dpi, metadata=_SVG_METADATA)
             else:
                 fig.savefig(fh, format="png", dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     finally:
         _close(fig)
     return path

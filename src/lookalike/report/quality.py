@@ -26,16 +26,14 @@ True
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 
-import jinja2
-
+from lookalike._version import __version__
 from lookalike.errors import ParameterError
+from lookalike.report.templating import environment, number_text
 
 __all__ = ["quality_summary_lines", "render_quality_html", "render_quality_markdown"]
 
@@ -99,7 +97,7 @@ def render_quality_markdown(report: Mapping) -> str:
     **3 rows in = 3 kept + 0 quarantined + 0 duplicates merged**
     """
     view = _build_view(report, title="Data quality report")
-    return _environment(html=False).get_template("quality.md.j2").render(v=view).rstrip() + "\n"
+    return environment().get_template("quality.md.j2").render(v=view).rstrip() + "\n"
 
 
 def render_quality_html(report: Mapping, *, title: str = "Data quality report") -> str:
@@ -110,7 +108,7 @@ def render_quality_html(report: Mapping, *, title: str = "Data quality report") 
     (True, True)
     """
     view = _build_view(report, title=title)
-    return _environment(html=True).get_template("quality.html.j2").render(v=view)
+    return environment().get_template("quality.html.j2").render(v=view)
 
 
 def quality_summary_lines(report: Mapping, max_columns: int = 8) -> list[str]:
@@ -291,7 +289,7 @@ def _build_view(report: Mapping, *, title: str) -> _View:
         duplicates_sentence=_duplicates_sentence(merged, report.get("duplicates") or {}),
         ignored_columns=ignored,
         missing_columns=missing,
-        version=_version(),
+        version=__version__,
     )
 
 
@@ -440,8 +438,8 @@ def _notes_text(c: _ColumnRow) -> str:
 
 def _entry_text(e: _NoteEntry) -> str:
     if e.value is None:
-        return _fmt_num(e.count)
-    return e.value + (f"×{_fmt_num(e.count)}" if e.count is not None else "")
+        return number_text(e.count)
+    return e.value + (f"×{number_text(e.count)}" if e.count is not None else "")
 
 
 # --------------------------------------------------------------------------- formatting helpers
@@ -467,16 +465,6 @@ def _is_number(x: object) -> bool:
     except (TypeError, ValueError):
         return False
     return not isinstance(x, (str, bytes))
-
-
-def _fmt_num(x: object) -> str:
-    """Thousands separators; integers without decimals; ``–`` for nothing."""
-    if x is None or not _is_number(x):
-        return "–" if x is None else str(x)
-    f = float(x)
-    if not math.isfinite(f):
-        return "–"
-    return f"{int(f):,}" if f.is_integer() else f"{f:,.2f}"
 
 
 def _pct(share: float | None) -> str:
@@ -515,47 +503,3 @@ def _value_text(x: object, limit: int = MAX_VALUE_CHARS) -> str:
 def _short(x: object, limit: int = MAX_VALUE_CHARS) -> str:
     text = re.sub(r"[\r\n\t]+", " ", str(x))
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _version() -> str:
-    try:
-        return version("lookalike")
-    except PackageNotFoundError:  # pragma: no cover - source tree without install
-        return ""
-
-
-# --------------------------------------------------------------------------- Markdown escaping
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&#!~])")
-
-
-def _md_text(x: object) -> str:
-    """Plain text for Markdown: every punctuation that could become markup is backslash-escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", re.sub(r"\s*[\r\n]+\s*", " ", str(x)))
-
-
-def _md_code(x: object, table: bool = True) -> str:
-    """A code span that survives any content (backticks, pipes in tables, ``<script>``)."""
-    text = re.sub(r"[\r\n]+", " ", str(x))
-    if table:
-        text = text.replace("|", "\\|")
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-@functools.lru_cache(maxsize=2)
-def _environment(*, html: bool) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("lookalike.report", "templates"),
-        autoescape=html,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["num"] = _fmt_num
-    env.filters["md"] = _md_text
-    env.filters["mdcode"] = _md_code
-    return env

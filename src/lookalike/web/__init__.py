@@ -1,7 +1,7 @@
 """The web UI: server-rendered Jinja2 pages with HTMX (vendored, no CDN), in Spanish and English.
 
 :func:`mount_ui` adds the pages, the static files and the login flow to the app built by
-:func:`lookalike.api.create_app`; the UI calls the same service functions as the REST API.
+:func:`lookalike.server.create_app`; the UI calls the same service functions as the REST API.
 """
 
 from __future__ import annotations

@@ -1,25 +1,42 @@
-"""Pages of the web UI. Every page except the login page needs a login session."""
+"""Pages of the web UI. Every page except the login page needs a login session.
+
+A login is a server-side session (:func:`lookalike.api.users.start_session`): the signed cookie holds
+its random id and the language, and a CSRF token that every form carries back (:func:`ui_form`).
+The request guard (:mod:`lookalike.api.guard`) has checked the session, the origin and the body size
+of every POST before it reaches these routes.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from importlib import resources
+import hmac
+import io
+import secrets
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import jinja2
 import numpy as np
-from fastapi import APIRouter, Request
+import pandas as pd
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from lookalike import __version__
-from lookalike.api import service
-from lookalike.api.models import AudienceOptions, SeedSpec
-from lookalike.api.users import User, authenticate, get_user
-from lookalike.api.workspace import check_name
+from lookalike._version import __version__
+from lookalike.api import campaigns, service
+from lookalike.api.models import AudienceOptions, DemoDataset, SeedSpec
+from lookalike.api.routes import _start
+from lookalike.api.users import User, authenticate, end_session, key_prefix, session_user, start_session
+from lookalike.api.workspace import check_name, store_upload
+from lookalike.audience.seeds import read_id_file
 from lookalike.errors import LookalikeError, ParameterError
-from lookalike.web.i18n import LANGUAGES, pick_language, translator
+from lookalike.export import load_export_profiles, load_manifest
+from lookalike.i18n import LANGUAGES, pick_language, translator
+from lookalike.io import read_customers, write_text
+from lookalike.report.campaigns import campaign_view
+from lookalike.report.templating import environment
+from lookalike.synth import generate
 
 router = APIRouter(include_in_schema=False)
 SIZE_MIN, SIZE_MAX, SIZE_STEP = 0.5, 20.0, 0.5
@@ -36,22 +53,6 @@ async def login_redirect(request: Request, exc: LoginRequired) -> Response:
     return RedirectResponse(f"/login?next={quote(exc.next_url)}", status_code=303)
 
 
-def _env() -> jinja2.Environment:
-    loader = jinja2.FileSystemLoader(str(resources.files("lookalike.web").joinpath("templates")))
-    env = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["html", "j2"]),
-                             trim_blocks=True, lstrip_blocks=True)
-    env.filters["num"] = lambda v, d=0: "" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:,.{d}f}"
-    env.filters["pct"] = lambda v, d=1: "" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.{d}%}"
-    return env
-
-
-def _templates(request: Request) -> jinja2.Environment:
-    env = getattr(request.app.state, "ui_env", None)
-    if env is None:
-        env = request.app.state.ui_env = _env()
-    return env
-
-
 def lang_of(request: Request) -> str:
     return pick_language(request.session.get("lang"), request.headers.get("accept-language"),
                          request.app.state.settings.default_lang)
@@ -60,17 +61,38 @@ def lang_of(request: Request) -> str:
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     lang = lang_of(request)
     user = getattr(request.state, "user", None)
-    html = _templates(request).get_template(template).render(
+    html = environment().get_template(template).render(
         t=translator(lang), lang=lang, languages=LANGUAGES, user=user, path=request.url.path,
-        version=__version__, **context)
+        version=__version__, csrf_token=csrf_token(request), **context)
     return HTMLResponse(html, status_code=status_code)
 
 
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token (made on first use): every form posts it back as ``csrf_token``."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str) or len(token) < 32:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+async def ui_form(request: Request):
+    """The posted form, once its CSRF token matches the session's (else :class:`_Forbidden`, 403).
+
+    Together with the guard's Origin check this stops another site from submitting a form with
+    the user's cookie: it can make the browser send the cookie, not read the token.
+    """
+    form = await request.form()
+    sent, expected = str(form.get("csrf_token") or ""), request.session.get("csrf")
+    if not isinstance(expected, str) or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise _Forbidden("csrf")
+    return form
+
+
 def ui_user(request: Request, role: str = "viewer") -> User:
-    name = request.session.get("user")
-    user = get_user(request.app.state.engine, name) if name else None
+    user = getattr(request.state, "ui_user", None) or session_user(request.app.state.engine,
+                                                                   request.session.get("sid"))
     if user is None:
-        request.session.pop("user", None)
+        request.session.pop("sid", None)
         raise LoginRequired(request.url.path)
     request.state.user = user
     if not user.can(role):
@@ -79,7 +101,7 @@ def ui_user(request: Request, role: str = "viewer") -> User:
 
 
 class _Forbidden(Exception):
-    pass
+    """A logged-in user without the role for this page, or a form without a valid CSRF token."""
 
 
 def _ws(request: Request):
@@ -92,7 +114,11 @@ async def _run(func, *args, **kwargs):
 
 
 def _error_page(request: Request, exc: Exception, status: int = 400) -> HTMLResponse:
-    message = translator(lang_of(request))("not_allowed") if isinstance(exc, _Forbidden) else str(exc)
+    t = translator(lang_of(request))
+    if isinstance(exc, _Forbidden):
+        message = t("form_expired") if exc.args == ("csrf",) else t("not_allowed")
+    else:
+        message = _ws(request).redact(str(exc))
     return render(request, "error.html", status_code=403 if isinstance(exc, _Forbidden) else status, message=message)
 
 
@@ -104,18 +130,47 @@ def login_page(request: Request, next: str = "/") -> HTMLResponse:
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
-    form = await request.form()
-    user = authenticate(request.app.state.engine, str(form.get("api_key", "")))
+    try:
+        form = await ui_form(request)
+    except _Forbidden as exc:
+        return _error_page(request, exc)
+    key = str(form.get("api_key", ""))
     next_url = _safe_next(str(form.get("next", "/")))
+    # failures are counted per client address and per key prefix (the user the guess aims at)
+    names = [f"ip:{request.client.host if request.client else '?'}"]
+    if key_prefix(key):
+        names.append(f"key:{key_prefix(key)}")
+    throttle = request.app.state.login_throttle
+    wait = throttle.retry_after(*names)
+    if wait:
+        response = render(request, "login.html", status_code=429, next=next_url, failed=False, wait=wait)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    engine = request.app.state.engine
+    user = authenticate(engine, key)
     if user is None:
+        throttle.fail(*names)
         return render(request, "login.html", status_code=401, next=next_url, failed=True)
-    request.session["user"] = user.name
+    end_session(engine, request.session.get("sid"))
+    lang = request.session.get("lang")
+    request.session.clear()  # a new session id and CSRF token: nothing from before the login carries over
+    if lang:
+        request.session["lang"] = lang
+    request.session["sid"] = await _run(start_session, engine, user)
     return RedirectResponse(next_url, status_code=303)
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    request.session.pop("user", None)
+async def logout(request: Request) -> Response:
+    try:
+        await ui_form(request)
+    except _Forbidden as exc:
+        return _error_page(request, exc)
+    end_session(request.app.state.engine, request.session.get("sid"))  # a copied cookie stops working too
+    lang = request.session.get("lang")
+    request.session.clear()
+    if lang:
+        request.session["lang"] = lang
     return RedirectResponse("/login", status_code=303)
 
 
@@ -142,10 +197,7 @@ def home(request: Request) -> HTMLResponse:
 async def demo(request: Request) -> Response:
     try:
         user = ui_user(request, "editor")
-        form = await request.form()
-        from lookalike.api.models import DemoDataset
-        from lookalike.api.routes import _start
-        from lookalike.synth import generate
+        form = await ui_form(request)
 
         body = DemoDataset(name=str(form.get("name") or "demo"), n=int(form.get("n") or 3000), seed=1)
         job = _start(request, body.name, "demo", lambda: generate(body.n, seed=body.seed, contact=True).raw,
@@ -159,17 +211,16 @@ async def demo(request: Request) -> Response:
 async def upload(request: Request) -> Response:
     try:
         user = ui_user(request, "editor")
-        form = await request.form()
+        form = await ui_form(request)
         name = check_name(str(form.get("name") or ""), "dataset name")
         file = form.get("file")
         if file is None or not getattr(file, "filename", ""):
             raise ParameterError("choose a file to upload")
-        from lookalike.api.routes import _start
-        from lookalike.api.workspace import store_upload
-        from lookalike.io import read_customers
 
-        target, _ = await store_upload(_ws(request), name, file, request.app.state.settings.max_upload_mb << 20)
-        job = _start(request, name, "upload", lambda: read_customers(target), {"filename": Path(file.filename).name}, user)
+        ws = _ws(request)
+        target, _ = await store_upload(ws, name, file, request.app.state.settings.max_upload_mb << 20)
+        job = _start(request, name, "upload", lambda: read_customers(ws.adopt_upload(name, target)),
+                     {"filename": Path(file.filename).name}, user)
     except (LookalikeError, _Forbidden) as exc:
         return _error_page(request, exc)
     return RedirectResponse(f"/jobs/{job['id']}", status_code=303)
@@ -215,7 +266,6 @@ def _quality_columns(report: dict) -> list[dict]:
 def _cached_svg(path: Path, make) -> str:
     """A figure of a dataset drawn once and kept next to it (datasets do not change; a re-upload
     rewrites the folder, and the model manifest is newer than a stale figure)."""
-    from lookalike.io import write_text
 
     model = path.parent / "model" / "manifest.json"
     if path.is_file() and (not model.is_file() or path.stat().st_mtime >= model.stat().st_mtime):
@@ -226,7 +276,7 @@ def _cached_svg(path: Path, make) -> str:
 
 
 def _distributions_svg(customers) -> str:
-    from lookalike.report.plots import distributions, figure_to_svg
+    from lookalike.report.plots import distributions, figure_to_svg  # lazy: matplotlib on the first figure
 
     vip = customers["vip_flag"].eq(1) if "vip_flag" in customers else None
     return figure_to_svg(distributions(customers, highlight=vip))
@@ -246,13 +296,12 @@ async def map_page(request: Request, name: str, audience: str = "") -> HTMLRespo
 
 
 def _map_svg(ws, finder, audience: str, dataset: str) -> str:
-    from lookalike.report.plots import figure_to_svg, pca_map
+    from lookalike.report.plots import figure_to_svg, pca_map  # lazy: matplotlib on the first figure
 
     customers = finder.customers_
     if audience:
         table = ws.audience_table(audience)
         members = finder.ids_.isin(table["customer_id"].astype(str))
-        from lookalike.export import load_manifest
 
         seed_ids = (load_manifest(ws.audience_sidecar(audience, ".manifest.json")).get("seeds") or {}).get("ids", [])
         seeds = finder.ids_.isin(seed_ids)
@@ -278,17 +327,33 @@ def _options_from_form(form) -> AudienceOptions:
                            filters={"region": regions} if regions else None)
 
 
+def _vip_seeds(customers) -> str | None:
+    """Why VIP seeds cannot be used on these customers (a translation key), or None when they can."""
+    if "vip_flag" not in customers:
+        return "seed_vip_missing"
+    n_vip = int(customers["vip_flag"].eq(1).sum())
+    return "seed_vip_none" if n_vip == 0 else "seed_vip_all" if n_vip == len(customers) else None
+
+
 @router.get("/datasets/{name}/build", response_class=HTMLResponse)
 async def build_page(request: Request, name: str) -> HTMLResponse:
     ui_user(request)
     try:
         finder = await _run(_ws(request).finder, name)
-        initial = await _run(service.reach_at, _ws(request), name, AudienceOptions())
     except LookalikeError as exc:
         return _error_page(request, exc, 404)
+    # without VIPs (or with nothing but VIPs) the page still works: ids and rules are seeds too
+    vip_off = _vip_seeds(finder.customers_)
+    initial, error = None, None
+    if vip_off is None:
+        try:
+            initial = await _run(service.reach_at, _ws(request), name, AudienceOptions())
+        except LookalikeError as exc:
+            error = str(exc).splitlines()[0]
     regions = sorted(finder.customers_["region"].astype(str).unique()) if "region" in finder.customers_ else []
-    return render(request, "build.html", dataset=name, regions=regions, reach=initial, size_min=SIZE_MIN,
-                  size_max=SIZE_MAX, size_step=SIZE_STEP, default_name=f"{name}-vip-lookalikes")
+    return render(request, "build.html", dataset=name, regions=regions, reach=initial, error=error,
+                  vip_off=vip_off, size_min=SIZE_MIN, size_max=SIZE_MAX, size_step=SIZE_STEP,
+                  default_name=f"{name}-vip-lookalikes" if vip_off is None else f"{name}-lookalikes")
 
 
 @router.get("/ui/datasets/{name}/reach", response_class=HTMLResponse)
@@ -304,14 +369,12 @@ async def reach_partial(request: Request, name: str) -> HTMLResponse:
 
 async def _seed_file_ids(form) -> list[str]:
     """Ids from an uploaded seed file (one per line, or a CSV with a customer_id column)."""
-    import tempfile
 
-    from lookalike.audience.seeds import read_id_file
 
     upload = form.get("seed_file")
     if upload is None or not getattr(upload, "filename", ""):
         return []
-    data = await upload.read(20 << 20)
+    data = await upload.read()  # the request guard capped the whole body (LOOKALIKE_MAX_UPLOAD_MB)
     with tempfile.TemporaryDirectory() as tmp:
         tmp_ids = Path(tmp) / "ids.txt"
         tmp_ids.write_bytes(data)
@@ -322,7 +385,7 @@ async def _seed_file_ids(form) -> list[str]:
 async def build(request: Request, name: str) -> Response:
     try:
         ui_user(request, "editor")
-        form = await request.form()
+        form = await ui_form(request)
         opts = _options_from_form(form)
         file_ids = await _seed_file_ids(form)
         if file_ids and opts.seeds.kind == "ids":
@@ -351,7 +414,6 @@ async def audience_page(request: Request, name: str) -> HTMLResponse:
         reach_svg = await _run(_reach_svg, data["reach"])
     except LookalikeError as exc:
         return _error_page(request, exc, 404)
-    from lookalike.export import load_export_profiles
 
     profiles = load_export_profiles()
     profile_rows = sorted(data["profile"], key=lambda r: -abs(np.log((r.get("audience_vs_base") or 1) or 1)))[:15]
@@ -359,9 +421,8 @@ async def audience_page(request: Request, name: str) -> HTMLResponse:
 
 
 def _reach_svg(reach: list[dict]) -> str:
-    import pandas as pd
 
-    from lookalike.report.plots import figure_to_svg, reach_plot
+    from lookalike.report.plots import figure_to_svg, reach_plot  # lazy: matplotlib on the first figure
 
     return figure_to_svg(reach_plot(pd.DataFrame(reach))) if reach else ""
 
@@ -370,13 +431,12 @@ def _reach_svg(reach: list[dict]) -> str:
 async def export(request: Request, name: str, profile: str) -> Response:
     try:
         user = ui_user(request, "editor")
+        await ui_form(request)
         res = await _run(service.export, _ws(request), name, profile, user=user.name)
     except (LookalikeError, _Forbidden) as exc:
         return _error_page(request, exc)
     if len(res.paths) == 1:
         return FileResponse(res.paths[0], filename=res.paths[0].name, media_type="text/csv")
-    import io
-    import zipfile
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -398,7 +458,7 @@ def playbooks_page(request: Request) -> HTMLResponse:
 async def playbook_run(request: Request, playbook: str) -> Response:
     try:
         ui_user(request, "editor")
-        form = await request.form()
+        form = await ui_form(request)
         dataset = check_name(str(form.get("dataset") or ""), "dataset name")
         audience = check_name(str(form.get("audience_name") or f"{dataset}-{playbook}"), "audience name")
         ws = _ws(request)
@@ -414,7 +474,6 @@ async def playbook_run(request: Request, playbook: str) -> Response:
 @router.get("/campaigns", response_class=HTMLResponse)
 def campaigns_page(request: Request) -> HTMLResponse:
     ui_user(request)
-    from lookalike.api import campaigns
 
     return render(request, "campaigns.html", campaigns=campaigns.list_campaigns(request.app.state.engine))
 
@@ -422,10 +481,7 @@ def campaigns_page(request: Request) -> HTMLResponse:
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 async def campaign_page(request: Request, campaign_id: int) -> HTMLResponse:
     ui_user(request)
-    from fastapi import HTTPException
 
-    from lookalike.api import campaigns
-    from lookalike.report.campaigns import campaign_view
 
     lang = lang_of(request)
     try:

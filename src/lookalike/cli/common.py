@@ -1,0 +1,223 @@
+"""What every command shares: errors → exit codes, the stderr console, step spinners and
+progress bars, output formats (table, csv, json), option parsing, and loading customers.
+
+Progress and messages go to stderr, data to stdout. A command body runs inside
+:func:`friendly_errors`, which builds the command's :class:`~lookalike.config.settings.Settings`
+once and turns every failure into one line and the exit code its error class declares
+(see :mod:`lookalike.errors`): 0 ok, 1 unexpected failure, 2 bad argument, 3 bad input data,
+4 database unavailable.
+
+This module imports no data library (pandas, scikit-learn, ...): ``lookalike --help`` stays fast.
+Command bodies import what they need.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from lookalike.config.settings import Settings
+from lookalike.errors import EXIT_ARGUMENT, EXIT_FAILURE, LookalikeError
+from lookalike.i18n import format_number
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from lookalike.cleaning.table import CleanResult
+    from lookalike.finder import LookalikeFinder
+
+__all__ = [
+    "OutputFormat", "ReportFormat", "SheetOption", "Spinners", "customers_for", "done", "err_console", "error", "fail", "finder_for",
+    "friendly_errors", "load_clean", "option_pairs", "parse_weights", "print_frame", "progress_bar", "step", "warn",
+]
+
+
+class OutputFormat(str, Enum):
+    """How a command writes a table to stdout (``--format``)."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class ReportFormat(str, Enum):
+    """A report as tables for people or as one JSON document (``--format``)."""
+
+    table = "table"
+    json = "json"
+
+
+def err_console() -> Console:
+    """The console for messages: stderr, no syntax highlighting."""
+    return Console(stderr=True, highlight=False)
+
+
+def error(message: object, code: int = EXIT_ARGUMENT) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with ``code`` (the message is shown as written:
+    square brackets such as ``lookalike[spark]`` are not read as Rich markup)."""
+    err_console().print(f"[bold red]error:[/] {escape(str(message))}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def fail(exc: LookalikeError) -> NoReturn:
+    """Report a refused operation in one line, exiting with the code its class declares."""
+    error(str(exc), exc.exit_code)
+
+
+def warn(message: object) -> None:
+    """A ``warning:`` line on stderr (the message as written, brackets included)."""
+    err_console().print(f"[yellow]warning:[/] {escape(str(message))}", soft_wrap=True)
+
+
+def done(message: object) -> None:
+    """A ``✓ message`` line on stderr (the message as written: paths may hold brackets)."""
+    err_console().print(f"[green]✓[/] {escape(str(message))}", soft_wrap=True)
+
+
+@contextmanager
+def friendly_errors() -> Iterator[Settings]:
+    """Run a command body: yields its settings; any failure becomes one line and an exit code."""
+    debug = False
+    try:
+        settings = Settings()
+        debug = settings.debug
+        yield settings
+    except LookalikeError as exc:
+        fail(exc)
+    except (typer.Exit, typer.Abort, typer.BadParameter):
+        raise
+    except OSError as exc:  # disk full, permission denied, missing folder: say which file
+        error(f"{exc.strerror or exc} ({exc.filename or 'file system'}); check the path and permissions",
+              EXIT_FAILURE)
+    except Exception as exc:
+        if debug:
+            raise
+        error(f"unexpected failure: {type(exc).__name__}: {str(exc)[:300]} "
+              "(set LOOKALIKE_DEBUG=1 for the traceback, and please report it)", EXIT_FAILURE)
+
+
+@contextmanager
+def step(label: str) -> Iterator[None]:
+    """A spinner on stderr for one step of unknown length, then a ✓ line with its time."""
+    console = err_console()
+    t0 = time.perf_counter()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        progress.add_task(escape(label), total=None)
+        yield
+    console.print(f"[green]✓[/] {escape(label)} [dim]({time.perf_counter() - t0:.1f} s)[/]")
+
+
+class Spinners:
+    """The :class:`lookalike.sources.Progress` of the CLI: a spinner per step, dim notes."""
+
+    def step(self, label: str) -> AbstractContextManager[None]:
+        return step(label)
+
+    def note(self, message: str) -> None:
+        err_console().print(f"[dim]  ({escape(message)})[/]")
+
+
+def progress_bar(total: int, label: str) -> tuple[Progress, Callable[[int], None]]:
+    """A bar on stderr and the callback that moves it to ``done`` of ``total``."""
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+                        TimeElapsedColumn(), console=err_console(), transient=True)
+    task = progress.add_task(escape(label), total=total)
+    return progress, lambda done: progress.update(task, completed=done)
+
+
+def print_frame(df: pd.DataFrame, fmt: OutputFormat, title: str = "") -> None:
+    """Write a (small) table to stdout as a rich table, CSV or JSON records."""
+    if fmt is OutputFormat.csv:
+        from lookalike.io import csv_text  # lazy: this module imports no data library
+
+        sys.stdout.write(csv_text(df))
+    elif fmt is OutputFormat.json:
+        sys.stdout.write(df.to_json(orient="records", indent=2, date_format="iso") + "\n")
+    else:
+        # cells, headers and title are data (ids, reasons, paths): escaped, never read as markup
+        table = Table(title=escape(title) if title else None, show_lines=False)
+        for col in df.columns:
+            table.add_column(escape(str(col)), justify="right" if df[col].dtype.kind in "fiu" else "left")
+        for row in df.itertuples(index=False):  # display only: a handful of rows
+            table.add_row(*[escape(_fmt_cell(v)) for v in row])
+        Console().print(table)
+
+
+def _fmt_cell(v: object) -> str:
+    if isinstance(v, float):
+        return format_number(v, "en", 3 if abs(v) < 10 else 2, missing=str(v))
+    return str(v)
+
+
+def parse_weights(items: list[str]) -> dict[str, float]:
+    """``["value=2", "behaviour=0.5"]`` as ``{"value": 2.0, "behaviour": 0.5}``; a bad item is a usage error."""
+    weights: dict[str, float] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"weight {item!r} must look like name=number, e.g. value=2")
+        try:
+            weights[key.strip()] = float(value)
+        except ValueError:
+            raise typer.BadParameter(f"weight {item!r}: {value!r} is not a number") from None
+    return weights
+
+
+# ------------------------------------------------------------ customers from a path, with spinners
+def _cache(settings: Settings, use_cache: bool) -> Optional[Path]:
+    return settings.cache_dir / "clean" if use_cache else None
+
+
+#: ``--sheet``: which sheet of a workbook to read (default: the one Excel opens on).
+SheetOption = Annotated[Optional[str], typer.Option(
+    "--sheet", help="Workbook sheet to read: its name or number (1 = the first); default: the sheet Excel opens on")]
+
+
+def load_clean(path: Path, settings: Settings, *, columns: Optional[Path] = None,
+               use_cache: bool = True, sheet: Optional[str] = None, as_of: Optional[str] = None) -> CleanResult:
+    """:func:`lookalike.sources.load_clean` with a spinner and the settings' cache."""
+    from lookalike import sources  # lazy: pandas and scikit-learn only once a command loads customers
+
+    return sources.load_clean(path, columns=columns, cache_dir=_cache(settings, use_cache), progress=Spinners(),
+                              sheet=sheet, as_of=as_of)
+
+
+def customers_for(source: Path, settings: Settings, *, columns: Optional[Path] = None,
+                  use_cache: bool = True, sheet: Optional[str] = None) -> pd.DataFrame:
+    """:func:`lookalike.sources.load_customers` with spinners and the settings' cache."""
+    from lookalike import sources  # lazy: pandas and scikit-learn only once a command loads customers
+
+    return sources.load_customers(source, columns=columns, cache_dir=_cache(settings, use_cache),
+                                  progress=Spinners(), sheet=sheet)
+
+
+def finder_for(source: Path, settings: Settings, *, columns: Optional[Path] = None,
+               use_cache: bool = True, sheet: Optional[str] = None) -> LookalikeFinder:
+    """:func:`lookalike.sources.load_finder` with spinners and the settings' cache."""
+    from lookalike import sources  # lazy: pandas and scikit-learn only once a command loads customers
+
+    return sources.load_finder(source, columns=columns, cache_dir=_cache(settings, use_cache), progress=Spinners(),
+                               sheet=sheet)
+
+
+def option_pairs(items: list[str], option: str) -> dict[str, Any]:
+    """Repeated ``name=value`` options as a dict; an item without ``=`` is a usage error."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, val = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{option} {item!r} must look like name=value")
+        out[key.strip()] = val.strip()
+    return out
