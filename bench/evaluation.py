@@ -4,7 +4,7 @@ Regenerates ``bench/results/evaluation/``:
 
 - the backtests of the four tasks (``synthetic-vip-like``, ``customer_personality``,
   ``bank_marketing`` — time split — and ``online_retail``): ``<task>.{json,md,splits.csv,gain.png}``
-  via :func:`lookalike.evaluation.report.write_results`. Every row comes from the product's one
+  via :func:`lookalike.report.evaluation.write_evaluation`. Every row comes from the product's one
   scoring path (:func:`lookalike.audience.scoring.score_audience`, what ``expand`` calls, with its
   defaults); the ``auto`` row is the shipped default;
 - on ``online_retail`` (a transaction log, time split at 2011-06-30), which of the log's
@@ -35,15 +35,11 @@ import pandas as pd
 
 import lookalike as lk
 from lookalike.evaluation.backtest import backtest
-from lookalike.evaluation.report import (
-    LABELS,
-    render_evaluation_html,
-    seed_size_figure,
-    write_results,
-)
+from lookalike.evaluation.report import LABELS
 from lookalike.evaluation.selection import seed_size_table
 from lookalike.evaluation.tasks import Task, load_task, synthetic_task
 from lookalike.io import write_text
+from lookalike.report.evaluation import render_evaluation_html, seed_size_figure, write_evaluation
 from lookalike.report.plots import save_figure
 from lookalike.synth import generate
 from readme_table import update_readme
@@ -294,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
             res = backtest(t, n_splits=n, progress=lambda i, total, sec, name=t.name: log(
                 f"  {name}: split {i + 1}/{total} in {sec:.1f} s (load {os.getloadavg()[0]:.1f})"))
             res.params["machine"] = env
-            write_results(res, out)
+            write_evaluation(res, out)
             timings[f"backtest {t.name}"] = time.perf_counter() - t0
             table = res.summary[["method", "precision@N", "precision@N ci_low", "precision@N ci_high", "lift@N", "auc"]]
             show(table.round(3), f"{t.name}: backtest ({n} splits, {timings[f'backtest {t.name}']:.0f} s)")

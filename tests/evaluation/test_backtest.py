@@ -11,7 +11,8 @@ import pytest
 import lookalike as lk
 from lookalike.errors import InputError
 from lookalike.evaluation.backtest import backtest
-from lookalike.evaluation.report import conclusion, write_results
+from lookalike.evaluation.report import conclusion
+from lookalike.report.evaluation import write_evaluation
 from lookalike.evaluation.tasks import load_task, synthetic_task, task_from_frame
 from lookalike.synth import generate
 
@@ -132,7 +133,7 @@ def test_bank_time_split_has_no_duration_and_the_reference_base_rate():
 
 @pytest.mark.slow
 def test_results_written_with_a_generated_conclusion(synthetic_result, tmp_path):
-    paths = write_results(synthetic_result, tmp_path)
+    paths = write_evaluation(synthetic_result, tmp_path)
     names = {p.name for p in paths}
     assert {"synthetic-vip-like.json", "synthetic-vip-like.md", "synthetic-vip-like.splits.csv",
             "synthetic-vip-like.gain.png"} <= names

@@ -25,8 +25,9 @@ def evaluate(
     # lazy: keeps --help fast
     from lookalike.audience.scoring import check_scorer
     from lookalike.evaluation.backtest import LOOKALIKE_SCORERS, backtest
-    from lookalike.evaluation.report import LABELS, conclusion, write_results
+    from lookalike.evaluation.report import LABELS, conclusion
     from lookalike.evaluation.tasks import load_task, synthetic_task
+    from lookalike.report.evaluation import write_evaluation
 
     from lookalike.io import check_not_input
 
@@ -53,7 +54,7 @@ def evaluate(
             result = backtest(t, n_splits=splits, scorers=scorers, learn_weights=not no_learned_weights,
                               progress=lambda i, n, sec: update(i + 1))
         done(f"backtest, {splits} splits ({result.params['seconds']:.1f} s)")
-        paths = write_results(result, out)
+        paths = write_evaluation(result, out, default=scorer)
         table = result.summary[["method", "precision@N", "precision@N ci_low", "precision@N ci_high", "lift@N", "auc"]].copy()
         table["method"] = table["method"].replace(LABELS)
         print_frame(table.round(3), OutputFormat.table,

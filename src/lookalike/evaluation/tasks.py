@@ -52,6 +52,7 @@ import pandas as pd
 from lookalike.audience.auto import order_values
 from lookalike.errors import InputError, LookalikeError
 from lookalike.features import FeatureSpec
+from lookalike.transactions import TransactionConfig, customers_from_transactions, parse_as_of, read_transactions
 
 MODES = ("hide", "given", "time")
 
@@ -208,13 +209,6 @@ def load_task(path: str | os.PathLike[str], *, nrows: int | None = None) -> Task
 
 def _transactions_frame(tx: dict, data_file: Path, task_path: Path) -> tuple[pd.DataFrame, list[str]]:
     """Customer table as of the cut-off, plus ``future_spent`` / ``future_top`` from the window after it."""
-    from lookalike.transactions import (
-        TransactionConfig,
-        customers_from_transactions,
-        parse_as_of,
-        read_transactions,
-    )
-
     where = _Where(str(task_path))
     if "as_of" not in tx:
         raise where.fail("[transactions] as_of", "is missing", "give the cut-off date, e.g. as_of = \"2011-06-30\"")
