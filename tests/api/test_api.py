@@ -141,6 +141,7 @@ def test_audience_page_shows_why_this_method(service, built):
         page = ui.get("/audiences/api-vips")
     assert page.status_code == 200
     assert 'id="why-method"' in page.text and built["parameters"]["validation"]["chosen"][0] in page.text
+    assert "<caption>Score: " in page.text  # what the score measures, from the catalogue
 
 
 def test_audience_list_get_download(client, viewer, built):
