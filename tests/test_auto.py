@@ -140,4 +140,4 @@ def test_too_few_seeds_to_validate_fall_back_and_say_so(drift):
     res = finder.build_audience(list(seeds[:4]), 50, explain=False)
     v = res.params["validation"]
     assert v["kind"] == "none" and v["chosen"] == ["seed_distance"] and "Not validated" in v["note"]
-    assert any("Not validated" in w for w in res.warnings) and len(res.audience) == 50
+    assert any(w.code == "not_validated" and "Not validated" in w for w in res.warnings) and len(res.audience) == 50

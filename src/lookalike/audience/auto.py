@@ -45,6 +45,7 @@ from threadpoolctl import threadpool_limits
 
 from lookalike.audience.candidates import CANDIDATES as CANDIDATE_ORDER
 from lookalike.audience.candidates import ScoringData
+from lookalike.errors import ResultWarning
 
 FOLDS = 5
 FORWARD_CUTS = (0.5, 0.6, 0.7, 0.8)
@@ -88,14 +89,14 @@ class Fold:
 class Validation:
     """How ``auto`` validated the candidates and what it combined (recorded with every audience)."""
 
-    kind: str                      # campaign | forward | random
+    kind: str                      # campaign | forward | random | none
     measure: str                   # what the score means, in words
     table: pd.DataFrame            # candidate, score, spread, folds, seconds, role
     chosen: tuple[str, ...]        # the candidates rank-averaged into the audience
     note: str                      # why this method, in plain words (incl. when validation restates the seeds)
     seconds: float = 0.0
     folds: int = 0
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[ResultWarning, ...] = ()
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -248,7 +249,9 @@ def validate(data: ScoringData, seed_pos: np.ndarray, *, seed_weight: np.ndarray
         table = pd.DataFrame([{"candidate": FALLBACK, "score": float("nan"), "spread": float("nan"), "folds": 0,
                                "average_precision": float("nan"), "seconds": 0.0, "role": "chosen"}])
         return Validation(kind="none", measure=MEASURES["none"], table=table, chosen=(FALLBACK,), note=note,
-                          seconds=time.perf_counter() - t0, warnings=(note,))
+                          seconds=time.perf_counter() - t0,
+                          warnings=(ResultWarning("not_validated", note, seeds=int(len(seed_pos)),
+                                                  needed=MIN_VALIDATION_SEEDS),))
     kind, folds, notes = plan(data.n, seed_pos, seed_order=seed_order, outcomes=outcomes, random_state=random_state)
     weight_of = None
     if seed_weight is not None:
@@ -258,8 +261,12 @@ def validate(data: ScoringData, seed_pos: np.ndarray, *, seed_weight: np.ndarray
     with threadpool_limits(1, user_api="openmp"):
         scores, seconds = fold_scores(data, candidates, folds, weight_of)
     metric, ap = _metric_matrix(scores, folds, random_state)
-    scores.update(_combinations(scores, _leaders(metric, candidates)))
-    metric, ap = _metric_matrix(scores, folds, random_state)
+    combos = _combinations(scores, _leaders(metric, candidates))
+    # the combinations are measured on the same folds and parts (drawn from the same seed, whatever is
+    # measured): the single candidates' numbers stand and are not computed again
+    more, more_ap = _metric_matrix(combos, folds, random_state)
+    metric.update(more)
+    ap.update(more_ap)
     table, chosen = choose(metric, candidates, seconds, ap)
     return Validation(kind=kind, measure=MEASURES[kind], table=table, chosen=chosen,
                       note=_note(kind, table, chosen, notes, len(seed_pos)), seconds=time.perf_counter() - t0,
