@@ -279,9 +279,14 @@ def build_audience(
         pct = pd.Series(np.where(cand, v, np.nan)).rank(pct=True).fillna(0).to_numpy()
         rank_score = similarity * pct ** float(o.value_weight)
     rank_score = objective_score(rank_score, uplift, o.objective, n)
+    order_score = rank_score
+    if o.include_seeds:
+        # the seeds rank first, in their own order: auto's rank-averaged similarity reaches 1.0 for the
+        # top customers too, so a similarity of 1.0 alone would let value-weighted lookalikes pass seeds
+        order_score = np.where(seed_w > 0, rank_score + 2.0 * (np.abs(rank_score).max() + 1.0), rank_score)
 
     cand_pos = np.flatnonzero(cand)
-    ranked = cand_pos[rank_order(rank_score[cand_pos], scores.tiebreak[cand_pos], ids[cand_pos],
+    ranked = cand_pos[rank_order(order_score[cand_pos], scores.tiebreak[cand_pos], ids[cand_pos],
                                  head=max(size_eff, int(round(REACH_SHARES[-1] * n))))]
     chosen = ranked[:size_eff]
 
