@@ -24,16 +24,19 @@ REAL_HOME = Path.home()
 
 @pytest.fixture(scope="session", autouse=True)
 def private_home(tmp_path_factory) -> Path:
-    """Point HOME, XDG_CACHE_HOME and LOOKALIKE_CACHE_DIR into a temporary directory for the whole session.
+    """Point HOME, XDG_CACHE_HOME, LOOKALIKE_CACHE_DIR and LOOKALIKE_HOME into a temporary directory for the
+    whole session.
 
-    Caches (the clean-table cache, erasure's cache scan) and anything else that defaults to the home
-    directory then land in the test's own files; subprocesses (``lookalike serve``) inherit it.
+    Caches (the clean-table cache, erasure's cache scan), the default campaign store (``lookalike export``
+    records contacts in it) and anything else that defaults to the home directory or ``./.lookalike`` then
+    land in the test's own files; subprocesses (``lookalike serve``) inherit it.
     """
     home = tmp_path_factory.mktemp("home")
     mp = pytest.MonkeyPatch()
     mp.setenv("HOME", str(home))
     mp.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     mp.setenv("LOOKALIKE_CACHE_DIR", str(home / ".cache" / "lookalike"))
+    mp.setenv("LOOKALIKE_HOME", str(home / ".lookalike"))
     yield home
     mp.undo()
 

@@ -82,7 +82,9 @@ def test_audience_shape_rank_similarity_and_no_contact_data(world):
     assert aud.similarity.between(0, 1).all() and aud.similarity.is_monotonic_decreasing
     assert aud.customer_id.is_unique
     assert not {"email", "phone", "first_name", "notes"} & set(aud.columns)
-    assert aud.reason.str.startswith(("close to the seeds on", "similar overall")).all()
+    assert aud.reason.str.startswith(("Resembles the VIPs", "Partly resembles the VIPs", "Weak resemblance")).all()
+    weak = aud.resemblance == "weak"  # never "resembles" at a weak level
+    assert not aud.loc[weak, "reason"].str.startswith(("Resembles", "Partly")).any()
 
 
 @pytest.mark.slow
@@ -298,3 +300,78 @@ def test_top_share_rule_on_a_nullable_integer_column_gives_a_plain_boolean_mask(
     customers = pd.DataFrame({"age": pd.array([20, None, 40, 60, None], dtype="Int64")})
     mask = rule_mask(customers, parse_rule("age top 50%"))  # cut = median of 20, 40, 60
     assert mask.dtype == bool and mask.tolist() == [False, False, True, True, False]  # missing ages never match
+
+
+def _timeless(value: object) -> object:
+    """``value`` without its measured times (``seconds``: auto's validation records how long it took)."""
+    if isinstance(value, dict):
+        return {k: _timeless(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [_timeless(v) for v in value]
+    return value
+
+
+def _same_result(a, b) -> None:
+    pd.testing.assert_frame_equal(a.audience, b.audience, check_exact=True)
+    pd.testing.assert_frame_equal(a.profile, b.profile, check_exact=True)
+    pd.testing.assert_frame_equal(a.sensitive, b.sensitive, check_exact=True)
+    pd.testing.assert_frame_equal(a.reach, b.reach, check_exact=True)
+    assert a.counts == b.counts and _timeless(a.params) == _timeless(b.params) and a.seed_ids == b.seed_ids
+    assert [(getattr(w, "code", None), str(w)) for w in a.warnings] == [(getattr(w, "code", None), str(w))
+                                                                         for w in b.warnings]
+
+
+@pytest.mark.parametrize("seeds,options", [
+    ("vip", {}),
+    ([{"column": "total_spent", "op": "top_pct", "value": "5%"}], {"exclude_vips": True}),
+    ("vip", {"filters": {"region": ["Norte"]}, "value": "total_spent", "scorer": "seed_distance"}),
+])
+def test_a_smaller_audience_is_the_head_of_a_larger_one(world, seeds, options):
+    # what the service's kept ranking relies on: cutting a 20% audience gives the 3% build
+    from lookalike.audience.expand import cut_audience
+
+    finder, _ = world
+    large = finder.build_audience(seeds, "20%", **options)
+    for size in ("3%", 150):
+        _same_result(cut_audience(large, finder, size), finder.build_audience(seeds, size, **options))
+    assert cut_audience(finder.build_audience(seeds, "1%", **options), finder, "3%") is None  # too short to cut
+
+
+def test_a_cut_audience_warns_when_candidates_run_out(world):
+    from lookalike.audience.expand import cut_audience
+
+    finder, _ = world
+    options = {"filters": {"region": ["Norte"], "fav_category": ["Home"]}}
+    large = finder.build_audience("vip", "20%", **options)
+    cut = cut_audience(large, finder, "15%")
+    fresh = finder.build_audience("vip", "15%", **options)
+    assert [w.code for w in fresh.warnings if getattr(w, "code", None)] == ["too_few_candidates"]
+    _same_result(cut, fresh)
+    _same_result(cut_audience(large, finder, 40), finder.build_audience("vip", 40, **options))  # no warning
+
+
+def test_category_shares_and_filters_read_from_codes_match_the_text_versions():
+    # at 10M rows the profiles and filters no longer write every row as text: same answers
+    from lookalike.audience.expand import _shares, _text_isin
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        cats = [f"c{i}" for i in range(int(rng.integers(1, 12)))]
+        s = pd.Series(pd.Categorical(rng.choice(cats + [None], size=int(rng.integers(0, 60))), categories=cats))
+        for part in (s, s.iloc[rng.permutation(len(s))[: len(s) // 2]]):
+            pd.testing.assert_series_equal(_shares(part), part.astype(str).value_counts(normalize=True),
+                                           check_index_type=False, check_names=False)
+        wanted = list(rng.choice(cats + ["zz", "nan"], size=2))
+        np.testing.assert_array_equal(_text_isin(s, wanted), s.astype(str).isin(wanted).to_numpy())
+
+
+def test_explanations_in_blocks_equal_one_block(world, monkeypatch):
+    from lookalike.audience import explain as ex
+
+    finder, _ = world
+    seeds = np.flatnonzero(finder.customers_["vip_flag"].eq(1).to_numpy())
+    rows = np.arange(0, finder.n_customers_, 7)
+    names, idx = feature_groups(finder.feature_names_, finder.spec_.categorical)
+    whole = ex.contributions(finder.X_, seeds, rows, idx, len(names))
+    monkeypatch.setattr(ex, "_BLOCK", 333)
+    np.testing.assert_array_equal(ex.contributions(finder.X_, seeds, rows, idx, len(names)), whole)

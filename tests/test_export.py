@@ -229,7 +229,8 @@ def test_channel_files_hold_only_consenting_channel_members_in_rank_order(tmp_pa
     aud, cust = make_audience(), make_customers()
     res = export_audience(aud, cust, channel, tmp_path, name="spring", user="t")
     df = read_csv(res.paths[0])
-    assert list(df.columns) == ["customer_id", "rank", "similarity", "reason"]
+    contact = {"email": ["email", "first_name"], "sms": ["phone", "first_name"], "push": []}[channel]
+    assert list(df.columns) == ["customer_id", *contact, "rank", "similarity", "reason"]
     info = cust.set_index("customer_id")
     members = info.loc[df["customer_id"]]
     assert (members["promo_channel"] == channel).all()
@@ -239,11 +240,18 @@ def test_channel_files_hold_only_consenting_channel_members_in_rank_order(tmp_pa
     # every consenting member of the channel is there
     expected = aud.merge(cust[["customer_id", f"consent_{channel}"]], on="customer_id")
     expected = expected[(expected["promo_channel"] == channel) & expected[f"consent_{channel}"].fillna(False)]
-    assert set(df["customer_id"]) == set(expected["customer_id"])
+    # e-mail and SMS files hold the address the tool sends to: members without one are counted, not written
+    reachable = (expected["customer_id"].map(cust.set_index("customer_id")[contact[0]]).notna() if contact
+                 else pd.Series(True, index=expected.index))
+    assert set(df["customer_id"]) == set(expected.loc[reachable, "customer_id"])
     assert res.rows_written == len(df) > 0
-    assert list(res.counts) == ["audience", f"channel={channel}", "consent", "excluded (holdout/suppression)"]
+    steps = ["audience", f"channel={channel}", "consent", "excluded (holdout/suppression)"]
+    assert list(res.counts) == steps + (["no usable identifier"] if contact else [])
     assert res.counts["audience"] == 40 and res.counts[f"channel={channel}"] == 8
-    assert res.counts["consent"] == res.rows_written
+    assert res.counts[list(res.counts)[-1]] == res.rows_written
+    if contact:
+        assert res.counts["consent"] - res.rows_written == (~reachable).sum()  # no address: counted, not written
+        assert df[contact[0]].ne("").all() and (df["first_name"] == "José").all()
 
 
 def test_consent_false_and_unknown_are_not_exported(tmp_path):
@@ -373,7 +381,7 @@ def test_utf8_without_bom(tmp_path):
     aud["reason"] = "cerca en región, categoría"
     res = export_audience(aud, None, "email", tmp_path, name="a", user="t")
     raw = res.paths[0].read_bytes()
-    assert raw.startswith(b"customer_id,rank,similarity,reason\n")
+    assert raw.startswith(b"customer_id,email,first_name,rank,similarity,reason\n")
     assert "región".encode("utf-8") in raw
 
 

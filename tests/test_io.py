@@ -207,6 +207,7 @@ def test_parquet_decimal_money_and_ids_are_numbers(tmp_path):
     _assert_decimal_clean(_decimal_table().to_pandas(types_mapper=pd.ArrowDtype))
 
 
+@pytest.mark.postgres
 def test_sql_numeric_is_read_exactly():
     import sqlalchemy as sa
 

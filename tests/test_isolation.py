@@ -21,7 +21,7 @@ def test_home_and_caches_point_into_the_session_tmp_dir(private_home, tmp_path_f
     base = tmp_path_factory.getbasetemp()
     assert _inside(private_home, base) and not _inside(private_home, REAL_HOME)
     assert Path.home() == private_home
-    for var in ("HOME", "XDG_CACHE_HOME", "LOOKALIKE_CACHE_DIR"):
+    for var in ("HOME", "XDG_CACHE_HOME", "LOOKALIKE_CACHE_DIR", "LOOKALIKE_HOME"):
         assert _inside(os.environ[var], private_home), var
     # a subprocess (e.g. `lookalike serve` in the secrets test) inherits the private home
     out = subprocess.run([sys.executable, "-c", "from pathlib import Path; print(Path.home())"],

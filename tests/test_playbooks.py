@@ -20,8 +20,38 @@ def finder():
     return lk.LookalikeFinder().fit(lk.clean_customers(data.raw).customers)
 
 
-def test_builtin_playbooks_are_the_four_of_the_brief():
-    assert builtin_playbooks() == ["acquisition-lookalike", "cross-sell", "retention-high-value", "win-back"]
+def test_builtin_playbooks_are_the_five_of_the_brief():
+    assert builtin_playbooks() == ["acquisition-lookalike", "cross-sell", "retention-high-value", "upsell", "win-back"]
+
+
+@pytest.mark.slow
+def test_upsell_finds_customers_below_their_own_categorys_high_ticket(finder):
+    res = run_playbook(finder, "upsell", size=400)
+    aud = res.audience
+    everyone = with_rule_columns(finder.customers_).set_index("customer_id")
+    members, seeds = everyone.loc[aud.customer_id], everyone.loc[res.seed_ids]
+    assert len(aud) == 400 and (members.ticket_gap > 0).all() and (seeds.ticket_gap <= 0).all()
+    # the high ticket is the category's own: a member's reference is its category's 80th percentile
+    high = everyone.groupby("fav_category", observed=True).avg_ticket.quantile(0.8)
+    assert np.allclose(members.category_high_ticket, high.loc[members.fav_category.astype(str)].to_numpy())
+    assert set(res.params["groups"]) == set(aud.fav_category.astype(str))  # every category took part
+    assert aud.reason_features.str.startswith("ticket_gap").all()  # the gap leads every reason
+    first = aud.iloc[0]
+    assert first.fav_category in first.reason and "below" in first.reason
+    c = res.counts  # the funnel adds up: base = every step left out + the candidates
+    out = sum(v for k, v in c.items() if k.startswith(("excluded", "filtered")))
+    assert c["base"] == out + c["candidates"] and c["audience"] == 400
+
+
+def test_a_playbook_split_by_an_unknown_column_or_with_an_unsayable_lead_is_refused(tmp_path):
+    f = tmp_path / "p.toml"
+    f.write_text('name = "p"\nper = "colour"\n[seeds]\npreset = "vip"\n[audience]\nsize = 10\n', encoding="utf-8")
+    with pytest.raises(InputError, match="per = 'colour'"):
+        load_playbook(str(f))
+    f.write_text('name = "p"\n[seeds]\npreset = "vip"\n[explain]\nlead = ["shoe_size"]\n[audience]\nsize = 10\n',
+                 encoding="utf-8")
+    with pytest.raises(InputError, match="shoe_size"):
+        load_playbook(str(f))
 
 
 @pytest.mark.slow
@@ -35,7 +65,8 @@ def test_retention_keeps_vips_and_lookalikes_late_for_their_next_purchase(finder
                                 & (everyone.days_since_last_purchase <= 270), "customer_id"]
     assert len(vips_at_risk) > 0  # the generator plants VIPs drifting towards churn
     assert set(vips_at_risk) <= set(aud.customer_id)  # VIPs themselves are in, first
-    assert (aud.loc[aud.vip_flag == 1, "reason"] == "in the seed set").all()
+    vips = aud.loc[aud.vip_flag == 1]
+    assert (vips.reason_features == "seed").all() and vips.reason.str.startswith("One of the VIPs").all()
     assert aud.loc[aud.vip_flag == 1, "rank"].max() == (aud.vip_flag == 1).sum()
 
 

@@ -240,9 +240,13 @@ def test_pca_map_draws_sampled_base_and_every_highlighted_row(features, no_open_
     (ax,) = fig.axes
     base, hi = ax.collections
     assert len(base.get_offsets()) == 500 and len(hi.get_offsets()) == 30
-    assert "% of variance" in ax.get_xlabel() and "VIP among customers" in ax.get_title(loc="left")
+    assert "% of the differences between customers" in ax.get_xlabel()
+    assert ax.get_title(loc="left") == "VIPs among all customers"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["customers (500 of 2,970)", "VIP (30)"]
+    assert legend == ["customers (500 of 2,970)", "VIPs (30)"]
+    es = pca_map(X, vip, max_points=500, random_state=3, lang="es").axes[0]
+    assert es.get_xlabel().startswith("Eje 1 del mapa (") and "\u00a0% de las diferencias" in es.get_xlabel()
+    assert [t.get_text() for t in es.get_legend().get_texts()] == ["clientes (500 de 2.970)", "VIP (30)"]
     again = pca_map(X, vip, max_points=500, random_state=3)
     np.testing.assert_allclose(again.axes[0].collections[0].get_offsets(), base.get_offsets())
     figure_to_svg(fig), figure_to_svg(again)
@@ -290,11 +294,15 @@ def customers():
 def test_distributions_one_panel_per_present_column(customers, no_open_figures):
     fig = distributions(customers, highlight=customers["vip_flag"] == 1)
     panels = {ax.get_title(loc="left"): ax for ax in fig.axes}
-    assert list(panels) == ["income", "total_spent", "total_orders"]  # days_since_last_purchase is absent
-    assert panels["total_spent"].get_xscale() == "log" and panels["income"].get_xscale() == "linear"
-    assert panels["total_spent"].get_title(loc="right").startswith("50 missing (2.5%)")
-    assert panels["income"].get_title(loc="right") == "no missing values"
-    steps = [p for p in panels["income"].patches if p.get_fill() is False]
+    assert list(panels) == ["Income", "Total spent", "Orders"]  # days_since_last_purchase is absent
+    assert panels["Total spent"].get_xscale() == "log" and panels["Income"].get_xscale() == "linear"
+    assert panels["Total spent"].get_title(loc="right").startswith("50 missing (2.5%)")
+    assert panels["Income"].get_title(loc="right") == "none missing"
+    es = {ax.get_title(loc="left"): ax for ax in distributions(customers, highlight=customers["vip_flag"] == 1,
+                                                                 lang="es").axes}
+    assert list(es) == ["Ingresos", "Gasto total", "Pedidos"]
+    assert es["Gasto total"].get_title(loc="right") == "50 vacíos (2,5\u00a0%)"
+    steps = [p for p in panels["Income"].patches if p.get_fill() is False]
     assert steps, "the highlighted group is drawn as a step histogram"
     figure_to_svg(fig)
 

@@ -26,7 +26,7 @@ from lookalike.config.settings import Settings, private_dir
 from lookalike.errors import DatabaseError, LookalikeError, ParameterError
 
 __all__ = [
-    "metadata", "campaigns", "audience_versions", "assignments", "outcomes", "costs",
+    "metadata", "campaigns", "audience_versions", "assignments", "outcomes", "costs", "contacts",
     "api_users", "ui_sessions", "erasure_log", "database_url", "open_database", "upgrade", "downgrade",
     "current_revision", "utcnow", "DatabaseError",
 ]
@@ -118,6 +118,21 @@ costs = sa.Table(
     sa.Column("description", sa.Text, nullable=True),
     sa.Column("created_at", _TS, nullable=False),
     sa.CheckConstraint("amount >= 0", name="amount_nonnegative"),
+)
+
+# One row per customer in an exported channel file (docs/campaigns.md: what counts as a contact): the
+# history behind the audience options exclude_contacted_within and max_contacts. A contact outlives its
+# campaign (the message was sent), so deleting a campaign keeps its rows with campaign_id NULL; a plain
+# export (no campaign) names its audience.
+contacts = sa.Table(
+    "contacts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("customer_id", sa.String(100), nullable=False, index=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id", ondelete="SET NULL"), nullable=True,
+              index=True),
+    sa.Column("audience", sa.String(200), nullable=True),
+    sa.Column("channel", sa.String(50), nullable=False),
+    sa.Column("contacted_at", _TS, nullable=False, index=True),
 )
 
 api_users = sa.Table(

@@ -37,6 +37,13 @@ is) with a ``code`` to test and the ``params`` it was built from.
 ('too_few_candidates', 3, 'only 3 customers qualify')
 >>> NotFound("no dataset 'x'").http_status, DatabaseError("server down").exit_code
 (404, 4)
+
+An error a face says in its reader's language carries a ``code`` and the ``params`` of its sentence
+(``err_{code}`` in the catalogue), its message staying the English one:
+
+>>> e = InputError("the seed set is empty", code="seeds_empty")
+>>> e.code, str(e)
+('seeds_empty', 'the seed set is empty')
 """
 
 from __future__ import annotations
@@ -56,6 +63,14 @@ class LookalikeError(Exception):
 
     exit_code: ClassVar[int] = EXIT_ARGUMENT
     http_status: ClassVar[int] = 400
+    #: What the error is, for a face that says it in its reader's language (``err_{code}`` in the
+    #: catalogue, filled with ``params``); empty: the message is said as written.
+    code: str = ""
+    params: dict[str, Any]
+
+    def __init__(self, *args: object, code: str = "", **params: Any) -> None:
+        super().__init__(*args)
+        self.code, self.params = code, params
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message
         return str(self.args[0]) if self.args else self.__class__.__name__

@@ -20,7 +20,7 @@ label), ``gender`` (sensitive) or contact/consent columns.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -85,6 +85,20 @@ class FeatureSpec:
     def default(cls) -> "FeatureSpec":
         """The product's default spec."""
         return cls()
+
+    def to_dict(self) -> dict[str, object]:
+        """The spec as JSON-ready lists (what model manifests store).
+
+        >>> FeatureSpec.from_dict(FeatureSpec().to_dict()) == FeatureSpec()
+        True
+        """
+        return {k: (dict(v) if isinstance(v, Mapping) else list(v)) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, object]) -> "FeatureSpec":
+        """A spec from :meth:`to_dict`'s output (raises ``KeyError``/``TypeError`` on other shapes)."""
+        return cls(**{k: ({g: tuple(c) for g, c in dict(v).items()} if k == "groups" else tuple(v))
+                      for k, v in d.items()})
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -11,13 +11,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import numbers
 import os
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -35,7 +33,7 @@ from lookalike.cleaning.ids import canonical_id, canonical_ids  # re-exported: l
 from lookalike.errors import InputError, ModelFormatError, ParameterError, UnknownCustomerError
 from lookalike.features import FeatureSpec, check_feature_input, make_feature_pipeline
 from lookalike.index import DEFAULT_RECALL_FLOOR, INDEX_KINDS, LOW_RECALL_POLICIES, IndexReport, NeighborIndex, build_index
-from lookalike.io import atomic_path, file_digest, write_table
+from lookalike.io import MANIFEST_NAME, atomic_path, read_manifest, write_manifest, write_table
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +41,7 @@ MODEL_FORMAT = "lookalike-model"
 MODEL_FORMAT_VERSION = 1
 #: Columns of ``find_lookalikes`` output, in order (those present in the fitted table).
 LOOKALIKE_COLUMNS = ("customer_id", "vip_flag", "total_spent", "total_orders", "region", "fav_category")
-_MANIFEST = "manifest.json"
+_MANIFEST = MANIFEST_NAME
 _CUSTOMERS = "customers.parquet"
 _FEATURES = "features.npy"
 #: The files :meth:`LookalikeFinder.save` writes into a model directory.
@@ -92,6 +90,16 @@ def _single_chunks(table: pd.DataFrame) -> pd.DataFrame:
             if isinstance(data, pa.ChunkedArray) and data.num_chunks > 1:
                 merged[c] = pd.array(data.combine_chunks(), dtype=values.dtype)
     return table.assign(**merged) if merged else table
+
+
+def saved_spec(path: str | os.PathLike[str]) -> FeatureSpec:
+    """The feature spec a saved model was fitted with (its manifest checked, the model not loaded)."""
+    manifest = read_manifest(path, fmt=MODEL_FORMAT, version=MODEL_FORMAT_VERSION, files=(_CUSTOMERS, _FEATURES),
+                             what="a Lookalike model", fix="refit the model with lookalike fit")
+    try:
+        return FeatureSpec.from_dict(manifest["spec"])
+    except (KeyError, TypeError) as exc:
+        raise ModelFormatError(f"{Path(path) / _MANIFEST} has an invalid feature spec ({exc}); refit the model") from None
 
 
 class LookalikeFinder(BaseEstimator):
@@ -334,7 +342,7 @@ class LookalikeFinder(BaseEstimator):
             "format_version": MODEL_FORMAT_VERSION,
             "lookalike_version": __version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "spec": {k: (dict(v) if isinstance(v, Mapping) else list(v)) for k, v in asdict(self.spec_).items()},
+            "spec": self.spec_.to_dict(),
             "weights": dict(self.weights or {}),
             "index": self.index,
             "recall_floor": self.recall_floor,
@@ -343,10 +351,8 @@ class LookalikeFinder(BaseEstimator):
             "scorer": self.scorer,
             "n_customers": self.n_customers_,
             "feature_names": self.feature_names_,
-            "files": {name: file_digest(root / name, "sha256") for name in (_CUSTOMERS, _FEATURES)},
         }
-        with atomic_path(root / _MANIFEST) as tmp:
-            tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        write_manifest(root, manifest, (_CUSTOMERS, _FEATURES))
         return root
 
     @classmethod
@@ -354,30 +360,10 @@ class LookalikeFinder(BaseEstimator):
         """Load a finder saved by :meth:`save`, checking format version and file hashes."""
         root = Path(path)
         mpath = root / _MANIFEST
-        if not mpath.is_file():
-            raise ModelFormatError(f"{root} is not a Lookalike model directory (no {_MANIFEST}); create one with lookalike fit")
+        manifest = read_manifest(root, fmt=MODEL_FORMAT, version=MODEL_FORMAT_VERSION, files=(_CUSTOMERS, _FEATURES),
+                                 what="a Lookalike model", fix="refit the model with lookalike fit")
         try:
-            manifest = json.loads(mpath.read_text("utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ModelFormatError(f"{mpath} is not valid JSON ({exc}); refit the model with lookalike fit") from None
-        if not isinstance(manifest, dict) or manifest.get("format") != MODEL_FORMAT:
-            raise ModelFormatError(f"{mpath} is not a Lookalike model manifest; refit the model with lookalike fit")
-        version = manifest.get("format_version")
-        if version != MODEL_FORMAT_VERSION:
-            raise ModelFormatError(
-                f"{root} was saved in model format {version!r}, this Lookalike reads format "
-                f"{MODEL_FORMAT_VERSION}; refit the model with lookalike fit"
-            )
-        for name, digest in (manifest.get("files") or {}).items():
-            f = root / name
-            if not f.is_file():
-                raise ModelFormatError(f"{root} is incomplete: {name} is missing; refit the model")
-            if file_digest(f, "sha256") != digest:
-                raise ModelFormatError(f"{f} does not match its checksum in {_MANIFEST} (modified or corrupt); refit the model")
-        if set(manifest.get("files") or {}) != {_CUSTOMERS, _FEATURES}:
-            raise ModelFormatError(f"{mpath} does not list the model files; refit the model")
-        try:
-            spec = FeatureSpec(**{k: (dict(v) if k == "groups" else tuple(v)) for k, v in manifest["spec"].items()})
+            spec = FeatureSpec.from_dict(manifest["spec"])
             finder = cls(features=spec, weights=manifest.get("weights") or None,
                          scorer=manifest.get("scorer", "auto"), index=manifest.get("index", "auto"),
                          recall_floor=manifest.get("recall_floor", DEFAULT_RECALL_FLOOR),

@@ -31,11 +31,12 @@ from babel.dates import format_date as _babel_date
 from babel.numbers import NumberPattern, format_currency, parse_pattern
 
 from lookalike.config.settings import LANGUAGES
-from lookalike.errors import ParameterError
+from lookalike.errors import ParameterError, ResultWarning
 
 __all__ = [
-    "LANGUAGES", "format_date", "format_money", "format_number", "format_percent", "pick_language", "strings",
-    "translator",
+    "LANGUAGES", "format_date", "format_interval", "format_money", "format_number", "format_percent",
+    "format_points", "format_pvalue", "format_ratio", "has", "pick_language", "strings", "term", "translator",
+    "warning_text",
 ]
 
 #: Shown for a missing or non-finite number.
@@ -64,6 +65,29 @@ def translator(lang: str) -> Callable[..., str]:
         return text.format(**values) if values else text
 
     return t
+
+
+def has(lang: str, key: str) -> bool:
+    """Whether the catalogue of ``lang`` holds ``key`` (no English fallback).
+
+    >>> has("es", "nav_audiences"), has("es", "no_such_key")
+    (True, False)
+    """
+    return key in strings(lang)
+
+
+def term(lang: str, kind: str, value: object, default: str | None = None) -> str:
+    """A word of the product for a value of the data model: ``{kind}_{value}`` in the catalogue
+    (a job status, a role, a funnel step, a chart label), else ``default``, else the value as written.
+
+    >>> term("es", "status", "failed"), term("es", "status", "brand-new")
+    ('ha fallado', 'brand-new')
+    """
+    key = f"{kind}_{value}"
+    table = strings(lang)
+    if key in table:
+        return table[key]
+    return strings("en").get(key, str(value) if default is None else default)
 
 
 def pick_language(session_lang: str | None, accept_language: str | None, default: str = "es") -> str:
@@ -160,3 +184,113 @@ def format_date(value: object, lang: str = "en", style: str = "medium", *, missi
     if not isinstance(value, dt.date):
         return str(value)
     return _babel_date(value, style, locale=_check(lang))
+
+
+def format_ratio(x: object, lang: str = "en", decimals: int = 1, *, missing: str = MISSING) -> str:
+    """A multiple of a reference, as the locale writes it: ``4.7×`` in English, ``4,7×`` in Spanish.
+
+    >>> format_ratio(4.71, "es"), format_ratio(None, "en")
+    ('4,7×', '–')
+    """
+    f = _finite(x)
+    return missing if f is None else _apply("decimal", f, lang, decimals) + "×"
+
+
+def format_points(diff: object, lang: str = "en", decimals: int = 2, *, missing: str = MISSING) -> str:
+    """A difference of two shares in percentage points, signed: ``+1.23 pp`` / ``+1,23 p. p.``.
+
+    >>> format_points(0.0123, "en"), format_points(-0.004, "es")
+    ('+1.23 pp', '-0,40 p. p.')
+    """
+    f = _finite(diff)
+    if f is None:
+        return missing
+    return ("+" if f > 0 else "") + _apply("decimal", f * 100, lang, decimals) + translator(lang)("unit_pp")
+
+
+def format_pvalue(p: object, lang: str = "en", *, missing: str = MISSING) -> str:
+    """A p-value as people read it: three decimals, ``< 0.001`` below that (never ``0.004645``).
+
+    >>> format_pvalue(0.004645, "en"), format_pvalue(0.00001, "es"), format_pvalue(0.31, "es")
+    ('0.005', '< 0,001', '0,310')
+    """
+    f = _finite(p)
+    if f is None:
+        return missing
+    return "< " + _apply("decimal", 0.001, lang, 3) if f < 0.001 else _apply("decimal", f, lang, 3)
+
+
+def format_interval(low: object, high: object, fmt: Callable[[object], str], lang: str = "en") -> str:
+    """An interval ``[low; high]`` in the locale's words (``from 1.2 to 3.4`` / ``de 1,2 a 3,4``).
+
+    >>> format_interval(0.1, 0.25, lambda x: format_percent(x, "es"), "es")
+    'de 10,0\xa0% a 25,0\xa0%'
+    """
+    if _finite(low) is None or _finite(high) is None:
+        return MISSING
+    return translator(lang)("interval", low=fmt(low), high=fmt(high))
+
+
+def p_clause(p: object, lang: str = "en", *, missing: str = MISSING) -> str:
+    """A p-value inside a sentence: ``p = 0.005``, ``p < 0.001`` (never ``p = < 0.001``).
+
+    >>> p_clause(0.004645, "es"), p_clause(0.00001, "en")
+    ('p = 0,005', 'p < 0.001')
+    """
+    text = format_pvalue(p, lang, missing=missing)
+    return text if text == missing else ("p " if text.startswith("<") else "p = ") + text
+
+
+def _param(name: str, value: object, lang: str) -> object:
+    """One parameter of a warning in the reader's format (by name first, then by type)."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if name == "p_value":
+        return p_clause(value, lang)
+    if name.endswith("_share") or name == "share":
+        return format_percent(value, lang, 1)
+    if isinstance(value, int) or float(value).is_integer() and abs(value) >= 10:
+        return format_number(value, lang)
+    return format_number(value, lang, 2)
+
+
+def error_text(error: BaseException, lang: str = "en") -> str:
+    """An error in the reader's language: the catalogue's ``err_{code}`` filled with its ``params`` when
+    the error has a code the catalogue says, else its (English) message as written.
+
+    >>> from lookalike.errors import InputError
+    >>> error_text(InputError("the seed set is the whole base", code="seeds_whole_base", customers=3000), "es")
+    'Todos los clientes (3.000) son clientes de partida, así que no queda nadie que encontrar: reduce las semillas.'
+    >>> error_text(InputError("bad file"), "es")
+    'bad file'
+    """
+    code = getattr(error, "code", "")
+    key = f"err_{code}"
+    if not code or not (has(lang, key) or has("en", key)):
+        return str(error)
+    params = {k: _param(k, v, lang) for k, v in (getattr(error, "params", None) or {}).items()}
+    try:
+        return translator(lang)(key, **params)
+    except (KeyError, IndexError, ValueError):  # an error raised with other parameters: its own words
+        return str(error)
+
+
+def warning_text(warning: object, lang: str = "en") -> str:
+    """A result's warning in the reader's language: the catalogue's ``warn_{code}`` filled with its
+    parameters (numbers in the locale's format); a plain string, or a code without a sentence, as it is.
+
+    >>> w = ResultWarning("too_few_candidates", "only 2140 customers qualify", candidates=2140, size=5000)
+    >>> warning_text(w, "es")
+    'Solo 2.140 clientes cumplen las condiciones tras las exclusiones y los filtros: la audiencia tiene 2.140 en lugar de 5.000.'
+    """
+    code = getattr(warning, "code", None)
+    key = f"warn_{code}"
+    if not code or not (has(lang, key) or has("en", key)):
+        return str(warning)
+    params = {k: _param(k, v, lang) for k, v in (getattr(warning, "params", None) or {}).items()}
+    try:
+        return translator(lang)(key, **params)
+    except (KeyError, IndexError, ValueError):  # a warning recorded with other parameters: its own words
+        return str(warning)

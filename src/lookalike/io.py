@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from lookalike.errors import (
     InputTooLarge,
     LookalikeError,
     MissingColumnsError,
+    ModelFormatError,
     ParameterError,
     UnsupportedFormatError,
 )
@@ -951,6 +953,50 @@ def file_digest(path: str | os.PathLike[str], algorithm: str = "blake2b") -> str
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+MANIFEST_NAME = "manifest.json"
+
+
+def write_manifest(root: str | os.PathLike[str], manifest: Mapping[str, Any], files: Sequence[str]) -> Path:
+    """Write a saved model's ``manifest.json`` with a SHA-256 of each of its ``files`` (atomically)."""
+    root = Path(root)
+    body = {**manifest, "files": {name: file_digest(root / name, "sha256") for name in files}}
+    with atomic_path(root / MANIFEST_NAME) as tmp:
+        tmp.write_text(json.dumps(body, indent=2, default=float), encoding="utf-8")
+    return root / MANIFEST_NAME
+
+
+def read_manifest(root: str | os.PathLike[str], *, fmt: str, version: int, files: Sequence[str], what: str,
+                  fix: str) -> dict[str, Any]:
+    """A saved model's manifest, refused with one line unless its format, version and file checksums hold.
+
+    ``what`` names the kind of directory ("a Lookalike model"); ``fix`` ends every message
+    ("refit the model with lookalike fit").
+    """
+    root = Path(root)
+    mpath = root / MANIFEST_NAME
+    if not mpath.is_file():
+        raise ModelFormatError(f"{root} is not {what} directory (no {MANIFEST_NAME}); {fix}")
+    try:
+        m = json.loads(mpath.read_text("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFormatError(f"{mpath} is not valid JSON ({exc}); {fix}") from None
+    if not isinstance(m, dict) or m.get("format") != fmt:
+        raise ModelFormatError(f"{mpath} is not {what} manifest; {fix}")
+    if m.get("format_version") != version:
+        raise ModelFormatError(f"{root} was saved in model format {m.get('format_version')!r}, this Lookalike reads "
+                               f"model format {version}; {fix}")
+    listed = m.get("files")
+    if not isinstance(listed, dict) or set(listed) != set(files):
+        raise ModelFormatError(f"{mpath} does not list the model files; {fix}")
+    for name, digest in listed.items():
+        f = root / name
+        if not f.is_file():
+            raise ModelFormatError(f"{root} is incomplete: {name} is missing; {fix}")
+        if file_digest(f, "sha256") != digest:
+            raise ModelFormatError(f"{f} does not match its checksum in {MANIFEST_NAME} (modified or corrupt); {fix}")
+    return m
 
 
 def to_jsonable(value: Any, where: str = "value") -> Any:

@@ -37,7 +37,10 @@ from lookalike.web import mount_ui
 __all__ = ["ACCESS_LOGGER", "RouteAccessLog", "Settings", "UPLOAD_PATHS", "create_app", "log_config", "route_of"]
 log = logging.getLogger(__name__)
 #: Routes whose body is a file (up to ``max_upload_mb``); every other body is capped at ``max_body_kb``.
-UPLOAD_PATHS = (r"/api/v1/datasets/upload", r"/datasets/upload", r"/datasets/[^/]+/build")
+#: (The builder's live estimate posts its form too, seed file included, but viewers use it: it stays under
+#: ``max_body_kb``, 1 MB by default, about 100,000 ids; the build itself takes a larger file.)
+UPLOAD_PATHS = (r"/api/v1/datasets/upload", r"/datasets/upload", r"/datasets/[^/]+/build",
+                r"/campaigns/[0-9]+/outcomes")
 #: The access log: one line per request with the route *template* (``/api/v1/customers/{customer_id}/forget``),
 #: never the path itself, which holds customer ids, names of datasets and query strings.
 ACCESS_LOGGER = "lookalike.access"

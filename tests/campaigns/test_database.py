@@ -9,7 +9,7 @@ import pytest
 
 from lookalike import database as db
 
-TABLES = {"campaigns", "audience_versions", "assignments", "outcomes", "costs", "api_users", "ui_sessions",
+TABLES = {"campaigns", "audience_versions", "assignments", "outcomes", "costs", "contacts", "api_users", "ui_sessions",
           "erasure_log"}
 
 
@@ -30,7 +30,7 @@ def test_migrations_up_down_up(empty_url):
     engine = db.create_engine(empty_url)
     assert db.current_revision(engine) is None
     db.upgrade(engine)
-    assert db.current_revision(engine) == "0002"
+    assert db.current_revision(engine) == "0003"
     assert TABLES <= set(sa.inspect(engine).get_table_names())
     # The frozen migration and the models describe the same schema.
     with engine.connect() as conn:

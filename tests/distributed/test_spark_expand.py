@@ -105,3 +105,51 @@ def test_cli_spark_expand_writes_the_audience_and_its_manifest(spark, table, fin
     bad = CliRunner().invoke(app, ["spark-expand", str(lake), "-o", str(tmp_path / "x"), "--seeds",
                                    str(tmp_path / "missing.txt")])
     assert bad.exit_code == 2 and "seeds must be" in bad.output
+
+
+def test_spark_expand_honours_the_contact_caps(spark, spark_table, table, finder, tmp_path):
+    """The same exclusions as the single-machine expansion: the free Spark audience minus exactly the customers
+    over the limits (planted among its best members), each rule counted."""
+    from datetime import timedelta
+
+    from typer.testing import CliRunner
+
+    from lookalike import database as db
+    from lookalike.campaigns.contacts import record_contacts
+    from lookalike.cli import app
+
+    free, _ = spark_expand(spark_table, "vip", 300, finder=finder, k=10)
+    top = free.orderBy("rank").toPandas()["customer_id"].tolist()
+    as_of = pd.Timestamp("2031-06-15", tz="UTC")
+    plan = {c: [as_of - timedelta(days=d) for d in (2, 20)] for c in top[:10]}     # recent, 2 in 30 days
+    plan |= {c: [as_of - timedelta(days=d) for d in (16, 20)] for c in top[10:20]}  # 2 in 30 days only
+    plan |= {c: [as_of - timedelta(days=20)] for c in top[20:30]}                    # neither
+    history = pd.DataFrame([(c, t) for c, ts in plan.items() for t in ts], columns=["customer_id", "contacted_at"])
+    audience, info = spark_expand(spark_table, "vip", 300, finder=finder, k=10, exclude_contacted_within="14d",
+                                  max_contacts="2/30d", contacts=history, as_of=as_of)
+    got = audience.orderBy("rank").toPandas()["customer_id"].tolist()
+    left_out = set(top[:20])
+    more, _ = spark_expand(spark_table, "vip", 320, finder=finder, k=10)
+    expected = [c for c in more.orderBy("rank").toPandas()["customer_id"] if c not in left_out][:300]
+    assert got == expected and not set(got) & left_out and set(top[20:30]) <= set(got)
+    assert info.counts["excluded: contacted in the last 14d"] == 10
+    assert info.counts["excluded: at the contact cap (2 in 30d)"] == 10
+    assert info.counts["candidates"] == 3000 - 60 - info.counts["excluded: opted out (promo_channel none)"] - 20
+    assert info.params["max_contacts"] == "2/30d" and info.params["contacts_as_of"] == as_of.isoformat()
+
+    # the command line reads the campaign store (--db), as of now
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = db.open_database(url)
+    record_contacts(engine, top[:10], "email", audience="spring")
+    table.to_parquet(tmp_path / "one.parquet", index=False)
+    finder.save(tmp_path / "model")
+    res = CliRunner().invoke(app, ["spark-expand", str(tmp_path / "one.parquet"), "-o", str(tmp_path / "aud"),
+                                   "--size", "300", "--model", str(tmp_path / "model"),
+                                   "--exclude-contacted-within", "1w", "--db", url])
+    assert res.exit_code == 0, res.output
+    cli = pd.read_parquet(tmp_path / "aud")["customer_id"]
+    assert len(cli) == 300 and not set(cli) & set(top[:10]) and "contacted in the last 1w: 10" in res.output
+    engine.dispose()
+    bad = CliRunner().invoke(app, ["spark-expand", str(tmp_path / "one.parquet"), "-o", str(tmp_path / "x"),
+                                   "--max-contacts", "3"])
+    assert bad.exit_code == 2 and "max_contacts must be contacts per window such as 3/30d" in bad.output

@@ -44,8 +44,9 @@ def built(runner, tmp_path_factory) -> Path:
     _ok(runner, ["fit", str(ws / "clean" / "customers.parquet"), "-o", str(ws / "model")])
     aud = ws / "audiences" / "vip.parquet"
     _ok(runner, ["expand", str(ws / "model"), "--seeds", "vip", "--size", "15%", "-o", str(aud)])
-    for fmt in ("channels", "meta", "google"):
-        _ok(runner, ["export", str(aud), str(ws / "model"), "--format", fmt, "-o", str(ws / "exports" / "vip")])
+    for fmt in ("channels", "meta", "google"):  # the channel files' customers are recorded as contacted
+        _ok(runner, ["export", str(aud), str(ws / "model"), "--format", fmt, "-o", str(ws / "exports" / "vip"),
+                     "--db", dburl])
     _ok(runner, ["campaign", "create", "spring", str(aud), "--db", dburl])
     members = pd.read_parquet(aud)["customer_id"]
     pd.DataFrame({"customer_id": members, "sends": 1, "opens": 1, "clicks": 0,
@@ -77,7 +78,7 @@ def _db_counts(ws: Path, cid: str) -> dict[str, tuple[int, int]]:
     try:
         return {t: (con.execute(f"SELECT count(*) FROM {t}").fetchone()[0],
                     con.execute(f"SELECT count(*) FROM {t} WHERE customer_id = ?", (cid,)).fetchone()[0])
-                for t in ("assignments", "outcomes")}
+                for t in ("assignments", "outcomes", "contacts")}
     finally:
         con.close()
 
@@ -95,12 +96,15 @@ def _customer_rows(df: pd.DataFrame, cid: str, email_hash: str | None) -> pd.Ser
 
 
 def _pick(ws: Path) -> tuple[str, str, str]:
-    """A lookalike member with an email, in the Meta export and with outcomes; and a VIP seed."""
+    """A lookalike member with an email, in the Meta export, in a channel file (so recorded as contacted) and
+    with outcomes; and a VIP seed."""
     aud = pd.read_parquet(ws / "audiences" / "vip.parquet")
     meta = pd.read_csv(ws / "exports" / "vip" / "vip_meta.csv", dtype=str)
     clean = pd.read_parquet(ws / "clean" / "customers.parquet")
     with_email = set(clean.loc[clean["email"].notna(), "customer_id"])
-    member = next(c for c in meta["extern_id"] if c in with_email and c in set(aud["customer_id"]))
+    sent = set(pd.concat([pd.read_csv(ws / "exports" / "vip" / f"vip_{c}.csv", dtype=str)["customer_id"]
+                          for c in ("email", "sms", "push")]))
+    member = next(c for c in meta["extern_id"] if c in with_email and c in set(aud["customer_id"]) and c in sent)
     email = clean.loc[clean["customer_id"] == member, "email"].iloc[0]
     seeds = json.loads((ws / "audiences" / "vip.manifest.json").read_text())["seeds"]["ids"]
     return member, hashlib.sha256(email.strip().lower().encode()).hexdigest(), seeds[0]
@@ -130,6 +134,8 @@ def test_forget_removes_the_customer_everywhere_and_logs_it(runner, ws, tmp_path
     expected_removed = {k: int(_customer_rows(df, member, email_hash).sum()) for k, df in before.items()}
     db_before = _db_counts(ws, member)
     assert db_before["assignments"][1] == 1 and db_before["outcomes"][1] == 1
+    in_channel_files = sum(expected_removed.get(f"exports/vip/vip_{c}.csv", 0) for c in ("email", "sms", "push"))
+    assert db_before["contacts"][1] == in_channel_files == 1 and db_before["contacts"][0] > 1
     assert expected_removed["exports/vip/vip_meta.csv"] == 1 and expected_removed["exports/vip/vip_google.csv"] == 1
     n_model = LookalikeFinder.load(ws / "model").n_customers_
 
@@ -172,7 +178,8 @@ def test_forget_removes_the_customer_everywhere_and_logs_it(runner, ws, tmp_path
     key, actor, details = rows[0]
     assert key == hashlib.sha256(member.encode()).hexdigest() and actor == "dpo@shop"
     assert member not in details and member.lower() not in details
-    assert json.loads(details)["database"] == {"assignments": 1, "outcomes": 1, "audience_version_manifests": 0}
+    assert json.loads(details)["database"] == {"assignments": 1, "outcomes": 1, "contacts": in_channel_files,
+                                               "audience_version_manifests": 0}
 
     # idempotent: nothing left to remove, and the second request is logged too
     res2 = runner.invoke(app, ["forget", member, "--home", str(ws), "--json", "--cache-dir", str(tmp_path / "cache")])

@@ -85,7 +85,9 @@ def test_report_cli_with_campaigns(data, tmp_path):
     assert _external_refs(html) == []
     assert "winter-sms" in html and "Resultados de campañas" in html
     c = res.uplifts["conversion_rate"]
-    assert f"{c.diff * 100:+.2f}" in html  # the campaign reading carries the measured uplift
+    assert f"{c.diff * 100:+.2f}".replace(".", ",") in html  # the measured uplift, in Spanish numbers
+    assert "p = < " not in html and "Informe Lookalike: customers" in html  # titled from the data's file
+    assert "US$" in html.split('id="campaigns"')[1]  # campaign money in the data's currency
     assert "Calidad de los datos" in html  # quality.json next to the table was found
 
 
@@ -143,8 +145,13 @@ def test_campaign_view_formats_rates_as_shares_and_revenue_as_money():
     view = campaign_view(res, translator("es"), "es")
     uplift = {r[0]: r for r in view["tables"][0]["rows"]}
     treat_rate = conv[arm == "treatment"].mean()
-    assert uplift["conversion rate"][1] == f"{treat_rate * 100:.2f}%"
-    assert uplift["revenue per customer"][1] == f"{treat_rate * 50:,.2f}"  # money, not a percentage
+    assert uplift["tasa de conversión"][1] == f"{treat_rate * 100:.2f}\u00a0%".replace(".", ",")
+    assert uplift["ingresos por cliente"][1] == f"{treat_rate * 50:.2f}".replace(".", ",")  # money, not a share
+    assert uplift["tasa de conversión"][6] == "< 0,001"  # a p-value as people read it
     assert view["tables"][1]["title"] == "Tratamiento y control"
-    assert view["reading"].startswith("t ") and view["verdict"] == ""  # the English verdict only in English
+    # the full verdict in Spanish too, the cost caveat included
+    assert view["reading"].startswith("t ") and view["verdict"].startswith("La campaña aumentó la conversión")
+    assert "p < 0,001" in view["verdict"] and "No hay ningún coste registrado" in view["verdict"]
+    en = campaign_view(res, translator("en"), "en")
+    assert en["verdict"].startswith("The campaign raised conversion") and "No cost is recorded" in en["verdict"]
     assert view["chart"].startswith("<svg")

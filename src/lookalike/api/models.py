@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from lookalike.api.workspace import NAME_PATTERN
 from lookalike.audience.options import AudienceOptions as LibraryOptions
-from lookalike.audience.options import choices, option_fields
+from lookalike.audience.options import CONTACT_OPTIONS, choices, option_fields
 
 Name = Field(pattern=NAME_PATTERN, min_length=1, max_length=64,
              description="letters, digits, '.', '_' or '-', starting with a letter or digit")
@@ -131,10 +131,15 @@ def _api_field(f) -> tuple[Any, Any]:
         return dict[Literal[choices(f)], list[str]] | None, Field(None, description=help)  # type: ignore[valid-type]
     if kind == "rule":
         return str | None, Field(None, max_length=2000, description=help)
+    if kind in ("duration", "cap"):
+        return str | None, Field(default, max_length=20, description=help,
+                                 examples=["14d" if kind == "duration" else "3/30d"])
     return str | None, Field(default, max_length=200, description=help)  # text
 
 
 AudienceOptions = options_model()
+#: The contact rules as request fields (the playbook run and the campaign export take them too).
+CONTACT_FIELDS = {f.name: _api_field(f) for f in option_fields("api") if f.name in CONTACT_OPTIONS}
 
 
 class AudienceRequest(AudienceOptions):
@@ -188,18 +193,32 @@ class PlaybookOut(BaseModel):
     size: Any = None
 
 
-class PlaybookRun(_Strict):
+class _PlaybookRun(_Strict):
     name: str = Name
     size: str | None = Field(None, max_length=20)
     params: dict[str, str | int | float] = Field(default_factory=dict)
     top: int = Field(20, ge=0, le=1000)
 
 
-class ExportRequest(_Strict):
+#: A playbook run; the contact rules, when given, override the playbook's.
+PlaybookRun = create_model("PlaybookRun", __base__=_PlaybookRun, __module__=__name__, **CONTACT_FIELDS)
+
+
+class _ExportRequest(_Strict):
     profile: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", description="email, sms, push, meta or google")
     exclude_ids: list[str] | None = Field(None, max_length=1_000_000)
     allow_other_data: bool = Field(False, description="export even when the dataset changed since the audience "
                                                       "was built (its members' contacts or consents differ)")
+    campaign: int | None = Field(None, ge=1, le=2**31 - 1, description=(
+        "export for this campaign (id; created from this audience): its control group is left out, its treated "
+        "customers are checked against the contact rules (the audience's, or those given here) and recorded as "
+        "contacts of the campaign"))
+    allow_over_cap: bool = Field(False, description="with campaign: export treated customers who break the contact "
+                                                    "rules anyway (a warning) instead of refusing")
+
+
+#: An export request; the contact rules (with ``campaign``) override the audience's.
+ExportRequest = create_model("ExportRequest", __base__=_ExportRequest, __module__=__name__, **CONTACT_FIELDS)
 
 
 class ExportFile(BaseModel):

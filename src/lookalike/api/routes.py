@@ -156,16 +156,16 @@ def build_audience(request: Request, name: NameParam, body: m.AudienceRequest, u
     """Expand a seed set into a ranked, explained audience of an exact size and save it."""
     workspace = ws(request)
     check_name(body.name, "audience name")
-    result = service.build(workspace, name, body)
+    result = service.build(workspace, name, body, contacts=request.app.state.engine)
     with workspace.lock("audience", body.name):  # the answer describes this request's audience
-        workspace.save_audience(body.name, result, name)
+        workspace.save_audience(body.name, result, name, user.name)
         return service.audience_payload(workspace, body.name, result, top=body.top)
 
 
 @router.post("/datasets/{name}/reach", response_model=m.ReachOut, tags=["audiences"], responses=ERRORS)
 def reach(request: Request, name: NameParam, body: m.AudienceOptions, user: User = Depends(viewer)) -> dict:
     """Reach against similarity at one size, without saving (what the UI's size slider shows)."""
-    return service.reach_at(ws(request), name, body)
+    return service.reach_at(ws(request), name, body, contacts=request.app.state.engine)
 
 
 @router.get("/audiences", response_model=list[m.AudienceOut], tags=["audiences"], responses=ERRORS)
@@ -201,6 +201,13 @@ def download_audience(request: Request, name: NameParam,
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
+@router.get("/audiences/{name}/versions", tags=["audiences"], responses=ERRORS)
+def audience_versions(request: Request, name: NameParam, user: User = Depends(viewer)) -> list[dict]:
+    """Every version of an audience, newest first: number, created, who built it, size, who entered and
+    left since the version before, and the campaigns created from it (building a name again never overwrites it)."""
+    return campaigns.audience_history(ws(request), request.app.state.engine, name)
+
+
 @router.delete("/audiences/{name}", status_code=204, tags=["audiences"], responses=ERRORS)
 def delete_audience(request: Request, name: NameParam, user: User = Depends(editor)) -> None:
     """Delete an audience and its sidecar files (that exact name; its exports stay)."""
@@ -221,9 +228,11 @@ def run_playbook(request: Request, name: NameParam, playbook: NameParam, body: m
     """Run a playbook on a dataset and save its audience."""
     workspace = ws(request)
     check_name(body.name, "audience name")
-    result = service.run_playbook(workspace, name, playbook, size=body.size, params=body.params)
+    result = service.run_playbook(workspace, name, playbook, size=body.size, params=body.params,
+                                  contacts=request.app.state.engine,
+                                  **{k: getattr(body, k) for k in m.CONTACT_FIELDS})
     with workspace.lock("audience", body.name):
-        workspace.save_audience(body.name, result, name)
+        workspace.save_audience(body.name, result, name, user.name)
         return service.audience_payload(workspace, body.name, result, top=body.top)
 
 
@@ -231,9 +240,13 @@ def run_playbook(request: Request, name: NameParam, playbook: NameParam, body: m
 @router.post("/audiences/{name}/exports", response_model=m.ExportOut, status_code=201, tags=["exports"],
              responses=ERRORS)
 def export(request: Request, name: NameParam, body: m.ExportRequest, user: User = Depends(editor)) -> dict:
-    """Write the audience's file(s) for one destination (channel lists or hashed ad-platform lists)."""
-    res = service.export(ws(request), name, body.profile, user=user.name, exclude_ids=body.exclude_ids,
-                         allow_other_data=body.allow_other_data)
+    """Write the audience's file(s) for one destination (channel lists or hashed ad-platform lists). The
+    customers of channel files are recorded as contacted (the contact rules of later audiences read them);
+    with ``campaign``, the campaign's control group is left out and its contact rules are checked."""
+    res = service.export(ws(request), name, body.profile, user=user.name, engine=request.app.state.engine,
+                         exclude_ids=body.exclude_ids, allow_other_data=body.allow_other_data,
+                         campaign=body.campaign, allow_over_cap=body.allow_over_cap,
+                         **{k: getattr(body, k) for k in m.CONTACT_FIELDS})
     return service.export_payload(res, name)
 
 

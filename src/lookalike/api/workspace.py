@@ -7,7 +7,9 @@ Layout under ``home`` (``LOOKALIKE_HOME``)::
     datasets/<name>/customers.parquet   clean table, quarantine.csv, quality.{json,md,html}
     datasets/<name>/model/              the fitted LookalikeFinder (manifest + table + features)
     audiences/<name>.parquet            an audience and its sidecars (manifest, reach, profile, ...)
+    audiences/.versions/<name>/v<N>/    its earlier versions: building a name again never overwrites it
     exports/<audience>/<file>.csv       channel / ad-platform files; exports/export_log.jsonl
+    uplift/<name>/                      uplift models fitted on past campaigns (manifest + training table)
 
 Every name that reaches a path is checked against :data:`NAME_PATTERN` (letters, digits,
 ``.``, ``_``, ``-``; no path separators, no leading dot), so no request can leave the workspace,
@@ -28,14 +30,20 @@ import re
 import secrets
 import shutil
 import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from lookalike._version import __version__
-from lookalike.audience.store import audience_files, load_audience, save_audience
+from lookalike.audience.compare import compare_audiences
+from lookalike.audience.store import (archive_version, audience_files, audience_versions, load_audience,
+                                      next_version, restore_version, save_audience, versions_dir)
+from lookalike.campaigns.uplift_models import UpliftModel
 from lookalike.cleaning.table import CleanResult, clean_customers
 from lookalike.config.settings import private_dir
 from lookalike.errors import InputError, NotFound, ParameterError, UploadTooLarge
@@ -142,16 +150,63 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+class Rankings:
+    """Audiences built at the top of the size range, kept per dataset and options (all but the size).
+
+    The slider of the audience builder asks for one size after another with the same seeds
+    and options: the seeds are scored and the candidates ranked once, and every size up to
+    :data:`RANKING_HEAD` of the base is cut from that ranking (:func:`~lookalike.audience.expand.cut_audience`),
+    the final build included. An entry belongs to one fitted model (a re-fitted or reloaded
+    dataset never hits an old entry); the least recently used entries go beyond ``capacity``.
+    Requests for the same entry wait for the one building it instead of scoring again.
+    """
+
+    def __init__(self, capacity: int = 8):
+        self._entries: OrderedDict[tuple, tuple] = OrderedDict()
+        self._building: dict[tuple, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self.capacity = capacity
+
+    def get(self, dataset: str, finder: object, options: str, build: Callable[[], Any]) -> Any:
+        """The entry of (``dataset``, ``options``) for ``finder``, built with ``build()`` when missing."""
+        key = (dataset, options)
+        with self._lock:
+            lock = self._building.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                hit = self._entries.get(key)
+                if hit is not None and hit[0]() is finder:
+                    self._entries.move_to_end(key)
+                    return hit[1]
+            value = build()
+            with self._lock:
+                self._entries[key] = (weakref.ref(finder), value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.capacity:
+                    self._entries.popitem(last=False)
+                self._building.pop(key, None)  # later requests find the entry; waiters hold the lock already
+            return value
+
+    def forget(self, dataset: str | None = None) -> None:
+        """Drop the entries of one dataset (or all): its data or model changed."""
+        with self._lock:
+            for key in [k for k in self._entries if dataset is None or k[0] == dataset]:
+                del self._entries[key]
+
+
 class Workspace:
     """Datasets, models, audiences and exports under one directory."""
 
     def __init__(self, home: str | Path, data_dirs: Iterable[str | Path] = ()):
         self.home = private_dir(home)
         self.data_dirs = tuple(Path(d) for d in data_dirs)
-        for sub in ("datasets", "audiences", "exports"):
+        for sub in ("datasets", "audiences", "exports", "uplift"):
             (self.home / sub).mkdir(parents=True, exist_ok=True)
         self._finders: dict[str, object] = {}
+        self._uplift: dict[str, tuple[float, object]] = {}
         self._lock = threading.Lock()
+        #: rankings of recent audience requests (``lookalike.api.service.build`` cuts sizes from them)
+        self.rankings = Rankings()
         self._name_locks: dict[tuple[str, str], threading.RLock] = {}
 
     def lock(self, kind: str, name: str) -> threading.RLock:
@@ -179,7 +234,8 @@ class Workspace:
     def dataset_info(self, name: str) -> dict:
         d = self.dataset_dir(name)
         if not (d / "source.json").is_file():
-            raise NotFound(f"dataset {name!r} does not exist; upload or register it first (GET /api/v1/datasets lists them)")
+            raise NotFound(f"dataset {name!r} does not exist; upload or register it first (GET /api/v1/datasets lists them)",
+                           code="no_dataset", name=name)
         info = json.loads((d / "source.json").read_text("utf-8"))
         info["ready"] = (d / "model" / "manifest.json").is_file()
         return info
@@ -189,7 +245,8 @@ class Workspace:
         report = check_clean_set(self.dataset_dir(name))  # refuses a report of another run than the table
         if report is None:
             self.dataset_info(name)  # raises NotFound for an unknown dataset
-            raise NotFound(f"dataset {name!r} is not cleaned yet; poll its job until it is done")
+            raise NotFound(f"dataset {name!r} is not cleaned yet; poll its job until it is done", code="not_clean_yet",
+                           name=name)
         return report
 
     def prepare(self, name: str, load: Callable[[], object], source: dict,
@@ -205,6 +262,7 @@ class Workspace:
             self._write_source(d, {**source, "name": name, "created": _now(), "status": "cleaning"})
             with self._lock:
                 self._finders.pop(name, None)  # a re-upload replaces the model
+            self.rankings.forget(name)
             try:
                 return self._prepare(name, d, load, source, progress)
             except Exception as exc:  # the dataset says it failed (and why) instead of "cleaning" forever
@@ -257,7 +315,7 @@ class Workspace:
         info = self.dataset_info(name)
         if not info["ready"]:
             raise NotFound(f"dataset {name!r} has no fitted model yet (status {info.get('status')}); "
-                           "poll its job until it is done")
+                           "poll its job until it is done", code="not_fitted_yet", name=name)
 
         finder = LookalikeFinder.load(self.dataset_dir(name) / "model")
         with self._lock:
@@ -267,37 +325,53 @@ class Workspace:
         """Forget the finders kept in memory (their model files changed on disk, e.g. after an erasure)."""
         with self._lock:
             self._finders.clear()
+        self.rankings.forget()
 
     def delete_dataset(self, name: str) -> None:
         with self.lock("dataset", name):
             self.dataset_info(name)
             with self._lock:
                 self._finders.pop(name, None)
+            self.rankings.forget(name)
             shutil.rmtree(self.dataset_dir(name))
 
     # ---------------------------------------------------------- audiences
     def audience_path(self, name: str) -> Path:
         return self.home / "audiences" / f"{check_name(name, 'audience name')}.parquet"
 
-    def save_audience(self, name: str, result, dataset: str) -> Path:
-        """Write an ``AudienceResult`` with its manifest and review files (see ``audience.store``)."""
+    def save_audience(self, name: str, result, dataset: str, user: str | None = None) -> Path:
+        """Write an ``AudienceResult`` with its manifest and review files (see ``audience.store``) as a
+        new version of ``name``: the current one, if any, is kept under ``audiences/.versions``.
 
-        result.params["dataset"] = dataset
+        The manifest's parameters record the dataset, the version number and who built it."""
+
         path = self.audience_path(name)
         with self.lock("audience", name):
-            save_audience(result, path, model_version=__version__,
-                          data_fingerprint=fingerprint(self.dataset_dir(dataset) / "model"),
-                          customers=self.finder(dataset).customers_)
+            result.params.update(dataset=dataset, version=next_version(path), user=user)
+            archived = archive_version(path)
+            try:
+                save_audience(result, path, model_version=__version__,
+                              data_fingerprint=fingerprint(self.dataset_dir(dataset) / "model"),
+                              customers=self.finder(dataset).customers_)
+            except BaseException:
+                for f in audience_files(path):  # what this save wrote before it failed
+                    f.unlink()
+                if archived is not None:
+                    restore_version(archived, path)
+                raise
         return path
 
     def delete_audience(self, name: str) -> list[str]:
-        """Delete an audience and its sidecars — that name only; return the file names removed."""
+        """Delete an audience, its sidecars and its earlier versions — that name only; return the file
+        names removed."""
 
         with self.lock("audience", name):
             self.audience_info(name)
-            files = audience_files(self.audience_path(name))
+            path = self.audience_path(name)
+            files = [f for _, v in audience_versions(path) for f in audience_files(v)]
             for f in files:
                 f.unlink()
+            shutil.rmtree(versions_dir(path), ignore_errors=True)
         return [f.name for f in files]
 
     def audiences(self) -> list[dict]:
@@ -307,25 +381,108 @@ class Workspace:
             out.append(self.audience_info(p.name[: -len(".manifest.json")]))
         return sorted(out, key=lambda r: r.get("created") or "", reverse=True)
 
-    def audience_info(self, name: str) -> dict:
-        path = self.audience_path(name)
+    def audience_info(self, name: str, version: int | None = None) -> dict:
+        """An audience's summary (of one of its versions with ``version``): dataset, size, seeds, counts,
+        parameters, version number and who built it."""
+        path = self.audience_version_path(name, version)
         mpath = path.with_name(path.stem + ".manifest.json")
         if not path.is_file() or not mpath.is_file():
-            raise NotFound(f"audience {name!r} does not exist; build one with POST /api/v1/datasets/{{name}}/audiences")
+            raise NotFound(f"audience {name!r} does not exist; build one with POST /api/v1/datasets/{{name}}/audiences",
+                           code="no_audience", name=name)
         m = load_manifest(mpath)
         params = m.get("parameters") or {}
         return {"name": name, "dataset": params.get("dataset"), "created": m.get("created"),
                 "size": int((m.get("audience") or {}).get("rows", 0) or 0) or int(len(pd.read_parquet(path, columns=["rank"]))),
                 "seeds": int((m.get("seeds") or {}).get("count", 0)), "parameters": params,
-                "counts": m.get("counts") or {}}
+                "counts": m.get("counts") or {}, "version": int(params.get("version") or 1),
+                "user": params.get("user"), "sha256": (m.get("audience") or {}).get("sha256")}
 
-    def audience_table(self, name: str) -> pd.DataFrame:
-        self.audience_info(name)
-        return load_audience(self.audience_path(name))
+    def audience_version_path(self, name: str, version: int | None = None) -> Path:
+        """The file of one version of an audience (the current one without ``version``)."""
+        path = self.audience_path(name)
+        if version is None:
+            return path
+        for number, f in audience_versions(path):
+            if number == version:
+                return f
+        raise NotFound(f"audience {name!r} has no version {version}; GET /api/v1/audiences/{name}/versions lists them")
+
+    def audience_versions(self, name: str) -> list[dict]:
+        """Every version of an audience, oldest first: number, created, who built it, size, the audience
+        digest (campaigns record it) and who entered and who left since the version before."""
+        with self.lock("audience", name):
+            self.audience_info(name)
+            versions = audience_versions(self.audience_path(name))
+            out, previous = [], None
+            for number, path in versions:
+                info = self.audience_info(name, number)
+                ids = pd.read_parquet(path, columns=["customer_id"])
+                change = compare_audiences(previous, ids) if previous is not None else None
+                out.append({"version": number, "created": info["created"], "user": info["user"],
+                            "size": info["size"], "sha256": info["sha256"], "current": path == versions[-1][1],
+                            "entered": None if change is None else len(change.entered),
+                            "left": None if change is None else len(change.left)})
+                previous = ids
+        return out
+
+    def audience_table(self, name: str, version: int | None = None) -> pd.DataFrame:
+        """An audience's members (of one of its versions with ``version``), checked against its manifest."""
+        self.audience_info(name, version)
+        return load_audience(self.audience_version_path(name, version))
 
     def audience_sidecar(self, name: str, suffix: str) -> Path:
         path = self.audience_path(name)
         return path.with_name(path.stem + suffix)
+
+    # ------------------------------------------------------------ uplift models
+    def uplift_dir(self, name: str) -> Path:
+        return self.home / "uplift" / check_name(name, "uplift model name")
+
+    def uplift_models(self) -> list[dict]:
+        """Every saved uplift model's summary (from its manifest, without loading it), newest first."""
+        out = []
+        for d in (self.home / "uplift").iterdir():
+            m = d / "manifest.json"
+            if d.is_dir() and m.is_file():
+                doc = json.loads(m.read_text("utf-8"))
+                cv = (doc.get("cross_validation") or [{}])[0]
+                out.append({"name": d.name, "created": doc.get("created"), "learner": doc.get("learner"),
+                            "base": doc.get("base"), "outcome": doc.get("outcome"),
+                            "campaigns": (doc.get("source") or {}).get("campaigns", []),
+                            "dataset": (doc.get("source") or {}).get("dataset"),
+                            "n_treatment": doc.get("n_treatment"), "n_control": doc.get("n_control"),
+                            "cv_qini": cv.get("qini_mean"), "cv_qini_sd": cv.get("qini_sd")})
+        return sorted(out, key=lambda r: r.get("created") or "", reverse=True)
+
+    def uplift_model(self, name: str):
+        """A saved uplift model, loaded once per version of its files (loading refits it to check them)."""
+        manifest = self.uplift_dir(name) / "manifest.json"
+        if not manifest.is_file():
+            raise NotFound(f"uplift model {name!r} does not exist; fit one from past campaigns first")
+        stamp = manifest.stat().st_mtime
+        with self._lock:
+            cached = self._uplift.get(name)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        model = UpliftModel.load(self.uplift_dir(name))
+        with self._lock:
+            self._uplift[name] = (stamp, model)
+        return model
+
+    def save_uplift_model(self, name: str, model) -> Path:
+        """Save a fitted uplift model under ``name`` (replacing one of that name)."""
+        with self.lock("uplift", name):
+            path = model.save(self.uplift_dir(name))
+            with self._lock:
+                self._uplift.pop(name, None)
+        return path
+
+    def spool_dir(self) -> Path:
+        """A private folder inside the workspace for files being uploaded (never the system's /tmp:
+        they hold customer data); each caller makes and removes its own sub-folder."""
+        d = self.home / ".spool"
+        d.mkdir(mode=0o700, exist_ok=True)
+        return d
 
     # ------------------------------------------------------------ exports
     def export_dir(self, audience: str) -> Path:

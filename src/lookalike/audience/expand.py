@@ -10,7 +10,9 @@ Order of work in :func:`build_audience`:
    scorer, or ``auto`` (candidates validated on the seeds, leaders combined);
 4. drop non-candidates, counting each rule: seeds, negative seeds, VIPs, opted-out
    customers (``promo_channel == none``), a suppression list, include-filters
-   (region, category, channel) and a candidate rule;
+   (region, category, channel), a candidate rule and the contact rules (contacted
+   recently, at the contact cap: :mod:`lookalike.audience.contacts`), which filter
+   after scoring: nothing else in the rank depends on the contact history;
 5. rank by similarity (optionally × value percentile; or by predicted uplift, see
    :func:`objective_score`), break ties on the scorer's tie-break then on customer id,
    and cut at exactly ``size`` rows;
@@ -24,12 +26,15 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from lookalike.audience.auto import order_values
+from lookalike.audience.contacts import ContactRules, contact_exclusions, require_history, utc_timestamp
+from lookalike.audience.explain import SEED_MARK, describe, feature_lists, similarity_reference, strength
 from lookalike.audience.explain import explain as explain_rows
 from lookalike.audience.options import FILTER_COLUMNS, OBJECTIVES, VALUE_COLUMNS, AudienceOptions  # noqa: F401 (re-exported)
 from lookalike.audience.scoring import (
@@ -48,6 +53,7 @@ from lookalike.audience.seeds import (
     select_seeds,
 )
 from lookalike.cleaning.ids import canonical_ids
+from lookalike.features import DERIVED, derive_features
 from lookalike.errors import InputError, ParameterError, ResultWarning
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -155,64 +161,17 @@ def _seed_weights(customers: pd.DataFrame, seeds: object) -> tuple[np.ndarray, l
     return w, [_set_name(s) for s in sets]
 
 
-def build_audience(
-    finder: "LookalikeFinder",
-    seeds: object = None,
-    size: object = None,
-    *,
-    options: AudienceOptions | None = None,
-    explain: bool = True,
-    uplift: np.ndarray | None = None,
-    campaign_outcomes: pd.DataFrame | None = None,
-    **kwargs: object,
-) -> AudienceResult:
-    """Score every customer against the seeds and return the top ``size`` candidates, explained.
-
-    The options are an :class:`~lookalike.audience.options.AudienceOptions` (``options``), or its
-    fields as keywords (``build_audience(finder, "vip", "5%", exclude_vips=True)``); ``seeds`` and
-    ``size`` override the options' own. See the module docstring for the order of work; every option
-    is recorded in ``params``. ``objective`` ``"uplift"`` or ``"blend"`` ranks by ``uplift`` (predicted
-    incremental response per customer, aligned with the fitted table, e.g. from an uplift model) — see
-    :func:`objective_score`. ``explain=False`` leaves the reasons out (faster: the UI's reach slider).
-    ``seed_order`` (a column of the table, e.g. a date, or one value per customer) is the seeds'
-    order in time: ``auto`` then validates forward. ``campaign_outcomes`` (``customer_id`` and
-    ``converted``: the contacted customers of an earlier campaign from the same kind of seeds)
-    lets ``auto`` validate on real responders.
-    """
-    o = AudienceOptions.build(options, seeds=seeds, size=size, **kwargs)
-    finder._check_fitted()
+def _funnel(finder: "LookalikeFinder", seed_w: np.ndarray, o: AudienceOptions, contacts: object = None,
+            rules: ContactRules | None = None, contacts_as_of: object = None,
+            ) -> tuple[np.ndarray, dict[str, int], np.ndarray, ResultWarning | None, np.ndarray]:
+    """The candidates (a mask) and the count of every exclusion, in order; the negative seeds'
+    positions, the suppression list's warning and the customers the ranking is among (the candidates
+    before the contact rules, which filter the ranking but do not shape it)."""
     customers = finder.customers_
     n = len(customers)
-    ids = finder.ids_.to_numpy()
-    scorer_asked = check_scorer(o.scorer or getattr(finder, "scorer", "auto") or "auto")
-    k = o.k
-    target = parse_size(o.size, n)
-
-    specs = [s.spec for s in o.seeds] if isinstance(o.seeds, (list, tuple)) and o.seeds and all(
-        isinstance(s, SeedSet) for s in o.seeds) else [o.seeds]
-    literal = [w for spec in (*specs, o.negative_seeds, o.candidate_rule)
-               for w in rule_literal_warnings(customers, spec)]
-    seed_w, seed_names = _seed_weights(customers, o.seeds)
-    seed_pos = np.flatnonzero(seed_w > 0)
-    if len(seed_pos) == 0:
-        raise InputError("the seed set is empty: no customer matches it; check the rule or the id list"
-                         + "".join(f" ({w})" for w in literal))
-    if len(seed_pos) >= n:
-        raise InputError(f"the seed set is the whole base ({n:,} customers); there is nobody left to find — "
-                         "narrow the seeds")
-    weights_s = seed_w[seed_pos]
-    group_names, group_idx = feature_groups(finder.feature_names_, finder.spec_.categorical)
-    X = finder.X_
-    diagnostics = diagnose_seeds(X, seed_pos, ids, group_names, group_idx, seed_weight=weights_s,
-                                 random_state=o.random_state)
-    data = scoring_data(X, finder.feature_names_, finder.spec_, customers, k=k, learn_weights=o.learn_weights,
-                        random_state=o.random_state, value_column=o.value_column)
-    order = _seed_order(customers, o.seed_order)
-    outcomes = _outcome_rows(finder, campaign_outcomes) if campaign_outcomes is not None else None
-
-    # candidates and the count of every exclusion, in order
     cand = np.ones(n, dtype=bool)
     counts: dict[str, int] = {"base": n}
+    suppress_warning = None
 
     def exclude(label: str, mask: np.ndarray) -> None:
         hit = cand & mask
@@ -232,7 +191,7 @@ def build_audience(
     if o.exclude_vips and "vip_flag" in customers:
         exclude("excluded: VIPs", pd.to_numeric(customers["vip_flag"], errors="coerce").fillna(0).eq(1).to_numpy())
     if o.exclude_opted_out and "promo_channel" in customers:
-        exclude("excluded: opted out (promo_channel none)", customers["promo_channel"].astype(str).eq("none").to_numpy())
+        exclude("excluded: opted out (promo_channel none)", _text_isin(customers["promo_channel"], ["none"]))
     if o.suppress is not None:
         sup = canonical_ids(o.suppress)
         exclude("excluded: suppression list", finder.ids_.isin(sup))
@@ -241,22 +200,103 @@ def build_audience(
         if col not in customers.columns:
             raise ParameterError(f"filter column {col!r} is not in the customer table; use one of {', '.join(FILTER_COLUMNS)}")
         values = [allowed] if isinstance(allowed, str) else list(allowed)
-        exclude(f"filtered: {col} not in {', '.join(map(str, values))}", ~customers[col].astype(str).isin(values).to_numpy())
+        exclude(f"filtered: {col} not in {', '.join(map(str, values))}", ~_text_isin(customers[col], values))
     if o.candidate_rule:
         exclude("filtered: candidate rule", ~rule_mask(customers, o.candidate_rule).to_numpy())
+    # the contact rules filter the ranking, they do not shape it: value percentiles rank among these
+    ranked_among = cand.copy()
+    if rules is not None:
+        for label, mask in contact_exclusions(finder.ids_, contacts, rules, contacts_as_of):
+            exclude(label, mask)
     counts["candidates"] = int(cand.sum())
+    return cand, counts, neg_pos, suppress_warning, ranked_among
+
+
+def audience_funnel(finder: "LookalikeFinder", seeds: object, *, contacts: object = None,
+                    as_of: datetime | None = None, **options: object) -> dict[str, int]:
+    """The funnel of an audience (base, every exclusion and filter, the contact rules, candidates)
+    without scoring anyone; ``contacts`` and ``as_of`` as in :func:`build_audience`."""
+    o = AudienceOptions.build(None, seeds=seeds, **options)
+    rules = ContactRules.parse(o.exclude_contacted_within, o.max_contacts)
+    require_history(rules, contacts)
+    as_of_ts = utc_timestamp(as_of if as_of is not None else datetime.now(timezone.utc))
+    return _funnel(finder, _seed_weights(finder.customers_, o.seeds)[0], o, contacts, rules, as_of_ts)[1]
+
+
+def build_audience(
+    finder: "LookalikeFinder",
+    seeds: object = None,
+    size: object = None,
+    *,
+    options: AudienceOptions | None = None,
+    explain: bool = True,
+    uplift: np.ndarray | None = None,
+    contacts: object = None,
+    as_of: datetime | None = None,
+    campaign_outcomes: pd.DataFrame | None = None,
+    **kwargs: object,
+) -> AudienceResult:
+    """Score every customer against the seeds and return the top ``size`` candidates, explained.
+
+    The options are an :class:`~lookalike.audience.options.AudienceOptions` (``options``), or its
+    fields as keywords (``build_audience(finder, "vip", "5%", exclude_vips=True)``); ``seeds`` and
+    ``size`` override the options' own. See the module docstring for the order of work; every option
+    is recorded in ``params``. ``objective`` ``"uplift"`` or ``"blend"`` ranks by ``uplift`` (predicted
+    incremental response per customer, aligned with the fitted table, e.g. from an uplift model) — see
+    :func:`objective_score`. ``explain=False`` leaves the reasons out (faster: the UI's reach slider).
+    ``contacts`` is the contact history the options ``exclude_contacted_within`` and ``max_contacts``
+    read: an engine of the campaign store or a frame of ``customer_id, contacted_at``; windows end at
+    ``as_of`` (default: now). See :mod:`lookalike.audience.contacts`. ``seed_order`` (a column of the
+    table, e.g. a date, or one value per customer) is the seeds' order in time: ``auto`` then validates
+    forward. ``campaign_outcomes`` (``customer_id`` and ``converted``: the contacted customers of an
+    earlier campaign from the same kind of seeds) lets ``auto`` validate on real responders.
+    """
+    o = AudienceOptions.build(options, seeds=seeds, size=size, **kwargs)
+    rules = ContactRules.parse(o.exclude_contacted_within, o.max_contacts)
+    require_history(rules, contacts)
+    contacts_as_of = utc_timestamp(as_of if as_of is not None else datetime.now(timezone.utc))
+    finder._check_fitted()
+    customers = finder.customers_
+    n = len(customers)
+    ids = finder.ids_.to_numpy()
+    scorer_asked = check_scorer(o.scorer or getattr(finder, "scorer", "auto") or "auto")
+    k = o.k
+    target = parse_size(o.size, n)
+
+    specs = [s.spec for s in o.seeds] if isinstance(o.seeds, (list, tuple)) and o.seeds and all(
+        isinstance(s, SeedSet) for s in o.seeds) else [o.seeds]
+    literal = [w for spec in (*specs, o.negative_seeds, o.candidate_rule)
+               for w in rule_literal_warnings(customers, spec)]
+    seed_w, seed_names = _seed_weights(customers, o.seeds)
+    seed_pos = np.flatnonzero(seed_w > 0)
+    if len(seed_pos) == 0:
+        raise InputError("the seed set is empty: no customer matches it; check the rule or the id list"
+                         + "".join(f" ({w})" for w in literal), code="seeds_empty")
+    if len(seed_pos) >= n:
+        raise InputError(f"the seed set is the whole base ({n:,} customers); there is nobody left to find — "
+                         "narrow the seeds", code="seeds_whole_base", customers=n)
+    weights_s = seed_w[seed_pos]
+    group_names, group_idx = feature_groups(finder.feature_names_, finder.spec_.categorical)
+    X = finder.X_
+    diagnostics = diagnose_seeds(X, seed_pos, ids, group_names, group_idx, seed_weight=weights_s,
+                                 random_state=o.random_state)
+    data = scoring_data(X, finder.feature_names_, finder.spec_, customers, k=k, learn_weights=o.learn_weights,
+                        random_state=o.random_state, value_column=o.value_column)
+    order = _seed_order(customers, o.seed_order)
+    outcomes = _outcome_rows(finder, campaign_outcomes) if campaign_outcomes is not None else None
+
+    cand, counts, neg_pos, suppress_warning, ranked_among = _funnel(finder, seed_w, o, contacts, rules,
+                                                                    contacts_as_of)
 
     warnings = [*diagnostics.warnings, *literal]
     if o.suppress is not None and suppress_warning is not None:
         warnings.append(suppress_warning)
     size_eff = min(target, counts["candidates"])
     if size_eff < target:
-        warnings.append(ResultWarning(
-            "too_few_candidates", f"only {counts['candidates']:,} customers qualify after exclusions and filters; "
-            f"the audience has {size_eff:,} rows instead of {target:,}",
-            candidates=counts["candidates"], size=target))
+        warnings.append(_too_few(counts["candidates"], target))
     if size_eff == 0:
-        raise InputError("no customer qualifies for the audience after exclusions and filters; relax them")
+        raise InputError("no customer qualifies for the audience after exclusions and filters; relax them",
+                         code="no_candidates")
 
     scores = score_audience(data, seed_pos, scorer=scorer_asked, seed_weight=weights_s, seed_order=order,
                             outcomes=outcomes)
@@ -276,7 +316,7 @@ def build_audience(
     rank_score = similarity.copy()
     if o.value is not None:
         v = pd.to_numeric(customers[o.value], errors="coerce").to_numpy(dtype=float)
-        pct = pd.Series(np.where(cand, v, np.nan)).rank(pct=True).fillna(0).to_numpy()
+        pct = pd.Series(np.where(ranked_among, v, np.nan)).rank(pct=True).fillna(0).to_numpy()
         rank_score = similarity * pct ** float(o.value_weight)
     rank_score = objective_score(rank_score, uplift, o.objective, n)
     order_score = rank_score
@@ -300,11 +340,19 @@ def build_audience(
         audience.insert(3, "predicted_uplift", np.round(np.asarray(uplift, dtype=float)[chosen], 6))
     if o.value is not None or o.objective != "similarity":
         audience.insert(3, "rank_score", np.round(rank_score[chosen], 6))
+    profile = audience_profile(customers, seed_pos, chosen, finder.spec_)
+    reference = similarity_reference(scores.similarity, seed_pos)
     if explain:
-        _, reasons = explain_rows(Xw, seed_pos, chosen, group_names, group_idx, random_state=o.random_state)
-        if o.include_seeds:
-            reasons = np.where(seed_w[chosen] > 0, "in the seed set", reasons)
-        audience.insert(3, "reason", reasons.astype(str))
+        _, features = explain_rows(Xw, seed_pos, chosen, group_names, group_idx, random_state=o.random_state)
+        levels = strength(similarity[chosen], reference)
+        lists = feature_lists(features)
+        if o.include_seeds:  # a seed kept in the audience is there because it is one
+            kept = seed_w[chosen] > 0
+            levels, lists = np.where(kept, "seed", levels), np.where(kept, SEED_MARK, lists)
+        audience.insert(3, "reason", describe(audience, features, profile, levels=levels,
+                                              seeds=seed_kind(seed_names)).astype(str))
+        audience.insert(4, "reason_features", lists.astype(str))
+        audience.insert(5, "resemblance", levels.astype(str))
     audience = audience.reset_index(drop=True)
     counts["audience"] = len(audience)
     params = {
@@ -315,8 +363,11 @@ def build_audience(
         "exclude_opted_out": o.exclude_opted_out, "filters": dict(o.filters or {}),
         "candidate_rule": list(o.candidate_rule or []), "value": o.value,
         "value_weight": float(o.value_weight) if o.value else None, "seed_sets": seed_names, **params_neg,
-        "random_state": o.random_state, "objective": o.objective,
+        "random_state": o.random_state, "objective": o.objective, "similarity_reference": reference,
+        **rules.to_dict(),
     }
+    if rules:
+        params["contacts_as_of"] = contacts_as_of.isoformat()
     if col_w is not None:
         params["feature_weights"] = {g: round(float(col_w[group_idx == i][0]), 4) for i, g in enumerate(group_names)}
     if scores.validation is not None:
@@ -326,13 +377,58 @@ def build_audience(
         audience=audience,
         diagnostics=diagnostics,
         reach=reach,
-        profile=audience_profile(customers, seed_pos, chosen, finder.spec_),
+        profile=profile,
         sensitive=sensitive_profile(customers, chosen, finder.spec_.sensitive),
         counts=counts,
         params=params,
         seed_ids=[str(i) for i in ids[seed_pos]],
         warnings=warnings,
     )
+
+
+def combine_audiences(finder: "LookalikeFinder", results: Sequence[AudienceResult], size: int, *,
+                      by: str, funnel: dict[str, int]) -> AudienceResult:
+    """One audience from audiences built per group (a playbook's ``per``: each category's seeds and
+    candidates apart): members ranked by how much they resemble their own group's seeds (similarity over
+    that group's similarity reference), then by id, and cut at ``size``. ``funnel`` is the whole's
+    (:func:`audience_funnel` with the seeds and candidate rule of every group); candidates of no group
+    (a value without seeds) are counted as filtered so the funnel adds up. Profile and seed diagnostics
+    are made again on the whole."""
+    if not results:
+        raise InputError(f"no group of {by} has seeds and candidates; check the playbook's rules")
+    parts = [r.audience.assign(_relative=r.audience["similarity"] / (r.params.get("similarity_reference") or 1.0))
+             for r in results]
+    audience = (pd.concat(parts, ignore_index=True)
+                .sort_values(["_relative", "customer_id"], ascending=[False, True], kind="stable").head(size)
+                .drop(columns="_relative").reset_index(drop=True))
+    audience["rank"] = np.arange(1, len(audience) + 1)
+    ids = pd.Index(finder.ids_)
+    seed_ids = [i for r in results for i in r.seed_ids]
+    seed_pos = np.flatnonzero(ids.isin(seed_ids))
+    chosen = ids.get_indexer(audience["customer_id"].astype(str))
+    grouped = sum(int(r.counts["candidates"]) for r in results)
+    counts = {k: v for k, v in funnel.items() if k != "candidates"}
+    counts[f"filtered: {by} without seeds"] = int(funnel["candidates"]) - grouped
+    counts.update(candidates=grouped, audience=len(audience))
+    group_names, group_idx = feature_groups(finder.feature_names_, finder.spec_.categorical)
+    diagnostics = diagnose_seeds(finder.X_, seed_pos, finder.ids_.to_numpy(), group_names, group_idx)
+    params = {**results[0].params, "per": by, "similarity_reference": None, "size": int(size),
+              "groups": {str(r.params.get("group")): int(len(r.audience)) for r in results}}
+    # one warning per kind (the groups' diagnostics say the same thing with their own numbers)
+    warnings = list({w.code if isinstance(w, ResultWarning) else w: w for r in results for w in r.warnings}.values())
+    return AudienceResult(audience=audience, diagnostics=diagnostics, reach=results[0].reach.iloc[:0],
+                          profile=audience_profile(finder.customers_, seed_pos, chosen, finder.spec_),
+                          sensitive=sensitive_profile(finder.customers_, chosen, finder.spec_.sensitive),
+                          counts=counts, params=params, seed_ids=seed_ids, warnings=warnings)
+
+
+def seed_kind(seed_sets: Sequence[str]) -> str:
+    """``"vip"`` when the seeds are the VIPs (the reasons then say "the VIPs"), else ``"other"``.
+
+    >>> seed_kind(["vip"]), seed_kind(["vip", "ids.csv"])
+    ('vip', 'other')
+    """
+    return "vip" if list(seed_sets) == ["vip"] else "other"
 
 
 def objective_score(score: np.ndarray, uplift: np.ndarray | None, objective: str, n: int) -> np.ndarray:
@@ -363,11 +459,19 @@ def rank_order(score: np.ndarray, tiebreak: np.ndarray, ids: np.ndarray, head: i
     Sorting 10M string ids takes minutes; ties on both numeric keys are rare, so the numbers
     are sorted first and ids only order the tied groups that start within the first ``head``
     positions (all of them without ``head``). Same order as ``np.lexsort((ids, tiebreak, -score))``
-    wherever it is used (the top ``head``).
+    wherever it is used (the top ``head``). With ``head`` only the rows scoring at least the
+    ``head``-th best score are ordered and returned (a partition first: sorting every row took
+    seconds at 10M, and an audience and its reach table use the head only).
 
     >>> rank_order(np.array([0.5, 0.9, 0.5, 0.5]), np.array([1.0, 0.0, 1.0, 0.2]), np.array(["b", "z", "a", "c"]))
     array([1, 3, 2, 0])
     """
+    rows = None
+    if head is not None and head < len(score):
+        kth = np.partition(-score, head - 1)[head - 1]
+        if not np.isnan(kth):  # every row that can be in the head, ties with its last included
+            rows = np.flatnonzero(-score <= kth)
+            score, tiebreak, ids, head = score[rows], tiebreak[rows], ids[rows], None
     order = np.lexsort((tiebreak, -score))
     s, t = score[order], tiebreak[order]
     new_group = np.ones(len(order), dtype=bool)
@@ -381,7 +485,7 @@ def rank_order(score: np.ndarray, tiebreak: np.ndarray, ids: np.ndarray, head: i
         pos = np.flatnonzero(tied)
         sub = np.lexsort((ids[order[pos]].astype(str), group[pos]))
         order[pos] = order[pos[sub]]
-    return order
+    return order if rows is None else rows[order]
 
 
 def _seed_order(customers: pd.DataFrame, seed_order: object) -> np.ndarray | None:
@@ -429,6 +533,8 @@ def reach_table(sorted_similarity: np.ndarray, n_base: int, shares: Sequence[flo
 
 def audience_profile(customers: pd.DataFrame, seed_pos: np.ndarray, chosen: np.ndarray, spec) -> pd.DataFrame:
     """Mean of each numeric feature and share of each category, in seeds, audience and base."""
+    if any(c in DERIVED and c not in customers.columns for c in spec.numeric):
+        customers = derive_features(customers)  # frequency: orders per month, as the features see it
     groups = {"seeds": customers.iloc[seed_pos], "audience": customers.iloc[chosen], "base": customers}
     rows = []
     numeric = [c for c in spec.numeric if c in customers.columns]
@@ -437,7 +543,7 @@ def audience_profile(customers: pd.DataFrame, seed_pos: np.ndarray, chosen: np.n
         rows.append({"feature": c, **{g: float(pd.to_numeric(df[c], errors="coerce").astype("float64").mean())
                                       for g, df in groups.items()}})
     for c in [c for c in spec.categorical if c in customers.columns]:
-        shares = {g: df[c].astype(str).value_counts(normalize=True) for g, df in groups.items()}
+        shares = {g: _shares(df[c]) for g, df in groups.items()}
         for cat in shares["base"].index:
             rows.append({"feature": f"{c}={cat}", **{g: float(s.get(cat, 0.0)) for g, s in shares.items()}})
     prof = pd.DataFrame(rows, columns=["feature", "seeds", "audience", "base"])
@@ -453,10 +559,73 @@ def sensitive_profile(customers: pd.DataFrame, chosen: np.ndarray, sensitive: Se
                if c in customers.columns and c not in personal and not c.startswith("consent_")]
     rows = []
     for c in columns:
-        base = customers[c].astype(str).value_counts(normalize=True)
-        aud = customers.iloc[chosen][c].astype(str).value_counts(normalize=True)
+        base = _shares(customers[c])
+        aud = _shares(customers[c].iloc[chosen])
         rows += [{"attribute": c, "value": v, "audience": float(aud.get(v, 0.0)), "base": float(base[v])}
                  for v in base.index[:50]]  # categories, not customers
     out = pd.DataFrame(rows, columns=["attribute", "value", "audience", "base"])
     out["ratio"] = out["audience"] / out["base"].replace(0, np.nan)
     return out
+
+
+def _text_isin(s: pd.Series, values: Sequence[str]) -> np.ndarray:
+    """``s.astype(str).isin(values)`` as a boolean array; a categorical column is compared on its
+    categories (writing 10M rows as text took seconds and gigabytes)."""
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return s.astype(str).isin(values).to_numpy(dtype=bool)
+    hit = np.append(s.cat.categories.astype(str).isin(list(values)), False)  # last: a missing value
+    codes = s.cat.codes.to_numpy()
+    return hit[np.where(codes >= 0, codes, hit.size - 1)]
+
+
+def _shares(s: pd.Series) -> pd.Series:
+    """``s.astype(str).value_counts(normalize=True)``; a categorical column is counted on its codes.
+
+    Same shares in the same order: most frequent first, ties in order of first appearance,
+    missing values and absent categories left out.
+    """
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return s.astype(str).value_counts(normalize=True)
+    codes = s.cat.codes.to_numpy()
+    codes = codes[codes >= 0]
+    seen = pd.unique(codes)  # in order of first appearance
+    counts = np.bincount(codes, minlength=len(s.cat.categories))[seen]
+    order = np.argsort(-counts, kind="stable")
+    names = np.asarray(s.cat.categories.astype(str), dtype=object)[seen[order]]
+    return pd.Series(counts[order] / max(int(counts.sum()), 1), index=pd.Index(names, dtype="str", name=s.name),
+                     name="proportion")
+
+
+def _too_few(candidates: int, target: int) -> ResultWarning:
+    return ResultWarning("too_few_candidates", f"only {candidates:,} customers qualify after exclusions and filters; "
+                         f"the audience has {candidates:,} rows instead of {target:,}", candidates=candidates, size=target)
+
+
+def cut_audience(result: AudienceResult, finder: "LookalikeFinder", size: object) -> AudienceResult | None:
+    """The audience of ``size`` cut from ``result``, built with the same options at a larger size.
+
+    An audience is the head of one ranking of the candidates, and the order of the first
+    ``REACH_SHARES[-1]`` of the base does not depend on the size asked for: so the first rows
+    of ``result`` are what :func:`build_audience` would return at ``size`` (a test compares
+    them), with their profile, counts, size and warnings made again for that size. Returns
+    None when ``result`` holds fewer rows than ``size`` needs.
+    """
+    import dataclasses
+
+    n = result.counts["base"]
+    target = parse_size(size, n)
+    size_eff = min(target, result.counts["candidates"])
+    if size_eff > len(result.audience):
+        return None
+    audience = result.audience.iloc[:size_eff].reset_index(drop=True)
+    chosen = finder.ids_.get_indexer(audience["customer_id"].astype(str).to_numpy())
+    seed_pos = finder.ids_.get_indexer(result.seed_ids)
+    warnings = [w for w in result.warnings if getattr(w, "code", None) != "too_few_candidates"]
+    if size_eff < target:  # where build_audience puts it: after the seed diagnostics' warnings
+        warnings.insert(len(result.diagnostics.warnings), _too_few(result.counts["candidates"], target))
+    customers = finder.customers_
+    return dataclasses.replace(
+        result, audience=audience, counts={**result.counts, "audience": size_eff},
+        params={**result.params, "size": target}, warnings=warnings,
+        profile=audience_profile(customers, seed_pos, chosen, finder.spec_),
+        sensitive=sensitive_profile(customers, chosen, finder.spec_.sensitive))

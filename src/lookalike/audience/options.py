@@ -10,7 +10,9 @@ a field says why in its ``off`` metadata (a test holds every face to this list).
 Kinds, and how the faces take them: ``seeds`` ("vip", ids, id file or rule), ``size`` (count, share
 or percentage), ``choice`` (one of ``choices``), ``int``/``float`` (within ``bounds``), ``flag``,
 ``ids`` (customer ids; a file on the command line), ``filters`` (column → allowed values), ``rule``
-(conditions; one line of text on the command line and in the API), ``text`` (a name, e.g. a column).
+(conditions; one line of text on the command line and in the API), ``text`` (a name, e.g. a column),
+``duration`` (a number of days or weeks: "14d", "2w") and ``cap`` (contacts per window: "3/30d"), both
+one line of text in every face.
 
 This module imports no data library: ``lookalike --help`` builds its options from it.
 
@@ -22,20 +24,24 @@ Traceback (most recent call last):
 lookalike.errors.ParameterError: k must be a whole number >= 1, got 0
 >>> [f.name for f in option_fields("api")][:3]
 ['seeds', 'size', 'scorer']
+>>> parse_duration("2w"), parse_cap("3/30d")
+(datetime.timedelta(days=14), (3, datetime.timedelta(days=30)))
 """
 
 from __future__ import annotations
 
 import dataclasses
 import numbers
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from lookalike.errors import ParameterError
 
-__all__ = ["FACES", "FILTER_COLUMNS", "KINDS", "OBJECTIVES", "VALUE_COLUMNS", "AudienceOptions", "choices",
-           "option_fields"]
+__all__ = ["CONTACT_OPTIONS", "FACES", "FILTER_COLUMNS", "KINDS", "OBJECTIVES", "VALUE_COLUMNS", "AudienceOptions",
+           "choices", "option_fields", "parse_cap", "parse_duration"]
 
 #: Columns a value-aware ranking may use.
 VALUE_COLUMNS = ("total_spent", "avg_ticket")
@@ -45,7 +51,13 @@ FILTER_COLUMNS = ("region", "fav_category", "signup_channel", "promo_channel")
 OBJECTIVES = ("similarity", "uplift", "blend")
 #: The faces that offer the options (the web form fills the API's model).
 FACES = ("cli", "api", "playbook")
-KINDS = ("seeds", "size", "choice", "int", "float", "flag", "ids", "filters", "rule", "text")
+KINDS = ("seeds", "size", "choice", "int", "float", "flag", "ids", "filters", "rule", "text", "duration", "cap")
+#: The options that read the contact history of the campaign store (the expansion needs ``contacts=``).
+CONTACT_OPTIONS = ("exclude_contacted_within", "max_contacts")
+
+# whole numbers from 1 (a window of 0 days or a cap of 0 contacts means nothing)
+_DURATION = re.compile(r"^\s*(0*[1-9]\d*)\s*([dw])\s*$", re.IGNORECASE)
+_CAP = re.compile(r"^\s*(0*[1-9]\d*)\s*/\s*(0*[1-9]\d*\s*[dw])\s*$", re.IGNORECASE)
 
 _NO_UPLIFT_MODEL = "needs an uplift model (lookalike uplift fit), which only lookalike expand --uplift-model loads"
 
@@ -100,6 +112,12 @@ class AudienceOptions:
     value_weight: float = _option(0.5, "Weight of the value percentile in the rank (0 to 1)", "float", bounds=(0, 1))
     random_state: int = _option(0, "Seed of the random choices (base sample, diagnostics)", "int",
                                 bounds=(0, 2**31 - 1))
+    exclude_contacted_within: str | None = _option(
+        None, "Leave out customers contacted in this many days or weeks before now, e.g. 14d or 2w (contact history "
+              "of the campaign store)", "duration")
+    max_contacts: str | None = _option(
+        None, "Leave out customers already at this many contacts in the window, e.g. 3/30d (contact history of the "
+              "campaign store)", "cap")
     objective: str = _option("similarity", "Rank by similarity, uplift (predicted incremental response) or blend "
                                            "(similarity × uplift)", "choice", choices=OBJECTIVES,
                              off={"api": _NO_UPLIFT_MODEL, "playbook": _NO_UPLIFT_MODEL})
@@ -116,6 +134,10 @@ class AudienceOptions:
             raise ParameterError(f"value_weight must be between 0 and 1, got {self.value_weight!r}")
         if self.objective not in OBJECTIVES:
             raise ParameterError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        if self.exclude_contacted_within is not None:
+            parse_duration(self.exclude_contacted_within)
+        if self.max_contacts is not None:
+            parse_cap(self.max_contacts)
 
     @classmethod
     def build(cls, options: AudienceOptions | None = None, *, seeds: object = None, size: object = None,
@@ -144,3 +166,35 @@ def choices(f: dataclasses.Field) -> tuple[str, ...]:
     """The allowed values of a ``choice`` or ``filters`` field (empty for other kinds)."""
     c = f.metadata.get("choices")
     return tuple(c() if callable(c) else c or ())
+
+
+def parse_duration(text: object, option: str = "exclude_contacted_within") -> timedelta:
+    """A window of whole days or weeks: ``"14d"``, ``"2w"`` (at least one day).
+
+    >>> parse_duration("14d").days, parse_duration(" 2W ").days
+    (14, 14)
+    >>> parse_duration("14")
+    Traceback (most recent call last):
+    lookalike.errors.ParameterError: exclude_contacted_within must be a number of days or weeks such as 14d or 2w, got '14'
+    """
+    m = _DURATION.match(text) if isinstance(text, str) else None
+    if m is None:
+        raise ParameterError(f"{option} must be a number of days or weeks such as 14d or 2w, got {text!r}")
+    n = int(m.group(1))
+    return timedelta(days=n * (7 if m.group(2).lower() == "w" else 1))
+
+
+def parse_cap(text: object, option: str = "max_contacts") -> tuple[int, timedelta]:
+    """A contact cap ``"N/WINDOW"``: at most N contacts in the window (``"3/30d"``, ``"1/1w"``).
+
+    >>> parse_cap("3 / 4w")
+    (3, datetime.timedelta(days=28))
+    >>> parse_cap("3")
+    Traceback (most recent call last):
+    lookalike.errors.ParameterError: max_contacts must be contacts per window such as 3/30d (3 contacts in 30 days) or 1/1w, got '3'
+    """
+    m = _CAP.match(text) if isinstance(text, str) else None
+    if m is None:
+        raise ParameterError(f"{option} must be contacts per window such as 3/30d (3 contacts in 30 days) or 1/1w, "
+                             f"got {text!r}")
+    return int(m.group(1)), parse_duration(m.group(2), option)

@@ -45,7 +45,9 @@ MAX_OUTLIER_SHARE = 0.10
 
 
 #: Columns that rules may use without them being stored in the clean table.
-DERIVED_RULE_COLUMNS = ("purchase_interval_days", "recency_ratio")
+DERIVED_RULE_COLUMNS = ("purchase_interval_days", "recency_ratio", "category_high_ticket", "ticket_gap")
+#: ``category_high_ticket`` is this quantile of the average ticket within each favourite category.
+HIGH_TICKET_QUANTILE = 0.8
 
 
 def with_rule_columns(customers: pd.DataFrame) -> pd.DataFrame:
@@ -54,7 +56,15 @@ def with_rule_columns(customers: pd.DataFrame) -> pd.DataFrame:
     ``purchase_interval_days`` = 30.44 × tenure_months / total_orders, the customer's own
     typical time between purchases; ``recency_ratio`` = days_since_last_purchase /
     purchase_interval_days: above 1 the customer is later than usual (early churn risk),
-    far above it they have lapsed.
+    far above it they have lapsed. ``category_high_ticket``: the average ticket of the top 20% of
+    the customer's favourite category (its 80th percentile, :data:`HIGH_TICKET_QUANTILE`);
+    ``ticket_gap`` = category_high_ticket − avg_ticket: above 0 the customer buys below the high
+    ticket of their own category (upsell room), at or below 0 they are one of its high-ticket buyers.
+
+    >>> df = pd.DataFrame({"fav_category": ["A"] * 5 + ["B"] * 5, "avg_ticket": [10, 20, 30, 40, 50] * 2,
+    ...                    "total_orders": [1] * 10, "tenure_months": [12] * 10})
+    >>> with_rule_columns(df)["ticket_gap"].tolist()[:5]
+    [32.0, 22.0, 12.0, 2.0, -8.0]
     """
     out = customers.copy(deep=False)
     orders = pd.to_numeric(out.get("total_orders"), errors="coerce")
@@ -62,6 +72,13 @@ def with_rule_columns(customers: pd.DataFrame) -> pd.DataFrame:
     interval = 30.44 * tenure / orders.where(orders > 0)
     out["purchase_interval_days"] = interval
     out["recency_ratio"] = pd.to_numeric(out.get("days_since_last_purchase"), errors="coerce") / interval.where(interval > 0)
+    if "avg_ticket" in out or "total_spent" in out:
+        ticket = (pd.to_numeric(out["avg_ticket"], errors="coerce") if "avg_ticket" in out
+                  else pd.to_numeric(out["total_spent"], errors="coerce") / orders.where(orders > 0)).astype("float64")
+        group = out["fav_category"].astype(str) if "fav_category" in out else pd.Series("", index=out.index)
+        high = ticket.groupby(group.to_numpy()).quantile(HIGH_TICKET_QUANTILE)  # one value per category
+        out["category_high_ticket"] = group.map(high).astype("float64").to_numpy()
+        out["ticket_gap"] = out["category_high_ticket"] - ticket
     return out
 
 
@@ -193,6 +210,73 @@ def rule_literal_warnings(customers: pd.DataFrame, conditions: object) -> list[R
                 "rule_value_not_found", f"rule '{col} {op.replace('_', ' ')} ...': "
                 f"{', '.join(repr(v) for v in absent)} {'is' if len(absent) == 1 else 'are'} not a value of {col}, "
                 f"so it matches no customer; {col} has: {have or 'no values'}", column=col, values=absent))
+    return out
+
+
+#: Quantiles a condition builder offers as typical values of a numeric column.
+RULE_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+#: A text column with more distinct values than this is not offered as a rule column (free text, ids).
+MAX_RULE_CATEGORIES = 50
+
+
+@dataclass(frozen=True)
+class RuleColumn:
+    """A column a rule may use, described for a point-and-click condition builder.
+
+    ``kind`` is ``number`` (ordered values: compare, top/bottom %), ``category`` (values to pick
+    from, most frequent first, with their counts) or ``flag`` (0/1, true/false). ``quantiles`` maps
+    each share of :data:`RULE_QUANTILES` to the column's value there.
+    """
+
+    name: str
+    kind: str
+    values: tuple[str, ...] = ()
+    counts: tuple[int, ...] = ()
+    quantiles: tuple[tuple[float, float], ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "values": list(self.values), "counts": list(self.counts),
+                "quantiles": [list(q) for q in self.quantiles], "minimum": self.minimum, "maximum": self.maximum}
+
+
+def rule_columns(customers: pd.DataFrame, exclude: Iterable[str] = ()) -> list[RuleColumn]:
+    """The columns of a customer table a rule can use (derived ones included), from the data itself:
+    categories with their counts, numeric quantiles and range. ``exclude``: columns never offered
+    (personal and sensitive data: a rule on them would target people by who they are).
+
+    >>> df = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "region": ["Sur", "Sur", "Norte"],
+    ...                    "total_spent": [10.0, 20.0, 30.0], "vip_flag": [0, 1, 0]})
+    >>> [(c.name, c.kind) for c in rule_columns(df)][:3]
+    [('region', 'category'), ('total_spent', 'number'), ('vip_flag', 'flag')]
+    >>> rule_columns(df)[0].values, rule_columns(df)[0].counts
+    (('Sur', 'Norte'), (2, 1))
+    """
+    skip = {"customer_id", "notes", *exclude}
+    table = with_rule_columns(customers) if {"total_orders", "tenure_months"} <= set(customers.columns) else customers
+    out = []
+    for col in table.columns:  # columns, not customers
+        if col in skip or str(col).startswith("consent_"):
+            continue
+        s = table[col]
+        if pd.api.types.is_bool_dtype(s.dtype):
+            out.append(RuleColumn(str(col), "flag"))
+        elif pd.api.types.is_numeric_dtype(s.dtype):
+            num = pd.to_numeric(s, errors="coerce").astype("float64").dropna()
+            if num.empty:
+                continue
+            if num.isin([0.0, 1.0]).all():
+                out.append(RuleColumn(str(col), "flag"))
+                continue
+            q = num.quantile(list(RULE_QUANTILES)).to_numpy()
+            out.append(RuleColumn(str(col), "number", quantiles=tuple((float(a), float(b)) for a, b in
+                                                                      zip(RULE_QUANTILES, q)),
+                                  minimum=float(num.min()), maximum=float(num.max())))
+        elif isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+            counts = s.dropna().astype(str).value_counts()
+            if 0 < len(counts) <= MAX_RULE_CATEGORIES:
+                out.append(RuleColumn(str(col), "category", tuple(counts.index), tuple(int(c) for c in counts)))
     return out
 
 

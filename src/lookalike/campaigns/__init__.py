@@ -18,7 +18,8 @@ from lookalike.campaigns.plan import Plan, minimum_detectable_effect, sample_siz
 from lookalike.campaigns.report import (CampaignResults, Comparison, campaign_results, compare_results,
                                         results_from_frame, stored_results)
 from lookalike.campaigns.stats import Uplift, bootstrap_diff_ci, mean_uplift, proportion_uplift
-from lookalike.campaigns.store import (Campaign, CampaignError, CreatedCampaign, OutcomeImport, add_cost,
+from lookalike.campaigns.store import (Campaign, CampaignError, CreatedCampaign, OutcomeFileError, OutcomeImport,
+                                       OutcomeProblem, add_cost,
                                        assignments_frame, campaign_frame, control_ids, create_campaign,
                                        delete_campaign, get_campaign, import_outcomes, list_campaigns, read_outcomes)
 from lookalike.campaigns.uplift import (UpliftBootstrap, bootstrap_uplift_metrics, qini_coefficient, qini_curve,
@@ -30,7 +31,7 @@ __all__ = [
     "Plan", "minimum_detectable_effect", "sample_size", "uplift_plan",
     "CampaignResults", "Comparison", "campaign_results", "compare_results", "results_from_frame", "stored_results",
     "Uplift", "bootstrap_diff_ci", "mean_uplift", "proportion_uplift",
-    "Campaign", "CampaignError", "CreatedCampaign", "OutcomeImport", "add_cost", "assignments_frame",
+    "Campaign", "CampaignError", "CreatedCampaign", "OutcomeFileError", "OutcomeImport", "OutcomeProblem", "add_cost", "assignments_frame",
     "campaign_frame", "control_ids", "create_campaign", "delete_campaign", "get_campaign", "import_outcomes",
     "list_campaigns", "read_outcomes",
     "qini_coefficient", "qini_curve", "uplift_by_bin", "UpliftBootstrap", "bootstrap_uplift_metrics",

@@ -25,6 +25,7 @@ from scipy import stats as sps
 from lookalike.campaigns.holdout import SampleRatioCheck, sample_ratio_check
 from lookalike.campaigns.stats import Uplift, bootstrap_diff_ci, mean_uplift, proportion_uplift
 from lookalike.errors import InputError, MissingColumnsError, ResultWarning
+from lookalike.i18n import format_money, format_number, format_percent, format_points, p_clause, translator
 from lookalike.io import to_jsonable
 
 MIN_CONVERTERS = 10  # below this many converters in an arm, the revenue verdict is withheld
@@ -183,46 +184,44 @@ def _pct(x: float) -> str:
     return f"{x * 100:+.2f} pp"
 
 
-def _money(x: float) -> str:
-    return f"{x:,.0f}"
-
-
-def _with_verdict(r: CampaignResults) -> CampaignResults:
-    conf = f"{1 - r.alpha:.0%}"
+def verdict_text(r: CampaignResults, lang: str = "en", currency: str | None = None) -> str:
+    """The plain verdict of a campaign in ``lang``: conversion (up, down or unclear, with the interval and
+    the p-value), incremental revenue, and whether the campaign paid for its cost; numbers and money in
+    the locale's format (``currency``: ISO code of the amounts, when known)."""
+    t = translator(lang)
+    conf = format_percent(1 - r.alpha, lang, 0)
+    pp = lambda x: format_points(x, lang)  # noqa: E731
+    num = lambda x: format_number(x, lang)  # noqa: E731
+    money = lambda x: format_money(x, lang, currency, decimals=0)  # noqa: E731
     c, v = r.uplifts["conversion_rate"], r.uplifts["revenue_per_customer"]
-    n_t = r.srm.n_treatment
+    p = p_clause(c.p_value, lang)
     if c.diff_low > 0:
-        head = (f"The campaign raised conversion by {_pct(c.diff)} ({conf} CI {_pct(c.diff_low)} to "
-                f"{_pct(c.diff_high)}, p = {c.p_value:.2g}): about {r.incremental_conversions.value:,.0f} extra "
-                f"converting customers among {n_t:,} treated ({r.incremental_conversions.low:,.0f} to "
-                f"{r.incremental_conversions.high:,.0f}).")
+        inc = r.incremental_conversions
+        head = t("verdict_up", diff=pp(c.diff), conf=conf, low=pp(c.diff_low), high=pp(c.diff_high), p=p,
+                 extra=num(inc.value), treated=num(r.srm.n_treatment), extra_low=num(inc.low), extra_high=num(inc.high))
     elif c.diff_high < 0:
-        head = (f"The campaign lowered conversion by {_pct(-c.diff).lstrip('+')} ({conf} CI {_pct(c.diff_low)} to "
-                f"{_pct(c.diff_high)}, p = {c.p_value:.2g}).")
+        head = t("verdict_down", diff=pp(-c.diff).lstrip("+"), conf=conf, low=pp(c.diff_low), high=pp(c.diff_high), p=p)
     else:
-        head = (f"No clear effect on conversion: {_pct(c.diff)} with a {conf} CI from {_pct(c.diff_low)} to "
-                f"{_pct(c.diff_high)} (p = {c.p_value:.2g}), which includes zero; the data cannot tell a "
-                "gain from no effect.")
-    rev = (f" Incremental revenue is estimated at {_money(r.incremental_revenue.value)} ({conf} CI "
-           f"{_money(r.incremental_revenue.low)} to {_money(r.incremental_revenue.high)}).")
+        head = t("verdict_none", diff=pp(c.diff), conf=conf, low=pp(c.diff_low), high=pp(c.diff_high), p=p)
+    rev = t("verdict_revenue", value=money(r.incremental_revenue.value), conf=conf,
+            low=money(r.incremental_revenue.low), high=money(r.incremental_revenue.high))
     few = int(min(r.arms.loc["treatment", "converters"], r.arms.loc["control", "converters"]))
     if few < MIN_CONVERTERS:
         # Welch's interval leans on each arm's variance; with a handful of buyers it is not trustworthy.
-        rev += (f" With only {few} converting customer(s) in one arm, revenue and return cannot be judged "
-                "reliably: plan a larger audience or holdout (lookalike campaign plan).")
+        rev += t("verdict_few", few=num(few))
     elif r.cost > 0:
-        if r.incremental_revenue.low > r.cost:
-            rev += f" Even the low end exceeds the cost of {_money(r.cost)}: the campaign paid for itself."
-        elif r.incremental_revenue.high < r.cost:
-            rev += f" Even the high end is below the cost of {_money(r.cost)}: the campaign did not pay for itself."
-        else:
-            rev += (f" Against a cost of {_money(r.cost)} the interval spans both a loss and a gain: whether it paid "
-                    "for itself is uncertain.")
+        key = ("verdict_paid" if r.incremental_revenue.low > r.cost else
+               "verdict_not_paid" if r.incremental_revenue.high < r.cost else "verdict_uncertain")
+        rev += t(key, cost=money(r.cost))
     else:
-        rev += " No cost is recorded, so no return can be computed (lookalike campaign cost)."
+        rev += t("verdict_no_cost")
     if v.diff_low <= 0 <= v.diff_high and c.diff_low > 0:
-        rev += " Revenue is noisier than conversion, so its interval is wider."
-    return CampaignResults(**{**r.__dict__, "verdict": head + rev})
+        rev += t("verdict_noisy")
+    return head + rev
+
+
+def _with_verdict(r: CampaignResults) -> CampaignResults:
+    return CampaignResults(**{**r.__dict__, "verdict": verdict_text(r, "en")})
 
 
 def campaign_results(engine: sa.Engine, ref: int | str, *, alpha: float = 0.05, bootstrap: bool = True) -> CampaignResults:

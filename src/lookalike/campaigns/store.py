@@ -169,12 +169,13 @@ def write_transaction(engine: sa.Engine, work: Callable[[sa.Connection], T], *,
 
 
 def delete_customer_rows(conn: sa.Connection, customer_id: str) -> dict[str, int]:
-    """Delete one customer's outcome and assignment rows in every campaign (inside the caller's
+    """Delete one customer's outcome, assignment and contact rows in every campaign (inside the caller's
     transaction); ``customer_id`` must be canonical. Returns the rows deleted per table."""
-    o, a = db.outcomes, db.assignments
+    o, a, c = db.outcomes, db.assignments, db.contacts
     n_out = conn.execute(sa.delete(o).where(o.c.customer_id == customer_id)).rowcount or 0
     n_asg = conn.execute(sa.delete(a).where(a.c.customer_id == customer_id)).rowcount or 0
-    return {"outcomes": int(n_out), "assignments": int(n_asg)}
+    n_con = conn.execute(sa.delete(c).where(c.c.customer_id == customer_id)).rowcount or 0
+    return {"outcomes": int(n_out), "assignments": int(n_asg), "contacts": int(n_con)}
 
 
 def get_campaign(engine: sa.Engine, ref: int | str) -> Campaign:
@@ -349,10 +350,42 @@ class OutcomeImport:
     customers_without_outcome: int
 
 
+@dataclass(frozen=True)
+class OutcomeProblem:
+    """One kind of bad row in an outcome file: what (``code``), in which column, how many rows, the first
+    file lines (header = line 1) and an example id. Codes: ``no_customer_id``, ``not_a_number``,
+    ``negative``, ``fractional``, ``duplicate_id``, ``unknown_id``."""
+
+    code: str
+    count: int
+    lines: tuple[int, ...]
+    column: str | None = None
+    example: str | None = None
+
+    def text(self) -> str:
+        """The problem in one English phrase (the CLI's error names every problem this way)."""
+        what = {"no_customer_id": "without customer_id", "not_a_number": f"with a non-numeric {self.column}",
+                "negative": f"with a negative {self.column}",
+                "fractional": f"with a fractional {self.column} (counts must be whole numbers)",
+                "duplicate_id": f"sharing a customer_id with another row (e.g. {self.example!r})",
+                "unknown_id": f"with a customer_id not in the campaign (e.g. {self.example!r})"}[self.code]
+        return f"{self.count} row(s) {what} (file line(s) {', '.join(map(str, self.lines))})"
+
+
+class OutcomeFileError(InputError):
+    """An outcome file with bad rows: nothing was imported; ``problems`` lists every kind of bad row."""
+
+    def __init__(self, where: str, problems: list[OutcomeProblem]):
+        self.where, self.problems = where, list(problems)
+        super().__init__(f"{where}: nothing imported: " + "; ".join(p.text() for p in self.problems) +
+                         ". Fix the file (ids must be the campaign's audience ids, one row each, metrics ≥ 0)")
+
+
 def validate_outcomes(df: pd.DataFrame, assigned_ids: pd.Index, where: str = "outcomes") -> pd.DataFrame:
     """Check an outcome table and return it clean (customer_id + the five metrics as numbers).
 
-    Every problem is collected first; the error names each kind with its count and first rows.
+    Every problem is collected first (pandera's lazy validation): an :class:`OutcomeFileError` names
+    each kind with its count and first file lines, and carries them as :class:`OutcomeProblem`s.
     """
     if not isinstance(df, pd.DataFrame) or "customer_id" not in df.columns:
         raise MissingColumnsError(["customer_id"], getattr(df, "columns", []), where=where)
@@ -363,35 +396,34 @@ def validate_outcomes(df: pd.DataFrame, assigned_ids: pd.Index, where: str = "ou
         raise InputError(f"{where} has no rows; nothing to import")
     out = pd.DataFrame({"customer_id": pd.Series(normalize_ids(df["customer_id"]), dtype="string")})
     df = df.reset_index(drop=True)
-    problems: list[str] = []
+    problems: list[OutcomeProblem] = []
 
-    def report(mask: pd.Series, what: str) -> None:
+    def report(mask: pd.Series, code: str, column: str | None = None, example: str | None = None) -> None:
         if mask.any():
-            rows = (np.flatnonzero(mask.to_numpy()) + 2)[:5]  # +2: header line and 1-based numbering
-            problems.append(f"{int(mask.sum())} row(s) {what} (file line(s) {', '.join(map(str, rows))})")
+            lines = (np.flatnonzero(mask.to_numpy()) + 2)[:5]  # +2: header line and 1-based numbering
+            problems.append(OutcomeProblem(code, int(mask.sum()), tuple(int(x) for x in lines), column, example))
 
-    report(out["customer_id"].isna() | (out["customer_id"] == ""), "without customer_id")
+    report(out["customer_id"].isna() | (out["customer_id"] == ""), "no_customer_id")
     for col in OUTCOME_COLUMNS:
         if col not in df.columns:
             out[col] = 0.0
             continue
         raw = df[col]
         num = pd.to_numeric(raw, errors="coerce")
-        report(num.isna() & raw.notna() & (raw.astype("string").str.strip() != ""), f"with a non-numeric {col}")
+        report(num.isna() & raw.notna() & (raw.astype("string").str.strip() != ""), "not_a_number", col)
         num = num.fillna(0.0)
-        report(num < 0, f"with a negative {col}")
+        report(num < 0, "negative", col)
         if col != "revenue":
-            report(num != np.floor(num), f"with a fractional {col} (counts must be whole numbers)")
+            report(num != np.floor(num), "fractional", col)
         out[col] = num.astype(float)
     dup = out["customer_id"].duplicated(keep=False) & out["customer_id"].notna()
-    report(dup, f"sharing a customer_id with another row (e.g. {out.loc[dup, 'customer_id'].iloc[0]!r})"
-           if dup.any() else "")
+    if dup.any():
+        report(dup, "duplicate_id", example=str(out.loc[dup, "customer_id"].iloc[0]))
     known = out["customer_id"].isin(assigned_ids) | out["customer_id"].isna()
-    report(~known, f"with a customer_id not in the campaign (e.g. {out.loc[~known, 'customer_id'].iloc[0]!r})"
-           if (~known).any() else "")
+    if (~known).any():
+        report(~known, "unknown_id", example=str(out.loc[~known, "customer_id"].iloc[0]))
     if problems:
-        raise InputError(f"{where}: nothing imported: " + "; ".join(problems) +
-                         ". Fix the file (ids must be the campaign's audience ids, one row each, metrics ≥ 0)")
+        raise OutcomeFileError(where, problems)
     for col in OUTCOME_COLUMNS[:4]:
         out[col] = out[col].astype(np.int64)
     return out

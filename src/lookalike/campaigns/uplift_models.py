@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import product
 from pathlib import Path
@@ -42,7 +42,7 @@ from lookalike.campaigns.uplift import uplift_metrics
 from lookalike.cleaning.ids import normalize_ids
 from lookalike.errors import CampaignError, InputError, MissingColumnsError, ModelFormatError, ParameterError
 from lookalike.features import FeatureSpec, check_feature_input, make_feature_pipeline
-from lookalike.io import atomic_path, file_digest, write_table
+from lookalike.io import MANIFEST_NAME, atomic_path, read_manifest, write_manifest, write_table
 
 LEARNERS = ("two_model", "x_learner", "class_transformation")
 BASES = ("logistic", "boosting")
@@ -56,7 +56,8 @@ GRIDS: dict[str, list[dict]] = {
 }
 UPLIFT_MODEL_FORMAT = "lookalike-uplift-model"
 UPLIFT_MODEL_FORMAT_VERSION = 1
-_MANIFEST, _TRAINING, _CHECK = "manifest.json", "training.parquet", "check.npy"
+_TRAINING, _CHECK = "training.parquet", "check.npy"
+_MANIFEST = MANIFEST_NAME
 #: Outcome columns kept with the training table (the campaign store's names); planning reads them.
 OUTCOMES = ("clicks", "conversions", "revenue")
 
@@ -226,10 +227,6 @@ def _input_columns(spec: FeatureSpec, customers: pd.DataFrame) -> list[str]:
     return [c for c in customers.columns if c in need]
 
 
-def _spec_from_dict(d: dict) -> FeatureSpec:
-    return FeatureSpec(**{k: (dict(v) if k == "groups" else tuple(v)) for k, v in d.items()})
-
-
 class UpliftModel:
     """Predicted incremental response per customer, learned from a campaign's treatment and control arms.
 
@@ -326,14 +323,12 @@ class UpliftModel:
             "learner": self.candidate_.learner, "base": self.candidate_.base, "params": self.candidate_.params,
             "outcome": self.outcome, "random_state": self.random_state, "n_splits": self.n_splits,
             "n_repeats": self.n_repeats,
-            "spec": {k: (dict(v) if isinstance(v, dict) else list(v)) for k, v in asdict(self.spec_).items()},
+            "spec": self.spec_.to_dict(),
             "n_treatment": int(self.training_["_treatment"].sum()),
             "n_control": int((self.training_["_treatment"] == 0).sum()),
             "source": self.source_, "cross_validation": self.cv_.to_dict("records"),
-            "files": {name: file_digest(root / name, "sha256") for name in (_TRAINING, _CHECK)},
         }
-        with atomic_path(root / _MANIFEST) as tmp:
-            tmp.write_text(json.dumps(manifest, indent=2, default=float), encoding="utf-8")
+        write_manifest(root, manifest, (_TRAINING, _CHECK))
         return root
 
     def _training_X(self) -> np.ndarray:
@@ -345,28 +340,10 @@ class UpliftModel:
         root = Path(path)
         mpath = root / _MANIFEST
         refit = "; fit it again with lookalike uplift fit"
-        if not mpath.is_file():
-            raise ModelFormatError(f"{root} is not an uplift model directory (no {_MANIFEST}){refit}")
+        m = read_manifest(root, fmt=UPLIFT_MODEL_FORMAT, version=UPLIFT_MODEL_FORMAT_VERSION, files=(_TRAINING, _CHECK),
+                          what="an uplift model", fix="fit it again with lookalike uplift fit")
         try:
-            m = json.loads(mpath.read_text("utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ModelFormatError(f"{mpath} is not valid JSON ({exc}){refit}") from None
-        if not isinstance(m, dict) or m.get("format") != UPLIFT_MODEL_FORMAT:
-            raise ModelFormatError(f"{mpath} is not an uplift model manifest{refit}")
-        if m.get("format_version") != UPLIFT_MODEL_FORMAT_VERSION:
-            raise ModelFormatError(f"{root} was saved in uplift model format {m.get('format_version')!r}, this "
-                                   f"Lookalike reads format {UPLIFT_MODEL_FORMAT_VERSION}{refit}")
-        files = m.get("files") or {}
-        if set(files) != {_TRAINING, _CHECK}:
-            raise ModelFormatError(f"{mpath} does not list the model files{refit}")
-        for name, digest in files.items():
-            f = root / name
-            if not f.is_file():
-                raise ModelFormatError(f"{root} is incomplete: {name} is missing{refit}")
-            if file_digest(f, "sha256") != digest:
-                raise ModelFormatError(f"{f} does not match its checksum in {_MANIFEST} (modified or corrupt){refit}")
-        try:
-            spec = _spec_from_dict(m["spec"])
+            spec = FeatureSpec.from_dict(m["spec"])
             model = cls(m["learner"], m["base"], dict(m["params"]), spec=spec, outcome=m["outcome"],
                         n_splits=int(m["n_splits"]), n_repeats=int(m["n_repeats"]),
                         random_state=int(m["random_state"]))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 # Status of one cell after parsing. Order matters only for display.
@@ -24,6 +25,8 @@ INVALID = "invalid"      # could not be parsed or out of range: value is NaN (ne
 
 STATUSES: tuple[str, ...] = (CLEAN, FIXED, AMBIGUOUS, CODE, MISSING, INVALID)
 STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
+_OK = (CLEAN, FIXED, AMBIGUOUS)
+_OK_CODES = np.array([STATUSES.index(s) for s in _OK], dtype=np.int8)
 
 
 @dataclass(frozen=True)
@@ -45,5 +48,15 @@ class ColumnParse:
 
     def counts(self) -> dict[str, int]:
         """Number of cells per status (every status present, zeros included)."""
-        vc = self.status.value_counts()
-        return {s: int(vc.get(s, 0)) for s in STATUSES}
+        if self.status.dtype != STATUS_DTYPE:
+            vc = self.status.value_counts()
+            return {s: int(vc.get(s, 0)) for s in STATUSES}
+        codes = self.status.array.codes
+        n = np.bincount(codes[codes >= 0], minlength=len(STATUSES))
+        return {s: int(n[i]) for i, s in enumerate(STATUSES)}
+
+    def ok(self) -> np.ndarray:
+        """Boolean array: the cell has a value (CLEAN, FIXED or AMBIGUOUS)."""
+        if self.status.dtype != STATUS_DTYPE:
+            return self.status.isin(_OK).to_numpy(dtype=bool)
+        return np.isin(self.status.array.codes, _OK_CODES)

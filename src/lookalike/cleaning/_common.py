@@ -72,6 +72,7 @@ class Uniques:
     counts: number of rows holding each unique value.
     index:  the input index (outputs are aligned with it).
     name:   the input name.
+    kind:   :func:`kinds` of ``values`` when known (see :func:`kinds_of`).
     """
 
     codes: np.ndarray
@@ -79,6 +80,7 @@ class Uniques:
     counts: np.ndarray
     index: pd.Index
     name: object
+    kind: np.ndarray | None = None  # :func:`kinds` of ``values`` when factorizing already knew it
 
 
 def as_series(s: object, *, arg: str = "s") -> pd.Series:
@@ -124,6 +126,12 @@ def factorize(s: pd.Series) -> Uniques:
         split = _factorize_split(s)
         if split is not None:
             return split
+    if isinstance(s.dtype, pd.StringDtype):  # text and missing values only
+        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        codes = np.asarray(codes, dtype=np.intp)
+        values = np.asarray(uniq, dtype=object)
+        counts = np.bincount(codes[codes >= 0], minlength=values.size)
+        return Uniques(codes, values, counts, s.index, s.name, np.full(values.size, K_STR, dtype=np.int8))
     try:
         codes, uniq = pd.factorize(s, use_na_sentinel=True)
     except TypeError:  # unhashable cells
@@ -166,22 +174,31 @@ def _factorize_split(s: pd.Series) -> Uniques | None:
     with np.errstate(invalid="ignore"):
         if (np.abs(f) > _MAX_EXACT_INT).any():  # floats stop telling big ints apart
             return None
-    ncodes, nuniq = pd.factorize(f, use_na_sentinel=True)
-    tcodes2, tuniq = pd.factorize(raw[text_rows], use_na_sentinel=True)
-    _, nfirst = np.unique(ncodes, return_index=True)
-    nfirst = nfirst[1:] if ncodes.size and ncodes.min() < 0 else nfirst  # drop the NaN "code" -1
-    _, tfirst = np.unique(tcodes2, return_index=True)
-    first_row = np.concatenate([num_rows[nfirst], text_rows[tfirst]])
-    values = np.concatenate([raw[num_rows[nfirst]], raw[text_rows[tfirst]]])
-    order = np.argsort(first_row, kind="stable")
-    renumber = np.empty(order.size, dtype=np.intp)
-    renumber[order] = np.arange(order.size)
-    codes = np.full(raw.size, -1, dtype=np.intp)
+    ncodes, _ = pd.factorize(f, use_na_sentinel=True)
+    tcodes2, _ = pd.factorize(raw[text_rows], use_na_sentinel=True)
     valid = ncodes >= 0
-    codes[num_rows[valid]] = renumber[ncodes[valid]]
-    codes[text_rows] = renumber[len(nuniq) + tcodes2]
-    counts = np.bincount(codes[codes >= 0], minlength=order.size)
-    return Uniques(codes, values[order], counts, s.index, s.name)
+    num_rows, ncodes = num_rows[valid], ncodes[valid]
+    # the first row of each distinct number and text; in row order they are the uniques
+    nfirst, tfirst = num_rows[first_positions(ncodes)], text_rows[first_positions(tcodes2)]
+    head = np.zeros(raw.size, dtype=bool)
+    head[nfirst] = True
+    head[tfirst] = True
+    heads = np.flatnonzero(head)
+    rank = np.cumsum(head) - 1
+    codes = np.full(raw.size, -1, dtype=np.intp)
+    codes[num_rows] = rank[nfirst][ncodes]
+    codes[text_rows] = rank[tfirst][tcodes2]
+    counts = np.bincount(codes[codes >= 0], minlength=heads.size)
+    kind = np.where(text_t[tcodes[heads]], K_STR, K_NUM).astype(np.int8)
+    return Uniques(codes, raw[heads], counts, s.index, s.name, kind)
+
+
+def first_positions(codes: np.ndarray) -> np.ndarray:
+    """Position of the first occurrence of each code, for codes numbered by first appearance
+    (as ``pd.factorize`` numbers them) without missing ones: where the running maximum grows."""
+    if codes.size == 0:
+        return np.zeros(0, dtype=np.intp)
+    return np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1))
 
 
 _MAX_EXACT_INT = 2.0**53
@@ -233,6 +250,11 @@ def kinds(values: np.ndarray) -> np.ndarray:
     # fromiter: np.array(list of types) would inspect every type object as a possible sequence
     codes, distinct = pd.factorize(np.fromiter(map(type, values), dtype=object, count=values.size))
     return np.array([_kind_of(t) for t in distinct], dtype=np.int8)[codes]
+
+
+def kinds_of(u: Uniques) -> np.ndarray:
+    """:func:`kinds` of the unique values (known from factorizing, or computed)."""
+    return u.kind if u.kind is not None else kinds(u.values)
 
 
 def to_float(values: np.ndarray) -> np.ndarray:

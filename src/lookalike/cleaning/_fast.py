@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -48,6 +49,15 @@ def disabled() -> Iterator[None]:
         _ENABLED = before
 
 
+def _text_array(values: np.ndarray) -> pa.StringArray | None:
+    """``values`` as an Arrow string array, or None when a cell is not text (or missing)."""
+    try:
+        arr = pa.array(values, pa.string(), from_pandas=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    return None if arr.null_count else arr
+
+
 def ascii_part(values: np.ndarray) -> tuple[np.ndarray, pa.Array] | None:
     """(mask of the ASCII texts, those texts as an Arrow array), or None to use the slow path.
 
@@ -56,11 +66,8 @@ def ascii_part(values: np.ndarray) -> tuple[np.ndarray, pa.Array] | None:
     """
     if not _ENABLED or values.size == 0:
         return None
-    try:
-        arr = pa.array(values, pa.string(), from_pandas=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
-    if arr.null_count:
+    arr = _text_array(values)
+    if arr is None:
         return None
     mask = pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
     if not mask.any():
@@ -99,11 +106,56 @@ def clean_ascii(arr: pa.Array, *, apostrophes: bool = True) -> pa.Array:
 
     ``apostrophes=False`` keeps backticks (the free-text cleaner only tidies spaces).
     """
-    x = pc.replace_substring(arr, "`", "'") if apostrophes else arr
-    needs = pc.match_substring_regex(x, _WS_BUT_SPACE + "|  ")  # a run to collapse: rare, so only those rows
-    if pc.any(needs).as_py():
-        x = pc.if_else(needs, pc.replace_substring_regex(x, WS + "+", " "), x)
+    arr = _contiguous(arr)
+    x = pc.replace_substring(arr, "`", "'") if apostrophes and _rows_with(arr, _BACKTICK).any() else arr
+    needs = _rows_with(arr, _WS_BUT_SPACE_BYTES) | _rows_with_double_space(arr)  # a run to collapse: rare
+    if needs.any():
+        x = _replace_rows(x, needs, lambda part: pc.replace_substring_regex(part, WS + "+", " "))
     return pc.utf8_trim(x, " ")
+
+
+def _replace_rows(arr: pa.Array, rows: np.ndarray, fn: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """``arr`` with the texts at ``rows`` (a mask) replaced by ``fn`` of them (run on those texts only)."""
+    mask = pa.array(rows)
+    return pc.replace_with_mask(arr, mask, fn(arr.filter(mask)))
+
+
+def _byte_table(chars: str) -> np.ndarray:
+    table = np.zeros(256, dtype=bool)
+    table[[ord(ch) for ch in chars]] = True
+    return table
+
+
+_BACKTICK = _byte_table("`")
+_WS_BYTES = _byte_table("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f ")  # WS
+_WS_BUT_SPACE_BYTES = _byte_table("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f")  # _WS_BUT_SPACE
+
+
+def _contiguous(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _rows_with(arr: pa.Array, table: np.ndarray) -> np.ndarray:
+    """Which texts hold a byte of ``table`` (a 256-entry lookup; ASCII bytes only)."""
+    offsets, data = _buffers(arr)
+    hit = np.flatnonzero(table[data[offsets[0] : offsets[-1]]]) + offsets[0]
+    out = np.zeros(len(arr), dtype=bool)
+    if hit.size:
+        out[np.searchsorted(offsets, hit, side="right") - 1] = True
+    return out
+
+
+def _rows_with_double_space(arr: pa.Array) -> np.ndarray:
+    """Which texts hold two spaces in a row."""
+    offsets, data = _buffers(arr)
+    body = data[offsets[0] : offsets[-1]] == 32
+    pair = np.flatnonzero(body[:-1] & body[1:]) + offsets[0]
+    out = np.zeros(len(arr), dtype=bool)
+    if pair.size:
+        row = np.searchsorted(offsets, pair, side="right") - 1
+        same = pair + 1 < offsets[row + 1]  # the second space in the same text
+        out[row[same]] = True
+    return out
 
 
 def digit_blind(pattern: str) -> bool:
@@ -123,27 +175,59 @@ def _digit_blind(pattern: str) -> bool:
     return not re.search(r"[0-9]", rest)
 
 
-def extract(values: np.ndarray, pattern: re.Pattern[str]) -> dict[str, np.ndarray] | None:
-    """``Series.str.extract(pattern)`` of the texts in ``values``: {group: object array, None where absent}.
+@dataclass(frozen=True)
+class Shapes:
+    """Texts matched by a digit-blind pattern once per distinct *digit shape* (:func:`match_shapes`).
+
+    ``codes`` maps each text to its shape (the last slot: no match); ``text``/``span`` hold each
+    group's text in the shape and its byte span (``-1``: absent). Every text of a shape has the
+    shape's bytes but for which ASCII digit it holds, so a group without digits has the shape's
+    text, and a group with digits is cut from each text at the shape's byte span.
+    """
+
+    arr: pa.Array
+    codes: np.ndarray
+    text: dict[str, np.ndarray]
+    span: dict[str, np.ndarray]
+    cut: dict[str, bool]
+
+    def rows(self, per_shape: np.ndarray) -> np.ndarray:
+        """A per-shape array (``len(shapes) + 1``, last: no match) mapped to the texts."""
+        return per_shape[self.codes]
+
+    def arrow(self, group: str) -> pa.Array:
+        """The group's text in every text as an Arrow array (null where absent)."""
+        if not self.cut[group]:
+            return pa.array(self.rows(self.text[group]), pa.string())
+        start, stop = self.span[group][self.codes].T
+        return _slice(self.arr, start, stop)
+
+    def objects(self, group: str) -> np.ndarray:
+        """The group's text in every text as an object array (None where absent)."""
+        if not self.cut[group]:
+            return self.rows(self.text[group])
+        return to_objects(self.arrow(group))
+
+
+def match_shapes(values: np.ndarray, pattern: re.Pattern[str]) -> Shapes | None:
+    """Run ``pattern`` (Python's ``re``: ``search``) once per distinct digit shape of ``values``.
 
     Texts differing only in which of the digits 1-9 they hold match a digit-blind pattern
-    (:func:`digit_blind`) the same way, so ``pattern`` (Python's ``re``, the reference engine)
-    runs once per distinct *shape* (digits 1-9 written as 1; found with Arrow), and a group
-    holding digits is cut from each text at the span its shape gave. Returns None when the
+    (:func:`digit_blind`) the same way: the shape writes them as 1 (the bytes are mapped with
+    numpy: ASCII digits never occur inside a multi-byte UTF-8 character). Returns None when the
     fast path is off, ``pattern`` is not digit-blind or a cell is not text.
     """
     groups = list(pattern.groupindex)
     if not _ENABLED or not digit_blind(pattern.pattern) or values.size == 0:
         return None
-    try:
-        arr = pa.array(values, pa.string(), from_pandas=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    arr = _text_array(values)
+    if arr is None:
         return None
-    if arr.null_count:
-        return None
-    shapes = arr
-    for digit in "23456789":
-        shapes = pc.replace_substring(shapes, digit, "1")
+    offsets, data = _buffers(arr)
+    body = data[offsets[0] : offsets[-1]]
+    shaped = np.where((body >= 0x32) & (body <= 0x39), np.uint8(0x31), body)  # "2"-"9" -> "1"
+    shapes = pa.Array.from_buffers(pa.string(), len(arr), [None, pa.py_buffer((offsets - offsets[0]).astype(np.int32)),
+                                                           pa.py_buffer(shaped)])
     enc = shapes.dictionary_encode()
     codes = enc.indices.to_numpy(zero_copy_only=False)
     distinct = enc.dictionary.to_pylist()
@@ -158,23 +242,53 @@ def extract(values: np.ndarray, pattern: re.Pattern[str]) -> dict[str, np.ndarra
         for g in groups:
             value = m.group(g)
             if value is not None:
+                a, b = m.span(g)
                 text[g][i] = value
-                span[g][i] = m.span(g)
+                span[g][i] = (len(shape[:a].encode()), len(shape[:b].encode())) if not shape.isascii() else (a, b)
                 cut[g] |= "1" in value or "0" in value
-    out: dict[str, np.ndarray] = {}
-    for g in groups:
-        if not cut[g]:  # no digit in this group: the shape's text is the text
-            out[g] = text[g][codes]
-            continue
-        start, stop = span[g][codes].T
-        out[g] = np.array([v[a:b] if a >= 0 else None for v, a, b in zip(values, start.tolist(), stop.tolist())],
-                          dtype=object)
-    return out
+    codes = np.where(codes >= 0, codes, k)
+    return Shapes(arr, codes, text, span, cut)
+
+
+def extract(values: np.ndarray, pattern: re.Pattern[str]) -> dict[str, np.ndarray] | None:
+    """``Series.str.extract(pattern)`` of the texts in ``values``: {group: object array, None where absent}.
+
+    The pattern runs once per digit shape (:func:`match_shapes`). Returns None when the fast
+    path is off, ``pattern`` is not digit-blind or a cell is not text.
+    """
+    shapes = match_shapes(values, pattern)
+    if shapes is None:
+        return None
+    return {g: shapes.objects(g) for g in pattern.groupindex}
+
+
+def _buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (int64, one more than texts) and bytes (uint8) of an Arrow string array."""
+    bufs = arr.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int32)[arr.offset : arr.offset + len(arr) + 1].astype(np.int64)
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, dtype=np.uint8)
+    return offsets, data
+
+
+def _slice(arr: pa.Array, start: np.ndarray, stop: np.ndarray) -> pa.Array:
+    """Each text cut to the bytes ``start:stop`` (per text; ``start < 0``: null), as an Arrow array."""
+    offsets, data = _buffers(arr)
+    present = start >= 0
+    lengths = np.where(present, stop - start, 0)
+    out_offsets = np.zeros(len(arr) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=out_offsets[1:])
+    first = offsets[:-1] + np.where(present, start, 0)
+    take = np.repeat(first - out_offsets[:-1], lengths) + np.arange(out_offsets[-1])
+    validity = None if present.all() else pa.array(present).buffers()[1]
+    return pa.Array.from_buffers(pa.string(), len(arr), [validity, pa.py_buffer(out_offsets.astype(np.int32)),
+                                                         pa.py_buffer(data[take])],
+                                 null_count=int(len(arr) - present.sum()))
 
 
 def without_spaces(arr: pa.Array) -> pa.Array:
     """ASCII text with every whitespace character removed."""
-    spaced = pc.match_substring_regex(arr, WS)
-    if not pc.any(spaced).as_py():
+    arr = _contiguous(arr)
+    spaced = _rows_with(arr, _WS_BYTES)
+    if not spaced.any():
         return arr
-    return pc.if_else(spaced, pc.replace_substring_regex(arr, WS + "+", ""), arr)
+    return _replace_rows(arr, spaced, lambda part: pc.replace_substring_regex(part, WS + "+", ""))

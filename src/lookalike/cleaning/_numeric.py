@@ -117,6 +117,9 @@ def scan(t: pd.Series, pattern: re.Pattern[str]) -> NumText:
         f = np.zeros(0)
         o = np.empty(0, dtype=object)
         return NumText(e, f, f, e, e, o, o, o)
+    shapes = _fast.match_shapes(t.to_numpy(dtype=object), pattern)
+    if shapes is not None:
+        return _scan_shapes(shapes, n)
     m = _extract(t, pattern)
     has = {g: m[g] != None for g in m}  # noqa: E711 - elementwise on object arrays
     lp, rp = has["lp"], has["rp"]
@@ -143,6 +146,52 @@ def scan(t: pd.Series, pattern: re.Pattern[str]) -> NumText:
     pre = m.get("pre", np.full(n, None, dtype=object))
     suf = m.get("suf", np.full(n, None, dtype=object))
     return NumText(matched & (ok_dot | ok_com), value_dot, value_com, ok_dot, ok_com, evidence, pre, suf)
+
+
+def _fullmatch_each(texts: np.ndarray, pattern: str) -> np.ndarray:
+    """Which texts (object array, None: no) ``pattern`` matches whole, with Python's ``re``."""
+    rx = re.compile(pattern)
+    return np.array([v is not None and rx.fullmatch(v) is not None for v in texts], dtype=bool)
+
+
+def _scan_shapes(sh: _fast.Shapes, n: int) -> NumText:
+    """:func:`scan` with the pattern matched once per digit shape (the fast path).
+
+    Which readings a number text allows depends on its shape only (the separator patterns
+    tell ``0`` from ``1``-``9`` and nothing more), so they are decided per shape; the values
+    are read from each text's own digits (Arrow cuts and casts them, as ``float()`` would).
+    """
+    has = {g: sh.span[g][:, 0] >= 0 for g in sh.span}  # per shape
+    text = sh.text
+    lp, rp = has["lp"], has["rp"]
+    n_signs = has["s1"].astype(int) + has["s2"] + has["s3"] + has["s4"] + lp
+    negative = (text["s1"] == "-") | (text["s2"] == "-") | has["s3"] | has["s4"] | lp
+    matched = has["num"] & (lp == rp) & (n_signs <= 1)
+    num = np.array([v.strip(" ") if ok else None for v, ok in zip(text["num"], matched)], dtype=object)
+    sci = _fullmatch_each(num, _SCI)
+    ok_dot = _fullmatch_each(num, _DOT) | sci
+    ok_com = _fullmatch_each(num, _COM) & ~sci
+    has_sep = _fullmatch_each(num, ".*[.,].*") & ~sci
+    evidence = np.full(num.size, None, dtype=object)
+    evidence[has_sep & ok_dot & ~ok_com] = "."
+    evidence[has_sep & ok_com & ~ok_dot] = ","
+
+    sign = sh.rows(np.where(negative, -1.0, 1.0))
+    rows_dot, rows_com = sh.rows(ok_dot), sh.rows(ok_com)
+    digits = pc.utf8_trim(sh.arrow("num"), " ") if (rows_dot | rows_com).any() else None
+
+    def read(rows: np.ndarray, drop: str, comma: bool) -> np.ndarray:
+        out = np.full(n, np.nan)
+        if rows.any():
+            part = _replace(digits.filter(pa.array(rows)), drop)
+            out[rows] = pc.cast(_replace(part, ",", ".") if comma else part, pa.float64()).to_numpy(
+                zero_copy_only=False)
+        return out * sign
+
+    o = np.full(n, None, dtype=object)
+    return NumText(sh.rows(matched & (ok_dot | ok_com)), read(rows_dot, ",' ", False), read(rows_com, ".' ", True),
+                   rows_dot, rows_com, sh.rows(evidence), sh.objects("pre") if "pre" in sh.text else o,
+                   sh.objects("suf") if "suf" in sh.text else o)
 
 
 def decimal_convention(nt: NumText, counts: np.ndarray) -> str:
@@ -202,7 +251,7 @@ def scan_column(
     """
     s = c.as_series(s)
     u = c.factorize(s)
-    kind = c.kinds(u.values)
+    kind = c.kinds_of(u)
     n = u.values.size
     values = np.full(n, np.nan)
     status = np.full(n, c.S_INVALID, dtype=np.int8)

@@ -246,7 +246,7 @@ def parse_date(s: pd.Series, *, dayfirst: bool | None = None, as_of: object = No
     ref = None if as_of is None else as_of_day(as_of)
     s = c.as_series(s)
     u = c.factorize(s)
-    kind = c.kinds(u.values)
+    kind = c.kinds_of(u)
     n = u.values.size
     ns = np.full(n, _NAT, dtype=np.int64)
     status = np.full(n, c.S_INVALID, dtype=np.int8)

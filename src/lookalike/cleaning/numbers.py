@@ -152,7 +152,7 @@ def parse_bool(s: pd.Series) -> ColumnParse:
     """
     s = c.as_series(s)
     u = c.factorize(s)
-    kind = c.kinds(u.values)
+    kind = c.kinds_of(u)
     n = u.values.size
     truth = np.zeros(n, dtype=bool)
     known = np.zeros(n, dtype=bool)

@@ -63,7 +63,7 @@ def parse_percent(s: pd.Series) -> ColumnParse:
     sc = nm.scan_column(s, _PATTERN)
     u, raw, status, is_str, nt, decimal = sc.u, sc.values, sc.status, sc.is_str, sc.nt, sc.decimal  # raw: as written
     n, v, ambiguous, missing = u.values.size, sc.number, sc.ambiguous, sc.missing
-    is_num = c.kinds(u.values) == c.K_NUM
+    is_num = c.kinds_of(u) == c.K_NUM
     signed = np.zeros(n, dtype=bool)  # written with a percent sign
     ok = nt.matched & np.isfinite(v) & ~missing
     raw[is_str] = np.where(ok, v, np.nan)

@@ -184,7 +184,7 @@ def parse_prefs(s: pd.Series) -> ColumnParse:
     """
     s = c.as_series(s)
     u = c.factorize(s)
-    kind = c.kinds(u.values)
+    kind = c.kinds_of(u)
     n = u.values.size
     channel = np.full(n, "unknown", dtype=object)
     level = np.full(n, np.nan)

@@ -47,6 +47,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lookalike.cleaning._base import AMBIGUOUS, CLEAN, FIXED, INVALID, MISSING, ColumnParse
+from lookalike.cleaning._common import first_positions
 from lookalike.cleaning.dates import as_of_day, parse_date
 from lookalike.cleaning.money import parse_money
 from lookalike.cleaning.numbers import parse_age, parse_bool, parse_number
@@ -264,7 +265,7 @@ def clean_customers(
 
     def value(col: str) -> pd.Series | None:
         p = parsed.get(col)
-        return None if p is None else p.values.where(p.status.isin(_OK))
+        return None if p is None else p.values.where(p.ok())
 
     out["customer_id"] = parsed["customer_id"].values
     for clean_col, dirty_col in TWINS:
@@ -298,7 +299,9 @@ def clean_customers(
     for col in CONTACT_COLUMNS + CONSENT_COLUMNS:
         if col in parsed:
             out[col] = parsed[col].values
-    table = pd.DataFrame({c: out[c] for c in (*CLEAN_COLUMNS, *CONTACT_COLUMNS, *CONSENT_COLUMNS) if c in out})
+    # copy=False: one block per column, no consolidating copy of the whole table
+    table = pd.DataFrame({c: out[c] for c in (*CLEAN_COLUMNS, *CONTACT_COLUMNS, *CONSENT_COLUMNS) if c in out},
+                         copy=False)
 
     # quarantine: rows that cannot be used, with their original values and a reason
     reason = pd.Series(pd.NA, index=df.index, dtype="object")
@@ -307,7 +310,7 @@ def clean_customers(
         if c in table.columns:
             has = table[c].notna().to_numpy().copy()
             if not pd.api.types.is_numeric_dtype(table[c]):  # only text can be the placeholder
-                has &= ~table[c].isin(["Unknown"]).to_numpy()
+                has &= table[c].to_numpy(dtype=object) != "Unknown"
             usable_any |= has
     reason[~usable_any] = "no usable values: every customer field is empty or unparseable"
     no_id = table["customer_id"].isna().to_numpy()
@@ -408,17 +411,18 @@ def _merge_twin(clean: ColumnParse | None, dirty: ColumnParse | None) -> tuple[p
         return None, None
     if clean is None or dirty is None:
         only = clean if clean is not None else dirty
-        return only.values.where(only.status.isin(_OK)), {"source": "clean" if clean is not None else "dirty",
+        return only.values.where(only.ok()), {"source": "clean" if clean is not None else "dirty",
                                                         "filled_from_dirty": 0, "conflicts": 0}
-    c_ok = clean.status.isin(_OK)
-    d_ok = dirty.status.isin(_OK)
+    c_ok, d_ok = clean.ok(), dirty.ok()
     merged = clean.values.where(c_ok, dirty.values.where(d_ok))
     both = c_ok & d_ok
-    cv, dv = clean.values[both], dirty.values[both]
-    if pd.api.types.is_numeric_dtype(cv) and pd.api.types.is_numeric_dtype(dv):
+    cv, dv = clean.values.to_numpy()[both], dirty.values.to_numpy()[both]
+    if pd.api.types.is_numeric_dtype(clean.values) and pd.api.types.is_numeric_dtype(dirty.values):
         differ = ~np.isclose(cv.astype(float), dv.astype(float), rtol=1e-6, atol=1e-9)
+    elif _all_text(cv) and _all_text(dv):  # category names: compared as they are
+        differ = cv != dv
     else:
-        differ = cv.astype(str).to_numpy() != dv.astype(str).to_numpy()
+        differ = cv.astype(str) != dv.astype(str)
     return merged, {
         "source": "both",
         "filled_from_dirty": int((~c_ok & d_ok).sum()),
@@ -426,12 +430,21 @@ def _merge_twin(clean: ColumnParse | None, dirty: ColumnParse | None) -> tuple[p
     }
 
 
+def _all_text(values: np.ndarray) -> bool:
+    return values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) in ("string", "empty")
+
+
 def _merge_duplicates(kept: pd.DataFrame) -> tuple[pd.DataFrame, int, int, int]:
-    """Merge rows sharing a customer id (most complete row first, ties: later row; gaps filled)."""
-    dup_mask = kept["customer_id"].duplicated(keep=False)
-    if not dup_mask.any():
+    """Merge rows sharing a customer id (most complete row first, ties: later row; gaps filled).
+
+    The merged row of an id takes the place of its first row; the other rows of the id go.
+    """
+    codes = pd.factorize(kept["customer_id"])[0]
+    later = np.ones(codes.size, dtype=bool)
+    later[first_positions(codes)] = False
+    if not later.any():
         return kept.reset_index(drop=True), 0, 0, 0
-    single = kept.loc[~dup_mask]
+    dup_mask = np.bincount(codes)[codes] > 1
     dups = kept.loc[dup_mask].copy()
     # "Unknown"/"unknown" and never_purchased=False are placeholders, not values: a copy that
     # has the real value must be able to fill them
@@ -442,19 +455,62 @@ def _merge_duplicates(kept: pd.DataFrame) -> tuple[pd.DataFrame, int, int, int]:
     dups["_filled"] = dups.notna().sum(axis=1)
     dups["_pos"] = np.arange(len(dups))
     dups = dups.sort_values(["customer_id", "_filled", "_pos"], ascending=[True, False, False], kind="stable")
-    first_pos = kept.loc[dup_mask].reset_index().groupby("customer_id", sort=False)["index"].min()
     value_cols = [c for c in kept.columns if c != "customer_id"]
-    conflicts = int((dups.groupby("customer_id", sort=False)[value_cols].nunique(dropna=True) > 1).any(axis=1).sum())
-    merged = dups.drop(columns=["_filled", "_pos"]).groupby("customer_id", sort=False, as_index=False).first()
-    # groupby.first turns all-NA groups into NA; never_purchased must stay boolean
-    merged.index = first_pos.reindex(merged["customer_id"]).to_numpy()
-    combined = pd.concat([single, merged]).sort_index(kind="stable").reset_index(drop=True)
+    conflicts = _conflicting_ids(dups, value_cols)
+    # groupby.first turns all-NA groups into NA; _finalize_dtypes makes never_purchased boolean again
+    merged = dups.drop(columns=["_filled", "_pos"]).groupby("customer_id", sort=False).first()
+    # the kept rows: every row but the later copies of an id, in file order (one take per
+    # column); the merged values are written over the first copy of each id
+    keep = np.flatnonzero(~later)
+    first = np.flatnonzero(dup_mask[~later])
+    merged = merged.reindex(kept["customer_id"].to_numpy()[keep[first]])
+    out = {}
+    for c in kept.columns:
+        col = kept[c]
+        if c == "customer_id":
+            out[c] = col.take(keep).reset_index(drop=True)
+            continue
+        new = merged[c]
+        if col.dtype == new.dtype:
+            values = col.array.take(keep)
+            values[first] = new.array
+        else:  # placeholders masked, NA from groupby.first: _finalize_dtypes types the column again
+            values = col.to_numpy(dtype=object)[keep]
+            values[first] = new.to_numpy(dtype=object)
+        out[c] = pd.Series(values, dtype=values.dtype)  # object stays object (no inference of str)
     n_ids = int(merged.shape[0])
-    return combined, int(dup_mask.sum() - n_ids), n_ids, conflicts
+    return pd.DataFrame(out, columns=kept.columns, copy=False), int(later.sum()), n_ids, conflicts
+
+
+def _conflicting_ids(dups: pd.DataFrame, value_cols: list[str]) -> int:
+    """Ids whose copies hold two different values in some column (missing values aside)."""
+    id_codes = pd.factorize(dups["customer_id"])[0]
+    conflict = np.zeros(int(id_codes.max()) + 1, dtype=bool)
+    for c in value_cols:
+        codes = pd.factorize(dups[c], use_na_sentinel=True)[0]
+        has = codes >= 0
+        if not has.any():
+            continue
+        pairs = np.unique(id_codes[has].astype(np.int64) * (int(codes.max()) + 1) + codes[has])
+        per_id = np.bincount(pairs // (int(codes.max()) + 1), minlength=conflict.size)
+        conflict |= per_id > 1
+    return int(conflict.sum())
+
+
+def _as_category(values: pd.Series, fill: str) -> pd.Categorical:
+    """``values.astype(object).where(notna, fill).astype(str).astype("category")``, factorized once."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    texts = np.array([str(v) for v in uniques] + [fill], dtype=object)  # few distinct values; the last: missing
+    codes = np.where(codes < 0, len(uniques), codes)
+    used = np.bincount(codes, minlength=texts.size) > 0
+    if not used[-1]:  # no missing value: the fill is not a category
+        texts = texts[:-1]
+    categories, inverse = np.unique(texts, return_inverse=True)
+    return pd.Categorical.from_codes(inverse[codes], dtype=pd.CategoricalDtype(pd.Index(categories, dtype="str")))
 
 
 def _finalize_dtypes(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
+    out = df.copy(deep=False)
     out["customer_id"] = out["customer_id"].astype(str)
     for c in _INT_COLUMNS:
         if c in out:
@@ -464,12 +520,12 @@ def _finalize_dtypes(df: pd.DataFrame) -> pd.DataFrame:
               "total_spent", "vip_score", "promo_level"):
         if c in out:
             out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
-    never = out["never_purchased"].astype("boolean").fillna(False).astype(bool)
-    out["never_purchased"] = never & out["days_since_last_purchase"].isna()
+    never = out["never_purchased"]
+    never = never.to_numpy() if never.dtype == bool else never.astype("boolean").fillna(False).to_numpy(dtype=bool)
+    out["never_purchased"] = never & out["days_since_last_purchase"].isna().to_numpy()
     for c in _CATEGORY_COLUMNS:
         if c in out:
-            out[c] = out[c].astype(object).where(out[c].notna(), "unknown" if c == "promo_channel" else "Unknown")
-            out[c] = out[c].astype(str).astype("category")
+            out[c] = _as_category(out[c], "unknown" if c == "promo_channel" else "Unknown")
     if "signup_date" in out:
         out["signup_date"] = pd.to_datetime(out["signup_date"], errors="coerce")
     for c in ("notes", *CONTACT_COLUMNS):

@@ -202,7 +202,7 @@ def normalize_id(s: pd.Series) -> ColumnParse:
     """
     s = c.as_series(s)
     u = c.factorize(s)
-    kind = c.kinds(u.values)
+    kind = c.kinds_of(u)
     n = u.values.size
     values = np.full(n, None, dtype=object)
     status = np.full(n, c.S_INVALID, dtype=np.int8)
@@ -242,7 +242,7 @@ def clean_text(s: pd.Series) -> ColumnParse:
     """
     s = c.as_series(s)
     u = c.factorize(s)
-    is_str = c.kinds(u.values) == c.K_STR
+    is_str = c.kinds_of(u) == c.K_STR
     raw = u.values.copy()
     raw[~is_str] = [str(v) for v in u.values[~is_str]]  # the few non-text values
     t = c.text_series(raw)

@@ -22,6 +22,8 @@ empty or corrupt file, unreadable model), 4 database unavailable (see :mod:`look
 
 from __future__ import annotations
 
+import shutil
+
 import typer
 
 from lookalike.cli import audiences, campaigns, data, evaluate, privacy, service, spark, transactions, uplift
@@ -51,6 +53,27 @@ app.add_typer(audiences.audience_app, name="audience")
 app.add_typer(service.users_app, name="users")
 app.add_typer(campaigns.campaign_app, name="campaign")
 app.add_typer(uplift.uplift_app, name="uplift")
+
+
+#: Below this terminal width ``--help`` is Click's plain layout (option, then its help wrapped under it):
+#: Rich's four-column panels leave the help text a word per line at 80 columns.
+NARROW_HELP = 100
+
+
+def plain_help_when_narrow(typer_app: typer.Typer, columns: int | None = None) -> None:
+    """Use the plain help layout for ``typer_app`` and its sub-commands when the terminal is narrow."""
+    width = columns if columns is not None else shutil.get_terminal_size((NARROW_HELP, 24)).columns
+    if width >= NARROW_HELP:
+        return
+    stack = [typer_app]
+    while stack:
+        current = stack.pop()
+        current.rich_markup_mode = None
+        stack.extend(g.typer_instance for g in current.registered_groups if g.typer_instance is not None)
+
+
+# the console script runs ``app`` itself: the layout is chosen here, once, at import
+plain_help_when_narrow(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -17,8 +17,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from lookalike import _version
-from lookalike.audience.options import AudienceOptions, option_fields
+from lookalike.audience.options import CONTACT_OPTIONS, AudienceOptions, option_fields
 from lookalike.cli.common import (
+    DbOption,
     OutputFormat,
     SheetOption,
     Spinners,
@@ -27,8 +28,10 @@ from lookalike.cli.common import (
     err_console,
     finder_for,
     friendly_errors,
+    open_store,
     option_pairs,
     print_frame,
+    size_note,
     step,
     warn,
 )
@@ -98,9 +101,9 @@ def save_result(result: AudienceResult, output: Path, source: Path, fmt: OutputF
 
 #: Parameters of ``lookalike expand`` that are not audience options: where the customers come from (and the
 #: sheet of a workbook), where the audience goes, what is shown, the uplift model behind ``--objective``,
-#: three filter shortcuts, how strictly the suppression list is checked, and whether ``auto`` may validate on an
-#: earlier campaign's outcomes (read from the campaign store, which only the command line opens itself).
-CLI_ONLY = ("data", "output", "top", "fmt", "uplift_model", "region", "category", "channel", "strict", "sheet",
+#: three filter shortcuts, how strictly the suppression list is checked, the campaign store the contact rules
+#: read, and whether ``auto`` may validate on an earlier campaign's outcomes (read from that store).
+CLI_ONLY = ("data", "output", "top", "fmt", "uplift_model", "region", "category", "channel", "strict", "sheet", "db",
             "learn_from_campaigns")
 _SHORTCUTS = {"region": "region", "category": "fav_category", "channel": "promo_channel"}
 
@@ -116,6 +119,7 @@ def _expand(
     channel: Annotated[list[str], typer.Option(help="Only these promo channels (repeatable)")] = [],  # noqa: B006
     strict: Annotated[bool, typer.Option("--strict", help="Refuse a suppression list whose ids are mostly not customers (default: a warning)")] = False,
     sheet: SheetOption = None,
+    db: DbOption = None,
     learn_from_campaigns: Annotated[bool, typer.Option(help="Validate auto on the outcomes of an earlier campaign from the same seeds, when the campaign store has one")] = True,
     **options: object,
 ) -> None:
@@ -130,6 +134,7 @@ def _expand(
         check_not_input([output, *audience_files(output)],
                         [data, *(options.get(k) for k in ("seeds", "negative_seeds", "suppress", "include_ids")),
                          uplift_model])
+        size_note(options.get("size"))
         values = cli_option_values(options)
         shortcuts = {_SHORTCUTS[k]: v for k, v in (("region", region), ("category", category), ("channel", channel)) if v}
         if shortcuts:
@@ -139,31 +144,43 @@ def _expand(
         if opts.suppress is not None:
             id_list_note(list(opts.suppress), finder.ids_, f"suppression list {options['suppress']}", strict)
         uplift = uplift_scores(opts.objective, uplift_model, finder.customers_)
-        outcomes = earlier_outcomes(opts.seeds, settings) if learn_from_campaigns and (opts.scorer or "auto") == "auto" \
-            else None
+        contacts = contact_store(opts, db, settings)
+        outcomes = earlier_outcomes(opts.seeds, db, settings) \
+            if learn_from_campaigns and (opts.scorer or "auto") == "auto" else None
         with step("score and rank the audience"), quarantine_explained(data, settings):
-            result = finder.build_audience(options=opts, uplift=uplift, campaign_outcomes=outcomes)
+            result = finder.build_audience(options=opts, uplift=uplift, contacts=contacts, campaign_outcomes=outcomes)
         v = result.params.get("validation")
         if v:
             err_console().print(f"why this method: {v['note']}", soft_wrap=True, markup=False)
         save_result(result, output, data, fmt, top, customers=finder.customers_)
 
 
-def earlier_outcomes(seeds: object, settings: Settings) -> pd.DataFrame | None:
+def contact_store(options: object, db: str | None, settings: Settings) -> object:
+    """The campaign store when ``options`` (an ``AudienceOptions`` or a dict) set a contact rule, else None
+    (an expansion without contact rules never opens the database)."""
+    get = options.get if isinstance(options, dict) else (lambda k: getattr(options, k, None))
+    return open_store(db, settings) if any(get(k) is not None for k in CONTACT_OPTIONS) else None
+
+
+def earlier_outcomes(seeds: object, db: str | None, settings: Settings) -> pd.DataFrame | None:
     """Outcomes of the newest campaign built from the same seeds, when a campaign store exists (else None)."""
-    if not settings.db_url and not (settings.home / "lookalike.db").is_file():
+    if not db and not settings.db_url and not (settings.home / "lookalike.db").is_file():
         return None  # no store: nothing to learn from (and nothing is created)
     # lazy: keeps --help fast (SQLAlchemy)
     from lookalike.audience.expand import seed_set_names
     from lookalike.campaigns.store import earlier_outcomes as newest_outcomes
-    from lookalike.database import database_url, open_database
 
-    name, outcomes = newest_outcomes(open_database(database_url(None, settings)), seed_set_names(seeds))
+    name, outcomes = newest_outcomes(open_store(db, settings), seed_set_names(seeds))
     if name is None:
         return None
     err_console().print(f"validating on the outcomes of campaign {name} ({int(outcomes.converted.sum()):,} responders "
                         f"of {len(outcomes):,} contacted)", soft_wrap=True, markup=False)
     return outcomes
+
+
+def contact_help(name: str) -> str:
+    """The help text of a contact option (commands that offer only these take it from the dataclass)."""
+    return next(f.metadata["help"] for f in option_fields() if f.name == name)
 
 
 def option_parameters(options: type | None = None) -> list[inspect.Parameter]:
@@ -261,6 +278,9 @@ def playbook_run(
     param: Annotated[list[str], typer.Option(help="Playbook parameter name=value (repeatable)")] = [],  # noqa: B006
     top: Annotated[int, typer.Option(help="Rows to show")] = 10,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table, csv or json (shown rows)")] = OutputFormat.table,
+    exclude_contacted_within: Annotated[Optional[str], typer.Option(help=f"{contact_help('exclude_contacted_within')} (overrides the playbook's)")] = None,
+    max_contacts: Annotated[Optional[str], typer.Option(help=f"{contact_help('max_contacts')} (overrides the playbook's)")] = None,
+    db: DbOption = None,
 ) -> None:
     """Run a playbook and save its audience."""
     # lazy: keeps --help fast
@@ -269,12 +289,16 @@ def playbook_run(
     from lookalike.io import check_not_input
 
     with friendly_errors() as settings:
+        size_note(size)
         pb = load_playbook(name, option_pairs(param, "--param"))
         target = out_dir / f"{pb.name}.parquet"
         check_not_input([target, *audience_files(target)], [data, name])
+        rules = {k: v for k, v in (("exclude_contacted_within", exclude_contacted_within),
+                                   ("max_contacts", max_contacts)) if v is not None}
+        contacts = contact_store({**pb.audience, **rules}, db, settings)
         finder = finder_for(data, settings)
         with step(f"playbook {pb.name}"):
-            result = run_playbook(finder, pb, size=size)
+            result = run_playbook(finder, pb, size=size, contacts=contacts, **rules)
         save_result(result, out_dir / f"{pb.name}.parquet", data, fmt, top, customers=finder.customers_)
 
 
@@ -288,8 +312,12 @@ def export(
     strict: Annotated[bool, typer.Option("--strict", help="Refuse an exclusion list whose ids are mostly not customers (default: a warning)")] = False,
     allow_other_data: Annotated[bool, typer.Option("--allow-other-data", help="Export even when DATA is not the data the audience was built from (a warning)")] = False,
     sheet: SheetOption = None,
+    db: DbOption = None,
 ) -> None:
-    """Write the files marketing tools take: one CSV per channel, or hashed ad-platform lists."""
+    """Write the files marketing tools take: one CSV per channel, or hashed ad-platform lists.
+
+    The customers in channel files are recorded as contacted in the campaign store (--db), for the
+    contact rules of later audiences."""
     # lazy: keeps --help fast
     from lookalike.audience.seeds import read_id_file
     from lookalike.audience.store import load_audience
@@ -303,7 +331,7 @@ def export(
         if excluded is not None:
             id_list_note(excluded, as_text(customers["customer_id"]), f"exclusion list {exclude}", strict)
         write_exports(aud, customers, fmt, out_dir, name=name or audience.stem,
-                      exclude_ids=excluded, inputs=[audience, data, exclude])
+                      exclude_ids=excluded, inputs=[audience, data, exclude], engine=lambda: open_store(db, settings))
 
 
 def check_data(path: Path, audience: pd.DataFrame, customers: pd.DataFrame, allow_other_data: bool) -> None:
@@ -332,27 +360,36 @@ def id_list_note(ids: list[str], known: Iterable[str], what: str, strict: bool) 
 
 
 def write_exports(audience: pd.DataFrame, customers: pd.DataFrame, fmt: str, out_dir: Path, *, name: str,
+                  engine: Callable[[], object] | object, campaign_id: int | None = None,
                   exclude_ids: Iterable[str] | None = None, left_out: str = "", soft_wrap: bool = False,
                   inputs: Iterable[Path | None] = ()) -> None:
     """Export an audience to each profile of ``fmt`` (``channels`` = email, sms and push) and report each
-    (``left_out`` is appended to each file's counts); no file is written over one of ``inputs``."""
+    (``left_out`` is appended to each file's counts); no file is written over one of ``inputs``. The
+    customers of channel files are recorded as contacts (of ``campaign_id``) in the campaign store
+    ``engine`` (an engine, or a function opening it: called only when a profile has a channel)."""
     # lazy: keeps --help fast
-    from lookalike.export import export_audience
+    from lookalike.campaigns.contacts import export_recorded
+    from lookalike.export import load_export_profiles
     from lookalike.io import check_not_input
 
     console = err_console()
     shown: set[str] = set()  # a warning about the audience or its lists is printed once, not per profile
     profiles = ["email", "sms", "push"] if fmt == "channels" else [fmt]
     check_not_input([out_dir / "export_log.jsonl", *(out_dir / f"{name}_{p}.csv" for p in profiles)], inputs)
+    table = load_export_profiles()
+    if callable(engine):
+        engine = engine() if any(getattr(table.get(p), "channel", None) for p in profiles) else None
     for profile in profiles:
-        res = export_audience(audience, customers, profile, out_dir, name=name, exclude_ids=exclude_ids)
+        res = export_recorded(engine, audience, customers, profile, out_dir, name=name, campaign_id=campaign_id,
+                              exclude_ids=exclude_ids)
         for w in res.warnings:
             if w not in shown:
                 shown.add(w)
                 warn(w)
         steps = " → ".join(f"{k} {v:,}" for k, v in res.counts.items())
         console.print(f"[green]✓[/] {escape(profile)}: {res.rows_written:,} rows in "
-                      f"{escape(', '.join(p.name for p in res.paths) or 'no file')} [dim]({escape(steps + left_out)})[/]",
+                      f"{escape(', '.join(p.name for p in res.paths) or 'no file')} [dim]({escape(steps + left_out)})[/]"
+                      + (" [dim](recorded as contacted)[/]" if res.channel and res.rows_written else ""),
                       soft_wrap=soft_wrap)
 
 

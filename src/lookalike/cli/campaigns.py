@@ -14,31 +14,24 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from lookalike.cli.audiences import check_data, write_exports
+from lookalike.cli.audiences import check_data, contact_help, write_exports
 from lookalike.cli.common import (
+    DbOption,
     OutputFormat,
     ReportFormat,
     customers_for,
     done,
     err_console,
     friendly_errors,
+    open_store,
     print_frame,
     warn,
 )
-from lookalike.config.settings import Settings
-from lookalike.errors import InputError, ParameterError
+from lookalike.errors import ParameterError
 
 campaign_app = typer.Typer(help="Campaigns with holdout groups: create, export, import outcomes, measure uplift, plan.",
                            no_args_is_help=True)
 
-DbOption = Annotated[Optional[str], typer.Option("--db", help="Database URL (default: LOOKALIKE_DB_URL, else "
-                                                              "sqlite under LOOKALIKE_HOME or ./.lookalike)")]
-
-
-def _engine(db: Optional[str], settings: Settings):
-    from lookalike.database import database_url, open_database  # lazy: keeps --help fast
-
-    return open_database(database_url(db, settings))
 
 
 @campaign_app.command("create")
@@ -65,7 +58,7 @@ def create(
         man_path = sidecar(audience, ".manifest.json")
         manifest = load_manifest(man_path) if man_path.is_file() else {"rows": int(len(aud)), "note": "no manifest"}
         customers = customers_for(data, settings) if data is not None else None
-        created = create_campaign(_engine(db, settings), name, aud, holdout_share=holdout, salt=salt, stratify=stratify,
+        created = create_campaign(open_store(db, settings), name, aud, holdout_share=holdout, salt=salt, stratify=stratify,
                                   customers=customers, manifest=manifest, label=label, source=str(audience),
                                   channel=channel, cost=cost)
         c = created.campaign
@@ -86,27 +79,28 @@ def export(
     out_dir: Annotated[Path, typer.Option("-o", "--out", help="Directory for the export files")] = Path("out/exports"),
     db: DbOption = None,
     allow_other_data: Annotated[bool, typer.Option("--allow-other-data", help="Export even when DATA is not the data the audience was built from (a warning)")] = False,
+    exclude_contacted_within: Annotated[Optional[str], typer.Option(help=f"{contact_help('exclude_contacted_within')} (default: the audience's own rule)")] = None,
+    max_contacts: Annotated[Optional[str], typer.Option(help=f"{contact_help('max_contacts')} (default: the audience's own rule)")] = None,
+    allow_over_cap: Annotated[bool, typer.Option("--allow-over-cap", help="Export treated customers who break the contact rules anyway (a warning) instead of refusing")] = False,
 ) -> None:
-    """Write the campaign's channel files with its control group left out."""
+    """Write the campaign's channel files with its control group left out; the treated customers are
+    recorded as contacted, and the export is refused when some of them break the contact rules."""
     # lazy: keeps --help fast
     from lookalike.audience.store import load_audience
-    from lookalike.campaigns.store import audience_version, control_ids, get_campaign
-    from lookalike.export import audience_digest
+    from lookalike.campaigns.contacts import check_campaign_export
 
     with friendly_errors() as settings:
-        engine = _engine(db, settings)
-        camp = get_campaign(engine, campaign)
+        engine = open_store(db, settings)
         aud = load_audience(audience)
-        stored = audience_version(engine, camp.id)
-        if audience_digest(aud) != stored["audience_hash"]:
-            raise InputError(f"{audience} is not the audience campaign {camp.name!r} was created from (its "
-                             f"SHA-256 differs from the stored version, source {stored['source']}); pass that file")
+        plan = check_campaign_export(engine, campaign, aud, exclude_contacted_within=exclude_contacted_within,
+                                     max_contacts=max_contacts, allow_over_cap=allow_over_cap, where=str(audience))
+        for w in plan.warnings:
+            warn(w)
         customers = customers_for(data, settings)
         check_data(audience, aud, customers, allow_other_data)
-        excluded = control_ids(engine, camp.id)
-        write_exports(aud, customers, fmt, out_dir, name=camp.name, exclude_ids=excluded,
-                      left_out=f"; {len(excluded):,} control customers left out", soft_wrap=True,
-                      inputs=[audience, data])
+        write_exports(aud, customers, fmt, out_dir, name=plan.campaign.name, exclude_ids=plan.exclude_ids,
+                      left_out=f"; {len(plan.exclude_ids):,} control customers left out", soft_wrap=True,
+                      inputs=[audience, data], engine=engine, campaign_id=plan.campaign.id)
 
 
 @campaign_app.command("outcomes")
@@ -122,7 +116,7 @@ def outcomes(
 
     with friendly_errors() as settings:
         df = read_outcomes(source, query)
-        res = import_outcomes(_engine(db, settings), campaign, df, replace=replace,
+        res = import_outcomes(open_store(db, settings), campaign, df, replace=replace,
                               where=Path(source).name if "://" not in source else "outcomes")
         totals = ", ".join(f"{k} {v:,.0f}" for k, v in res.totals.items())
         done(f"{res.rows:,} outcome rows imported into {res.campaign} ({totals}); "
@@ -142,7 +136,7 @@ def cost(
     from lookalike.campaigns.store import add_cost  # lazy: keeps --help fast
 
     with friendly_errors() as settings:
-        total = add_cost(_engine(db, settings), campaign, amount, currency=currency, description=description)
+        total = add_cost(open_store(db, settings), campaign, amount, currency=currency, description=description)
         done(f"cost recorded; total cost of {campaign}: {total:,.2f}")
 
 
@@ -162,7 +156,7 @@ def report(
     from lookalike.report.campaigns import render_campaign_report
 
     with friendly_errors() as settings:
-        engine = _engine(db, settings)
+        engine = open_store(db, settings)
         results = [campaign_results(engine, campaign, alpha=alpha)]
         if compare:
             results.append(campaign_results(engine, compare, alpha=alpha))
@@ -238,7 +232,7 @@ def list_cmd(
     from lookalike.campaigns.store import list_campaigns  # lazy: keeps --help fast
 
     with friendly_errors() as settings:
-        df = list_campaigns(_engine(db, settings))
+        df = list_campaigns(open_store(db, settings))
         df["created_at"] = df["created_at"].astype(str)
         print_frame(df, OutputFormat(fmt), title="Campaigns")
 
@@ -253,6 +247,6 @@ def hillstrom(
     from lookalike.campaigns.hillstrom import load_hillstrom_campaigns  # lazy: keeps --help fast
 
     with friendly_errors() as settings:
-        ids = load_hillstrom_campaigns(_engine(db, settings), path, prefix=prefix)
+        ids = load_hillstrom_campaigns(open_store(db, settings), path, prefix=prefix)
         done(f"loaded {', '.join(f'{prefix}-{k} (id {v})' for k, v in ids.items())}; "
              f"run lookalike campaign report {prefix}-womens --compare {prefix}-mens")

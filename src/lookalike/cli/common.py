@@ -38,8 +38,9 @@ if TYPE_CHECKING:
     from lookalike.finder import LookalikeFinder
 
 __all__ = [
-    "OutputFormat", "ReportFormat", "SheetOption", "Spinners", "customers_for", "done", "err_console", "error", "fail", "finder_for",
-    "friendly_errors", "load_clean", "option_pairs", "parse_weights", "print_frame", "progress_bar", "step", "warn",
+    "DbOption", "OutputFormat", "ReportFormat", "SheetOption", "Spinners", "customers_for", "done", "err_console", "error", "fail", "finder_for",
+    "friendly_errors", "load_clean", "open_store", "option_pairs", "parse_weights", "print_frame", "progress_bar", "size_note",
+    "step", "warn",
 ]
 
 
@@ -56,6 +57,22 @@ class ReportFormat(str, Enum):
 
     table = "table"
     json = "json"
+
+
+#: A text cell longer than this is a sentence: in a narrow terminal it is printed under the table.
+LONG_CELL = 30
+#: A bare ``--size`` up to this many is probably meant as a percentage: the CLI says what it means.
+SMALL_SIZE = 100
+#: ``--db``: the campaign store (campaigns, outcomes, the contact history).
+DbOption = Annotated[Optional[str], typer.Option("--db", help="Database URL (default: LOOKALIKE_DB_URL, else "
+                                                              "sqlite under LOOKALIKE_HOME or ./.lookalike)")]
+
+
+def open_store(db: str | None, settings: Settings) -> Any:
+    """The campaign store's engine (``--db``, else the settings' database), migrated."""
+    from lookalike.database import database_url, open_database  # lazy: SQLAlchemy and Alembic, keeps --help fast
+
+    return open_database(database_url(db, settings))
 
 
 def err_console() -> Console:
@@ -109,14 +126,19 @@ def friendly_errors() -> Iterator[Settings]:
 
 @contextmanager
 def step(label: str) -> Iterator[None]:
-    """A spinner on stderr for one step of unknown length, then a ✓ line with its time."""
+    """A spinner on stderr for one step of unknown length, then a ✓ line with its time; when stderr is
+    not a terminal (a log, CI) a plain ``… label`` line first instead of the spinner."""
     console = err_console()
     t0 = time.perf_counter()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        progress.add_task(escape(label), total=None)
+    if not console.is_terminal:
+        console.print(f"… {escape(label)}", soft_wrap=True)
         yield
-    console.print(f"[green]✓[/] {escape(label)} [dim]({time.perf_counter() - t0:.1f} s)[/]")
+    else:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            progress.add_task(escape(label), total=None)
+            yield
+    console.print(f"[green]✓[/] {escape(label)} [dim]({time.perf_counter() - t0:.1f} s)[/]", soft_wrap=True)
 
 
 class Spinners:
@@ -129,12 +151,49 @@ class Spinners:
         err_console().print(f"[dim]  ({escape(message)})[/]")
 
 
-def progress_bar(total: int, label: str) -> tuple[Progress, Callable[[int], None]]:
-    """A bar on stderr and the callback that moves it to ``done`` of ``total``."""
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
-                        TimeElapsedColumn(), console=err_console(), transient=True)
-    task = progress.add_task(escape(label), total=total)
-    return progress, lambda done: progress.update(task, completed=done)
+class _PlainProgress:
+    """Progress as plain lines (stderr is not a terminal): one line each tenth of the way."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.total, self.label, self.shown = max(int(total), 1), label, 0
+
+    def __enter__(self) -> "_PlainProgress":
+        err_console().print(f"… {escape(self.label)}: 0/{self.total:,}", soft_wrap=True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, done: int) -> None:
+        tenth = min(10, int(10 * done / self.total))
+        if tenth > self.shown:
+            self.shown = tenth
+            err_console().print(f"… {escape(self.label)}: {done:,}/{self.total:,} ({tenth * 10}%)", soft_wrap=True)
+
+
+def progress_bar(total: int, label: str) -> tuple[AbstractContextManager[Any], Callable[[int], None]]:
+    """A bar on stderr and the callback that moves it to ``done`` of ``total``. The bar pulses until the
+    first count arrives (work that reports late still shows it is alive); without a terminal, plain lines."""
+    console = err_console()
+    if not console.is_terminal:
+        plain = _PlainProgress(total, label)
+        return plain, plain.update
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                        TextColumn("{task.completed:,}/{task.fields[of]}"), TimeElapsedColumn(),
+                        console=console, transient=True)
+    task = progress.add_task(escape(label), total=None, of=f"{total:,}")
+    return progress, lambda done: progress.update(task, completed=done, total=total)
+
+
+def size_note(size: object, option: str = "--size") -> None:
+    """Warn when a size is a bare small number: it counts customers (``5`` is five), not a percentage.
+
+    >>> size_note("5%"); size_note("2000"); size_note(None)
+    """
+    text = str(size).strip() if size is not None else ""
+    if text.isdigit() and 0 < int(text) <= SMALL_SIZE:
+        warn(f"{option} {text} means {int(text):,} customer{'s' if int(text) != 1 else ''}; "
+             f"for a share of the customers write {option} {text}%")
 
 
 def print_frame(df: pd.DataFrame, fmt: OutputFormat, title: str = "") -> None:
@@ -147,12 +206,26 @@ def print_frame(df: pd.DataFrame, fmt: OutputFormat, title: str = "") -> None:
         sys.stdout.write(df.to_json(orient="records", indent=2, date_format="iso") + "\n")
     else:
         # cells, headers and title are data (ids, reasons, paths): escaped, never read as markup
+        console = Console()
+        cells = df.astype(object).map(_fmt_cell) if len(df) else df.astype(str)
+        widths = {c: max([len(str(c)), *cells[c].str.len()]) for c in df.columns}
+        # a narrow terminal (80 columns): sentences (the reasons) go under the table, one per row,
+        # so the table keeps its headers and numbers whole instead of a word per line
+        long = [c for c in df.columns if widths[c] > LONG_CELL and df[c].dtype.kind not in "fiu"] \
+            if sum(widths.values()) + 3 * len(widths) > console.width else []
         table = Table(title=escape(title) if title else None, show_lines=False)
         for col in df.columns:
-            table.add_column(escape(str(col)), justify="right" if df[col].dtype.kind in "fiu" else "left")
-        for row in df.itertuples(index=False):  # display only: a handful of rows
-            table.add_row(*[escape(_fmt_cell(v)) for v in row])
-        Console().print(table)
+            if col not in long:
+                table.add_column(escape(str(col)), justify="right" if df[col].dtype.kind in "fiu" else "left",
+                                 min_width=min(len(str(col)), 14))
+        for _, row in cells.iterrows():  # display only: a handful of rows
+            table.add_row(*[escape(str(row[c])) for c in df.columns if c not in long])
+        console.print(table)
+        first = str(df.columns[0])
+        for col in long:
+            console.print(f"[bold]{escape(str(col))}[/]")
+            for _, row in cells.iterrows():
+                console.print(f"  {escape(str(row[first]))}: {escape(str(row[col]))}", soft_wrap=False)
 
 
 def _fmt_cell(v: object) -> str:

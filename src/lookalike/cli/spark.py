@@ -11,7 +11,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from lookalike.cli.common import done, err_console, friendly_errors
+from lookalike.audience.options import parse_cap, parse_duration
+from lookalike.cli.audiences import contact_help
+from lookalike.cli.common import DbOption, done, err_console, friendly_errors, open_store, size_note
 from lookalike.errors import InputError, ParameterError
 
 
@@ -42,13 +44,21 @@ def spark_expand_cmd(
     master: Annotated[Optional[str], typer.Option(help="Spark master for a local run, e.g. local[4]; under spark-submit the submit's master is used")] = None,
     raw: Annotated[bool, typer.Option("--raw", help="DATA is a raw export (CSV with a header, or parquet): clean it in Spark first")] = False,
     quarantine: Annotated[Optional[str], typer.Option(help="With --raw: parquet directory for the quarantined rows")] = None,
+    exclude_contacted_within: Annotated[Optional[str], typer.Option(help=contact_help("exclude_contacted_within"))] = None,
+    max_contacts: Annotated[Optional[str], typer.Option(help=contact_help("max_contacts"))] = None,
+    db: DbOption = None,
 ) -> None:
     """Expand seeds into the nearest customers of a large table with Apache Spark (broadcast seed index, mapInPandas)."""
     from lookalike.distributed import local_session, require_pyspark, spark_expand  # lazy: keeps --help fast
 
     from lookalike.io import check_not_input  # lazy: keeps --help fast
 
-    with friendly_errors(), _spark_input_errors(data):
+    with friendly_errors() as settings, _spark_input_errors(data):
+        size_note(size)
+        if exclude_contacted_within is not None:  # a bad rule is refused before Spark starts
+            parse_duration(exclude_contacted_within)
+        if max_contacts is not None:
+            parse_cap(max_contacts)
         # Spark replaces the output directory whole: it must not be, hold or sit inside an input
         check_not_input([output, quarantine], [data, model, seeds if seeds.lower() not in ("vip", "vips") else None],
                         replaced=True)
@@ -87,10 +97,13 @@ def spark_expand_cmd(
             raise ParameterError("--quarantine needs --raw (a clean table has no quarantine)")
         else:
             customers = spark.read.parquet(data)
+        ruled = exclude_contacted_within is not None or max_contacts is not None
         err_console().print(f"scoring {data} in {customers.rdd.getNumPartitions()} partitions …", markup=False)
         _, info = spark_expand(customers, seeds, size, output, finder=finder, k=k,
                                index=None if index == "auto" else index,
-                               exclude_opted_out=not include_opted_out, sample_rows=sample_rows)
+                               exclude_opted_out=not include_opted_out, sample_rows=sample_rows,
+                               exclude_contacted_within=exclude_contacted_within, max_contacts=max_contacts,
+                               contacts=open_store(db, settings) if ruled else None)
         if raw:
             cleaned.unpersist()
         manifest = {"data": data, "seeds": seeds, "counts": info.counts, "params": info.params,

@@ -7,7 +7,6 @@ model's predicted incremental response.
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -84,22 +83,20 @@ def fit(
 ) -> None:
     """Train an uplift model on treatment against control outcomes of past campaigns, and save it."""
     # lazy: keeps --help fast
-    from lookalike.campaigns.uplift_models import UpliftModel, _spec_from_dict, campaign_training_data
+    from lookalike.campaigns.uplift_models import UpliftModel, campaign_training_data
     from lookalike.database import open_database
-
+    from lookalike.finder import saved_spec
     from lookalike.io import check_not_input
 
     with friendly_errors() as settings:
         check_not_input([out], [data])
         customers = customers_for(data, settings)
-        finder_spec = None
-        if data.is_dir():  # a model directory: use the features it was fitted with
-            finder_spec = json.loads((data / "manifest.json").read_text("utf-8")).get("spec")
+        # a model directory: use the features it was fitted with
+        spec = saved_spec(data) if data.is_dir() else None
         td = campaign_training_data(open_database(db), campaigns, customers)
         err = err_console()
         if td.not_found:
             warn(f"{td.not_found:,} campaign customers are not in {data} and were left out")
-        spec = _spec_from_dict(finder_spec) if finder_spec else None
         model = UpliftModel(learner.value, base.value, spec=spec, outcome=outcome.value, n_splits=folds,
                             n_repeats=repeats)
         with step(f"cross-validate and fit on {len(td.treatment):,} customers ({int(td.treatment.sum()):,} treated)"):

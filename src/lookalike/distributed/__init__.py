@@ -30,12 +30,14 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from lookalike.audience.contacts import ContactRules, contacted_ids, require_history, utc_timestamp
 from lookalike.audience.expand import parse_size
 from lookalike.audience.scoring import score_frame_against_seeds, seed_index_kind
 from lookalike.errors import InputError, ParameterError, UnknownCustomerError
@@ -147,6 +149,10 @@ def spark_expand(
     exclude_opted_out: bool = True,
     sample_rows: int = 200_000,
     random_state: int = 0,
+    exclude_contacted_within: str | None = None,
+    max_contacts: str | None = None,
+    contacts: object = None,
+    as_of: datetime | None = None,
 ) -> tuple["SparkFrame", SparkAudience]:
     """Expand ``seeds`` into the ``size`` customers nearest to them, scored in Spark partitions.
 
@@ -154,7 +160,10 @@ def spark_expand(
     ``finder``: a fitted finder whose feature pipeline is used (the single-machine model);
     without it the pipeline is fitted on the seeds' table sample (``sample_rows``).
     Seeds and (by default) opted-out customers (``promo_channel == "none"``) are excluded,
-    and counted. The audience (customer_id, rank, distance, similarity) is written as
+    and counted; so are the customers the contact rules ``exclude_contacted_within`` / ``max_contacts``
+    leave out (read from ``contacts`` as of ``as_of``, as in
+    :func:`lookalike.audience.expand.build_audience`: the excluded ids are computed on the driver
+    from the contact history and anti-joined, broadcast). The audience (customer_id, rank, distance, similarity) is written as
     parquet to ``output`` when given. Returns (the audience DataFrame, a :class:`SparkAudience`).
     """
     require_pyspark()
@@ -165,6 +174,9 @@ def spark_expand(
         raise ParameterError(f"k must be a whole number >= 1, got {k!r}")
     if "customer_id" not in customers.columns:
         raise InputError("the customer table has no customer_id column; clean the export first (lookalike clean)")
+    rules = ContactRules.parse(exclude_contacted_within, max_contacts)
+    require_history(rules, contacts)
+    contacts_as_of = utc_timestamp(as_of if as_of is not None else datetime.now(timezone.utc))
     # one pass over the table for the base size and the opted-out count
     has_promo = "promo_channel" in customers.columns
     opted_out = F.coalesce(F.col("promo_channel").cast("string") == "none", F.lit(False)) if has_promo else F.lit(False)
@@ -207,6 +219,14 @@ def spark_expand(
         seeds_opted_out = int(seeds_pd["promo_channel"].astype(str).eq("none").sum())
         counts["excluded: opted out (promo_channel none)"] = int(totals["opted_out"] or 0) - seeds_opted_out
         candidates = candidates.filter(~opted_out)
+    for label, ids in contacted_ids(contacts, rules, contacts_as_of):  # the contact history is small next to the base
+        counts[label] = 0
+        if not len(ids):
+            continue
+        left_out = F.broadcast(customers.sparkSession.createDataFrame(
+            pd.DataFrame({"customer_id": pd.Series(ids, dtype=object).astype(str)}), schema="customer_id string"))
+        counts[label] = int(candidates.join(left_out, "customer_id", "left_semi").count())
+        candidates = candidates.join(left_out, "customer_id", "left_anti")
     counts["candidates"] = int(n_base - sum(v for c, v in counts.items() if c.startswith("excluded")))
     k_eff = int(min(k, n_seeds))
 
@@ -237,7 +257,9 @@ def spark_expand(
     counts["audience"] = int(min(target, counts["candidates"]))
     params = {"k": k_eff, "size": target, "index": seed_index.report.kind, "exclude_opted_out": exclude_opted_out,
               "pipeline": "finder" if finder is not None else f"fitted on a sample of {sample_rows:,} rows",
-              "median_distance": scale}
+              "median_distance": scale, **rules.to_dict()}
+    if rules:
+        params["contacts_as_of"] = contacts_as_of.isoformat()
     return audience, SparkAudience(path, counts, seed_index.report.to_dict(), params)
 
 

@@ -42,13 +42,14 @@ from lookalike.export.contacts import (
 )
 from lookalike.export.log import current_user, log_rewrite
 from lookalike.export.profiles import ExportColumn, ExportProfile, load_export_profiles
-from lookalike.export.writer import AUDIENCE_COLUMNS, ExportResult, export_audience
+from lookalike.export.writer import AUDIENCE_COLUMNS, ExportPreview, ExportResult, export_audience, preview_export
 from lookalike.io import escape_formula
 
 
 __all__ = [
     "AUDIENCE_COLUMNS",
     "ExportColumn",
+    "ExportPreview",
     "ExportProfile",
     "ExportResult",
     "MANIFEST_KIND",
@@ -66,6 +67,7 @@ __all__ = [
     "normalize_name",
     "normalize_phone",
     "normalize_zip",
+    "preview_export",
     "sha256_hex",
     "write_manifest",
 ]

@@ -23,13 +23,13 @@ import pandas as pd
 
 from lookalike.audience.seeds import check_id_list
 from lookalike.cleaning.ids import normalize_ids
-from lookalike.errors import InputError, MissingColumnsError, ParameterError
+from lookalike.errors import InputError, MissingColumnsError, ParameterError, ResultWarning
 from lookalike.export.contacts import normalize, sha256_hex
 from lookalike.export.log import append_log, check_log, current_user
 from lookalike.export.profiles import ExportProfile, load_export_profiles
 from lookalike.io import TEXT_DTYPE, as_text, file_digest, write_csv
 
-__all__ = ["AUDIENCE_COLUMNS", "ExportResult", "export_audience"]
+__all__ = ["AUDIENCE_COLUMNS", "ExportPreview", "ExportResult", "export_audience", "preview_export"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,9 @@ class ExportResult:
     counts: rows remaining after each step, in order, e.g. ``{"audience": 5000,
     "channel=email": 2100, "consent": 1900, "excluded (holdout/suppression)": 1700}``
     (ad profiles end with ``"no usable identifier"``: rows left once those without any
-    are dropped). sha256: file name -> hex digest of the written bytes.
+    are dropped). sha256: file name -> hex digest of the written bytes. customer_ids: the
+    customers in the files, in file order; channel: the profile's message channel (None for
+    ad-platform lists), which tells the campaign store whether the rows are contacts.
     """
 
     profile: str
@@ -57,6 +59,8 @@ class ExportResult:
     warnings: tuple[str, ...]
     sha256: dict[str, str]
     log_path: Path
+    customer_ids: tuple[str, ...] = ()
+    channel: str | None = None
 
 
 def export_audience(
@@ -87,13 +91,72 @@ def export_audience(
     >>> [p.name for p in res.paths], res.counts["channel=email"]
     (['spring_email.csv'], 1)
     """
+    selection = preview_export(audience, customers, profile, exclude_ids=exclude_ids, profiles=profiles,
+                               phone_region=phone_region)
+    spec, out, counts, warnings = selection.spec, selection.rows, selection.counts, list(selection.warnings)
+    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name):
+        raise ParameterError(f"audience name {name!r} cannot be used in file names; use letters, digits, "
+                             "'.', '_' or '-' (at most 100 characters, starting with a letter or digit)")
+
+    log = Path(log_path) if log_path is not None else Path(out_dir) / "export_log.jsonl"
+    check_log(log)  # an export nobody can trace is not written: the log must take a line first
+    paths, digests, rows = _write_chunks(out, spec, Path(out_dir), name)
+    warnings.extend(_stale_files(Path(out_dir), name, profile, paths))
+    for w in warnings:
+        logger.warning("export %s/%s: %s", name, profile, w)
+    record = {
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "user": user if user is not None else current_user(),
+        "audience": name,
+        "profile": profile,
+        "rows": int(len(out)),
+        "files": [{"file": p.name, "rows": r, "sha256": digests[p.name]} for p, r in zip(paths, rows)],
+        "counts": counts,
+        "warnings": warnings,
+    }
+    try:
+        append_log(log, record)
+    except OSError:
+        for p in paths:  # the files would have no record: the export fails as a whole
+            p.unlink(missing_ok=True)
+        raise
+    return ExportResult(profile=profile, name=name, paths=tuple(paths), rows_written=int(len(out)),
+                        counts=counts, warnings=tuple(warnings), sha256=digests, log_path=log,
+                        customer_ids=selection.customer_ids, channel=spec.channel)
+
+
+@dataclass(frozen=True)
+class ExportPreview:
+    """What an export of one profile would write, before any file is: the rows, the count after each
+    step (``counts``, as in :class:`ExportResult`), the warnings and the file's headers."""
+
+    spec: ExportProfile
+    rows: pd.DataFrame
+    counts: dict[str, int]
+    warnings: tuple[str, ...]
+    customer_ids: tuple[str, ...] = ()  # the customers of the rows, in file order
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return self.spec.headers
+
+
+def preview_export(audience: pd.DataFrame, customers: pd.DataFrame | None, profile: str, *,
+                   exclude_ids: Iterable[str] | None = None,
+                   profiles: Mapping[str, ExportProfile] | str | Path | None = None,
+                   phone_region: str = "ES") -> ExportPreview:
+    """The rows and counts :func:`export_audience` would write for ``profile``, without writing or
+    logging anything (the UI shows this funnel before the download).
+
+    >>> aud = pd.DataFrame({"customer_id": ["C1", "C2"], "rank": [1, 2], "similarity": [0.9, 0.8],
+    ...                     "reason": ["a", "b"], "promo_channel": ["email", "sms"]})
+    >>> preview_export(aud, None, "push").counts
+    {'audience': 2, 'channel=push': 0, 'consent': 0, 'excluded (holdout/suppression)': 0}
+    """
     table = profiles if isinstance(profiles, Mapping) else load_export_profiles(profiles)
     if profile not in table:
         raise ParameterError(f"unknown export profile {profile!r}; valid profiles: {', '.join(sorted(table))}")
     spec = table[profile]
-    if not isinstance(name, str) or not _SAFE_NAME.fullmatch(name):
-        raise ParameterError(f"audience name {name!r} cannot be used in file names; use letters, digits, "
-                             "'.', '_' or '-' (at most 100 characters, starting with a letter or digit)")
     if not isinstance(audience, pd.DataFrame):
         raise ParameterError(f"audience must be a pandas DataFrame, got {type(audience).__name__}")
     if customers is not None and not isinstance(customers, pd.DataFrame):
@@ -128,11 +191,14 @@ def export_audience(
             keep &= _consent_true(consent)
         elif spec.channel is None and channel is not None:
             keep &= ~(channel == "none").to_numpy(dtype=bool, na_value=False)
-            warnings.append(f"no {spec.consent} column: customers with promo_channel 'none' were treated "
-                            "as opted out and everyone else as consenting; add consent flags to the export")
+            warnings.append(ResultWarning(
+                "export_no_consent_column", f"no {spec.consent} column: customers with promo_channel 'none' were "
+                "treated as opted out and everyone else as consenting; add consent flags to the export",
+                column=spec.consent))
         else:
-            warnings.append(f"no {spec.consent} column: promo_channel was taken as the customer's stated "
-                            "preference; add consent flags to the export")
+            warnings.append(ResultWarning(
+                "export_no_consent_column", f"no {spec.consent} column: promo_channel was taken as the customer's "
+                "stated preference; add consent flags to the export", column=spec.consent))
         counts["consent"] = int(keep.sum())
     if exclude_ids is not None:
         excluded = normalize_ids(exclude_ids)
@@ -144,37 +210,18 @@ def export_audience(
     counts["excluded (holdout/suppression)"] = int(keep.sum())
 
     out = _build_frame(spec, lookup, keep, phone_region, warnings)
-    if spec.identifiers:
+    sources = {c.header: c.source for c in spec.columns}
+    if spec.identifiers and any(lookup.get(sources[h]) is not None for h in spec.identifiers):
         out = out[out[list(spec.identifiers)].notna().any(axis=1).to_numpy()]
         counts["no usable identifier"] = int(len(out))
     if len(out) < spec.min_rows:
-        warnings.append(f"only {len(out)} row(s) to write for profile '{profile}', below its minimum of "
-                        f"{spec.min_rows}; the destination may reject or not use such a small list")
+        warnings.append(ResultWarning(
+            "export_below_minimum", f"only {len(out)} row(s) to write for profile '{profile}', below its minimum "
+            f"of {spec.min_rows}; the destination may reject or not use such a small list",
+            rows=int(len(out)), minimum=spec.min_rows))
 
-    log = Path(log_path) if log_path is not None else Path(out_dir) / "export_log.jsonl"
-    check_log(log)  # an export nobody can trace is not written: the log must take a line first
-    paths, digests, rows = _write_chunks(out, spec, Path(out_dir), name)
-    warnings.extend(_stale_files(Path(out_dir), name, profile, paths))
-    for w in warnings:
-        logger.warning("export %s/%s: %s", name, profile, w)
-    record = {
-        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "user": user if user is not None else current_user(),
-        "audience": name,
-        "profile": profile,
-        "rows": int(len(out)),
-        "files": [{"file": p.name, "rows": r, "sha256": digests[p.name]} for p, r in zip(paths, rows)],
-        "counts": counts,
-        "warnings": warnings,
-    }
-    try:
-        append_log(log, record)
-    except OSError:
-        for p in paths:  # the files would have no record: the export fails as a whole
-            p.unlink(missing_ok=True)
-        raise
-    return ExportResult(profile=profile, name=name, paths=tuple(paths), rows_written=int(len(out)),
-                        counts=counts, warnings=tuple(warnings), sha256=digests, log_path=log)
+    written = lookup.ids.to_numpy(dtype=object)[np.flatnonzero(keep)[out.index.to_numpy()]]
+    return ExportPreview(spec, out.reset_index(drop=True), counts, tuple(warnings), tuple(written.tolist()))
 
 
 def _index_customers(customers: pd.DataFrame | None) -> pd.DataFrame:
@@ -196,8 +243,8 @@ def _in_rank_order(audience: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
         aud = aud.sort_values("rank", kind="stable")
     dup = as_text(aud["customer_id"]).duplicated().to_numpy()
     if dup.any():
-        warnings.append(f"{int(dup.sum())} repeated customer_id row(s) in the audience were dropped "
-                        "(the best-ranked row is kept)")
+        warnings.append(ResultWarning("export_repeated_ids", f"{int(dup.sum())} repeated customer_id row(s) in the "
+                                      "audience were dropped (the best-ranked row is kept)", rows=int(dup.sum())))
         aud = aud[~dup]
     return aud.reset_index(drop=True)
 
@@ -254,11 +301,12 @@ def _build_frame(spec: ExportProfile, lookup: _Lookup, keep: np.ndarray, phone_r
                 unusable.append(f"{col.header} {lost:,}")
         data[col.header] = sha256_hex(values) if col.hash else values
     if absent:
-        warnings.append(f"no {', '.join(absent)} column(s): written empty; add them to the CRM export "
-                        "to improve matching")
+        warnings.append(ResultWarning("export_absent_columns", f"no {', '.join(absent)} column(s): written empty; "
+                                      "add them to the CRM export to improve matching", columns=absent))
     if unusable:
-        warnings.append(f"values that are not a valid e-mail, phone, postcode or country were left empty: "
-                        f"{', '.join(unusable)}; correct them in the CRM export to improve matching")
+        warnings.append(ResultWarning(
+            "export_unusable_values", f"values that are not a valid e-mail, phone, postcode or country were left "
+            f"empty: {', '.join(unusable)}; correct them in the CRM export to improve matching", values=unusable))
     return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
 
 
@@ -289,5 +337,5 @@ def _stale_files(out_dir: Path, name: str, profile: str, written: Sequence[Path]
                    if pattern.fullmatch(p.name) and p.name not in keep)
     if not stale:
         return []
-    return [f"older file(s) {', '.join(stale)} from a previous export of this audience are still in "
-            f"{out_dir}; delete them before uploading the folder"]
+    return [ResultWarning("export_stale_files", f"older file(s) {', '.join(stale)} from a previous export of this "
+                          f"audience are still in {out_dir}; delete them before uploading the folder", files=stale)]

@@ -28,11 +28,11 @@ from lookalike.audience.seeds import MAX_TIGHTNESS
 from lookalike.audience.store import sidecar
 from lookalike.evaluation.backtest import BacktestResult, backtest
 from lookalike.evaluation.tasks import synthetic_task
-from lookalike.i18n import format_number, format_percent, translator
+from lookalike.i18n import format_money, format_number, format_percent, translator
 from lookalike.report.campaigns import campaign_view
 from lookalike.report.plots import distributions, figure_to_svg, gain_chart, pca_map
-from lookalike.report.quality import quality_summary_lines
 from lookalike.report.templating import environment, static_text
+from lookalike.report.words import data_currency, feature_label, profile_bars
 
 if TYPE_CHECKING:
     from lookalike.campaigns.report import CampaignResults
@@ -61,13 +61,30 @@ def quality_reading(report: dict, t, lang: str) -> str:
              quarantined=_n(int(r.get("quarantined", 0)), lang), merged=_n(int(r.get("duplicates_merged", 0)), lang))
 
 
-def distributions_reading(customers: pd.DataFrame, vip: np.ndarray, t, lang: str = "en") -> str:
+def dataset_title(source: str) -> str:
+    """The dataset a report is about, from the path it was made from: a model folder (``…/demo/model``)
+    is named by the folder holding it, a file by its name without the extension.
+
+    >>> dataset_title("work/demo/model"), dataset_title("exports/crm_2024.csv"), dataset_title("")
+    ('demo', 'crm_2024', '')
+    """
+    if not source:
+        return ""
+    path = Path(source)
+    if path.name in {"model", "clean", ""} and path.parent.name:
+        return path.parent.name
+    return path.stem if path.suffix else path.name
+
+
+def distributions_reading(customers: pd.DataFrame, vip: np.ndarray, t, lang: str = "en",
+                          currency: str | None = None) -> str:
     """One sentence comparing the VIPs' median spend with everyone's."""
     spend = pd.to_numeric(customers.get("total_spent"), errors="coerce")
     base = float(spend.median())
     v = float(spend[vip].median()) if vip.any() else float("nan")
     ratio = v / base if base else float("nan")
-    return t("read_distributions", vip=_n(v, lang), base=_n(base, lang), ratio=_n(ratio, lang, 1))
+    return t("read_distributions", vip=format_money(v, lang, currency, decimals=0),
+             base=format_money(base, lang, currency, decimals=0), ratio=_n(ratio, lang, 1))
 
 
 def pca_reading(n_vip: int, tightness: float, t, lang: str = "en") -> str:
@@ -85,7 +102,7 @@ def profile_reading(profile: pd.DataFrame, t, lang: str = "en") -> str:
         return ""
     ratio = numeric["audience_vs_base"].astype(float).clip(lower=1e-9)
     row = numeric.loc[np.log(ratio).abs().idxmax()]
-    return t("read_profile", feature=row["feature"], audience=_n(row["audience"], lang, 1), base=_n(row["base"], lang, 1),
+    return t("read_profile", feature=feature_label(str(row["feature"]), lang).lower(), audience=_n(row["audience"], lang, 1), base=_n(row["base"], lang, 1),
              ratio=_n(row["audience_vs_base"], lang, 2), seeds=_n(row["seeds"], lang, 1))
 
 
@@ -105,11 +122,11 @@ def gain_reading(gains: pd.DataFrame, t, lang: str, lookalike: str = "auto") -> 
     la, rule = gain_at(gains, lookalike), gain_at(gains, "best_rule")
     if math.isnan(la) or math.isnan(rule):
         return ""
-    return t("read_gain", share=f"{GAIN_AT:.0%}", lookalike=_pct(la, lang),
+    return t("read_gain", share=format_percent(GAIN_AT, lang, 0), lookalike=_pct(la, lang),
              rule=_pct(rule, lang))
 
 
-def _audiences(finder, paths: Sequence[Path]) -> list[dict]:
+def _audiences(finder, paths: Sequence[Path], t=None) -> list[dict]:
     """Profiles of saved audiences (their ``.profile.csv``), or of a fresh VIP lookalike audience."""
     out = []
     for p in paths:
@@ -121,7 +138,8 @@ def _audiences(finder, paths: Sequence[Path]) -> list[dict]:
                         "validation": params.get("validation")})
     if not out and "vip_flag" in finder.customers_ and finder.customers_["vip_flag"].eq(1).sum() >= 2:
         res = finder.build_audience("vip", DEFAULT_AUDIENCE_SIZE, exclude_vips=True, explain=False)
-        out.append({"name": f"VIP lookalikes ({DEFAULT_AUDIENCE_SIZE})", "profile": res.profile,
+        name = t("report_vip_lookalikes", size=DEFAULT_AUDIENCE_SIZE) if t else f"VIP lookalikes ({DEFAULT_AUDIENCE_SIZE})"
+        out.append({"name": name, "profile": res.profile,
                     "size": len(res.audience), "tightness": res.diagnostics.tightness, "seeds": res.diagnostics.size,
                     "validation": res.params.get("validation")})
     return out
@@ -153,28 +171,30 @@ def build_report(finder, *, quality: dict | None = None, audiences: Sequence[Pat
     vip = (pd.to_numeric(customers["vip_flag"], errors="coerce").fillna(0).eq(1).to_numpy()
            if "vip_flag" in customers else np.zeros(len(customers), dtype=bool))
     sections: dict = {}
+    currency = data_currency(quality)
     if quality:
-        sections["quality"] = {"lines": quality_summary_lines(quality), "reading": quality_reading(quality, t, lang),
+        # one reading in the report's language (the terminal summary's English lines would repeat it with
+        # other shares): the counts are in the sentence, the columns in the table
+        sections["quality"] = {"reading": quality_reading(quality, t, lang),
                                "columns": [{"name": k, **v} for k, v in (quality.get("columns") or {}).items()]}
     sections["distributions"] = {
-        "svg": figure_to_svg(distributions(customers, highlight=pd.Series(vip, index=customers.index))),
-        "reading": distributions_reading(customers, vip, t, lang) if vip.any() else ""}
-    auds = _audiences(finder, audiences)
+        "svg": figure_to_svg(distributions(customers, highlight=pd.Series(vip, index=customers.index), lang=lang)),
+        "reading": distributions_reading(customers, vip, t, lang, currency) if vip.any() else ""}
+    auds = _audiences(finder, audiences, t)
     tight = next((a.get("tightness") for a in auds if a.get("tightness")), None)
-    sections["pca"] = {"svg": figure_to_svg(pca_map(finder.X_, vip if vip.any() else None, random_state=random_state)),
+    sections["pca"] = {"svg": figure_to_svg(pca_map(finder.X_, vip if vip.any() else None, random_state=random_state,
+                                                    lang=lang)),
                        "reading": pca_reading(int(vip.sum()), tight, t, lang) if tight else ""}
     sections["profiles"] = []
     for a in auds:
         prof = a["profile"]
-        shown = prof.assign(_r=np.log(prof["audience_vs_base"].astype(float).clip(lower=1e-9)).abs()) \
-            .sort_values("_r", ascending=False).head(12).drop(columns="_r")
-        sections["profiles"].append({"name": a["name"], "size": a.get("size"), "rows": shown.to_dict(orient="records"),
+        sections["profiles"].append({"name": a["name"], "size": a.get("size"), "bars": profile_bars(prof, lang, currency),
                                      "reading": profile_reading(prof, t, lang), "validation": a.get("validation")})
     if evaluation is not None:
-        sections["gain"] = {"svg": figure_to_svg(gain_chart(evaluation.gains, title=t("report_gain"))),
+        sections["gain"] = {"svg": figure_to_svg(gain_chart(evaluation.gains, title=t("report_gain"), lang=lang)),
                             "reading": gain_reading(evaluation.gains, t, lang)}
-    sections["campaigns"] = None if campaigns is None else [campaign_view(r, t, lang) for r in campaigns]
+    sections["campaigns"] = None if campaigns is None else [campaign_view(r, t, lang, currency) for r in campaigns]
     return environment().get_template("report.html.j2").render(
-        t=t, lang=lang, s=sections, css=static_text("app.css"), source=Path(source).name if source else "",
+        t=t, lang=lang, s=sections, css=static_text("app.css"), source=dataset_title(source),
         version=__version__, generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         n_customers=len(customers))

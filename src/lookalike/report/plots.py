@@ -1,5 +1,8 @@
 """Figures for reports: a PCA map of the customer base and per-column distributions.
 
+Every word of a figure (titles, axes, legends, notes) comes from the catalogue of the reader's
+language (``lang``, :mod:`lookalike.i18n`), and every number on it is written the locale's way.
+
 Every function works on :class:`matplotlib.figure.Figure` objects created directly,
 never through the pyplot state machine, so nothing global changes (no backend is
 selected, no figure is registered with pyplot, ``plt.show()`` is never called).
@@ -31,9 +34,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter
 
 from lookalike.errors import ParameterError
+from lookalike.i18n import format_number, format_percent, term, translator
 from lookalike.io import atomic_path
 
 __all__ = ["distributions", "figure_to_svg", "gain_chart", "pca_map", "qini_plot", "reach_plot", "save_figure",
@@ -60,11 +64,12 @@ def pca_map(
     X: np.ndarray,
     highlight: np.ndarray | None = None,
     *,
-    labels: tuple[str, str] = ("customers", "VIP"),
+    labels: tuple[str, str] | None = None,
     max_points: int = 20000,
     random_state: int | None = 0,
     ax: Axes | None = None,
     groups: Mapping[str, np.ndarray] | None = None,
+    lang: str = "en",
 ) -> Figure:
     """Customers on their first two principal components, a highlighted group on top.
 
@@ -79,7 +84,7 @@ def pca_map(
     ----------
     X : array of shape (n_customers, n_features), finite numbers.
     highlight : boolean mask (or 0/1 values) of length n_customers, e.g. ``vip_flag == 1``.
-    labels : legend names of the base and of the highlighted group.
+    labels : legend names of the base and of the highlighted group (default: customers and VIPs, in ``lang``).
     max_points : most non-highlighted rows drawn and used in the fit.
     ax : draw into this axes (its figure is returned) instead of a new figure.
     groups : more groups to draw, label -> boolean mask (e.g. an audience next to its seeds);
@@ -95,7 +100,8 @@ def pca_map(
     n = X.shape[0]
     if not isinstance(max_points, (int, np.integer)) or isinstance(max_points, bool) or max_points < 1:
         raise ParameterError(f"max_points must be a positive integer, got {max_points!r}")
-    base_label, hi_label = _check_labels(labels)
+    t = translator(lang)
+    base_label, hi_label = _check_labels(labels or (t("chart_customers"), t("chart_vips")))
     mask = np.zeros(n, dtype=bool) if highlight is None else _check_mask(highlight, n, "highlight")
 
     rng = np.random.default_rng(random_state)
@@ -121,8 +127,9 @@ def pca_map(
     zg = Z[base_idx.size: base_idx.size + extra.size]
     var = pca.explained_variance_ratio_ * 100
 
-    fig, ax = _figure_and_axes(ax, figsize=(7.0, 6.0))
-    shown = f"{base_idx.size:,} of {n_base:,}" if base_idx.size < n_base else f"{n_base:,}"
+    fig, ax = _figure_and_axes(ax, figsize=(6.4, 5.8))
+    num = lambda x: format_number(x, lang)  # noqa: E731
+    shown = t("chart_sampled", shown=num(base_idx.size), total=num(n_base)) if base_idx.size < n_base else num(n_base)
     ax.scatter(zb[:, 0], zb[:, 1], s=4, c=BASE_COLOR, alpha=0.35, linewidths=0, rasterized=True,
                label=f"{base_label} ({shown})", zorder=1)
     start = 0
@@ -130,16 +137,20 @@ def pca_map(
         pts = zg[start: start + g.size]
         start += g.size
         ax.scatter(pts[:, 0], pts[:, 1], s=8, c=color, alpha=0.55, linewidths=0, rasterized=True,
-                   label=f"{label} ({g.size:,})", zorder=2)
+                   label=f"{label} ({num(g.size)})", zorder=2)
     if highlight is not None:
         ax.scatter(zh[:, 0], zh[:, 1], s=26, c=HIGHLIGHT_COLOR, alpha=0.9, edgecolors="white", linewidths=0.5,
-                   label=f"{hi_label} ({hi_idx.size:,})", zorder=3)
-    ax.set_xlabel(f"PC1 ({var[0]:.1f}% of variance)")
-    ax.set_ylabel(f"PC2 ({var[1]:.1f}% of variance)" if var.size > 1 else "PC2")
-    title = f"{hi_label} among {base_label}" if highlight is not None else base_label.capitalize()
-    ax.set_title(f"{title}: map of the first two principal components", fontsize=11, loc="left")
+                   label=f"{hi_label} ({num(hi_idx.size)})", zorder=3)
+    ax.set_xlabel(t("chart_pc", n=1, share=format_percent(var[0] / 100, lang, 1)), fontsize=10)
+    ax.set_ylabel(t("chart_pc", n=2, share=format_percent(var[1] / 100, lang, 1)) if var.size > 1 else "PC2",
+                  fontsize=10)
+    title = t("chart_map_title", group=hi_label, base=base_label) if highlight is not None else \
+        t("chart_map_title_all", base=base_label)
+    ax.set_title(title, fontsize=12, loc="left")
     _style(ax)
-    ax.legend(loc="best", frameon=False, markerscale=2.0, fontsize=9)
+    _axis_numbers(ax, lang)
+    # below the map, never over its points
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.12), frameon=False, markerscale=2.0, fontsize=10, ncols=1)
     return fig
 
 
@@ -148,7 +159,8 @@ def distributions(
     columns: Sequence[str] = ("income", "total_spent", "total_orders", "days_since_last_purchase"),
     *,
     highlight: pd.Series | None = None,
-    labels: tuple[str, str] = ("customers", "VIP"),
+    labels: tuple[str, str] | None = None,
+    lang: str = "en",
 ) -> Figure:
     """A grid of histograms, one panel per column of ``columns`` present in ``customers``.
 
@@ -161,8 +173,8 @@ def distributions(
 
     >>> df = pd.DataFrame({"income": [1.0, 2.0, None, 4.0], "other": [1, 2, 3, 4]})
     >>> fig = distributions(df)
-    >>> len(fig.axes), fig.axes[0].get_title(loc="left")
-    (1, 'income')
+    >>> len(fig.axes), fig.axes[0].get_title(loc="left"), distributions(df, lang="es").axes[0].get_title(loc="left")
+    (1, 'Income', 'Ingresos')
     """
     if not isinstance(customers, pd.DataFrame):
         raise ParameterError(f"distributions expects a pandas DataFrame, got {type(customers).__name__}")
@@ -176,7 +188,8 @@ def distributions(
         s = customers[c]
         if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
             raise ParameterError(f"column {c!r} is not numeric (dtype {s.dtype}); pass numeric columns only")
-    base_label, hi_label = _check_labels(labels)
+    t = translator(lang)
+    base_label, hi_label = _check_labels(labels or (t("chart_customers"), t("chart_vips")))
     mask = None
     if highlight is not None:
         if not isinstance(highlight, pd.Series):
@@ -192,21 +205,22 @@ def distributions(
 
     ncols = 1 if len(present) == 1 else 2
     nrows = -(-len(present) // ncols)
-    fig = Figure(figsize=(5.2 * ncols, 3.4 * nrows + 0.4), layout="constrained")
+    fig = Figure(figsize=(5.0 * ncols, 3.5 * nrows + 0.6), layout="constrained")
     for i, col in enumerate(present):
         ax = fig.add_subplot(nrows, ncols, i + 1)
-        _histogram(ax, col, customers[col], mask, base_label, hi_label)
+        _histogram(ax, col, customers[col], mask, base_label, hi_label, lang)
     if mask is not None:
         # one legend for the figure (counts per panel differ only by missing values, noted in each panel)
-        handles = [Patch(facecolor=BASE_COLOR, alpha=0.55, label=f"{base_label} ({int((~mask).sum()):,})"),
-                   Line2D([], [], color=HIGHLIGHT_COLOR, linewidth=1.8, label=f"{hi_label} ({int(mask.sum()):,})")]
-        fig.legend(handles=handles, loc="outside upper right", ncols=2, frameon=False, fontsize=9)
-        fig.suptitle(f"{hi_label} against the other {base_label}: share of each group per bin",
-                     fontsize=11, x=0.01, ha="left")
+        handles = [Patch(facecolor=BASE_COLOR, alpha=0.55,
+                         label=f"{base_label} ({format_number(int((~mask).sum()), lang)})"),
+                   Line2D([], [], color=HIGHLIGHT_COLOR, linewidth=1.8,
+                          label=f"{hi_label} ({format_number(int(mask.sum()), lang)})")]
+        fig.legend(handles=handles, loc="outside upper right", ncols=2, frameon=False, fontsize=10)
+        fig.suptitle(t("chart_distributions_title", group=hi_label, base=base_label), fontsize=12, x=0.01, ha="left")
     return fig
 
 
-def reach_plot(reach: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
+def reach_plot(reach: pd.DataFrame, *, ax: Axes | None = None, lang: str = "en") -> Figure:
     """Audience size against similarity: the reach you buy with each step down in similarity.
 
     ``reach`` has columns share_of_base, size, mean_similarity, min_similarity
@@ -215,108 +229,123 @@ def reach_plot(reach: pd.DataFrame, *, ax: Axes | None = None) -> Figure:
     missing = {"share_of_base", "size", "mean_similarity", "min_similarity"} - set(reach.columns)
     if missing:
         raise ParameterError(f"reach table is missing column(s) {', '.join(sorted(missing))}")
-    fig, ax = _figure_and_axes(ax, figsize=(6.4, 3.8))
-    x = reach["share_of_base"].to_numpy(dtype=float) * 100
-    ax.plot(x, reach["mean_similarity"], marker="o", color=HIGHLIGHT_COLOR, label="mean similarity of the audience")
-    ax.plot(x, reach["min_similarity"], marker=".", linestyle="--", color=BASE_COLOR, label="similarity of the last customer in")
+    t = translator(lang)
+    fig, ax = _figure_and_axes(ax, figsize=(5.6, 4.2))
+    x = reach["share_of_base"].to_numpy(dtype=float)
+    ax.plot(x, reach["mean_similarity"], marker="o", color=HIGHLIGHT_COLOR, label=t("chart_reach_mean"))
+    ax.plot(x, reach["min_similarity"], marker=".", linestyle="--", color=BASE_COLOR, label=t("chart_reach_last"))
     for xi, size, yi in zip(x, reach["size"], reach["mean_similarity"]):
-        ax.annotate(f"{int(size):,}", (xi, yi), textcoords="offset points", xytext=(0, 6), ha="center",
-                    fontsize=7, color=NOTE_COLOR)
-    ax.set_xlabel("audience size (% of the customer base; labels: customers)")
-    ax.set_ylabel("similarity to the seeds")
+        ax.annotate(format_number(int(size), lang), (xi, yi), textcoords="offset points", xytext=(0, 6),
+                    ha="center", fontsize=8, color=NOTE_COLOR)
+    ax.set_xlabel(t("chart_reach_x"), fontsize=10)
+    ax.set_ylabel(t("chart_reach_y"), fontsize=10)
     ax.set_ylim(bottom=0)
-    ax.set_title("Reach against similarity")
-    ax.legend(frameon=False, fontsize=8)
+    ax.set_title(t("chart_reach_title"), fontsize=12, loc="left")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_percent(v, lang, 0 if v >= 0.01 else 1)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_number(v, lang, 1)))
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.18), frameon=False, fontsize=10)
     _style(ax)
     return fig
 
 
+#: Colour, line and marker of each method of a gain chart (its name: ``method_<name>`` in the catalogue).
 METHOD_STYLE = {
-    "seed_share": ("lookalike (seed share)", HIGHLIGHT_COLOR, "-"),
-    "seed_distance": ("lookalike (seed distance)", "#edae49", "-"),
-    "classifier": ("lookalike (classifier)", "#00798c", "-"),
-    "best_rule": ("best rule", "#30638e", "--"),
-    "spend": ("rank by past spend", "#6a4c93", "--"),
-    "supervised": ("supervised logistic", "#2b9348", ":"),
-    "random": ("random", BASE_COLOR, ":"),
+    "seed_share": (HIGHLIGHT_COLOR, "-", "o"),
+    "seed_distance": ("#edae49", "-", "s"),
+    "classifier": ("#00798c", "-", "D"),
+    "best_rule": ("#30638e", "--", "^"),
+    "spend": ("#6a4c93", "--", "v"),
+    "supervised": ("#2b9348", ":", "P"),
+    "random": (BASE_COLOR, ":", None),
 }
 
 
-def gain_chart(gains: pd.DataFrame, *, title: str = "Cumulative gain", ax: Axes | None = None) -> Figure:
+def gain_chart(gains: pd.DataFrame, *, title: str | None = None, ax: Axes | None = None, lang: str = "en") -> Figure:
     """Cumulative gain curves: share of the targets found against share of the population contacted.
 
-    ``gains`` has columns method, share_targeted, share_of_positives (one curve per method).
+    ``gains`` has columns method, share_targeted, share_of_positives (one curve per method). Curves that
+    coincide (the best rule is often past spend) stay visible: each method has its own marker, drawn
+    offset along the curve, and the legend sits below the plot, never over a line.
     """
     missing = {"method", "share_targeted", "share_of_positives"} - set(gains.columns)
     if missing:
         raise ParameterError(f"gains table is missing column(s) {', '.join(sorted(missing))}")
-    fig, ax = _figure_and_axes(ax, figsize=(6.4, 4.4))
-    for method, g in gains.groupby("method", sort=False):
-        label, color, style = METHOD_STYLE.get(str(method), (str(method), NOTE_COLOR, "-"))
-        ax.plot(g["share_targeted"] * 100, g["share_of_positives"] * 100, style, color=color, label=label,
-                linewidth=2.0 if str(method) == "seed_share" else 1.3)
-    ax.set_xlabel("customers contacted (% of the population, best first)")
-    ax.set_ylabel("targets found (%)")
-    ax.set_xlim(0, 100)
-    ax.set_ylim(0, 100)
-    ax.set_title(title)
-    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    t = translator(lang)
+    fig, ax = _figure_and_axes(ax, figsize=(5.6, 5.0))
+    for i, (method, g) in enumerate(gains.groupby("method", sort=False)):
+        color, style, marker = METHOD_STYLE.get(str(method), (NOTE_COLOR, "-", "x"))
+        n = len(g)
+        every = (i % 4 * max(n // 16, 1), max(n // 4, 1)) if n > 8 else None  # markers offset per method
+        ax.plot(g["share_targeted"], g["share_of_positives"], style, color=color, marker=marker, markevery=every,
+                markersize=5, label=term(lang, "method", method), linewidth=2.0 if str(method) == "seed_share" else 1.4,
+                zorder=3 if str(method) == "seed_share" else 2)
+    ax.set_xlabel(t("chart_gain_x"), fontsize=10)
+    ax.set_ylabel(t("chart_gain_y"), fontsize=10)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_percent(v, lang, 0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: format_percent(v, lang, 0)))
+    ax.set_title(title or t("chart_gain_title"), fontsize=12, loc="left")
+    ax.legend(frameon=False, fontsize=10, loc="upper left", bbox_to_anchor=(0, -0.14), ncols=2)
     _style(ax)
     return fig
 
 
-def uplift_plot(results: Sequence, *, ax: Axes | None = None) -> Figure:
+def uplift_plot(results: Sequence, *, ax: Axes | None = None, lang: str = "en") -> Figure:
     """A forest plot: each campaign's uplift per rate metric with its interval, in percentage points.
 
     ``results`` are :class:`lookalike.campaigns.report.CampaignResults`; significant uplifts are
     blue, the others grey.
     """
-    from lookalike.campaigns.report import LABELS  # lazy: sqlalchemy and scipy only when a campaign is drawn
-
     if not results:
         raise ParameterError("uplift_plot needs at least one campaign's results")
     metrics = [m for m in ("open_rate", "click_rate", "conversion_rate") if any(m in r.uplifts for r in results)]
     n_rows = sum(m in r.uplifts for r in results for m in metrics)
-    fig, ax = _figure_and_axes(ax, figsize=(6.5, 0.8 + 0.45 * n_rows))
+    t = translator(lang)
+    fig, ax = _figure_and_axes(ax, figsize=(5.6, 1.6 + 0.55 * n_rows))
     labels, y = [], 0
     for r in results:
         for m in (m for m in metrics if m in r.uplifts):
             u = r.uplifts[m]
             ax.errorbar([u.diff * 100], [y], xerr=[[(u.diff - u.diff_low) * 100], [(u.diff_high - u.diff) * 100]],
                         fmt="o", color="tab:blue" if u.significant else "tab:gray", capsize=3)
-            labels.append(f"{r.name}: {LABELS[m]}")
+            labels.append(f"{r.name}: {term(lang, 'metric', m)}" if len(results) > 1 else term(lang, "metric", m))
             y += 1
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), labels, fontsize=10)
     ax.invert_yaxis()
-    ax.set_xlabel(f"uplift, percentage points ({1 - results[0].alpha:.0%} CI)")
+    ax.set_xlabel(t("chart_uplift_x", conf=format_percent(1 - results[0].alpha, lang, 0)), fontsize=10)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format_number(v, lang, 1)))
+    ax.set_title(t("chart_uplift_title"), fontsize=12, loc="left")
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
 
-def qini_plot(study) -> Figure:
+def qini_plot(study, *, lang: str = "en") -> Figure:
     """Qini curves (similarity ranking vs random) for visit and conversion, plus uplift by decile, of a
     :class:`lookalike.campaigns.hillstrom.UpliftStudy`."""
+    t = translator(lang)
     fig = Figure(figsize=(11, 4))
     axes = fig.subplots(1, 3)
     styles = {"similarity": "-", "classifier": "--", "random": ":"}
     for ax, outcome in zip(axes[:2], ("visit", "conversion")):
         for ranking, style in styles.items():
             q = study.qini[(study.qini["outcome"] == outcome) & (study.qini["ranking"] == ranking)]
-            ax.plot(q["share"], q["qini"], style,
-                    label=f"{ranking} (Qini coef {study.qini_coefficients[f'{outcome}/{ranking}']:.1f})")
-        ax.plot(q["share"], q["random"], color="gray", lw=0.8, label="random (expected)")
-        ax.set_title(f"Qini curve: {outcome}")
-        ax.set_xlabel("share targeted (by score)")
-        ax.set_ylabel(f"incremental {outcome}s")
+            coef = format_number(study.qini_coefficients[f"{outcome}/{ranking}"], lang, 1)
+            ax.plot(q["share"], q["qini"], style, label=t("chart_qini_ranking", ranking=term(lang, "ranking", ranking),
+                                                           coef=coef))
+        ax.plot(q["share"], q["random"], color="gray", lw=0.8, label=t("chart_qini_random"))
+        ax.set_title(t("chart_qini_title", outcome=term(lang, "outcome", outcome)))
+        ax.set_xlabel(t("chart_qini_x"))
+        ax.set_ylabel(t("chart_qini_y", outcome=term(lang, "outcome", outcome)))
         ax.legend(fontsize=7)
     d = study.deciles[study.deciles["outcome"] == "conversion"]
     for ranking, off in (("similarity", -0.2), ("classifier", 0.2)):
         part = d[d["ranking"] == ranking]
-        axes[2].bar(part["bin"] + off, part["uplift"] * 100, width=0.4, label=ranking)
-    axes[2].set_title("conversion uplift by decile (1 = top)")
-    axes[2].set_xlabel("decile")
-    axes[2].set_ylabel("uplift, percentage points")
+        axes[2].bar(part["bin"] + off, part["uplift"] * 100, width=0.4, label=term(lang, "ranking", ranking))
+    axes[2].set_title(t("chart_deciles_title"))
+    axes[2].set_xlabel(t("chart_deciles_x"))
+    axes[2].set_ylabel(t("chart_deciles_y"))
     axes[2].legend(fontsize=8)
     for ax in axes:
         ax.spines[["top", "right"]].set_visible(False)
@@ -377,50 +406,62 @@ def figure_to_svg(fig: Figure) -> str:
 # --------------------------------------------------------------------------- helpers
 
 
-def _histogram(ax: Axes, col: str, s: pd.Series, mask: np.ndarray | None, base_label: str, hi_label: str) -> None:
+def _histogram(ax: Axes, col: str, s: pd.Series, mask: np.ndarray | None, base_label: str, hi_label: str,
+               lang: str = "en") -> None:
+    t = translator(lang)
     values = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     finite = np.isfinite(values)
     n_missing = int((~finite).sum())
-    notes = [f"{n_missing:,} missing ({_share(n_missing / len(values))})" if n_missing else "no missing values"]
+    notes = [t("chart_missing", n=format_number(n_missing, lang), share=_share(n_missing / len(values), lang))
+             if n_missing else t("chart_no_missing")]
     v = values[finite]
     log = False
     if col in MONEY_COLUMNS and v.size:
         pos = v[v > 0]
         log = pos.size >= max(10, 0.5 * v.size) and float(pd.Series(pos).skew()) > LOG_SKEW
         if log and pos.size < v.size:
-            notes.append(f"{v.size - pos.size:,} values <= 0 not shown")
-    ax.set_title(col, fontsize=10, loc="left")
+            notes.append(t("chart_not_positive", n=format_number(v.size - pos.size, lang)))
+    ax.set_title(term(lang, "feat", col), fontsize=11, loc="left")
     ax.set_title("; ".join(notes), fontsize=8, loc="right", color=NOTE_COLOR)
     _style(ax)
     if not v.size:
-        ax.text(0.5, 0.5, "no values", transform=ax.transAxes, ha="center", va="center", color=BASE_COLOR)
+        ax.text(0.5, 0.5, t("chart_no_values"), transform=ax.transAxes, ha="center", va="center", color=BASE_COLOR)
         return
     keep = finite & (values > 0) if log else finite
     bins = _bins(values[keep], log)
     if mask is None:
-        ax.hist(values[keep], bins=bins, color=BASE_COLOR, alpha=0.8, label=f"{base_label} ({keep.sum():,})")
-        ax.set_ylabel("customers")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:,.0f}"))
+        ax.hist(values[keep], bins=bins, color=BASE_COLOR, alpha=0.8,
+                label=f"{base_label} ({format_number(int(keep.sum()), lang)})")
+        ax.set_ylabel(t("chart_customers"), fontsize=9)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: format_number(y, lang)))
     else:
         rest, hi = values[keep & ~mask], values[keep & mask]
         if rest.size:
             ax.hist(rest, bins=bins, weights=np.full(rest.size, 1.0 / rest.size), color=BASE_COLOR, alpha=0.55,
-                    label=f"{base_label} ({rest.size:,})")
+                    label=f"{base_label} ({format_number(rest.size, lang)})")
         if hi.size:
             ax.hist(hi, bins=bins, weights=np.full(hi.size, 1.0 / hi.size), histtype="step", linewidth=1.8,
-                    color=HIGHLIGHT_COLOR, label=f"{hi_label} ({hi.size:,})")
-        ax.set_ylabel("share of group")
-        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+                    color=HIGHLIGHT_COLOR, label=f"{hi_label} ({format_number(hi.size, lang)})")
+        ax.set_ylabel(t("chart_share_of_group"), fontsize=9)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: format_percent(y, lang, 0)))
     if log:
         ax.set_xscale("log")
-        ax.set_xlabel(f"{col} (log scale)", fontsize=9)
-    elif abs(float(bins[-1])) >= 10_000 or abs(float(bins[0])) >= 10_000:
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+        ax.set_xlabel(t("chart_log_scale"), fontsize=9)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: format_number(x, lang)))
+    else:
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: format_number(x, lang, 0 if abs(x) >= 10 or
+                                                                                    float(x).is_integer() else 1)))
 
 
-def _share(x: float) -> str:
+def _share(x: float, lang: str = "en") -> str:
     """A percentage that never rounds a non-zero share to 0.0%."""
-    return "<0.1%" if 0 < x < 0.0005 else f"{x:.1%}"
+    return "< " + format_percent(0.001, lang, 1) if 0 < x < 0.0005 else format_percent(x, lang, 1)
+
+
+def _axis_numbers(ax: Axes, lang: str) -> None:
+    """Tick labels in the locale's number format (decimal comma in Spanish)."""
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(FuncFormatter(lambda v, _: format_number(v, lang, 0 if float(v).is_integer() else 1)))
 
 
 def _bins(v: np.ndarray, log: bool) -> np.ndarray:
@@ -451,7 +492,7 @@ def _figure_and_axes(ax: Axes | None, *, figsize: tuple[float, float]) -> tuple[
 def _style(ax: Axes) -> None:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.tick_params(labelsize=8)
+    ax.tick_params(labelsize=9)
     ax.grid(True, color="#eaeef2", linewidth=0.6)
     ax.set_axisbelow(True)
 

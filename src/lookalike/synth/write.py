@@ -159,6 +159,10 @@ def _write_csv(tmp: Path, chunks: Any, progress: Callable[[int], None] | None) -
                 progress(done)
 
 
+#: An .xlsx export reports its progress every this many rows written.
+_XLSX_PROGRESS_ROWS = 5_000
+
+
 def _write_xlsx(tmp: Path, chunks: Any, progress: Callable[[int], None] | None) -> None:
     import xlsxwriter
 
@@ -168,14 +172,19 @@ def _write_xlsx(tmp: Path, chunks: Any, progress: Callable[[int], None] | None) 
     try:
         sheet = workbook.add_worksheet("customers")
         row = 0
+        before = 0  # customers written before this chunk
         for done, raw in chunks:
             if row == 0:
                 sheet.write_row(0, 0, list(raw.columns))
                 row = 1
             columns = [raw[c].astype(object).where(raw[c].notna(), None).to_numpy() for c in raw.columns]
-            for values in zip(*columns):  # xlsxwriter streams row by row
+            per_customer = (done - before) / max(len(raw), 1)  # the chunk's rows hold duplicates too
+            for i, values in enumerate(zip(*columns)):  # xlsxwriter streams row by row
                 sheet.write_row(row, 0, values)
                 row += 1
+                if progress is not None and i % _XLSX_PROGRESS_ROWS == _XLSX_PROGRESS_ROWS - 1:
+                    progress(before + int(i * per_customer))  # writing is most of an .xlsx's time: show it
+            before = done
             if progress is not None:
                 progress(done)
     finally:

@@ -15,9 +15,12 @@ def mount_ui(app) -> None:
 
     from fastapi.staticfiles import StaticFiles
 
+    from lookalike.web import build, campaigns
     from lookalike.web.routes import LoginRequired, login_redirect, router
 
     static = resources.files("lookalike.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.include_router(router)
+    app.include_router(build.router)
+    app.include_router(campaigns.router)
     app.add_exception_handler(LoginRequired, login_redirect)

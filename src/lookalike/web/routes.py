@@ -9,10 +9,11 @@ of every POST before it reaches these routes.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
+from html import escape as html_escape
 import io
 import secrets
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -20,26 +21,27 @@ from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from lookalike._version import __version__
 from lookalike.api import campaigns, service
-from lookalike.api.models import AudienceOptions, DemoDataset, SeedSpec
+from lookalike.api.models import DemoDataset
 from lookalike.api.routes import _start
 from lookalike.api.users import User, authenticate, end_session, key_prefix, session_user, start_session
 from lookalike.api.workspace import check_name, store_upload
-from lookalike.audience.seeds import read_id_file
+from lookalike.audience.explain import summary
+from lookalike.audience.options import CONTACT_OPTIONS
 from lookalike.errors import LookalikeError, ParameterError
 from lookalike.export import load_export_profiles, load_manifest
-from lookalike.i18n import LANGUAGES, pick_language, translator
+from lookalike.i18n import LANGUAGES, error_text, format_money, pick_language, term, translator, warning_text
 from lookalike.io import read_customers, write_text
-from lookalike.report.campaigns import campaign_view
+from lookalike.report import words
 from lookalike.report.templating import environment
 from lookalike.synth import generate
+from lookalike.web.words import flash, pop_flashes
 
 router = APIRouter(include_in_schema=False)
-SIZE_MIN, SIZE_MAX, SIZE_STEP = 0.5, 20.0, 0.5
 
 
 class LoginRequired(Exception):
@@ -59,11 +61,14 @@ def lang_of(request: Request) -> str:
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page (or, for a template named ``_*``, a fragment) in the session's language; a page shows and
+    clears the session's notices (:func:`lookalike.web.words.flash`)."""
     lang = lang_of(request)
     user = getattr(request.state, "user", None)
+    flashes = [] if template.startswith("_") else pop_flashes(request.session, lang)
     html = environment().get_template(template).render(
-        t=translator(lang), lang=lang, languages=LANGUAGES, user=user, path=request.url.path,
-        version=__version__, csrf_token=csrf_token(request), **context)
+        t=translator(lang), term=functools.partial(term, lang), lang=lang, languages=LANGUAGES, user=user,
+        path=request.url.path, version=__version__, csrf_token=csrf_token(request), flashes=flashes, **context)
     return HTMLResponse(html, status_code=status_code)
 
 
@@ -118,7 +123,7 @@ def _error_page(request: Request, exc: Exception, status: int = 400) -> HTMLResp
     if isinstance(exc, _Forbidden):
         message = t("form_expired") if exc.args == ("csrf",) else t("not_allowed")
     else:
-        message = _ws(request).redact(str(exc))
+        message = _ws(request).redact(error_text(exc, lang_of(request)))
     return render(request, "error.html", status_code=403 if isinstance(exc, _Forbidden) else status, message=message)
 
 
@@ -226,6 +231,23 @@ async def upload(request: Request) -> Response:
     return RedirectResponse(f"/jobs/{job['id']}", status_code=303)
 
 
+@router.post("/datasets/{name}/delete")
+async def delete_dataset(request: Request, name: str) -> Response:
+    """Delete a dataset that failed (its upload and whatever the failed job left); its reason was on the home page."""
+    try:
+        ui_user(request, "editor")
+        await ui_form(request)
+        ws = _ws(request)
+        info = ws.dataset_info(name)
+        if info.get("status") != "failed":
+            raise ParameterError(f"dataset {name!r} did not fail; only failed uploads are deleted from this page")
+        await _run(ws.delete_dataset, name)
+    except (LookalikeError, _Forbidden) as exc:
+        return _error_page(request, exc)
+    flash(request.session, "flash_dataset_deleted", name=name)
+    return RedirectResponse("/", status_code=303)
+
+
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, job_id: str) -> HTMLResponse:
     ui_user(request)
@@ -251,8 +273,9 @@ async def dataset_page(request: Request, name: str) -> HTMLResponse:
         ws = _ws(request)
         info = ws.dataset_info(name)
         report = ws.quality(name)
-        svg = await _run(_cached_svg, ws.dataset_dir(name) / "distributions.svg",
-                         lambda: _distributions_svg(ws.finder(name).customers_))
+        lang = lang_of(request)
+        svg = await _run(_cached_svg, ws.dataset_dir(name) / f"distributions.{lang}.svg",
+                         lambda: _distributions_svg(ws.finder(name).customers_, lang))
     except LookalikeError as exc:
         return _error_page(request, exc, 404)
     return render(request, "dataset.html", info=info, report=report, columns=_quality_columns(report),
@@ -275,11 +298,11 @@ def _cached_svg(path: Path, make) -> str:
     return svg
 
 
-def _distributions_svg(customers) -> str:
+def _distributions_svg(customers, lang: str) -> str:
     from lookalike.report.plots import distributions, figure_to_svg  # lazy: matplotlib on the first figure
 
     vip = customers["vip_flag"].eq(1) if "vip_flag" in customers else None
-    return figure_to_svg(distributions(customers, highlight=vip))
+    return figure_to_svg(distributions(customers, highlight=vip, lang=lang))
 
 
 @router.get("/datasets/{name}/map", response_class=HTMLResponse)
@@ -289,13 +312,13 @@ async def map_page(request: Request, name: str, audience: str = "") -> HTMLRespo
     try:
         finder = await _run(ws.finder, name)
         aud_names = [a["name"] for a in ws.audiences() if a.get("dataset") == name]
-        svg = await _run(_map_svg, ws, finder, audience if audience in aud_names else "", name)
+        svg = await _run(_map_svg, ws, finder, audience if audience in aud_names else "", name, lang_of(request))
     except LookalikeError as exc:
         return _error_page(request, exc, 404)
     return render(request, "map.html", dataset=name, svg=svg, audiences=aud_names, chosen=audience)
 
 
-def _map_svg(ws, finder, audience: str, dataset: str) -> str:
+def _map_svg(ws, finder, audience: str, dataset: str, lang: str) -> str:
     from lookalike.report.plots import figure_to_svg, pca_map  # lazy: matplotlib on the first figure
 
     customers = finder.customers_
@@ -305,98 +328,11 @@ def _map_svg(ws, finder, audience: str, dataset: str) -> str:
 
         seed_ids = (load_manifest(ws.audience_sidecar(audience, ".manifest.json")).get("seeds") or {}).get("ids", [])
         seeds = finder.ids_.isin(seed_ids)
-        return figure_to_svg(pca_map(finder.X_, seeds, labels=("customers", "seeds"),
-                                     groups={f"audience {audience}": members}))
+        t = translator(lang)
+        return figure_to_svg(pca_map(finder.X_, seeds, labels=(t("chart_customers"), t("chart_seeds")),
+                                     groups={t("chart_audience", name=audience): members}, lang=lang))
     vip = customers["vip_flag"].eq(1).to_numpy() if "vip_flag" in customers else None
-    return _cached_svg(ws.dataset_dir(dataset) / "map.svg", lambda: figure_to_svg(pca_map(finder.X_, vip)))
-
-
-# ------------------------------------------------------------------ audience builder
-def _options_from_form(form) -> AudienceOptions:
-    kind = str(form.get("seed_kind") or "vip")
-    seeds = SeedSpec(kind=kind if kind in ("vip", "ids", "rule") else "vip",
-                     ids=[x for x in str(form.get("seed_ids") or "").split() if x] or None,
-                     rule=str(form.get("seed_rule") or "") or None)
-    try:
-        pct = float(form.get("size_pct") or 5)
-    except ValueError:
-        raise ParameterError("the audience size must be a number (percentage of the base)") from None
-    regions = [str(r) for r in form.getlist("region")] if hasattr(form, "getlist") else []
-    return AudienceOptions(seeds=seeds, size=f"{min(max(pct, SIZE_MIN), SIZE_MAX):g}%",
-                           exclude_vips=form.get("exclude_vips") in ("on", "true", "1"),
-                           filters={"region": regions} if regions else None)
-
-
-def _vip_seeds(customers) -> str | None:
-    """Why VIP seeds cannot be used on these customers (a translation key), or None when they can."""
-    if "vip_flag" not in customers:
-        return "seed_vip_missing"
-    n_vip = int(customers["vip_flag"].eq(1).sum())
-    return "seed_vip_none" if n_vip == 0 else "seed_vip_all" if n_vip == len(customers) else None
-
-
-@router.get("/datasets/{name}/build", response_class=HTMLResponse)
-async def build_page(request: Request, name: str) -> HTMLResponse:
-    ui_user(request)
-    try:
-        finder = await _run(_ws(request).finder, name)
-    except LookalikeError as exc:
-        return _error_page(request, exc, 404)
-    # without VIPs (or with nothing but VIPs) the page still works: ids and rules are seeds too
-    vip_off = _vip_seeds(finder.customers_)
-    initial, error = None, None
-    if vip_off is None:
-        try:
-            initial = await _run(service.reach_at, _ws(request), name, AudienceOptions())
-        except LookalikeError as exc:
-            error = str(exc).splitlines()[0]
-    regions = sorted(finder.customers_["region"].astype(str).unique()) if "region" in finder.customers_ else []
-    return render(request, "build.html", dataset=name, regions=regions, reach=initial, error=error,
-                  vip_off=vip_off, size_min=SIZE_MIN, size_max=SIZE_MAX, size_step=SIZE_STEP,
-                  default_name=f"{name}-vip-lookalikes" if vip_off is None else f"{name}-lookalikes")
-
-
-@router.get("/ui/datasets/{name}/reach", response_class=HTMLResponse)
-async def reach_partial(request: Request, name: str) -> HTMLResponse:
-    ui_user(request)
-    try:
-        opts = _options_from_form(request.query_params)
-        reach = await _run(service.reach_at, _ws(request), name, opts)
-    except (LookalikeError, ValueError) as exc:
-        return render(request, "_reach.html", reach=None, error=str(exc).splitlines()[0])
-    return render(request, "_reach.html", reach=reach, error=None)
-
-
-async def _seed_file_ids(form) -> list[str]:
-    """Ids from an uploaded seed file (one per line, or a CSV with a customer_id column)."""
-
-
-    upload = form.get("seed_file")
-    if upload is None or not getattr(upload, "filename", ""):
-        return []
-    data = await upload.read()  # the request guard capped the whole body (LOOKALIKE_MAX_UPLOAD_MB)
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp_ids = Path(tmp) / "ids.txt"
-        tmp_ids.write_bytes(data)
-        return read_id_file(tmp_ids)
-
-
-@router.post("/datasets/{name}/build")
-async def build(request: Request, name: str) -> Response:
-    try:
-        ui_user(request, "editor")
-        form = await ui_form(request)
-        opts = _options_from_form(form)
-        file_ids = await _seed_file_ids(form)
-        if file_ids and opts.seeds.kind == "ids":
-            opts.seeds.ids = [*(opts.seeds.ids or []), *file_ids]
-        audience = check_name(str(form.get("audience_name") or ""), "audience name")
-        ws = _ws(request)
-        result = await _run(service.build, ws, name, opts)
-        await _run(ws.save_audience, audience, result, name)
-    except (LookalikeError, _Forbidden, ValueError) as exc:
-        return _error_page(request, exc)
-    return RedirectResponse(f"/audiences/{audience}", status_code=303)
+    return _cached_svg(ws.dataset_dir(dataset) / f"map.{lang}.svg", lambda: figure_to_svg(pca_map(finder.X_, vip, lang=lang)))
 
 
 # ------------------------------------------------------------------ audiences, exports
@@ -407,24 +343,94 @@ def audiences_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/audiences/{name}", response_class=HTMLResponse)
-async def audience_page(request: Request, name: str) -> HTMLResponse:
+async def audience_page(request: Request, name: str, export: str = "") -> HTMLResponse:
     ui_user(request)
+    lang = lang_of(request)
+    ws = _ws(request)
     try:
-        data = await _run(service.audience_payload, _ws(request), name, None, 50)
-        reach_svg = await _run(_reach_svg, data["reach"])
+        data = await _run(service.audience_payload, ws, name, None, MEMBERS_SHOWN)
+        view = await _run(_audience_view, ws, data, lang)
+        profiles = load_export_profiles()
+        chosen = export if export in profiles else next(iter(profiles))
+        preview = await _run(_export_view, ws, name, chosen, lang)
     except LookalikeError as exc:
         return _error_page(request, exc, 404)
-
-    profiles = load_export_profiles()
-    profile_rows = sorted(data["profile"], key=lambda r: -abs(np.log((r.get("audience_vs_base") or 1) or 1)))[:15]
-    return render(request, "audience.html", a=data, profiles=profiles, profile_rows=profile_rows, reach_svg=reach_svg)
+    versions = await _run(campaigns.audience_history, ws, request.app.state.engine, name)
+    return render(request, "audience.html", a=data, v=view, profiles=profiles, export=preview, versions=versions)
 
 
-def _reach_svg(reach: list[dict]) -> str:
+#: Members listed on the audience page (the files hold them all).
+MEMBERS_SHOWN = 50
+
+
+def _audience_view(ws, data: dict, lang: str) -> dict:
+    """The audience page in the reader's words: summary, reasons, profile bars, funnel, method, warnings."""
+    currency = _dataset_currency(ws, data.get("dataset"))
+    params = data.get("parameters") or {}
+    profile = pd.DataFrame(data["profile"])
+    members = ws.audience_table(data["name"]).head(MEMBERS_SHOWN)
+    reasons = words.member_reasons(members, profile, params, lang, currency)
+    reference = params.get("similarity_reference")
+    rows = [{"customer_id": m.get("customer_id"), "rank": m.get("rank"), "similarity": m.get("similarity"),
+             "match": words.similarity_match(m, reference, lang), "reason": reason,
+             "total_spent": format_money(m.get("total_spent"), lang, currency, decimals=0),
+             "region": m.get("region"), "fav_category": m.get("fav_category"),
+             "channel": term(lang, "channel", m.get("promo_channel"))}
+            for m, reason in zip(members.to_dict("records"), reasons)]
+    return {"summary": summary(profile, int(data.get("size") or len(members)), lang=lang, currency=currency)
+            if len(profile) else "",
+            "members": rows, "bars": words.profile_bars(profile, lang, currency),
+            "funnel": words.funnel(data.get("counts") or {}, lang), "method": words.method_view(params, lang),
+            "warnings": [warning_text(w, lang) for w in data.get("warnings") or []],
+            "reach_svg": _reach_svg(data["reach"], lang), "seeds_word": words.seeds_word(params, lang),
+            "reference": reference}
+
+
+def _dataset_currency(ws, dataset: str | None) -> str | None:
+    """The currency of a dataset's amounts (None when unknown, or when the dataset is gone)."""
+    if not dataset:
+        return None
+    try:
+        return words.data_currency(ws.quality(dataset))
+    except LookalikeError:
+        return None
+
+
+def _export_view(ws, audience: str, profile: str, lang: str) -> dict:
+    """The funnel of one channel profile (members → channel → consent → suppression → rows), its file's
+    columns and warnings, or why it cannot be exported, in the reader's words."""
+    spec = load_export_profiles()[profile]
+    base = {"profile": profile, "label": term(lang, "profile", profile), "help": term(lang, "profile", f"{profile}_help"),
+            "headers": spec.headers, "hashed": any(c.hash for c in spec.columns)}
+    try:
+        res = service.export_preview(ws, audience, profile)
+    except LookalikeError as exc:
+        return {**base, "error": ws.redact(error_text(exc, lang)), "steps": [], "rows": 0, "warnings": []}
+    return {**base, "error": "", "rows": int(len(res.rows)), "warnings": [warning_text(w, lang) for w in res.warnings],
+            "steps": words.export_funnel(res.counts, lang, identifiers=spec.identifiers)}
+
+
+@router.get("/ui/audiences/{name}/export", response_class=HTMLResponse)
+async def export_partial(request: Request, name: str, export: str = "email") -> HTMLResponse:
+    """The export card of one profile (HTMX swaps it in when another profile is picked)."""
+    ui_user(request)
+    ws = _ws(request)
+    try:
+        ws.audience_info(name)
+        if export not in load_export_profiles():
+            raise ParameterError(f"unknown export profile {export!r}")
+        preview = await _run(_export_view, ws, name, export, lang_of(request))
+    except LookalikeError as exc:
+        message = ws.redact(error_text(exc, lang_of(request)))
+        return HTMLResponse(f'<p class="alert" role="alert">{html_escape(message)}</p>', status_code=404)
+    return render(request, "_export.html", a={"name": name}, export=preview, profiles=load_export_profiles())
+
+
+def _reach_svg(reach: list[dict], lang: str = "en") -> str:
 
     from lookalike.report.plots import figure_to_svg, reach_plot  # lazy: matplotlib on the first figure
 
-    return figure_to_svg(reach_plot(pd.DataFrame(reach))) if reach else ""
+    return figure_to_svg(reach_plot(pd.DataFrame(reach), lang=lang)) if reach else ""
 
 
 @router.post("/audiences/{name}/export/{profile}")
@@ -432,9 +438,15 @@ async def export(request: Request, name: str, profile: str) -> Response:
     try:
         user = ui_user(request, "editor")
         await ui_form(request)
-        res = await _run(service.export, _ws(request), name, profile, user=user.name)
+        res = await _run(service.export, _ws(request), name, profile, user=user.name,
+                         engine=request.app.state.engine)
     except (LookalikeError, _Forbidden) as exc:
         return _error_page(request, exc)
+    return export_download(res, name, profile)
+
+
+def export_download(res, name: str, profile: str) -> Response:
+    """An export's file as a download, or its files in one zip (``<name>_<profile>.zip``)."""
     if len(res.paths) == 1:
         return FileResponse(res.paths[0], filename=res.paths[0].name, media_type="text/csv")
 
@@ -451,44 +463,23 @@ async def export(request: Request, name: str, profile: str) -> Response:
 def playbooks_page(request: Request) -> HTMLResponse:
     ui_user(request)
     ready = [d["name"] for d in _ws(request).datasets() if d["ready"]]
-    return render(request, "playbooks.html", playbooks=service.playbooks(), datasets=ready)
+    lang = lang_of(request)
+    books = [{**p, **dict(zip(("title", "description"), words.playbook_words(p, lang)))} for p in service.playbooks()]
+    return render(request, "playbooks.html", playbooks=books, datasets=ready)
 
 
 @router.post("/playbooks/{playbook}/run")
 async def playbook_run(request: Request, playbook: str) -> Response:
     try:
-        ui_user(request, "editor")
+        user = ui_user(request, "editor")
         form = await ui_form(request)
         dataset = check_name(str(form.get("dataset") or ""), "dataset name")
         audience = check_name(str(form.get("audience_name") or f"{dataset}-{playbook}"), "audience name")
         ws = _ws(request)
         result = await _run(service.run_playbook, ws, dataset, playbook, size=str(form.get("size") or "") or None,
-                            params={})
-        await _run(ws.save_audience, audience, result, dataset)
+                            params={}, contacts=request.app.state.engine,
+                            **{k: str(form.get(k)).strip() or None for k in CONTACT_OPTIONS if form.get(k) is not None})
+        await _run(ws.save_audience, audience, result, dataset, user.name)
     except (LookalikeError, _Forbidden) as exc:
         return _error_page(request, exc)
     return RedirectResponse(f"/audiences/{audience}", status_code=303)
-
-
-# ------------------------------------------------------------------ campaigns
-@router.get("/campaigns", response_class=HTMLResponse)
-def campaigns_page(request: Request) -> HTMLResponse:
-    ui_user(request)
-
-    return render(request, "campaigns.html", campaigns=campaigns.list_campaigns(request.app.state.engine))
-
-
-@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
-async def campaign_page(request: Request, campaign_id: int) -> HTMLResponse:
-    ui_user(request)
-
-
-    lang = lang_of(request)
-    try:
-        res = await _run(campaigns.results_object, request.app.state.engine, campaign_id)
-        view = await _run(campaign_view, res, translator(lang), lang)
-    except HTTPException as exc:
-        return _error_page(request, ParameterError(str(exc.detail)), exc.status_code)
-    except LookalikeError as exc:
-        return _error_page(request, exc)
-    return render(request, "campaign.html", campaign_id=campaign_id, view=view)
