@@ -62,9 +62,10 @@ def seed_size_figure(curves: dict[str, pd.DataFrame], *, metric: str = "lift@N")
     axes = fig.subplots(1, max(1, len(curves)), squeeze=False)[0]
     for ax, (name, curve) in zip(axes, curves.items()):
         for method, g in curve.groupby("method", sort=False):
-            label, color, style = METHOD_STYLE.get(str(method), (str(method), "#59636e", "-"))
+            color, style, marker = METHOD_STYLE.get(str(method), ("#59636e", "-", "o"))
+            label = LABELS.get(str(method), str(method))
             x = g["n_seeds"].to_numpy(dtype=float)
-            ax.plot(x, g[metric], style, marker="o", markersize=4, color=color, label=label,
+            ax.plot(x, g[metric], style, marker=marker or "o", markersize=4, color=color, label=label,
                     linewidth=2.0 if method == "seed_share" else 1.3)
             if f"{metric} ci_low" in g and method != "supervised":  # supervised ≈ classifier: one band is enough
                 ax.fill_between(x, g[f"{metric} ci_low"], g[f"{metric} ci_high"], color=color, alpha=0.10, linewidth=0)
