@@ -129,6 +129,8 @@ postgres-stop:
 bench: $(BENCH) postgres
 	$(BIN)/python bench/foundation.py
 	$(BIN)/python bench/evaluation.py
+	$(BIN)/python bench/auto_study.py
+	$(BIN)/python bench/auto_timing.py
 	$(BIN)/python bench/transactions.py
 	$(BIN)/python bench/scale.py
 	LOOKALIKE_TEST_PG_URL=$(PG_URL) $(BIN)/python bench/campaigns.py

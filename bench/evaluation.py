@@ -1,22 +1,23 @@
-"""Evaluation benchmark: lookalikes against rules, model selection, and seed-set size.
+"""Evaluation benchmark: the shipped default (``auto``) against the rules a marketer would write.
 
 Regenerates ``bench/results/evaluation/``:
 
 - the backtests of the four tasks (``synthetic-vip-like``, ``customer_personality``,
-  ``bank_marketing``, ``online_retail``): ``<task>.{json,md,splits.csv,gain.png}`` via
-  :func:`lookalike.evaluation.report.write_results`;
+  ``bank_marketing`` — time split — and ``online_retail``): ``<task>.{json,md,splits.csv,gain.png}``
+  via :func:`lookalike.report.evaluation.write_evaluation`. Every row comes from the product's one
+  scoring path (:func:`lookalike.audience.scoring.score_audience`, what ``expand`` calls, with its
+  defaults); the ``auto`` row is the shipped default;
 - on ``online_retail`` (a transaction log, time split at 2011-06-30), which of the log's
   features help: ``online_retail.features.{md,json}``;
-- model selection (:func:`lookalike.evaluation.selection.select_model`, chosen on validation
-  splits, reported on disjoint test splits): ``selection.{md,json}``;
-- lift@N by seed-set size on two "hide" tasks (bank subscribers, synthetic VIPs):
-  ``seed_size.{md,json,png}``;
-- everything on one self-contained page: ``index.html``.
+- lift@N by seed-set size on two "hide" tasks (bank subscribers, synthetic VIPs), optional
+  (``--only seed_size``): ``seed_size.{md,json,png}``;
+- everything on one self-contained page: ``index.html``; then the README table
+  (``bench/readme_table.py``).
 
-The machine is noted in every output. Defaults keep the whole run under ~15 minutes on
-the 2-core development machine (bank selection uses fewer test splits: its CIs are narrow anyway).
-Usage: ``python bench/evaluation.py [--quick] [--only backtest,selection,seed_size] [--tasks online_retail]``
-(``index.html`` is written only when every task and step ran, so it never drops a task).
+Whether ``auto``'s design generalises beyond these four tasks is ``bench/auto_study.py``.
+The machine and its load are noted in every output.
+Usage: ``python bench/evaluation.py [--quick] [--only backtest,seed_size] [--tasks online_retail]``
+(``index.html`` is written only when every task ran, so it never drops a task).
 """
 
 from __future__ import annotations
@@ -34,27 +35,20 @@ import pandas as pd
 
 import lookalike as lk
 from lookalike.evaluation.backtest import backtest
-from lookalike.evaluation.report import (
-    LABELS,
-    render_evaluation_html,
-    seed_size_figure,
-    write_results,
-)
-from lookalike.evaluation.selection import (
-    DEFAULT_GRID,
-    SelectionResult,
-    seed_size_table,
-    select_model,
-)
+from lookalike.evaluation.report import LABELS
+from lookalike.evaluation.selection import seed_size_table
 from lookalike.evaluation.tasks import Task, load_task, synthetic_task
 from lookalike.io import write_text
+from lookalike.report.evaluation import render_evaluation_html, seed_size_figure, write_evaluation
 from lookalike.report.plots import save_figure
 from lookalike.synth import generate
+from readme_table import update_readme
 
 ROOT = Path(__file__).resolve().parent
 REAL = ROOT.parent / "datasets" / "real"
 OUT = ROOT / "results" / "evaluation"
-STEPS = ("backtest", "selection", "seed_size")
+STEPS = ("backtest", "seed_size")
+DEFAULT_STEPS = ("backtest",)
 
 
 def machine() -> dict:
@@ -203,50 +197,6 @@ def _row_ci(r: pd.Series | dict, m: str) -> str:
     return _ci(v, r.get(f"{m} ci_low"), r.get(f"{m} ci_high"))
 
 
-def selection_markdown(selections: list[SelectionResult], env: dict) -> str:
-    md = ["# Model selection: chosen on validation splits, reported on test splits", "",
-          ("Every configuration of the grid (scorer × k × learned weights) runs the same validation splits; the "
-          "highest mean validation precision@N wins. Only then does the chosen configuration run the test splits, "
-          "next to the product default (seed_share, k = 50, learned weights) and the baselines. Validation and "
-          "test splits draw from disjoint seeds (`random_state + 1000` and `+ 2000`); on these given/time tasks "
-          "they also count targets on disjoint, target-stratified halves of the population, so no target that "
-          "decided the choice is counted in the test number. seed_distance caps k at 10 and the classifier "
-          "ignores k, so 18 grid rows are 10 distinct models."), ""]
-    for s in selections:
-        t, p = s.task, s.params
-        md += [f"## {t['name']}", "", t.get("title", ""), "",
-               (f"**Chosen on validation: {s.chosen_label}.** {p['n_validation']} validation splits, "
-               f"{p['n_test']} test splits; validation half: {p.get('validation_population', '-')} customers, "
-               f"{p.get('validation_targets', '-')} targets; test half: {p.get('test_population', '-')} customers, "
-               f"{p.get('test_targets', '-')} targets; {p['n_seeds']:,.0f} seeds per split of "
-               f"{t['customers']:,} customers (seed density {p['n_seeds'] / t['customers']:.2%})."), "",
-               f"| configuration (validation) | {s.metric} [95% CI] | lift@N | AUC | rank |", "|---|---|---|---|---|"]
-        for _, r in s.table.drop_duplicates("config").sort_values("rank", kind="stable").iterrows():
-            name = f"**{r['config']}**" if r["chosen"] else r["config"]
-            md.append(f"| {name} | {_ci(r[s.metric], r['ci_low'], r['ci_high'])} | {r['lift@N']:.2f} | "
-                      f"{r['auc']:.3f} | {int(r['rank'])} |")
-        md += ["", "Test splits:", "", "| method | role | precision@N [95% CI] | lift@N | precision@M (rule size) | AUC |",
-               "|---|---|---|---|---|---|"]
-        for _, r in s.test.iterrows():
-            name = r["config"] if r["role"] != "baseline" else LABELS.get(r["method"], r["method"])
-            md.append(f"| {name} | {r['role']} | {_row_ci(r, 'precision@N')} | {r['lift@N']:.2f} | "
-                      f"{_row_ci(r, 'precision@M')} | {r['auc']:.3f} |")
-        chosen_val = float(s.table.loc[s.table["chosen"], s.metric].iloc[0])
-        chosen_test = s.test.loc[s.test["role"] == "chosen", s.metric].iloc[0]
-        why = ("lower on test: the winner's curse of picking the best of many noisy estimates, and other targets"
-               if chosen_test < chosen_val - 0.005 else "no drop on test: the choice was not a lucky draw")
-        md += ["", f"Chosen configuration: validation {s.metric} {chosen_val:.3f}, test {chosen_test:.3f} ({why})."]
-        c = s.comparisons
-        if len(c):
-            md += ["", "Paired differences on the test splits (chosen minus other, 95% bootstrap CI):", ""]
-            for _, r in c.iterrows():
-                md.append(f"- {r['metric']} vs {LABELS.get(r['versus'], r['versus'])}: {r['mean']:+.1%} points "
-                          f"[{r['ci_low']:+.1%}, {r['ci_high']:+.1%}], chosen ahead in {r['share_positive']:.0%} of splits")
-        md.append("")
-    md += [_machine_line(env), ""]
-    return "\n".join(md)
-
-
 def _reading(curve: pd.DataFrame) -> list[str]:
     """Which scorer leads at each size, and whether its CI clears the runner-up's."""
     lines = []
@@ -305,13 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--splits", type=int, default=20, help="backtest splits (synthetic, customer_personality)")
     ap.add_argument("--bank-splits", type=int, default=20, help="backtest splits on bank_marketing (45k rows)")
-    ap.add_argument("--validation", type=int, default=10, help="validation splits for model selection")
-    ap.add_argument("--test", type=int, default=20, help="test splits for model selection")
-    ap.add_argument("--bank-validation", type=int, default=10)
-    ap.add_argument("--bank-test", type=int, default=16)
     ap.add_argument("--seed-splits", type=int, default=10, help="splits per seed size (bank hide task)")
     ap.add_argument("--synthetic-seed-splits", type=int, default=20, help="splits per seed size (synthetic, 60k)")
-    ap.add_argument("--only", default=",".join(STEPS), help=f"comma-separated steps of {', '.join(STEPS)}")
+    ap.add_argument("--only", default=",".join(DEFAULT_STEPS), help=f"comma-separated steps of {', '.join(STEPS)}")
     ap.add_argument("--tasks", default="", help="comma-separated task names to run (default: all); "
                     "index.html is then not rewritten")
     ap.add_argument("--ablation-splits", type=int, default=20, help="splits per feature set (online_retail)")
@@ -321,8 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     if steps - set(STEPS):
         ap.error(f"unknown step(s) {', '.join(sorted(steps - set(STEPS)))}")
     if args.quick:
-        args.splits = args.bank_splits = args.validation = args.bank_validation = 2
-        args.test = args.bank_test = args.seed_splits = args.synthetic_seed_splits = args.ablation_splits = 2
+        args.splits = args.bank_splits = args.seed_splits = args.synthetic_seed_splits = args.ablation_splits = 2
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     env = machine()
@@ -342,36 +287,14 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             n = args.bank_splits if t.name == "bank_marketing" else args.splits
             log(f"backtest {t.name}: {n} splits")
-            res = backtest(t, n_splits=n)
+            res = backtest(t, n_splits=n, progress=lambda i, total, sec, name=t.name: log(
+                f"  {name}: split {i + 1}/{total} in {sec:.1f} s (load {os.getloadavg()[0]:.1f})"))
             res.params["machine"] = env
-            write_results(res, out)
+            write_evaluation(res, out)
             timings[f"backtest {t.name}"] = time.perf_counter() - t0
             table = res.summary[["method", "precision@N", "precision@N ci_low", "precision@N ci_high", "lift@N", "auc"]]
             show(table.round(3), f"{t.name}: backtest ({n} splits, {timings[f'backtest {t.name}']:.0f} s)")
             results.append(res)
-
-    selections: list[SelectionResult] = []
-    if "selection" in steps:
-        order = {"customer_personality": 0, "synthetic-vip-like": 1, "bank_marketing": 2, "online_retail": 3}
-        for t in sorted(tasks, key=lambda t: order.get(t.name, 9)):
-            t0 = time.perf_counter()
-            bank = t.name == "bank_marketing"
-            nv, nt = (args.bank_validation, args.bank_test) if bank else (args.validation, args.test)
-            log(f"select_model {t.name}: {nv} validation + {nt} test splits")
-            s = select_model(t, DEFAULT_GRID, n_validation=nv, n_test=nt, random_state=0)
-            s.params["seconds"] = round(time.perf_counter() - t0, 1)
-            timings[f"selection {t.name}"] = time.perf_counter() - t0
-            selections.append(s)
-            show(s.table.drop_duplicates("config").sort_values("rank")[["config", "precision@N", "ci_low", "ci_high",
-                                                                         "lift@N", "rank"]].round(3),
-                 f"{t.name}: validation ({nv} splits) — chosen {s.chosen_label}")
-            show(s.test[["role", "config", "precision@N", "precision@N ci_low", "precision@N ci_high", "lift@N"]]
-                 .round(3), f"{t.name}: test ({nt} splits)")
-        # a partial run writes its own file (e.g. selection.online_retail.md) instead of dropping the other tasks
-        stem = "selection" if not wanted else "selection." + "+".join(sorted(wanted))
-        write_text(out / f"{stem}.md", selection_markdown(selections, env))
-        write_text(out / f"{stem}.json", json.dumps({"machine": env, "tasks": [s.to_dict() for s in selections]},
-                                                      indent=2, default=str))
 
     retail = [t for t in tasks if t.name == "online_retail"]
     if "backtest" in steps and retail:
@@ -409,12 +332,13 @@ def main(argv: list[str] | None = None) -> int:
                                                          for k, c in curves.items()}}, indent=2, default=str))
         save_figure(seed_size_figure(curves), out / "seed_size.png")
 
-    if wanted or steps != set(STEPS):
-        log("index.html not rewritten: only part of the tasks or steps ran")
+    if wanted or "backtest" not in steps:
+        log("index.html not rewritten: only part of the tasks ran")
     elif results:
-        page = render_evaluation_html(results, selection=selections or None, seed_sizes=curves or None,
+        page = render_evaluation_html(results, seed_sizes=curves or None,
                                       machine={k: v for k, v in env.items() if k != "blas"})
         write_text(out / "index.html", page)
+        update_readme()
     total = time.perf_counter() - t_start
     print("\n== timings (s)")
     for k, v in timings.items():

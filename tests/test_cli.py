@@ -130,6 +130,19 @@ def test_expand_with_rule_seeds_and_bad_rule(model_dir, workdir):
 
 
 @pytest.mark.slow
+def test_expand_with_a_seed_order_validates_forward(model_dir, workdir):
+    out = workdir / "ordered.parquet"
+    res = runner.invoke(app, ["expand", str(model_dir), "--seeds", "total_spent top 2%", "--size", "300",
+                              "--seed-order", "signup_date", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "why this method: Validated forward in time" in res.output
+    params = json.loads((workdir / "ordered.manifest.json").read_text())["parameters"]
+    assert params["seed_order"] == "signup_date" and params["validation"]["kind"] == "forward"
+    res = runner.invoke(app, ["expand", str(model_dir), "--seed-order", "nope", "-o", str(workdir / "x.parquet")])
+    assert res.exit_code == 2 and "seed order column 'nope'" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.slow
 def test_demo_on_given_data(raw_csv, workdir):
     out = workdir / "demo"
     res = runner.invoke(app, ["demo", "--data", str(raw_csv), "--out", str(out), "-k", "3"])

@@ -37,14 +37,7 @@ _REASON = re.compile(r"#\s*(lazy|optional):\s*\S")
 
 #: Imports that break the rules today in files other branches own, and the fix each needs at merge (each
 #: entry must still be found: remove it once fixed). Keep in step with pyproject's ``ignore_imports``.
-PENDING: dict[tuple[str, str], str] = {
-    ("lookalike.evaluation.tasks", "lookalike.transactions"):
-        "branch scorer: import lookalike.transactions at the top of evaluation/tasks.py (nothing new to load)",
-    ("lookalike.evaluation.report", "lookalike.report.plots"):
-        "branch scorer: evaluation is below report; move seed_size_figure and render_evaluation_html (its gain "
-        "charts and template) to lookalike/report/evaluation.py, keeping evaluation/report.py's tables and "
-        "conclusion as data, and render through report.templating.environment()",
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)
@@ -207,8 +200,8 @@ def test_the_heavy_closure_sees_through_modules():
 #: The units that draw, render and print; everything below them returns data.
 FACE_UNITS = frozenset({"cli", "server", "web", "api", "report", "distributed"})
 PRESENTATION = frozenset({"matplotlib", "jinja2", "rich", "typer"})
-#: Pending (branch scorer, see PENDING): evaluation/report.py still draws its figures and page.
-PENDING_PRESENTATION = {("lookalike.evaluation.report", "matplotlib"), ("lookalike.evaluation.report", "jinja2")}
+#: Imports of a presentation library outside the faces that are waiting for a fix (none today).
+PENDING_PRESENTATION: set[tuple[str, str]] = set()
 
 
 def test_domain_code_returns_data():
@@ -224,7 +217,7 @@ def test_one_jinja_environment():
     from lookalike.report.templating import TEMPLATE_DIRS, environment
 
     makers = sorted(m for m in _modules() if "jinja2.Environment(" in _modules()[m].read_text("utf-8"))
-    assert makers == ["lookalike.evaluation.report", "lookalike.report.templating"]  # evaluation: PENDING
+    assert makers == ["lookalike.report.templating"]
     names = [p.name for d in TEMPLATE_DIRS for p in d.iterdir() if p.is_file()]
     assert len(names) == len(set(names)) and {"base.html", "report.html.j2", "_campaign.html.j2"} <= set(names)
     env = environment()

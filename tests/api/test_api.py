@@ -12,6 +12,8 @@ import pytest
 from lookalike.audience.expand import parse_size
 from lookalike.audience.playbooks import builtin_playbooks
 
+from .service import browser, ui_login
+
 
 def test_health_and_docs_are_public(client):
     assert client.get("/health").json()["status"] == "ok"
@@ -126,6 +128,21 @@ def test_build_audience(built, finder):
     c = built["counts"]
     assert c["base"] == n and c["audience"] == built["size"]
     assert {"feature", "seeds", "audience", "base"} <= set(built["profile"][0])
+    # why this method: auto's validation table travels with the audience
+    v = built["parameters"]["validation"]
+    assert built["parameters"]["scorer"] == "auto" and v["kind"] == "random" and v["chosen"]
+    assert {"candidate", "score", "spread", "seconds", "role"} <= set(v["table"][0])
+
+
+def test_audience_page_shows_why_this_method(service, built):
+    with browser(service.app) as ui:  # its own session: signing in must not leak into other tests
+        r = ui_login(ui, service.viewer_key, "/audiences/api-vips")
+        assert r.status_code == 200
+        page = ui.get("/audiences/api-vips")
+    assert page.status_code == 200
+    # the "how was this chosen" disclosure carries auto's validation table, its kind in words
+    assert 'id="method"' in page.text and 'id="validation"' in page.text
+    assert "Methods compared on these seeds" in page.text and "checked on finding seeds held back at random" in page.text
 
 
 def test_audience_list_get_download(client, viewer, built):

@@ -1,4 +1,4 @@
-"""Rule baselines: the grid, the seed-side chooser, rule/spend/supervised scores."""
+"""Rule baselines: the rule learned from the seeds, rule/spend/supervised scores."""
 
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ from lookalike.evaluation.metrics import auc, precision_at, top_n_mask
 from lookalike.evaluation.rules import (
     RuleSpec,
     best_rule,
-    candidate_rules,
     rule_score,
     spend_rank_score,
     supervised_score,
 )
+
+RULE_COLUMNS = {"numeric": ("age", "avg_ticket", "total_spent"), "categorical": ("region",)}
 
 REGIONS = ["Norte", "Sur", "Este", "Oeste", "Centro"]
 
@@ -68,99 +69,61 @@ def test_rulespec_describe_and_mask():
         r.description = "changed"
 
 
-def test_candidate_grid_size(table):
-    df, seeds, _ = table
-    grid = candidate_rules(df, seeds)
-    assert len(grid) == 4 * 4 * 4 * 4  # age (any + 3 bands) × region (any, top 1/2/3) × ticket × spend
-    assert grid[0].conditions == () and grid[0].describe() == "everyone"
-    assert len({r.describe() for r in grid}) == len(grid)
-    # the top-1 region is where the seeds are over-represented
-    assert any(r.conditions == ({"column": "region", "op": "in", "value": ["Norte"]},) for r in grid)
-    assert len(candidate_rules(df.drop(columns="avg_ticket"), seeds)) == 4 * 4 * 4
-    assert len(candidate_rules(df[["customer_id", "total_spent"]], seeds)) == 4
-    assert len(candidate_rules(df[["customer_id"]], seeds)) == 1
-    assert len(candidate_rules(df, seeds, age_bands=[(35, 54)], region_top=[0, 1], ticket_quantiles=[0],
-                               spend_quantiles=[0, 0.9])) == 2 * 2 * 1 * 2
-
-
-def test_thresholds_are_round_base_quantiles(table):
-    df, seeds, _ = table
-    spends = [c["value"] for r in candidate_rules(df, seeds, age_bands=(), region_top=[0], ticket_quantiles=[0])
-              for c in r.conditions]
-    base = df.loc[~seeds, "total_spent"]
-    for q, t in zip((0.5, 0.75, 0.9), spends):
-        assert t == pytest.approx(base.quantile(q), rel=0.05)
-        assert float(t) == float(f"{t:.2g}")
-
-
-def test_best_rule_finds_the_planted_rule(table):
+def test_best_rule_finds_the_planted_rule_in_the_tables_own_words(table):
     df, seeds, hidden = table
-    rule, cands = best_rule(df, seeds, min_size=50)
-    conds = rule.conditions
-    assert {"column": "age", "op": ">=", "value": 35} in conds
-    assert {"column": "age", "op": "<=", "value": 54} in conds
-    assert {"column": "region", "op": "in", "value": ["Norte"]} in conds
-    assert {c["column"] for c in conds} == {"age", "region", "avg_ticket", "total_spent"}
-    assert cands.loc[0, "rule"] == rule.describe()
-    assert list(cands.columns) == ["rule", "size", "seeds_matched", "seed_coverage", "seed_precision", "f1",
-                                   "eligible", "spec"]
-    assert len(cands) == 256 and cands["f1"][cands["eligible"]].is_monotonic_decreasing
-    # the rule, chosen without them, finds most hidden positives
+    rule = best_rule(df, seeds, **RULE_COLUMNS)
+    text = rule.describe()
+    # at most two conditions, on the planted columns, printed with the dataset's own names
+    assert 1 <= len(rule.conditions) <= 2
+    assert {c["column"] for c in rule.conditions} <= {"age", "region", "avg_ticket", "total_spent"}
+    for c in rule.conditions:
+        assert c["column"] in text
+    # chosen without them, the rule finds most hidden positives, and the leaves rank the rest
     m = rule.mask(df)
-    assert (m & hidden).sum() / hidden.sum() > 0.7
-    assert cands.loc[0, "size"] == (m & ~seeds).sum()
-    assert cands.loc[0, "seeds_matched"] == (m & seeds).sum()
+    assert (m & hidden).sum() / hidden.sum() > 0.6
+    assert (m & ~seeds & ~hidden).sum() < 3 * (m & hidden).sum()
+    shares = [leaf.seed_share for leaf in rule.leaves]
+    assert shares == sorted(shares, reverse=True) and len(rule.leaves) <= 4
+
+
+def test_best_rule_uses_any_numeric_and_categorical_column():
+    """No role columns needed: a churn-like table with its own names (tenure × contract)."""
+    rng = np.random.default_rng(3)
+    n = 6000
+    df = pd.DataFrame({"tenure": rng.integers(1, 73, n), "MonthlyCharges": rng.uniform(20, 120, n).round(2),
+                       "Contract": rng.choice(["Month-to-month", "One year", "Two year"], n)})
+    churn = (df.tenure < 12) & (df.Contract == "Month-to-month") & (rng.random(n) < 0.8)
+    seeds = churn.to_numpy() & (rng.random(n) < 0.5)
+    rule = best_rule(df, seeds, numeric=("tenure", "MonthlyCharges"), categorical=("Contract",))
+    assert rule.describe() in ("Contract = Month-to-month and tenure <= 11", "tenure <= 11 and Contract = Month-to-month")
+    assert {c["column"] for c in rule.conditions} == {"tenure", "Contract"}
 
 
 def test_best_rule_never_sees_hidden_positives(table):
     params = set(inspect.signature(best_rule).parameters)
-    assert params == {"customers", "seed_mask", "min_size", "max_size", "objective", "base_mask", "age_bands",
-                      "ticket_quantiles", "spend_quantiles", "region_top"}
+    assert params == {"customers", "seed_mask", "numeric", "categorical", "base_mask", "max_base", "random_state"}
     assert not params & {"y", "y_true", "target", "targets", "hidden", "positives", "labels"}
     # and the result does not depend on anything but the seeds and the rule columns
     df, seeds, hidden = table
-    rule_a, table_a = best_rule(df, seeds, min_size=50)
-    rule_b, table_b = best_rule(df.assign(is_target=hidden), seeds, min_size=50)
-    assert rule_a == rule_b
-    pd.testing.assert_frame_equal(table_a.drop(columns="spec"), table_b.drop(columns="spec"))
+    a = best_rule(df, seeds, **RULE_COLUMNS)
+    b = best_rule(df.assign(is_target=hidden), seeds, **RULE_COLUMNS)
+    assert a.describe() == b.describe() and a.to_dict() == b.to_dict()
 
 
-def test_best_rule_respects_size_bounds(table):
-    df, seeds, _ = table
-    small, _ = best_rule(df, seeds, min_size=50)
-    size_small = (small.mask(df) & ~seeds).sum()
-    big, cands = best_rule(df, seeds, min_size=1000)
-    size_big = (big.mask(df) & ~seeds).sum()
-    assert size_big >= 1000 > size_small
-    assert (cands.loc[cands["eligible"], "size"] >= 1000).all()
-    capped, cands = best_rule(df, seeds, min_size=10, max_size=60)
-    assert 10 <= (capped.mask(df) & ~seeds).sum() <= 60
-    prec, cands = best_rule(df, seeds, min_size=50, objective="precision")
-    assert cands.loc[0, "seed_precision"] == cands.loc[cands["eligible"], "seed_precision"].max()
-    with pytest.raises(ParameterError, match=r"no candidate rule selects between 2 and 3 base customers"):
-        best_rule(df, seeds, min_size=2, max_size=3)
-    n_base = int((~seeds).sum())
-    with pytest.raises(ParameterError, match=f"min_size = {n_base + 1}, base size = {n_base}"):
-        best_rule(df, seeds, min_size=n_base + 1)
-    with pytest.raises(ParameterError, match="objective"):
-        best_rule(df, seeds, min_size=50, objective="recall")
-    with pytest.raises(ParameterError, match="3 values for 4000 customers"):
-        best_rule(df, [True, False, True], min_size=50)
-    with pytest.raises(ParameterError, match="no customer"):
-        best_rule(df, np.zeros(len(df), bool), min_size=50)
-
-
-def test_best_rule_base_mask(table):
+def test_best_rule_base_mask_and_errors(table):
     df, seeds, _ = table
     base = np.arange(len(df)) < 2000  # e.g. a time split's future population
-    rule, cands = best_rule(df, seeds, min_size=20, base_mask=base)
-    assert cands.loc[0, "size"] == (rule.mask(df) & base & ~seeds).sum()
-    assert cands["size"].max() == (base & ~seeds).sum()
+    rule = best_rule(df, seeds, base_mask=base, **RULE_COLUMNS)
+    assert sum(leaf.base for leaf in rule.leaves) == (base & ~seeds).sum()
+    with pytest.raises(MissingColumnsError, match="nope"):
+        best_rule(df, seeds, numeric=("nope",), categorical=())
+    with pytest.raises(ParameterError, match="selects no customer"):
+        best_rule(df, np.zeros(len(df), bool), **RULE_COLUMNS)
 
 
 def test_rule_score_ranks_members_first_and_exact_at_rule_size(table):
     df, seeds, hidden = table
-    rule, _ = best_rule(df, seeds, min_size=50)
+    rule = RuleSpec(tuple(best_rule(df, seeds, **RULE_COLUMNS).conditions))
     base = ~seeds
     score = rule_score(df, rule)[base]
     member = rule.mask(df)[base]

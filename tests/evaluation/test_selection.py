@@ -13,7 +13,8 @@ import pytest
 from lookalike.errors import ParameterError
 from lookalike.evaluation import selection as sel_mod
 from lookalike.evaluation.backtest import backtest
-from lookalike.evaluation.report import conclusion, render_evaluation_html
+from lookalike.evaluation.report import conclusion
+from lookalike.report.evaluation import render_evaluation_html
 from lookalike.evaluation.selection import (
     expand_grid,
     holdout_halves,

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lookalike.errors import InputError, ParameterError
+from lookalike.errors import InputError
 from lookalike.evaluation.backtest import backtest
 from lookalike.evaluation.tasks import load_task
 
@@ -71,7 +71,7 @@ def test_labels_come_from_the_window_and_features_from_before(task_dir):
 def test_label_columns_cannot_be_features(task_dir):
     (task_dir / "task.toml").write_text(TASK.replace('"days_since_last_purchase"]',
                                                      '"days_since_last_purchase", "future_spent"]'))
-    with pytest.raises(ParameterError, match="future_spent"):
+    with pytest.raises(InputError, match=r"\[features\] numeric uses future_spent"):
         load_task(task_dir / "task.toml")
 
 

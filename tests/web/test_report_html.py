@@ -50,6 +50,9 @@ def test_report_is_self_contained_with_readings(data, lang):
     assert f"{vip_median:,.0f}".replace(",", sep) in readings[1]
     word = "VIP" if lang == "en" else "VIP"
     assert word in readings[2]
+    # the VIP audience's validation table says why this method in the page's language
+    title, caption = {"en": ("Why this method", "<caption>Score: "), "es": ("Por qué este método", "<caption>Puntuación: ")}[lang]
+    assert title in html and caption in html
 
 
 def test_gain_reading_interpolates_the_curve():

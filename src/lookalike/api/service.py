@@ -61,6 +61,8 @@ def build_options(opts: AudienceOptions) -> LibraryOptions:
             value = parse_rule(value) if value and value.strip() else None
         elif kind == "filters":
             value = {k: v for k, v in value.items() if v} or None if value else None
+        elif kind == "text":
+            value = value.strip() or None if value else None
         values[f.name] = value
     return LibraryOptions(**values)
 

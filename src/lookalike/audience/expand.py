@@ -5,24 +5,26 @@ Order of work in :func:`build_audience`:
 1. resolve the seed set(s) (VIPs, ids, rule; several sets with weights) and the
    optional negative seeds;
 2. diagnose the seeds (size, tightness, distinctive features, outliers);
-3. optionally learn feature weights from how the seeds differ from the base;
-4. score every customer with the chosen scorer (see :mod:`lookalike.audience.scoring`);
-5. drop non-candidates, counting each rule: seeds, negative seeds, VIPs, opted-out
+3. score every customer with :func:`lookalike.audience.scoring.score_audience` — the one scoring
+   path, also used by the backtest: feature weights learned from the seeds, then the chosen
+   scorer, or ``auto`` (candidates validated on the seeds, leaders combined);
+4. drop non-candidates, counting each rule: seeds, negative seeds, VIPs, opted-out
    customers (``promo_channel == none``), a suppression list, include-filters
    (region, category, channel), a candidate rule and the contact rules (contacted
    recently, at the contact cap: :mod:`lookalike.audience.contacts`), which filter
    after scoring: nothing else in the rank depends on the contact history;
-6. rank by similarity (optionally × value percentile; or by predicted uplift, see
+5. rank by similarity (optionally × value percentile; or by predicted uplift, see
    :func:`objective_score`), break ties on the scorer's tie-break then on customer id,
    and cut at exactly ``size`` rows;
-7. explain each member and profile the audience against seeds and base.
+6. explain each member and profile the audience against seeds and base.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -30,19 +32,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from lookalike.audience.auto import order_values
 from lookalike.audience.contacts import ContactRules, contact_exclusions, require_history, utc_timestamp
 from lookalike.audience.explain import SEED_MARK, describe, feature_lists, similarity_reference, strength
 from lookalike.audience.explain import explain as explain_rows
 from lookalike.audience.options import FILTER_COLUMNS, OBJECTIVES, VALUE_COLUMNS, AudienceOptions  # noqa: F401 (re-exported)
 from lookalike.audience.scoring import (
-    Scores,
+    DEFAULT_K,
     check_scorer,
-    resolve_scorer,
     feature_groups,
-    learned_weights,
-    score_classifier,
-    score_seed_distance,
-    score_seed_share,
+    score_audience,
+    scoring_data,
 )
 from lookalike.audience.seeds import (
     SeedDiagnostics,
@@ -119,18 +119,46 @@ def parse_size(size: object, n_base: int) -> int:
     return int(size)
 
 
+def _seed_sets(seeds: object) -> list[SeedSet]:
+    if isinstance(seeds, (list, tuple)) and seeds and all(isinstance(s, SeedSet) for s in seeds):
+        return list(seeds)
+    return [SeedSet(seeds)]
+
+
+def _set_name(s: SeedSet) -> str:
+    """A stable name for a seed set: its own name, ``vip``, the rule as text, or the id list's digest."""
+    spec = s.spec
+    if s.name:
+        return s.name
+    if isinstance(spec, str):
+        return spec
+    if isinstance(spec, (list, tuple)) and spec and all(isinstance(c, Mapping) for c in spec):
+        return " and ".join(f"{c.get('column')} {c.get('op')} {c.get('value')}" for c in spec)
+    ids = sorted(str(i) for i in spec) if isinstance(spec, Iterable) else [repr(spec)]
+    return f"ids:{len(ids)}:{hashlib.sha256(chr(10).join(ids).encode()).hexdigest()[:12]}"
+
+
+def seed_set_names(seeds: object) -> list[str]:
+    """The names recorded in the manifest for a seed spec (``vip``, a rule's text, ``ids:N:digest``).
+
+    Two audiences built from the same kind of seeds have the same names: ``auto`` validates on an
+    earlier campaign's outcomes only when its seed sets match.
+
+    >>> seed_set_names("vip"), seed_set_names([{"column": "total_spent", "op": "top_pct", "value": 5}])
+    (['vip'], ['total_spent top_pct 5'])
+    """
+    return [_set_name(s) for s in _seed_sets(seeds)]
+
+
 def _seed_weights(customers: pd.DataFrame, seeds: object) -> tuple[np.ndarray, list[str]]:
     """Per-customer seed weight (0 = not a seed) from one spec or several ``SeedSet``."""
-    sets = list(seeds) if isinstance(seeds, (list, tuple)) and seeds and all(isinstance(s, SeedSet) for s in seeds) \
-        else [SeedSet(seeds)]
+    sets = _seed_sets(seeds)
     w = np.zeros(len(customers))
-    names = []
     for s in sets:
         if not (isinstance(s.weight, (int, float)) and s.weight > 0):
             raise ParameterError(f"seed set weight must be > 0, got {s.weight!r}")
         w += select_seeds(customers, s.spec).to_numpy() * float(s.weight)
-        names.append(s.name or (s.spec if isinstance(s.spec, str) else type(s.spec).__name__))
-    return w, names
+    return w, [_set_name(s) for s in sets]
 
 
 def _funnel(finder: "LookalikeFinder", seed_w: np.ndarray, o: AudienceOptions, contacts: object = None,
@@ -205,6 +233,7 @@ def build_audience(
     uplift: np.ndarray | None = None,
     contacts: object = None,
     as_of: datetime | None = None,
+    campaign_outcomes: pd.DataFrame | None = None,
     **kwargs: object,
 ) -> AudienceResult:
     """Score every customer against the seeds and return the top ``size`` candidates, explained.
@@ -217,7 +246,10 @@ def build_audience(
     :func:`objective_score`. ``explain=False`` leaves the reasons out (faster: the UI's reach slider).
     ``contacts`` is the contact history the options ``exclude_contacted_within`` and ``max_contacts``
     read: an engine of the campaign store or a frame of ``customer_id, contacted_at``; windows end at
-    ``as_of`` (default: now). See :mod:`lookalike.audience.contacts`.
+    ``as_of`` (default: now). See :mod:`lookalike.audience.contacts`. ``seed_order`` (a column of the
+    table, e.g. a date, or one value per customer) is the seeds' order in time: ``auto`` then validates
+    forward. ``campaign_outcomes`` (``customer_id`` and ``converted``: the contacted customers of an
+    earlier campaign from the same kind of seeds) lets ``auto`` validate on real responders.
     """
     o = AudienceOptions.build(options, seeds=seeds, size=size, **kwargs)
     rules = ContactRules.parse(o.exclude_contacted_within, o.max_contacts)
@@ -244,15 +276,14 @@ def build_audience(
         raise InputError(f"the seed set is the whole base ({n:,} customers); there is nobody left to find — "
                          "narrow the seeds", code="seeds_whole_base", customers=n)
     weights_s = seed_w[seed_pos]
-    scorer_name = resolve_scorer(scorer_asked, len(seed_pos), n, k)
     group_names, group_idx = feature_groups(finder.feature_names_, finder.spec_.categorical)
     X = finder.X_
     diagnostics = diagnose_seeds(X, seed_pos, ids, group_names, group_idx, seed_weight=weights_s,
                                  random_state=o.random_state)
-    # above 1M customers the base side of the weights is estimated on a 1M sample (no float64 copy of X)
-    base_sample = None if n <= 1_000_000 else np.sort(np.random.default_rng(o.random_state).choice(n, 1_000_000, replace=False))
-    col_w = learned_weights(X, seed_pos, group_idx, sample=base_sample) if o.learn_weights and len(seed_pos) >= 2 else None
-    Xw = X * col_w if col_w is not None else X
+    data = scoring_data(X, finder.feature_names_, finder.spec_, customers, k=k, learn_weights=o.learn_weights,
+                        random_state=o.random_state, value_column=o.value_column)
+    order = _seed_order(customers, o.seed_order)
+    outcomes = _outcome_rows(finder, campaign_outcomes) if campaign_outcomes is not None else None
 
     cand, counts, neg_pos, suppress_warning, ranked_among = _funnel(finder, seed_w, o, contacts, rules,
                                                                     contacts_as_of)
@@ -267,27 +298,35 @@ def build_audience(
         raise InputError("no customer qualifies for the audience after exclusions and filters; relax them",
                          code="no_candidates")
 
-    graph = None
-    if scorer_name == "seed_share":
-        graph = finder.neighbour_graph(k) if col_w is None else finder.weighted_graph(col_w, k, seed_w > 0)
-    scores = _score(scorer_name, Xw, seed_pos, weights_s, k, o.random_state, graph)
+    scores = score_audience(data, seed_pos, scorer=scorer_asked, seed_weight=weights_s, seed_order=order,
+                            outcomes=outcomes)
+    col_w = scores.weights
+    Xw = X * col_w if col_w is not None else X
     similarity = scores.similarity
     if o.include_seeds:  # seeds that stay candidates (e.g. retention of VIPs) rank first
         similarity = np.where(seed_w > 0, 1.0, similarity)
     params_neg: dict = {}
     if len(neg_pos):
-        neg = _score(scorer_name, Xw, neg_pos, np.ones(len(neg_pos)), k, o.random_state, graph)
+        # negative seeds: the seed-vs-base probability of looking like them (a probability, not a rank)
+        neg_scorer = scorer_asked if scorer_asked in ("seed_share", "seed_distance", "classifier", "gbm") else "classifier"
+        neg = score_audience(data, neg_pos, scorer=neg_scorer)
         similarity = similarity * (1.0 - neg.similarity) ** float(o.negative_weight)
-        params_neg = {"negative_seeds": int(len(neg_pos)), "negative_weight": float(o.negative_weight)}
+        params_neg = {"negative_seeds": int(len(neg_pos)), "negative_weight": float(o.negative_weight),
+                      "negative_scorer": neg_scorer}
     rank_score = similarity.copy()
     if o.value is not None:
         v = pd.to_numeric(customers[o.value], errors="coerce").to_numpy(dtype=float)
         pct = pd.Series(np.where(ranked_among, v, np.nan)).rank(pct=True).fillna(0).to_numpy()
         rank_score = similarity * pct ** float(o.value_weight)
     rank_score = objective_score(rank_score, uplift, o.objective, n)
+    order_score = rank_score
+    if o.include_seeds:
+        # the seeds rank first, in their own order: auto's rank-averaged similarity reaches 1.0 for the
+        # top customers too, so a similarity of 1.0 alone would let value-weighted lookalikes pass seeds
+        order_score = np.where(seed_w > 0, rank_score + 2.0 * (np.abs(rank_score).max() + 1.0), rank_score)
 
     cand_pos = np.flatnonzero(cand)
-    ranked = cand_pos[rank_order(rank_score[cand_pos], scores.tiebreak[cand_pos], ids[cand_pos],
+    ranked = cand_pos[rank_order(order_score[cand_pos], scores.tiebreak[cand_pos], ids[cand_pos],
                                  head=max(size_eff, int(round(REACH_SHARES[-1] * n))))]
     chosen = ranked[:size_eff]
 
@@ -318,7 +357,9 @@ def build_audience(
     counts["audience"] = len(audience)
     params = {
         "scorer": scores.scorer, "scorer_asked": scorer_asked, **scores.params, "k": int(k), "size": target,
-        "learn_weights": bool(o.learn_weights), "include_seeds": o.include_seeds, "exclude_vips": o.exclude_vips,
+        "learn_weights": bool(o.learn_weights), "seed_order": o.seed_order if isinstance(o.seed_order, str) else (
+            None if o.seed_order is None else "values"), "value_column": data.value_column,
+        "include_seeds": o.include_seeds, "exclude_vips": o.exclude_vips,
         "exclude_opted_out": o.exclude_opted_out, "filters": dict(o.filters or {}),
         "candidate_rule": list(o.candidate_rule or []), "value": o.value,
         "value_weight": float(o.value_weight) if o.value else None, "seed_sets": seed_names, **params_neg,
@@ -329,6 +370,9 @@ def build_audience(
         params["contacts_as_of"] = contacts_as_of.isoformat()
     if col_w is not None:
         params["feature_weights"] = {g: round(float(col_w[group_idx == i][0]), 4) for i, g in enumerate(group_names)}
+    if scores.validation is not None:
+        params["validation"] = scores.validation.to_dict()
+        warnings.extend(scores.validation.warnings)
     return AudienceResult(
         audience=audience,
         diagnostics=diagnostics,
@@ -444,13 +488,35 @@ def rank_order(score: np.ndarray, tiebreak: np.ndarray, ids: np.ndarray, head: i
     return order if rows is None else rows[order]
 
 
-def _score(name: str, X: np.ndarray, seed_pos: np.ndarray, seed_w: np.ndarray, k: int, random_state: int,
-           graph=None) -> Scores:
-    if name == "seed_share":
-        return score_seed_share(X, seed_pos, seed_w, k=k, graph=graph)
-    if name == "seed_distance":
-        return score_seed_distance(X, seed_pos, k=min(k, 10))
-    return score_classifier(X, seed_pos, seed_w, random_state=random_state)
+def _seed_order(customers: pd.DataFrame, seed_order: object) -> np.ndarray | None:
+    """The seeds' order in time as one float per customer (NaN unknown), from a column name or values."""
+    if seed_order is None:
+        return None
+    if isinstance(seed_order, str):
+        if seed_order not in customers.columns:
+            raise ParameterError(f"seed order column {seed_order!r} is not in the customer table; name a column of "
+                                 "dates or numbers (e.g. signup_date)")
+        values = order_values(customers[seed_order])
+    else:
+        values = np.asarray(seed_order, dtype=np.float64)
+        if values.shape != (len(customers),):
+            raise ParameterError(f"seed_order must be a column name or one value per customer "
+                                 f"({len(customers):,}), got shape {values.shape}")
+    if np.isnan(values).all():
+        raise InputError(f"seed order {seed_order if isinstance(seed_order, str) else ''!s} holds no date or "
+                         "number; name a column of dates or numbers")
+    return values
+
+
+def _outcome_rows(finder: "LookalikeFinder", outcomes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(responder rows, other contacted rows) of an earlier campaign, by customer id (unknown ids ignored)."""
+    missing = {"customer_id", "converted"} - set(outcomes.columns)
+    if missing:
+        raise InputError(f"campaign outcomes need columns customer_id and converted; missing {', '.join(sorted(missing))}")
+    pos = finder.ids_.get_indexer(canonical_ids(outcomes["customer_id"]))
+    conv = pd.to_numeric(outcomes["converted"], errors="coerce").fillna(0).to_numpy() > 0
+    known = pos >= 0
+    return np.unique(pos[known & conv]), np.unique(pos[known & ~conv])
 
 
 def reach_table(sorted_similarity: np.ndarray, n_base: int, shares: Sequence[float] = REACH_SHARES) -> pd.DataFrame:

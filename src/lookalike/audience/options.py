@@ -84,8 +84,13 @@ class AudienceOptions:
     seeds: object = _option("vip", "Seeds: 'vip', customer ids, an id file, or a rule like 'vip_score >= 0.8' or "
                                    "'total_spent top 5%'", "seeds")
     size: object = _option("5%", "Audience size: a count (5000), a share (0.05) or a percentage (5%)", "size")
-    scorer: str | None = _option(None, "Scoring rule: auto, seed_share, seed_distance or classifier "
+    scorer: str | None = _option(None, "Scoring rule: auto (candidates validated on the seeds, the leaders "
+                                       "combined), seed_share, seed_distance, classifier, gbm, value or rule "
                                        "(default: the model's, auto)", "choice", choices=_scorers)
+    seed_order: object = _option(None, "Column with the seeds' order in time (a date, or successive groups): auto "
+                                       "then validates forward, on the newest seeds", "text")
+    value_column: str | None = _option(None, "Numeric column of the value candidate (default: total_spent when the "
+                                             "table has it)", "text")
     k: int = _option(100, "Neighbours per customer counted by the seed_share scorer", "int", bounds=(1, 1000))
     negative_seeds: object = _option(None, "Seeds to stay away from (same forms as the seeds)", "seeds")
     negative_weight: float = _option(1.0, "How strongly looking like the negative seeds lowers a customer's "

@@ -491,3 +491,32 @@ def audience_version(engine: sa.Engine, ref: int | str) -> dict:
     return d
 
 
+
+
+def earlier_outcomes(engine: sa.Engine, seed_sets: list[str] | tuple[str, ...]) -> tuple[str | None, pd.DataFrame]:
+    """The newest campaign built from the same seed sets that has outcomes, as validation data for ``auto``.
+
+    "The same kind of seeds": the audience manifest stored with the campaign lists the same seed
+    sets (``["vip"]``, or the same rule text). Returns the campaign's name and its treatment arm as
+    ``customer_id, converted`` (1 when the customer converted at least once), or ``(None, empty)``
+    when no such campaign has outcomes. Read only.
+    """
+    v, o = db.audience_versions, db.outcomes
+    wanted = [str(s) for s in seed_sets]
+    has_outcomes = sa.select(o.c.campaign_id).distinct()
+    q = (sa.select(db.campaigns.c.id, db.campaigns.c.name, v.c.manifest)
+         .join(v, v.c.campaign_id == db.campaigns.c.id)
+         .where(db.campaigns.c.id.in_(has_outcomes)).order_by(db.campaigns.c.id.desc()))
+    with engine.connect() as conn:
+        rows = conn.execute(q).all()
+    for cid, name, manifest in rows:
+        try:
+            sets = (json.loads(manifest).get("seeds") or {}).get("sets")
+        except (ValueError, AttributeError):
+            continue
+        if [str(s) for s in (sets or [])] == wanted:
+            df = campaign_frame(engine, cid)
+            df = df[df["arm"] == "treatment"]
+            return name, pd.DataFrame({"customer_id": df["customer_id"].to_numpy(),
+                                       "converted": (df["conversions"] > 0).astype(int).to_numpy()})
+    return None, pd.DataFrame({"customer_id": pd.Series([], dtype=object), "converted": pd.Series([], dtype=int)})

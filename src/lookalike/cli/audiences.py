@@ -101,9 +101,10 @@ def save_result(result: AudienceResult, output: Path, source: Path, fmt: OutputF
 
 #: Parameters of ``lookalike expand`` that are not audience options: where the customers come from (and the
 #: sheet of a workbook), where the audience goes, what is shown, the uplift model behind ``--objective``,
-#: three filter shortcuts, how strictly the suppression list is checked and the campaign store the contact
-#: rules read.
-CLI_ONLY = ("data", "output", "top", "fmt", "uplift_model", "region", "category", "channel", "strict", "sheet", "db")
+#: three filter shortcuts, how strictly the suppression list is checked, the campaign store the contact rules
+#: read, and whether ``auto`` may validate on an earlier campaign's outcomes (read from that store).
+CLI_ONLY = ("data", "output", "top", "fmt", "uplift_model", "region", "category", "channel", "strict", "sheet", "db",
+            "learn_from_campaigns")
 _SHORTCUTS = {"region": "region", "category": "fav_category", "channel": "promo_channel"}
 
 
@@ -119,6 +120,7 @@ def _expand(
     strict: Annotated[bool, typer.Option("--strict", help="Refuse a suppression list whose ids are mostly not customers (default: a warning)")] = False,
     sheet: SheetOption = None,
     db: DbOption = None,
+    learn_from_campaigns: Annotated[bool, typer.Option(help="Validate auto on the outcomes of an earlier campaign from the same seeds, when the campaign store has one")] = True,
     **options: object,
 ) -> None:
     """Expand a seed set into a ranked, explained audience of an exact size."""
@@ -143,8 +145,13 @@ def _expand(
             id_list_note(list(opts.suppress), finder.ids_, f"suppression list {options['suppress']}", strict)
         uplift = uplift_scores(opts.objective, uplift_model, finder.customers_)
         contacts = contact_store(opts, db, settings)
+        outcomes = earlier_outcomes(opts.seeds, db, settings) \
+            if learn_from_campaigns and (opts.scorer or "auto") == "auto" else None
         with step("score and rank the audience"), quarantine_explained(data, settings):
-            result = finder.build_audience(options=opts, uplift=uplift, contacts=contacts)
+            result = finder.build_audience(options=opts, uplift=uplift, contacts=contacts, campaign_outcomes=outcomes)
+        v = result.params.get("validation")
+        if v:
+            err_console().print(f"why this method: {v['note']}", soft_wrap=True, markup=False)
         save_result(result, output, data, fmt, top, customers=finder.customers_)
 
 
@@ -153,6 +160,22 @@ def contact_store(options: object, db: str | None, settings: Settings) -> object
     (an expansion without contact rules never opens the database)."""
     get = options.get if isinstance(options, dict) else (lambda k: getattr(options, k, None))
     return open_store(db, settings) if any(get(k) is not None for k in CONTACT_OPTIONS) else None
+
+
+def earlier_outcomes(seeds: object, db: str | None, settings: Settings) -> pd.DataFrame | None:
+    """Outcomes of the newest campaign built from the same seeds, when a campaign store exists (else None)."""
+    if not db and not settings.db_url and not (settings.home / "lookalike.db").is_file():
+        return None  # no store: nothing to learn from (and nothing is created)
+    # lazy: keeps --help fast (SQLAlchemy)
+    from lookalike.audience.expand import seed_set_names
+    from lookalike.campaigns.store import earlier_outcomes as newest_outcomes
+
+    name, outcomes = newest_outcomes(open_store(db, settings), seed_set_names(seeds))
+    if name is None:
+        return None
+    err_console().print(f"validating on the outcomes of campaign {name} ({int(outcomes.converted.sum()):,} responders "
+                        f"of {len(outcomes):,} contacted)", soft_wrap=True, markup=False)
+    return outcomes
 
 
 def contact_help(name: str) -> str:

@@ -1,64 +1,45 @@
 """Rule baselines: the segments a marketer would write instead of a lookalike.
 
-A lookalike has to beat what a marketer would do without it. Three baselines:
+A lookalike has to beat what a marketer would do without it. The baselines:
 
-- **the best simple rule** (:func:`best_rule`): the grid of rules a marketer writes —
-  an age band × the regions where the seeds are over-represented × a minimum average
-  ticket × a minimum total spend (:func:`candidate_rules`) — and the one that best
-  describes the seeds, chosen on the **seed side only**: the chooser gets the customer
-  table and the seed mask, never the hidden positives, so it cannot peek at the answer.
-  Score it with :func:`rule_score` and compare at the rule's own size.
-- **rank by past spend** (:func:`spend_rank_score`), which needs no labels at all.
+- **the best rule from the seeds** (:func:`best_rule`): the rule a marketer would write for
+  these seeds — thresholds on any numeric feature × any category of any categorical feature,
+  at most two conditions, learned by a depth-2 decision tree of the seeds against the base
+  (:func:`lookalike.audience.seed_rule.learn_seed_rule`, the same learner as ``auto``'s
+  ``rule`` candidate). It is chosen on the **seed side only**: the learner gets the customer
+  table and the seed mask, never the hidden positives. It prints with the dataset's own column
+  names ("Contract = Month-to-month and tenure <= 12"). As a ranking its members come first,
+  then the tree's next-most seed-like leaf, …, ties by value; compare it at its own size.
+- **rank by value** (:func:`spend_rank_score`): the task's value column (past spend by
+  default), which needs no labels at all.
 - **a supervised classifier** of seeds against the rest (:func:`supervised_score`).
 
-Rules are data — a :class:`RuleSpec` holds ``{column, op, value}`` conditions joined by
-AND and is evaluated with :func:`lookalike.audience.seeds.rule_mask`, the same evaluator
-as rule-based seed sets, so a chosen rule can be pasted into a TOML playbook.
-
-Definitions used by :func:`best_rule` (``base`` = the customers that can be targeted,
-by default every non-seed):
-
-- ``size``: base customers the rule selects;
-- ``seed_coverage``: seeds the rule selects / all seeds;
-- ``seed_precision``: seeds selected / (seeds selected + base customers selected), i.e.
-  how seed-like the rule's members are;
-- ``f1``: harmonic mean of seed precision and seed coverage.
+Rules are data: :class:`RuleSpec` holds ``{column, op, value}`` conditions joined by AND and is
+evaluated with :func:`lookalike.audience.seeds.rule_mask`, the same evaluator as rule-based seed
+sets, so a rule can be pasted into a TOML playbook.
 """
 
 from __future__ import annotations
 
-import functools
-import itertools
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from numbers import Integral
 
 import numpy as np
 import pandas as pd
 
+from lookalike.audience.candidates import FIT_BASE, value_percentile
+from lookalike.audience.seed_rule import SeedRule, learn_seed_rule
 from lookalike.audience.seeds import OPS, rule_mask
 from lookalike.errors import InputError, MissingColumnsError, ParameterError
 from lookalike.evaluation.metrics import _check_y
 
 __all__ = [
     "RuleSpec",
-    "candidate_rules",
     "best_rule",
     "rule_score",
     "spend_rank_score",
     "supervised_score",
-    "AGE_BANDS",
-    "TICKET_QUANTILES",
-    "SPEND_QUANTILES",
-    "REGION_TOP",
 ]
-
-AGE_BANDS: tuple[tuple[int, int], ...] = ((18, 34), (35, 54), (55, 120))
-TICKET_QUANTILES: tuple[float, ...] = (0, 0.5, 0.75, 0.9)
-SPEND_QUANTILES: tuple[float, ...] = (0, 0.5, 0.75, 0.9)
-REGION_TOP: tuple[int, ...] = (0, 1, 2, 3)
-OBJECTIVES = ("f1", "precision")
 
 
 # --------------------------------------------------------------------------- RuleSpec
@@ -165,201 +146,29 @@ def _seed_and_base(customers: pd.DataFrame, seed_mask: object, base_mask: object
     return seed, base
 
 
-def _nice(x: float) -> float | int:
-    """Round to two significant figures (85, 1,200, 0.46): thresholds a marketer would write."""
-    if x == 0 or not math.isfinite(x):
-        return x
-    v = round(x, 1 - int(math.floor(math.log10(abs(x)))))
-    return int(v) if float(v).is_integer() else v
+# --------------------------------------------------------------------------- the best rule
 
 
-def _numeric(customers: pd.DataFrame, column: str) -> pd.Series | None:
-    if column not in customers.columns:
-        return None
-    num = pd.to_numeric(customers[column], errors="coerce")
-    return None if num.notna().sum() == 0 else num.astype("float64")
+def best_rule(customers: pd.DataFrame, seed_mask: object, *, numeric: Sequence[str], categorical: Sequence[str],
+              base_mask: object | None = None, max_base: int = FIT_BASE, random_state: int = 0) -> SeedRule:
+    """The rule a marketer could write for these seeds, chosen on the seed side only.
 
-
-# --------------------------------------------------------------------------- the grid
-
-Option = tuple[tuple[dict, ...], "np.ndarray | None"]  # conditions, mask (None = everyone)
-
-
-def _age_options(customers: pd.DataFrame, age_bands: Sequence) -> list[Option]:
-    options: list[Option] = [((), None)]
-    age = _numeric(customers, "age")
-    if age is None:
-        return options
-    for band in age_bands:
-        try:
-            lo, hi = band
-        except (TypeError, ValueError):
-            raise ParameterError(f"age band {band!r} must be a (low, high) pair, e.g. (35, 54)") from None
-        if lo > hi:
-            raise ParameterError(f"age band {band!r} has low {lo} > high {hi}")
-        conds = ({"column": "age", "op": ">=", "value": lo}, {"column": "age", "op": "<=", "value": hi})
-        options.append((conds, ((age >= lo) & (age <= hi)).to_numpy(dtype=bool)))
-    return options
-
-
-def _region_options(customers: pd.DataFrame, seed: np.ndarray, base: np.ndarray,
-                    region_top: Sequence[int]) -> list[Option]:
-    for k in region_top:
-        if isinstance(k, bool) or not isinstance(k, Integral) or k < 0:
-            raise ParameterError(f"region_top values must be integers >= 0 (0 = any region), got {k!r}")
-    if "region" not in customers.columns:
-        return [((), None)] if 0 in region_top or not region_top else []
-    region = customers["region"].astype(object)
-    known = region.notna().to_numpy()
-    seed_counts = region[seed & known].value_counts()
-    base_counts = region[base & known].value_counts()
-    n_seed, n_base = max(int((seed & known).sum()), 1), max(int((base & known).sum()), 1)
-    table = pd.DataFrame({"seeds": seed_counts}).join(pd.DataFrame({"base": base_counts}), how="left").fillna(0)
-    with np.errstate(divide="ignore"):
-        table["ratio"] = (table["seeds"] / n_seed) / (table["base"] / n_base)  # inf: seeds only
-    table["name"] = table.index.map(str)
-    ranked = table.sort_values(["ratio", "seeds", "name"], ascending=[False, False, True]).index.tolist()
-    options: list[Option] = []
-    for k in dict.fromkeys(int(k) for k in region_top):
-        if k == 0:
-            options.append(((), None))
-        elif k <= len(ranked):
-            chosen = sorted(ranked[:k], key=str)
-            cond = ({"column": "region", "op": "in", "value": chosen},)
-            options.append((cond, region.isin(chosen).to_numpy(dtype=bool)))
-    return options
-
-
-def _threshold_options(customers: pd.DataFrame, column: str, base: np.ndarray,
-                       quantiles: Sequence[float]) -> list[Option]:
-    for q in quantiles:
-        if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0 <= q < 1:
-            raise ParameterError(f"{column} quantiles must be in [0, 1) (0 = no minimum), got {q!r}")
-    num = _numeric(customers, column)
-    if num is None or num[base].notna().sum() == 0:
-        return [((), None)] if 0 in quantiles or not quantiles else []
-    values = num[base].dropna()
-    options: list[Option] = []
-    seen: set = set()
-    for q in quantiles:
-        t = None if q == 0 else _nice(float(values.quantile(q)))
-        if t in seen:
-            continue
-        seen.add(t)
-        if t is None:
-            options.append(((), None))
-        else:
-            options.append((({"column": column, "op": ">=", "value": t},), (num >= t).fillna(False).to_numpy(dtype=bool)))
-    return options
-
-
-def _grid(customers, seed, base, age_bands, ticket_quantiles, spend_quantiles, region_top) -> list[list[Option]]:
-    dims = [
-        _age_options(customers, age_bands),
-        _region_options(customers, seed, base, region_top),
-        _threshold_options(customers, "avg_ticket", base, ticket_quantiles),
-        _threshold_options(customers, "total_spent", base, spend_quantiles),
-    ]
-    return [d for d in dims if d]
-
-
-def _rules(dims: list[list[Option]]):
-    """(conditions, mask or None) for every combination; masks ANDed, never per customer."""
-    for combo in itertools.product(*dims):
-        conds = tuple(c for opt in combo for c in opt[0])
-        masks = [m for _, m in combo if m is not None]
-        yield conds, (functools.reduce(np.logical_and, masks) if masks else None)
-
-
-def candidate_rules(customers: pd.DataFrame, seed_mask: object, *, base_mask: object | None = None,
-                    age_bands: Sequence[tuple[int, int]] = AGE_BANDS,
-                    ticket_quantiles: Sequence[float] = TICKET_QUANTILES,
-                    spend_quantiles: Sequence[float] = SPEND_QUANTILES,
-                    region_top: Sequence[int] = REGION_TOP) -> list[RuleSpec]:
-    """The grid of simple rules a marketer would write for these seeds.
-
-    Age band (or any age; bands are inclusive) × region set (``region_top``: 0 = any
-    region, k = the k regions where seeds are most over-represented relative to the
-    base) × minimum ``avg_ticket`` × minimum ``total_spent`` (at the given quantiles of
-    the base, rounded to two significant figures; quantile 0 = no minimum). Thresholds
-    and region choice use only the base (every non-seed, or ``base_mask`` minus the
-    seeds) and the seeds — no outcome labels. A dimension whose column is missing (or
-    empty) is skipped; duplicate thresholds are dropped. With the defaults on a full
-    table the grid has 4 × 4 × 4 × 4 = 256 rules, the first being "everyone".
-
-    >>> df = pd.DataFrame({"age": [30, 40, 50, 60], "total_spent": [100, 500, 900, 2000]})
-    >>> [r.describe() for r in candidate_rules(df, [0, 0, 1, 1], age_bands=[(35, 54)], spend_quantiles=[0, 0.5])]
-    ['everyone', 'total_spent >= 300', 'age 35-54', 'age 35-54 and total_spent >= 300']
+    A depth-2 tree of the seeds against (a sample of at most ``max_base`` of) the base — every
+    non-seed, or ``base_mask`` minus the seeds — on the ``numeric`` (thresholds) and
+    ``categorical`` (``column = value``) columns; see :mod:`lookalike.audience.seed_rule`. The
+    function receives no hidden positives or targets, by design. ``rule.describe()`` is the
+    rule, ``rule.mask(customers)`` its members, ``rule.score(customers)`` the ranking by leaf.
     """
     customers = _check_table(customers)
     seed, base = _seed_and_base(customers, seed_mask, base_mask)
-    dims = _grid(customers, seed, base, age_bands, ticket_quantiles, spend_quantiles, region_top)
-    return [RuleSpec(conds, RuleSpec(conds).describe()) for conds in
-            (tuple(c for opt in combo for c in opt[0]) for combo in itertools.product(*dims))]
-
-
-def best_rule(customers: pd.DataFrame, seed_mask: object, *, min_size: int, max_size: int | None = None,
-              objective: str = "f1", base_mask: object | None = None,
-              age_bands: Sequence[tuple[int, int]] = AGE_BANDS,
-              ticket_quantiles: Sequence[float] = TICKET_QUANTILES,
-              spend_quantiles: Sequence[float] = SPEND_QUANTILES,
-              region_top: Sequence[int] = REGION_TOP) -> tuple[RuleSpec, pd.DataFrame]:
-    """The candidate rule that best describes the seeds, chosen on the seed side only.
-
-    For each rule of :func:`candidate_rules`: ``size`` (base customers selected),
-    ``seeds_matched``, ``seed_coverage``, ``seed_precision`` and ``f1`` (definitions in
-    the module docstring). Rules whose size lies in ``[min_size, max_size]`` are
-    eligible; the best by ``objective`` wins — ``"f1"`` (ties: higher seed precision)
-    or ``"precision"`` (ties: higher coverage); then the smaller size, then grid order.
-    The function receives no hidden positives or targets, by design.
-
-    ``base_mask`` restricts the base (e.g. a time split's future population); seeds
-    are never part of it. Returns the rule and the table of all candidates, eligible
-    first and best first (columns ``rule, size, seeds_matched, seed_coverage,
-    seed_precision, f1, eligible, spec``; ``spec`` holds the :class:`RuleSpec`).
-    Raises :class:`ParameterError` when no rule has an eligible size.
-    """
-    customers = _check_table(customers)
-    seed, base = _seed_and_base(customers, seed_mask, base_mask)
-    n_base, n_seed = int(base.sum()), int(seed.sum())
-    if isinstance(min_size, bool) or not isinstance(min_size, Integral) or not 1 <= min_size <= n_base:
-        raise ParameterError(f"Expected 1 <= min_size <= base size, but min_size = {min_size!r}, base size = {n_base}")
-    if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, Integral)
-                                 or max_size < min_size):
-        raise ParameterError(f"max_size must be an integer >= min_size = {min_size}, got {max_size!r}")
-    if objective not in OBJECTIVES:
-        raise ParameterError(f"objective {objective!r} is not one of {', '.join(OBJECTIVES)}")
-    upper = n_base if max_size is None else int(max_size)
-
-    dims = _grid(customers, seed, base, age_bands, ticket_quantiles, spend_quantiles, region_top)
-    conds_list, sizes, matched = [], [], []
-    for conds, m in _rules(dims):  # a few hundred rules; each a vectorized AND and two counts
-        conds_list.append(conds)
-        if m is None:
-            sizes.append(n_base)
-            matched.append(n_seed)
-        else:
-            sizes.append(int(np.count_nonzero(m & base)))
-            matched.append(int(np.count_nonzero(m & seed)))
-    size = np.asarray(sizes, dtype=np.int64)
-    hit = np.asarray(matched, dtype=np.int64)
-    coverage = hit / n_seed
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(hit + size > 0, hit / (hit + size), 0.0)
-        f1 = np.where(precision + coverage > 0, 2 * precision * coverage / (precision + coverage), 0.0)
-    eligible = (size >= min_size) & (size <= upper)
-    specs = [RuleSpec(c, RuleSpec(c).describe()) for c in conds_list]
-    table = pd.DataFrame({"rule": [s.description for s in specs], "size": size, "seeds_matched": hit,
-                          "seed_coverage": coverage, "seed_precision": precision, "f1": f1,
-                          "eligible": eligible, "spec": specs})
-    first, second = ("f1", "seed_precision") if objective == "f1" else ("seed_precision", "seed_coverage")
-    table = table.sort_values(["eligible", first, second, "size"], ascending=[False, False, False, True],
-                              kind="stable").reset_index(drop=True)
-    if not eligible.any():
-        raise ParameterError(f"no candidate rule selects between {min_size} and {upper} base customers: the "
-                             f"{len(specs)} rules select {int(size.min())} to {int(size.max())} of {n_base}; "
-                             "change min_size/max_size or the grid")
-    return table.loc[0, "spec"], table
+    cols = [c for c in (*numeric, *categorical) if c not in customers.columns]
+    if cols:
+        raise MissingColumnsError(cols, customers.columns, where="best_rule")
+    base_rows = np.flatnonzero(base)
+    if len(base_rows) > max_base:
+        base_rows = np.sort(np.random.default_rng(random_state).choice(base_rows, max_base, replace=False))
+    return learn_seed_rule(customers, tuple(numeric), tuple(categorical), np.flatnonzero(seed), base_rows,
+                           random_state=random_state)
 
 
 # --------------------------------------------------------------------------- scores
@@ -398,8 +207,9 @@ def rule_score(customers: pd.DataFrame, rule: RuleSpec | Sequence[Mapping], *,
 
 
 def spend_rank_score(customers: pd.DataFrame, column: str = "total_spent") -> np.ndarray:
-    """The label-free "rank by past spend" rule: percentile rank of ``column`` (missing last).
+    """The label-free "rank by value" rule: percentile rank of ``column`` (missing last).
 
+    The same ranking as ``auto``'s ``value`` candidate (:func:`lookalike.audience.candidates.value_percentile`).
     Equal values share a rank (ties then go by position in the metrics).
 
     >>> spend_rank_score(pd.DataFrame({"total_spent": [10.0, None, 30.0, 20.0]})).round(3).tolist()
@@ -408,10 +218,9 @@ def spend_rank_score(customers: pd.DataFrame, column: str = "total_spent") -> np
     customers = _check_table(customers)
     if column not in customers.columns:
         raise MissingColumnsError([column], customers.columns, where="spend_rank_score")
-    num = pd.to_numeric(customers[column], errors="coerce")
-    if num.notna().sum() == 0:
+    if pd.to_numeric(customers[column], errors="coerce").notna().sum() == 0:
         raise InputError(f"column {column!r} has no numeric value in {len(customers)} rows; rank by another column")
-    return num.rank(method="average", pct=True).fillna(0.0).to_numpy(dtype=np.float64)
+    return value_percentile(customers[column])
 
 
 def supervised_score(X: object, seed_mask: object, *, random_state: int | None = 0) -> np.ndarray:

@@ -13,6 +13,7 @@ caller (``lookalike report``) and passed in.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -113,10 +114,11 @@ def gain_at(gains: pd.DataFrame, method: str, share: float = GAIN_AT) -> float:
     return float(np.interp(share, g["share_targeted"], g["share_of_positives"]))
 
 
-def gain_reading(gains: pd.DataFrame, t, lang: str, lookalike: str = "seed_share") -> str:
+def gain_reading(gains: pd.DataFrame, t, lang: str, lookalike: str = "auto") -> str:
     """One sentence: targets found at 10% contacted, lookalike against the best rule."""
     if lookalike not in set(gains["method"]):
-        lookalike = next((m for m in ("classifier", "seed_distance") if m in set(gains["method"])), lookalike)
+        lookalike = next((m for m in ("seed_share", "classifier", "seed_distance") if m in set(gains["method"])),
+                         lookalike)
     la, rule = gain_at(gains, lookalike), gain_at(gains, "best_rule")
     if math.isnan(la) or math.isnan(rule):
         return ""
@@ -130,12 +132,16 @@ def _audiences(finder, paths: Sequence[Path], t=None) -> list[dict]:
     for p in paths:
         prof = sidecar(p, ".profile.csv")
         if prof.is_file():
-            out.append({"name": Path(p).stem, "profile": pd.read_csv(prof), "size": None})
+            man = sidecar(p, ".manifest.json")
+            params = (json.loads(man.read_text("utf-8")).get("parameters") or {}) if man.is_file() else {}
+            out.append({"name": Path(p).stem, "profile": pd.read_csv(prof), "size": None,
+                        "validation": params.get("validation")})
     if not out and "vip_flag" in finder.customers_ and finder.customers_["vip_flag"].eq(1).sum() >= 2:
         res = finder.build_audience("vip", DEFAULT_AUDIENCE_SIZE, exclude_vips=True, explain=False)
         name = t("report_vip_lookalikes", size=DEFAULT_AUDIENCE_SIZE) if t else f"VIP lookalikes ({DEFAULT_AUDIENCE_SIZE})"
         out.append({"name": name, "profile": res.profile,
-                    "size": len(res.audience), "tightness": res.diagnostics.tightness, "seeds": res.diagnostics.size})
+                    "size": len(res.audience), "tightness": res.diagnostics.tightness, "seeds": res.diagnostics.size,
+                    "validation": res.params.get("validation")})
     return out
 
 
@@ -146,9 +152,9 @@ def gain_backtest(customers: pd.DataFrame, *, n_splits: int = 3, random_state: i
            if "vip_flag" in customers else pd.Series(False, index=customers.index))
     if vip.sum() < 10:
         return None
-    # the chart compares the default lookalike scorer with rules: the other scorers are left out (time)
+    # the chart compares the shipped default (auto) with rules: the other scorers are left out (time)
     return backtest(synthetic_task(customers), n_splits=n_splits, random_state=random_state,
-                    scorers=("seed_share",), baselines=("best_rule", "spend", "random"))
+                    scorers=("auto",), baselines=("best_rule", "spend", "random"), customer_resamples=0)
 
 
 def build_report(finder, *, quality: dict | None = None, audiences: Sequence[Path] = (),
@@ -183,7 +189,7 @@ def build_report(finder, *, quality: dict | None = None, audiences: Sequence[Pat
     for a in auds:
         prof = a["profile"]
         sections["profiles"].append({"name": a["name"], "size": a.get("size"), "bars": profile_bars(prof, lang, currency),
-                                     "reading": profile_reading(prof, t, lang)})
+                                     "reading": profile_reading(prof, t, lang), "validation": a.get("validation")})
     if evaluation is not None:
         sections["gain"] = {"svg": figure_to_svg(gain_chart(evaluation.gains, title=t("report_gain"), lang=lang)),
                             "reading": gain_reading(evaluation.gains, t, lang)}

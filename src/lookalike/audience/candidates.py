@@ -1,0 +1,518 @@
+"""The candidate scorers: each ranks every customer by how much they look like the seeds.
+
+Used through :func:`lookalike.audience.scoring.score_audience` (the one scoring path); this
+module holds the pieces.
+
+Candidates
+----------
+Each is fitted on the seeds against a random sample of the base (at most ``FIT_BASE`` customers)
+and scores every customer:
+
+``seed_share``
+    The share of seeds among a customer's ``k`` nearest neighbours in the seeds plus the base
+    sample (seed weights count; a customer is not its own neighbour). With the whole base as the
+    sample (tables up to ``FIT_BASE`` customers) it is the share among the k nearest customers;
+    on a sample, ``k`` shrinks with the sample so the neighbourhood covers the same share of
+    the base. The share estimates seed density over base density, so crowded, typical
+    customers are not favoured. Ties break on the mean distance to the seed neighbours.
+``seed_distance``
+    Mean Euclidean distance to the ``min(k, 10)`` nearest seeds, turned into a similarity
+    ``exp(−d·ln2/median)`` (a customer at the median distance scores 0.5).
+``classifier``
+    A logistic regression of seeds against the base sample (Pinterest-style seed-versus-base
+    model); similarity is its probability re-based to the true seed prior.
+``gbm``
+    The same with scikit-learn's ``HistGradientBoostingClassifier`` (bounded: ``GBM_ITER``
+    trees of ``GBM_LEAVES`` leaves, ``GBM_BINS`` bins, one thread). Both models are
+    cross-fitted: the base sample is cut in two halves, each model scores the half it did not
+    see, every other customer gets the mean of the two, so no customer is scored by a model that
+    learned it as a negative.
+``value``
+    Rank by the table's value column (``total_spent`` unless told otherwise), the marketer's
+    label-free "best customers first" rule.
+``rule``
+    The rule a marketer would write for these seeds (:mod:`lookalike.audience.seed_rule`,
+    a depth-2 tree on the table's own columns), its leaves as a ranking, ties by value.
+
+Feature relevance (``learn_weights``): each input feature (a one-hot block counts as one) is
+weighted by how differently the seeds are distributed from the base (:func:`separation`: a
+rank-based shift-and-spread measure for numbers, the chi-square divergence for categories, on one
+scale), minus what random customer sets of the same size show (``NULL_DRAWS`` draws: their mean
+plus ``NULL_Z`` standard deviations): ``w = sqrt(max(T − T_null, 0))``, capped at ``3×`` the median
+non-zero weight and normalised to mean 1 over the features kept. A feature on which the seeds
+look like a random sample of the base gets weight **0** and drives no distance, no model and no
+explanation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
+
+from lookalike.audience.seed_rule import learn_seed_rule
+from lookalike.errors import ParameterError
+from lookalike.index import build_index
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lookalike.audience.auto import Validation
+
+#: The candidates, simplest first (the order breaks ties in ``auto``).
+CANDIDATES = ("value", "rule", "seed_distance", "seed_share", "classifier", "gbm")
+#: Neighbours of ``seed_share`` (and the cap of ``seed_distance``'s 10) when nobody says otherwise.
+DEFAULT_K = 100
+#: Base customers the models are fitted against (and ``seed_share``'s reference sample).
+FIT_BASE = 20_000
+#: ``seed_share`` above this many customers uses a reference sample of this size (cost: n × sample).
+SHARE_REFERENCE = 10_000
+GBM_ITER = 100
+GBM_LEAVES = 15
+#: 63 bins instead of 255: as accurate on the study's tasks, a tenth faster
+GBM_BINS = 63
+NULL_DRAWS = 20
+NULL_Z = 2.0
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Per-customer scores of one scoring run (arrays aligned with the fitted table)."""
+
+    similarity: np.ndarray   # float64 in [0, 1]
+    tiebreak: np.ndarray     # float64, smaller is better (distance-like)
+    scorer: str
+    params: dict
+    weights: np.ndarray | None = None          # per column feature weights used (None: unweighted)
+    validation: "Validation | None" = None     # auto: how the candidates were validated and combined
+    members: dict = field(default_factory=dict)  # auto: the combined candidates' similarities
+
+
+def feature_groups(feature_names: list[str], categorical: tuple[str, ...]) -> tuple[list[str], np.ndarray]:
+    """Map each output column to its input feature (one-hot columns ``region_Norte`` → ``region``).
+
+    Returns (group names in order of first appearance, group index per column).
+    """
+    groups: list[str] = []
+    idx = np.empty(len(feature_names), dtype=np.int64)
+    for j, name in enumerate(feature_names):
+        base = next((c for c in categorical if name.startswith(c + "_")), name)
+        if base not in groups:
+            groups.append(base)
+        idx[j] = groups.index(base)
+    return groups, idx
+
+
+# --------------------------------------------------------------------------- feature relevance
+
+
+def _column_cdf(base: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Mid-rank empirical CDF of the sorted ``base`` at ``values`` (ties count half)."""
+    return (np.searchsorted(base, values, "left") + np.searchsorted(base, values, "right")) / (2.0 * len(base))
+
+
+class _Separation:
+    """The base side of :func:`separation`, computed once (sorted columns, medians, category shares)."""
+
+    def __init__(self, X: np.ndarray, base_rows: np.ndarray, group_idx: np.ndarray, is_categorical: np.ndarray):
+        B = X[base_rows]
+        self.groups = [np.flatnonzero(group_idx == g) for g in range(len(is_categorical))]
+        self.is_cat = is_categorical
+        self.n_base = len(base_rows)
+        self.sorted, self.med, self.spread, self.pb = {}, {}, {}, {}
+        for g, cols in enumerate(self.groups):  # features, not customers
+            if is_categorical[g]:
+                self.pb[g] = (B[:, cols] != 0).mean(axis=0)
+            else:
+                b = np.sort(B[:, cols[0]])
+                self.sorted[g], self.med[g] = b, b[len(b) // 2]
+                self.spread[g] = np.sort(np.abs(b - b[len(b) // 2]))
+
+    def __call__(self, X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        S = X[rows]
+        out = np.zeros(len(self.groups))
+        for g, cols in enumerate(self.groups):
+            if self.is_cat[g]:
+                ps = (S[:, cols] != 0).mean(axis=0)
+                out[g] = float(np.sum((ps - self.pb[g]) ** 2 / np.maximum(self.pb[g], 1.0 / self.n_base)))
+            else:
+                x = S[:, cols[0]]
+                shift = 2 * _column_cdf(self.sorted[g], x).mean() - 1
+                spread = 2 * _column_cdf(self.spread[g], np.abs(x - self.med[g])).mean() - 1
+                out[g] = np.pi * (shift**2 + spread**2)
+        return out
+
+
+def separation(X: np.ndarray, seed_rows: np.ndarray, base_rows: np.ndarray, group_idx: np.ndarray,
+               is_categorical: np.ndarray) -> np.ndarray:
+    """How differently the seeds are distributed from the base on each input feature (0 = alike).
+
+    Numeric feature: ``π·((2·AUC − 1)² + (2·AUC_spread − 1)²)``, where AUC is the chance a seed's
+    value exceeds a base customer's (a shift) and AUC_spread the same for the distance to the
+    base median (seeds tighter or wider than the base); rank-based, so an outlier cannot fake
+    a difference. Categorical feature (its one-hot block): the chi-square divergence
+    ``Σ_c (p_seeds,c − p_base,c)² / p_base,c``. Both are ≈ d² for a shift of d standard deviations,
+    so numeric and categorical features compare on one scale.
+    """
+    return _Separation(X, base_rows, group_idx, is_categorical)(X, seed_rows)
+
+
+def learned_weights(X: np.ndarray, seed_pos: np.ndarray, group_idx: np.ndarray,
+                    sample: np.ndarray | None = None, *, is_categorical: np.ndarray | None = None,
+                    random_state: int = 0) -> np.ndarray:
+    """Per-column weights from how the seeds differ from the base, zero when no more than chance.
+
+    ``sample`` (row positions) is the base side (default: every row); the null draws come from
+    it too. ``is_categorical`` marks the features that are one-hot blocks (default: features of
+    more than one column). See the module docstring for the formula.
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((5000, 3)).astype(np.float32)
+    >>> seeds = np.flatnonzero(X[:, 0] > 1.5)             # set apart on column 0 only
+    >>> w = learned_weights(X, seeds, np.arange(3))
+    >>> bool(w[0] > 1.5), bool((w[1:] < 0.1).all())       # the noise columns get (almost) nothing
+    (True, True)
+    """
+    base = np.arange(X.shape[0]) if sample is None else np.asarray(sample)
+    n_groups = int(group_idx.max()) + 1
+    if is_categorical is None:
+        is_categorical = np.bincount(group_idx, minlength=n_groups) > 1
+    sep = _Separation(X, base, group_idx, is_categorical)
+    T = sep(X, seed_pos)
+    rng = np.random.default_rng(random_state)
+    m = min(len(seed_pos), max(1, len(base) // 2))
+    null = np.array([sep(X, rng.choice(base, m, replace=False)) for _ in range(NULL_DRAWS)])
+    w = np.sqrt(np.maximum(T - (null.mean(axis=0) + NULL_Z * null.std(axis=0)), 0.0))
+    if not (w > 0).any():  # nothing sets the seeds apart: every feature counts the same
+        return np.ones(len(group_idx), dtype=np.float32)
+    w = np.minimum(w, 3.0 * np.median(w[w > 0]))
+    w /= w[w > 0].mean()
+    return w[group_idx].astype(np.float32)
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+def seed_index_kind(n_queries: int, n_seeds: int) -> str:
+    """Exact search over the seeds while it is cheap, IVF when every customer of a large base queries many seeds.
+
+    >>> seed_index_kind(100_000, 600), seed_index_kind(10_000_000, 60_000)
+    ('exact', 'ivf')
+    """
+    return "exact" if n_queries * n_seeds <= EXACT_SEED_SEARCH_MAX or n_seeds < 2_000 else "ivf"
+
+
+#: Above this many query × seed distance computations, the seed index is approximate (IVF, recall measured).
+EXACT_SEED_SEARCH_MAX = 20_000_000_000
+
+
+def seed_distances(X: np.ndarray, index, k: int, batch: int = 200_000) -> np.ndarray:
+    """Mean distance from each row of ``X`` to its ``k`` nearest indexed seeds, searched in batches.
+
+    The one scoring kernel shared by the single-machine and the Spark paths
+    (:func:`score_frame_against_seeds`): customers query the (small) seed index, so the
+    work is one batched search per block of customers, not a loop over seeds.
+    """
+    out = np.empty(X.shape[0], dtype=np.float64)
+    k_eff = min(k, index.ntotal)
+    for start in range(0, X.shape[0], batch):
+        dist, idx = index.search(X[start : start + batch], k_eff)
+        valid = idx >= 0
+        out[start : start + batch] = np.where(valid, dist, 0.0).sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
+    return out
+
+
+def score_frame_against_seeds(frame: pd.DataFrame, *, pipeline, index, k: int,
+                              id_column: str = "customer_id") -> pd.DataFrame:
+    """Score one batch of clean customer rows against a seed index: pandas in, pandas out.
+
+    ``pipeline`` is a fitted feature pipeline (``finder.pipeline_``), ``index`` a
+    :class:`~lookalike.index.NeighborIndex` over the seed vectors. Returns ``customer_id`` and
+    ``distance`` (mean distance to the ``k`` nearest seeds; smaller is more alike). Pure and
+    row-wise, so Spark's ``mapInPandas`` and the single-machine path give the same numbers.
+    """
+    if len(frame) == 0:
+        return pd.DataFrame({id_column: pd.Series([], dtype=object), "distance": pd.Series([], dtype="float64")})
+    X = np.ascontiguousarray(pipeline.transform(frame), dtype=np.float32)
+    return pd.DataFrame({id_column: frame[id_column].astype(str).to_numpy(dtype=object),
+                         "distance": seed_distances(X, index, k)})
+
+
+def nearest_seeds(X: np.ndarray, seed_pos: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distances and seed *positions* of the ``k`` nearest seeds of each of ``rows`` (a seed never matches itself)."""
+    return _nearest(X, seed_pos, rows, k)
+
+
+def _nearest(X: np.ndarray, ref: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest of ``ref`` (row positions) for each of ``rows``, the row itself left out."""
+    k_eff = min(k + 1, len(ref))
+    index = build_index(np.ascontiguousarray(X[ref]), seed_index_kind(len(rows), len(ref)))
+    dist, local = index.search(np.ascontiguousarray(X[rows]), k_eff)
+    pos = np.where(local >= 0, ref[np.maximum(local, 0)], -1)
+    own = pos == rows[:, None]
+    if k_eff > k or own.any():
+        # drop the row itself when it is in the reference, keep the first k others
+        order = np.argsort(own, axis=1, kind="stable")[:, : min(k, k_eff)]
+        dist, pos = np.take_along_axis(dist, order, 1), np.take_along_axis(pos, order, 1)
+    return dist, pos
+
+
+def _prior_logit(n_seeds: int, n: int) -> float:
+    prior = n_seeds / n
+    return float(np.log(prior / (1 - prior))) if 0 < prior < 1 else 0.0
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+def score_seed_share(X: np.ndarray, seed_pos: np.ndarray, seed_weight: np.ndarray | None = None, *,
+                     k: int = DEFAULT_K, reference: np.ndarray | None = None,
+                     rows: np.ndarray | None = None) -> Scores:
+    """Share of seeds among each customer's ``k`` nearest neighbours (see module docstring).
+
+    ``reference`` = base rows the neighbours are drawn from besides the seeds (default: every
+    non-seed); ``rows`` = customers to score (default: all; the others get 0).
+    """
+    n = X.shape[0]
+    rows = np.arange(n) if rows is None else np.asarray(rows)
+    is_seed = np.zeros(n, dtype=bool)
+    is_seed[seed_pos] = True
+    ref = np.flatnonzero(~is_seed) if reference is None else np.setdiff1d(reference, seed_pos)
+    ref = np.concatenate([seed_pos, ref])
+    k_eff = int(np.clip(round(k * len(ref) / n), min(10, len(ref) - 1), min(k, len(ref) - 1)))
+    dist, pos = _nearest(X, ref, rows, k_eff)
+    w = np.zeros(n)
+    w[seed_pos] = 1.0 if seed_weight is None else np.asarray(seed_weight, dtype=float) / np.mean(seed_weight)
+    valid = pos >= 0
+    hits = np.where(valid, w[np.maximum(pos, 0)], 0.0)
+    sim = np.zeros(n)
+    sim[rows] = np.clip(hits.sum(axis=1) / k_eff, 0.0, 1.0)
+    is_hit = hits > 0
+    n_hits = is_hit.sum(axis=1)
+    tie = np.full(n, np.inf)
+    # ties (same share) break on how close the seed neighbours are
+    tie[rows] = np.divide(np.where(is_hit, dist, 0.0).sum(axis=1), n_hits,
+                          out=np.full(len(rows), np.inf), where=n_hits > 0)
+    return Scores(sim, tie, "seed_share", {"k": k_eff, "reference": int(len(ref) - len(seed_pos))})
+
+
+def score_seed_distance(X: np.ndarray, seed_pos: np.ndarray, *, k: int = 10,
+                        rows: np.ndarray | None = None) -> Scores:
+    """Mean distance to the ``k`` nearest seeds, as a similarity (see module docstring)."""
+    n = X.shape[0]
+    rows = np.arange(n) if rows is None else np.asarray(rows)
+    dist, _ = _nearest(X, seed_pos, rows, k)
+    d = np.full(n, np.inf)
+    d[rows] = dist.mean(axis=1)
+    med = float(np.median(d[rows])) or 1.0
+    return Scores(np.exp(-d * np.log(2.0) / med), d, "seed_distance", {"k": int(min(k, len(seed_pos)))})
+
+
+def _fit_predict(kind: str, X: np.ndarray, seed_pos: np.ndarray, seed_weight: np.ndarray | None, base: np.ndarray,
+                 rows: np.ndarray, random_state: int) -> np.ndarray:
+    """Log-odds on ``rows`` of one seed-vs-base model fitted on ``seed_pos`` + ``base``, re-based to odds 1:1.
+
+    The logistic model weighs both classes the same in total (``class_weight="balanced"``). The
+    boosted trees are fitted unweighted: weighted fitting makes scikit-learn bin every feature
+    with weighted percentiles (3–5× slower) and was no better (bench/results/evaluation/auto.md);
+    their log-odds are shifted by the training prior instead, which keeps the ranking.
+    """
+    # one thread: fits of a few thousand rows gain little from a second one, and OpenMP/BLAS
+    # spin-waiting makes them 10-50x slower when another process shares the cores
+    with threadpool_limits(1):
+        return _fit_predict_one_thread(kind, X, seed_pos, seed_weight, base, rows, random_state)
+
+
+def _fit_predict_one_thread(kind: str, X: np.ndarray, seed_pos: np.ndarray, seed_weight: np.ndarray | None,
+                            base: np.ndarray, rows: np.ndarray, random_state: int) -> np.ndarray:
+    fit_rows = np.concatenate([seed_pos, base])
+    y = np.concatenate([np.ones(len(seed_pos)), np.zeros(len(base))])
+    sw = None
+    if seed_weight is not None and not np.allclose(seed_weight, seed_weight[0]):
+        sw = np.concatenate([seed_weight / seed_weight.mean(), np.ones(len(base))])
+    if kind == "classifier":
+        model = LogisticRegression(C=1.0, max_iter=1000, class_weight="balanced")
+        model.fit(X[fit_rows], y, sample_weight=sw)
+        return model.decision_function(X[rows]).astype(np.float64)
+    model = HistGradientBoostingClassifier(max_iter=GBM_ITER, learning_rate=0.1, max_leaf_nodes=GBM_LEAVES,
+                                           max_bins=GBM_BINS, min_samples_leaf=20, l2_regularization=1.0,
+                                           early_stopping=False, random_state=random_state)
+    model.fit(X[fit_rows], y, sample_weight=sw)
+    return model.decision_function(X[rows]).astype(np.float64) - np.log(len(seed_pos) / len(base))
+
+
+def _seed_vs_base(kind: str, X: np.ndarray, seed_pos: np.ndarray, seed_weight: np.ndarray | None,
+                  base: np.ndarray, *, rows: np.ndarray | None = None, crossfit: bool = True,
+                  random_state: int = 0) -> Scores:
+    n = X.shape[0]
+    rows = np.arange(n) if rows is None else np.asarray(rows)
+    sw = None if seed_weight is None else np.asarray(seed_weight, dtype=float)
+    logit = np.zeros(n)
+    if not crossfit:
+        logit[rows] = _fit_predict(kind, X, seed_pos, sw, base, rows, random_state)
+    else:
+        perm = np.random.default_rng(random_state).permutation(base)
+        halves = (np.sort(perm[: len(perm) // 2]), np.sort(perm[len(perm) // 2:]))
+        total, count = np.zeros(n), np.zeros(n)
+        for h, other in ((0, 1), (1, 0)):
+            # model h scores every row but its own training half
+            keep = rows[~np.isin(rows, halves[h])]
+            total[keep] += _fit_predict(kind, X, seed_pos, sw, halves[h], keep, random_state)
+            count[keep] += 1
+        logit[rows] = total[rows] / np.maximum(count[rows], 1)
+    # the log-odds are for seeds and base 1:1; re-base to the true seed prior so the similarity reads as a probability
+    logit[rows] += _prior_logit(len(seed_pos), n)
+    sim = np.zeros(n)
+    sim[rows] = 1.0 / (1.0 + np.exp(-logit[rows]))
+    return Scores(sim, -logit, kind, {"base_sample": int(len(base)), "cross_fitted": bool(crossfit)})
+
+
+def score_classifier(X: np.ndarray, seed_pos: np.ndarray, seed_weight: np.ndarray | None = None, *,
+                     base: np.ndarray | None = None, rows: np.ndarray | None = None, crossfit: bool = True,
+                     random_state: int = 0) -> Scores:
+    """Logistic regression of seeds against a base sample (see module docstring)."""
+    base = _base_sample(X.shape[0], seed_pos, random_state) if base is None else base
+    return _seed_vs_base("classifier", X, seed_pos, seed_weight, base, rows=rows, crossfit=crossfit,
+                         random_state=random_state)
+
+
+def score_gbm(X: np.ndarray, seed_pos: np.ndarray, seed_weight: np.ndarray | None = None, *,
+              base: np.ndarray | None = None, rows: np.ndarray | None = None, crossfit: bool = True,
+              random_state: int = 0) -> Scores:
+    """Gradient-boosted trees of seeds against a base sample, cross-fitted (see module docstring)."""
+    base = _base_sample(X.shape[0], seed_pos, random_state) if base is None else base
+    return _seed_vs_base("gbm", X, seed_pos, seed_weight, base, rows=rows, crossfit=crossfit,
+                         random_state=random_state)
+
+
+def score_value(value_pct: np.ndarray) -> Scores:
+    """Rank by value: the percentile of the value column (missing values last)."""
+    return Scores(np.asarray(value_pct, dtype=np.float64), -np.asarray(value_pct, dtype=np.float64), "value", {})
+
+
+def value_percentile(column: pd.Series) -> np.ndarray:
+    """Percentile rank of a value column in (0, 1], missing values 0.
+
+    >>> value_percentile(pd.Series([10.0, None, 30.0, 20.0])).round(3).tolist()
+    [0.333, 0.0, 1.0, 0.667]
+    """
+    num = pd.to_numeric(column, errors="coerce").astype("float64")
+    return num.rank(method="average", pct=True).fillna(0.0).to_numpy(dtype=np.float64)
+
+
+def _base_sample(n: int, seed_pos: np.ndarray, random_state: int, size: int = FIT_BASE,
+                 exclude: np.ndarray | None = None) -> np.ndarray:
+    """A random sample of the non-seed rows (all of them up to ``size``), sorted."""
+    keep = np.ones(n, dtype=bool)
+    keep[seed_pos] = False
+    if exclude is not None:
+        keep[exclude] = False
+    base = np.flatnonzero(keep)
+    if len(base) > size:
+        base = np.sort(np.random.default_rng([random_state, 17]).choice(base, size, replace=False))
+    return base
+
+
+def rank_average(similarities: list[np.ndarray], rows: np.ndarray | None = None) -> np.ndarray:
+    """Mean percentile rank of several scorers' similarities (ties share their rank).
+
+    >>> rank_average([np.array([0.9, 0.1, 0.5]), np.array([3.0, 1.0, 2.0])]).round(3).tolist()
+    [1.0, 0.333, 0.667]
+    """
+    n = len(similarities[0])
+    rows = np.arange(n) if rows is None else rows
+    out = np.zeros(n)
+    for s in similarities:
+        out[rows] += rankdata(s[rows], method="average") / len(rows)
+    out[rows] /= len(similarities)
+    return out
+
+
+def score_rule(rule, customers: pd.DataFrame, value_pct: np.ndarray | None) -> Scores:
+    """A learned :class:`~lookalike.audience.seed_rule.SeedRule` as a ranking: its leaves, ties by value."""
+    sim = rule.score(customers)
+    tie = -value_pct if value_pct is not None else np.zeros(len(sim))
+    return Scores(sim, tie, "rule", {"rule": rule.describe()})
+
+
+@dataclass
+class ScoringData:
+    """Everything the candidates read: the feature matrix, the table's own columns, the options.
+
+    ``X`` is the unweighted feature matrix; each fit learns its own feature weights from its
+    own seeds (:meth:`weights`), so a validation fold never sees the seeds it is scored on.
+    ``customers`` with ``rule_numeric``/``rule_categorical`` feed the rule candidate and
+    ``value_pct`` (a :func:`value_percentile`) the value candidate; without them those
+    candidates are not available.
+    """
+
+    X: np.ndarray
+    group_idx: np.ndarray | None = None
+    is_categorical: np.ndarray | None = None   # per input feature: a one-hot block
+    customers: pd.DataFrame | None = None
+    rule_numeric: tuple[str, ...] = ()
+    rule_categorical: tuple[str, ...] = ()
+    value_pct: np.ndarray | None = None
+    value_column: str | None = None
+    k: int = DEFAULT_K
+    learn_weights: bool = True
+    random_state: int = 0
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[0]
+
+    def available(self) -> tuple[str, ...]:
+        """The candidates this data can feed, simplest first."""
+        out = []
+        for name in CANDIDATES:
+            if name == "value" and self.value_pct is None:
+                continue
+            if name == "rule" and (self.customers is None or not (self.rule_numeric or self.rule_categorical)):
+                continue
+            out.append(name)
+        return tuple(out)
+
+    def weights(self, seed_pos: np.ndarray, base: np.ndarray) -> np.ndarray | None:
+        """Feature weights learned from ``seed_pos`` against ``base`` (None when not learned)."""
+        if not self.learn_weights or self.group_idx is None or len(seed_pos) < 2:
+            return None
+        return learned_weights(self.X, seed_pos, self.group_idx, sample=base, is_categorical=self.is_categorical,
+                               random_state=self.random_state)
+
+    def score(self, name: str, seed_pos: np.ndarray, base: np.ndarray, *, seed_weight: np.ndarray | None = None,
+              weights: np.ndarray | None = None, rows: np.ndarray | None = None, crossfit: bool = True,
+              reference: np.ndarray | None = None, Xw: np.ndarray | None = None) -> Scores:
+        """Fit candidate ``name`` on ``seed_pos`` against ``base`` and score ``rows`` (default all).
+
+        ``weights`` multiply the feature columns (``Xw`` passes the product already made);
+        ``reference`` is ``seed_share``'s neighbour pool besides the seeds (default ``base``).
+        """
+        if Xw is None:
+            Xw = self.X if weights is None else self.X * weights
+        if name == "seed_share":
+            return score_seed_share(Xw, seed_pos, seed_weight, k=self.k, rows=rows,
+                                    reference=base if reference is None else reference)
+        if name == "seed_distance":
+            return score_seed_distance(Xw, seed_pos, k=min(self.k, 10), rows=rows)
+        if name == "classifier":
+            return score_classifier(Xw, seed_pos, seed_weight, base=base, rows=rows, crossfit=crossfit,
+                                    random_state=self.random_state)
+        if name == "gbm":
+            return score_gbm(Xw, seed_pos, seed_weight, base=base, rows=rows, crossfit=crossfit,
+                             random_state=self.random_state)
+        if name == "value":
+            if self.value_pct is None:
+                raise ParameterError("the value candidate needs a value column (e.g. total_spent)")
+            return score_value(self.value_pct)
+        if name == "rule":
+            from_rows = base if len(base) <= FIT_BASE else np.sort(
+                np.random.default_rng(self.random_state).choice(base, FIT_BASE, replace=False))
+            rule = learn_seed_rule(self.customers, self.rule_numeric, self.rule_categorical, seed_pos, from_rows,
+                                   random_state=self.random_state)
+            return score_rule(rule, self.customers, self.value_pct)
+        raise ParameterError(f"unknown candidate {name!r}; use one of {', '.join(CANDIDATES)}")
