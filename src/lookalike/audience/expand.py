@@ -34,7 +34,8 @@ import pandas as pd
 
 from lookalike.audience.auto import order_values
 from lookalike.audience.contacts import ContactRules, contact_exclusions, require_history, utc_timestamp
-from lookalike.audience.explain import SEED_MARK, describe, feature_lists, similarity_reference, strength
+from lookalike.audience.explain import (SEED_MARK, describe, distance_reference, feature_lists, resemblance,
+                                        similarity_reference)
 from lookalike.audience.explain import explain as explain_rows
 from lookalike.audience.options import FILTER_COLUMNS, OBJECTIVES, VALUE_COLUMNS, AudienceOptions  # noqa: F401 (re-exported)
 from lookalike.audience.scoring import (
@@ -342,9 +343,11 @@ def build_audience(
         audience.insert(3, "rank_score", np.round(rank_score[chosen], 6))
     profile = audience_profile(customers, seed_pos, chosen, finder.spec_)
     reference = similarity_reference(scores.similarity, seed_pos)
+    distance_ref = None
     if explain:
-        _, features = explain_rows(Xw, seed_pos, chosen, group_names, group_idx, random_state=o.random_state)
-        levels = strength(similarity[chosen], reference)
+        table, features = explain_rows(Xw, seed_pos, chosen, group_names, group_idx, random_state=o.random_state)
+        distance_ref = distance_reference(Xw, seed_pos, group_idx, len(group_names), random_state=o.random_state)
+        levels = resemblance(table["distance2"].to_numpy(), distance_ref)
         lists = feature_lists(features)
         if o.include_seeds:  # a seed kept in the audience is there because it is one
             kept = seed_w[chosen] > 0
@@ -364,6 +367,7 @@ def build_audience(
         "candidate_rule": list(o.candidate_rule or []), "value": o.value,
         "value_weight": float(o.value_weight) if o.value else None, "seed_sets": seed_names, **params_neg,
         "random_state": o.random_state, "objective": o.objective, "similarity_reference": reference,
+        "distance_reference": distance_ref,
         **rules.to_dict(),
     }
     if rules:

@@ -11,10 +11,10 @@ customer is much closer to the seeds on it than a typical customer is:
 
 The reason is written for a marketer (:func:`describe`): each feature in words and numbers against
 the average customer and the seeds ("spends 3.2× the average; buys every 12 days, like the VIPs"),
-led by how strong the resemblance is (:func:`strength`): the member's similarity over the seeds' own
-median similarity (how alike a typical seed is to the others, :func:`similarity_reference`). At
-least half of it is a resemblance, a fifth of it a partial one, below that a weak one: "resembles"
-is never said of a weak match. :func:`summary` says what the whole audience is like. Sentences come
+led by how strong the resemblance is (:func:`resemblance`): the member's mean squared distance to
+its nearest seeds against the seeds' own (how far a typical seed is from the others,
+:func:`distance_reference`). Within twice it is a resemblance, within five times a partial one,
+beyond that a weak one: "resembles" is never said of a weak match. :func:`summary` says what the whole audience is like. Sentences come
 from the catalogues (``lookalike/locales``), numbers in the reader's format; the audience table keeps
 the English reason and the features (``reason_features``), so any face can say it again in its
 reader's language.
@@ -31,7 +31,7 @@ from lookalike.audience.scoring import nearest_seeds
 from lookalike.features import UNKNOWN
 from lookalike.i18n import MISSING, format_money, format_number, format_percent, format_ratio, translator
 
-__all__ = ["LEVELS", "PHRASES", "SEED_MARK", "contributions", "describe", "explain", "feature_lists", "similarity_reference",
+__all__ = ["LEVELS", "PHRASES", "SEED_MARK", "contributions", "describe", "distance_reference", "explain", "feature_lists", "resemblance", "similarity_reference",
            "strength", "summary"]
 
 #: Resemblance levels, from the member's similarity over the seeds' median similarity.
@@ -125,6 +125,34 @@ def similarity_reference(similarity: np.ndarray, seed_pos: np.ndarray) -> float 
         return None
     ref = float(np.median(np.asarray(similarity, dtype=float)[seed_pos]))
     return ref if np.isfinite(ref) and ref > 0 else None
+
+
+def distance_reference(X: np.ndarray, seed_pos: np.ndarray, group_idx: np.ndarray, n_groups: int, *,
+                       k: int = 10, sample: int = 2000, random_state: int = 0) -> float | None:
+    """How far a typical seed is from the other seeds: the median over (a sample of) the seeds of
+    ``D(s)``, the mean squared distance to its ``k`` nearest other seeds (None with fewer than 2 seeds)."""
+    if len(seed_pos) < 2:
+        return None
+    rng = np.random.default_rng(random_state)
+    rows = seed_pos if len(seed_pos) <= sample else rng.choice(seed_pos, size=sample, replace=False)
+    ref = float(np.median(contributions(X, seed_pos, np.asarray(rows), group_idx, n_groups, k).sum(axis=1)))
+    return ref if np.isfinite(ref) and ref > 0 else None
+
+
+def resemblance(distance2: object, reference: float | None) -> np.ndarray:
+    """``strong``, ``partial`` or ``weak`` per member from its distance to its nearest seeds, whatever
+    the scorer: within 2× the seeds' own :func:`distance_reference` strong, within 5× partial.
+
+    A scorer's similarity can be a rank (``auto``'s rank average): the top of any audience would then
+    read "strong" however far its members are from the seeds, so the level is measured on distances.
+
+    >>> resemblance([1.0, 3.0, 9.0], 1.0).tolist()
+    ['strong', 'partial', 'weak']
+    """
+    d2 = np.asarray(distance2, dtype=float)
+    with np.errstate(divide="ignore"):
+        closeness = np.where(d2 > 0, 1.0 / np.maximum(d2, 1e-300), np.inf)
+    return strength(closeness, None if reference is None else 1.0 / reference)
 
 
 def strength(similarity: object, reference: float | None) -> np.ndarray:
