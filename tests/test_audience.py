@@ -321,6 +321,7 @@ def _same_result(a, b) -> None:
                                                                          for w in b.warnings]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seeds,options", [
     ("vip", {}),
     ([{"column": "total_spent", "op": "top_pct", "value": "5%"}], {"exclude_vips": True}),
@@ -337,6 +338,7 @@ def test_a_smaller_audience_is_the_head_of_a_larger_one(world, seeds, options):
     assert cut_audience(finder.build_audience(seeds, "1%", **options), finder, "3%") is None  # too short to cut
 
 
+@pytest.mark.slow
 def test_a_cut_audience_warns_when_candidates_run_out(world):
     from lookalike.audience.expand import cut_audience
 

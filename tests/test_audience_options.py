@@ -86,6 +86,7 @@ def _timeless(value: object) -> object:
     return value
 
 
+@pytest.mark.slow
 def test_keywords_and_the_options_object_build_the_same_audience(finder):
     kwargs = {"exclude_vips": True, "k": 40, "learn_weights": False, "filters": {"region": ["Norte", "Sur"]}}
     a = finder.build_audience("vip", "3%", explain=False, **kwargs)

@@ -51,6 +51,7 @@ def _hits(result, df, targets) -> float:
     return float(targets[pos].mean())
 
 
+@pytest.mark.slow
 def test_forward_validation_on_dated_seeds_changes_the_choice(drift):
     finder, df, seeds, targets = drift
     plain = finder.build_audience(list(seeds), 300, explain=False)
@@ -66,6 +67,7 @@ def test_forward_validation_on_dated_seeds_changes_the_choice(drift):
     assert _hits(dated, df, targets) > _hits(plain, df, targets) + 0.1
 
 
+@pytest.mark.slow
 def test_closed_loop_validation_on_an_earlier_campaigns_outcomes(drift, tmp_path):
     """An earlier campaign from the same seeds, whose responders were the big spenders."""
     from lookalike.campaigns.store import create_campaign, earlier_outcomes, import_outcomes

@@ -37,6 +37,7 @@ def test_postcodes_are_validated_per_country():
         "08001", "08001", "28001", pd.NA, pd.NA, "75001", "07501", "sw1a1aa", pd.NA, "1000", "x1"]
 
 
+@pytest.mark.slow
 def test_a_meta_file_from_a_spreadsheet_export_has_right_zips_and_countries(tmp_path):
     """The synthetic xlsx stores two of three postcodes as numbers (leading zeros lost) and spells
     Spain six ways, as real CRM exports do."""

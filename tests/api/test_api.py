@@ -173,6 +173,7 @@ def test_audience_validation(client, editor):
         assert client.post("/api/v1/datasets/demo/audiences", json=body, headers=editor).status_code == 422
 
 
+@pytest.mark.slow
 def test_rule_and_id_seeds(client, editor, finder):
     r = client.post("/api/v1/datasets/demo/audiences", headers=editor, json={
         "name": "api-rule", "size": "100", "seeds": {"kind": "rule", "rule": "total_spent top 2%"}})
@@ -194,6 +195,7 @@ def test_reach_grows_with_size_and_similarity_falls(client, viewer, finder):
     assert large["min_similarity"] <= small["min_similarity"]
 
 
+@pytest.mark.slow
 def test_slider_sizes_are_cut_from_one_ranking_and_match_a_fresh_build(client, viewer, editor, service, finder,
                                                                        monkeypatch):
     from lookalike.finder import LookalikeFinder
@@ -275,6 +277,7 @@ def test_export_errors(client, editor):
     assert client.get("/api/v1/exports/api-vips/missing.csv", headers=editor).status_code == 404
 
 
+@pytest.mark.slow
 def test_playbooks(client, viewer, editor, finder):
     listed = client.get("/api/v1/playbooks", headers=viewer).json()
     assert [p["name"] for p in listed] == builtin_playbooks()

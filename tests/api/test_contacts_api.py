@@ -52,6 +52,7 @@ def planted(client, editor, service, finder):
     return top
 
 
+@pytest.mark.slow
 def test_api_build_and_reach_honour_the_caps(client, editor, service, finder, planted):
     engine = service.app.state.engine
     capped = _at_least(engine, 2, 30) & _candidates(finder)

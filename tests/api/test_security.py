@@ -519,6 +519,7 @@ def test_a_failed_log_write_fails_the_export_and_leaves_no_file(tmp_path):
 
 
 # ------------------------------------------------------------------ item 13: concurrent writes to one name
+@pytest.mark.slow
 def test_concurrent_builds_of_one_name_leave_a_consistent_audience(service, monkeypatch):
     """The 500-row build pauses inside its save (after its first table is written); a 100-row build
     of the same name is sent meanwhile. Before: the manifest said 500 rows, the file held 100, and

@@ -152,6 +152,7 @@ def test_record_contacts_is_idempotent_within_a_day(store):
     assert (contact_history(store, " c1")["customer_id"] == "C1").all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["engine", "frame"])
 def test_caps_exclude_exactly_the_customers_over_the_limit(store, finder, source):
     plan = _plant(finder)
@@ -203,6 +204,7 @@ def test_contact_exclusions_count_later_contacts_and_ignore_old_ones():
 
 
 # ------------------------------------------------------------------ playbooks (library and CLI)
+@pytest.mark.slow
 def test_playbook_takes_the_caps_as_keys_and_overrides(store, finder, tmp_path):
     plan = _plant(finder)
     _record(store, plan)

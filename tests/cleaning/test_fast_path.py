@@ -94,6 +94,7 @@ def test_the_whole_clean_agrees(name: str, raw: pd.DataFrame) -> None:
     assert fast.report.to_dict() == slow.report.to_dict()
 
 
+@pytest.mark.slow
 @given(cells=FUZZ_COLUMNS)
 def test_every_parser_on_fuzzed_columns(cells: list) -> None:
     s = pd.Series(cells, dtype=object)
@@ -102,6 +103,7 @@ def test_every_parser_on_fuzzed_columns(cells: list) -> None:
         assert_same_parse(fast, slow)
 
 
+@pytest.mark.slow
 @given(cells=st.lists(FUZZ_TEXT, min_size=1, max_size=40))
 def test_every_parser_on_fuzzed_text_columns(cells: list) -> None:
     # all text: the columns the fast path reads almost entirely itself

@@ -52,6 +52,7 @@ def test_clean_fit_spark_expand_chain(spark, cli_files, with_model, tmp_path):
     assert json.loads((out / "_lookalike.json").read_text())["counts"]["audience"] == 100
 
 
+@pytest.mark.spark
 def test_a_nanosecond_parquet_from_elsewhere_is_an_input_error(spark, cli_files, tmp_path):
     table = pd.read_parquet(cli_files / "clean" / "customers.parquet")
     nanos = tmp_path / "nanos.parquet"

@@ -63,6 +63,7 @@ def test_every_split_is_kept_and_counts_are_consistent(synthetic, synthetic_resu
     assert synthetic_result.params["excluded_opted_out"] > 0
 
 
+@pytest.mark.slow
 def test_the_auto_row_is_exactly_what_expand_ships(synthetic, monkeypatch):
     """The backtest and build_audience call score_audience with the same data and options."""
     from lookalike.audience import expand as expand_mod
@@ -110,6 +111,7 @@ def test_synthetic_task_reports_excluded_label_columns(synthetic):
     assert not set(d["features"]) & set(d["label_columns_excluded"])
 
 
+@pytest.mark.slow
 def test_customer_personality_default_at_least_matches_the_best_label_free_rule():
     task = load_task(REAL / "customer_personality" / "task.toml")
     d = task.describe()

@@ -53,6 +53,7 @@ def test_noise_columns_get_almost_no_weight(tasks):
     assert max(noise) < 0.5 * min(real)               # …and then with a small weight
 
 
+@pytest.mark.slow
 def test_the_default_drops_less_than_2_points_with_30_noise_columns(tasks):
     clean, noisy = tasks
     kw = dict(n_splits=4, scorers=("auto",), baselines=(), customer_resamples=0)
