@@ -46,6 +46,8 @@ explanation.
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -312,6 +314,11 @@ def score_seed_distance(X: np.ndarray, seed_pos: np.ndarray, *, k: int = 10,
     return Scores(np.exp(-d * np.log(2.0) / med), d, "seed_distance", {"k": int(min(k, len(seed_pos)))})
 
 
+#: the trees' predictions use every core from this many rows on (fits stay on one thread)
+PARALLEL_PREDICT_ROWS = 200_000
+PREDICT_THREADS = max(1, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def _fit_predict(kind: str, X: np.ndarray, seed_pos: np.ndarray, seed_weight: np.ndarray | None, base: np.ndarray,
                  rows: np.ndarray, random_state: int) -> np.ndarray:
     """Log-odds on ``rows`` of one seed-vs-base model fitted on ``seed_pos`` + ``base``, re-based to odds 1:1.
@@ -342,7 +349,9 @@ def _fit_predict_one_thread(kind: str, X: np.ndarray, seed_pos: np.ndarray, seed
                                            max_bins=GBM_BINS, min_samples_leaf=20, l2_regularization=1.0,
                                            early_stopping=False, random_state=random_state)
     model.fit(X[fit_rows], y, sample_weight=sw)
-    return model.decision_function(X[rows]).astype(np.float64) - np.log(len(seed_pos) / len(base))
+    # predicting is per row: over many rows a second thread halves it (10M rows: tens of seconds)
+    with threadpool_limits(PREDICT_THREADS if len(rows) >= PARALLEL_PREDICT_ROWS else 1):
+        return model.decision_function(X[rows]).astype(np.float64) - np.log(len(seed_pos) / len(base))
 
 
 def _seed_vs_base(kind: str, X: np.ndarray, seed_pos: np.ndarray, seed_weight: np.ndarray | None,
