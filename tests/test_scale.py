@@ -171,3 +171,20 @@ def test_scale_tables_in_readme_and_docs_are_the_committed_results():
     for n, r in results["sizes"].items():  # every size says how loaded the machine was
         assert len(r["load_average_at_start"]) == 3 and r["date"], n
         assert {"ingest_to_index_s", "peak_rss_gib_to_index", "recall_at_10", "query_p50_ms", "expand_auto_s"} <= set(r)
+
+
+def test_foundation_table_in_readme_is_the_committed_run():
+    # README's foundation table is written from bench/results/foundation.md, never by hand
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("bench_foundation", root / "bench" / "foundation.py")
+    foundation = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(foundation)
+    text = (root / "README.md").read_text("utf-8")
+    assert text.count(foundation.TABLE_START) == 1 and text.count(foundation.TABLE_END) == 1
+    between = text.split(foundation.TABLE_START, 1)[1].split(foundation.TABLE_END, 1)[0].strip()
+    md = (root / "bench" / "results" / "foundation.md").read_text("utf-8")
+    assert between == foundation.readme_table(md), "stale foundation table: run python bench/foundation.py --tables"
+    assert "Load average at start" in md and "seed script" in md  # the run says its load and its baseline
