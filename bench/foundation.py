@@ -34,6 +34,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/'s helpers, also when loaded by path
+from readme_table import replace_between  # noqa: E402
 import pandas as pd
 
 import lookalike as lk
@@ -269,11 +272,7 @@ def readme_table(md_text: str) -> str:
 
 def write_readme_table() -> None:
     """Rewrite README.md's foundation table from ``bench/results/foundation.md`` (never by hand)."""
-    text = README.read_text("utf-8")
-    head, rest = text.split(TABLE_START, 1)
-    _, tail = rest.split(TABLE_END, 1)
-    body = readme_table((RESULTS / "foundation.md").read_text("utf-8"))
-    README.write_text(f"{head}{TABLE_START}\n{body}\n{TABLE_END}{tail}", "utf-8")
+    replace_between(README, TABLE_START, TABLE_END, readme_table((RESULTS / "foundation.md").read_text("utf-8")))
 
 
 if __name__ == "__main__":

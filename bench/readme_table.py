@@ -65,15 +65,21 @@ def table() -> str:
     return "\n".join(lines)
 
 
-def update_readme(path: Path = README) -> bool:
-    """Rewrite the table between the markers; returns whether the README changed."""
+def replace_between(path: Path, start: str, end: str, body: str) -> bool:
+    """Rewrite the text between the ``start`` and ``end`` marker lines of ``path`` (every generated
+    table of the README and docs goes through here); returns whether the file changed."""
     text = path.read_text("utf-8")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    new = f"{head}{START}\n{table()}\n{END}{tail}"
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{start}\n{body}\n{end}{tail}"
     if new != text:
         path.write_text(new, "utf-8")
     return new != text
+
+
+def update_readme(path: Path = README) -> bool:
+    """Rewrite the table between the markers; returns whether the README changed."""
+    return replace_between(path, START, END, table())
 
 
 if __name__ == "__main__":

@@ -33,6 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/'s helpers, also when loaded by path
+from readme_table import replace_between  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
 DATA = ROOT / ".data"
@@ -409,21 +412,11 @@ def doc_table(results: dict) -> str:
     return "\n".join([GOAL_TEXT, "", table(results), "", *runs(results)])
 
 
-def _replace_between(path: Path, body: str) -> bool:
-    text = path.read_text("utf-8")
-    head, rest = text.split(TABLE_START, 1)
-    _, tail = rest.split(TABLE_END, 1)
-    new = f"{head}{TABLE_START}\n{body}\n{TABLE_END}{tail}"
-    if new != text:
-        path.write_text(new, "utf-8")
-    return new != text
-
-
 def write_tables(results: dict) -> None:
     """``bench/results/scale.md``, README.md's and docs/scale.md's tables from the results dict."""
     write_markdown(results)
-    _replace_between(README, readme_table(results))
-    _replace_between(SCALE_DOC, doc_table(results))
+    replace_between(README, TABLE_START, TABLE_END, readme_table(results))
+    replace_between(SCALE_DOC, TABLE_START, TABLE_END, doc_table(results))
 
 
 if __name__ == "__main__":
