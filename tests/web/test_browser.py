@@ -66,7 +66,8 @@ def test_full_flow(live, page, tmp_path):
     expect(page).to_have_url(re.compile(r"/audiences/browser-vips$"))
     assert _number(page.locator("#audience-size").inner_text()) == parse_size("10%", n)
     first = page.locator("#members tbody tr").first
-    expect(first).to_contain_text(re.compile(r"Resembles the VIPs: .*× the average"))
+    # the top of auto's ranking can be a partial resemblance (a big spender far from typical VIPs)
+    expect(first).to_contain_text(re.compile(r"(Resembles|Partly resembles) the VIPs: .*× the average"))
     page.screenshot(path=str(SCREENSHOTS / "audience.png"), full_page=False)
 
     # export the e-mail channel file and check the downloaded file
