@@ -44,6 +44,7 @@ from lookalike.audience.scoring import (
     feature_groups,
     score_audience,
     scoring_data,
+    weighted,
 )
 from lookalike.audience.seeds import (
     SeedDiagnostics,
@@ -302,7 +303,7 @@ def build_audience(
     scores = score_audience(data, seed_pos, scorer=scorer_asked, seed_weight=weights_s, seed_order=order,
                             outcomes=outcomes)
     col_w = scores.weights
-    Xw = X * col_w if col_w is not None else X
+    Xw = weighted(X, col_w)
     similarity = scores.similarity
     if o.include_seeds:  # seeds that stay candidates (e.g. retention of VIPs) rank first
         similarity = np.where(seed_w > 0, 1.0, similarity)
