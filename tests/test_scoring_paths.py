@@ -49,14 +49,20 @@ def test_blocked_threaded_prediction_gives_the_whole_matrix_numbers(kind, monkey
     assert np.array_equal(plain.similarity, fast.similarity)
     assert np.array_equal(plain.tiebreak, fast.tiebreak)
 
-    # the cross-fit by hand: each half is scored by the model that did not see it, the rest by both
+    # the cross-fit by hand: each half of the base is scored by the model fitted against the other
+    # half, every other customer by the model fitted against the whole sample
     perm = np.random.default_rng(0).permutation(base)
     halves = (np.sort(perm[: len(perm) // 2]), np.sort(perm[len(perm) // 2:]))
-    p = [m.decision_function(X).astype(np.float64) + shift for m, shift in (C._fit_model(kind, X, seeds, None, h, 0) for h in halves)]
-    logit = (p[0] + p[1]) / 2
-    logit[halves[0]], logit[halves[1]] = p[1][halves[0]], p[0][halves[1]]
+
+    def logits(against):
+        model, shift = C._fit_model(kind, X, seeds, None, against, 0)
+        return model.decision_function(X).astype(np.float64) + shift
+
+    logit = logits(base)
+    logit[halves[0]], logit[halves[1]] = logits(halves[1])[halves[0]], logits(halves[0])[halves[1]]
     logit += C._prior_logit(len(seeds), len(X))
     np.testing.assert_allclose(fast.similarity, 1 / (1 + np.exp(-logit)), rtol=1e-12, atol=0)
+    assert not np.isin(seeds, base).any() and np.isin(halves[0], base).all()
 
 
 def test_weighted_scoring_matches_scoring_the_weighted_copy(monkeypatch):

@@ -24,9 +24,12 @@ and scores every customer:
 ``gbm``
     The same with scikit-learn's ``HistGradientBoostingClassifier`` (bounded: ``GBM_ITER``
     trees of ``GBM_LEAVES`` leaves, ``GBM_BINS`` bins, one thread). Both models are
-    cross-fitted: the base sample is cut in two halves, each model scores the half it did not
-    see, every other customer gets the mean of the two, so no customer is scored by a model that
-    learned it as a negative.
+    cross-fitted: the base sample is cut in two halves and each is scored by a model fitted
+    against the other half, so no customer is scored by a model that learned it as a negative;
+    every other customer is scored by the model fitted against the whole sample (the kind of
+    model validation measured). One model scores the millions: two averaged cost twice the
+    prediction, the slowest step at 10M customers, and were no more precise
+    (bench/results/evaluation/).
 ``value``
     Rank by the table's value column (``total_spent`` unless told otherwise), the marketer's
     label-free "best customers first" rule.
@@ -348,7 +351,7 @@ def score_seed_distance(X: np.ndarray, seed_pos: np.ndarray, *, k: int = 10,
 #: the trees' predictions use every core from this many rows on (fits stay on one thread)
 PARALLEL_PREDICT_ROWS = 200_000
 PREDICT_THREADS = max(1, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-#: rows predicted at a time: a block stays in cache while every tree of both models walks it
+#: rows predicted at a time: a block stays in cache while every tree walks it
 PREDICT_BLOCK = 65_536
 
 
@@ -380,28 +383,27 @@ def _fit_model(kind: str, X, seed_pos: np.ndarray, seed_weight: np.ndarray | Non
         return model, -float(np.log(len(seed_pos) / len(base)))
 
 
-def _predict(models: list[tuple[object, float]], X, rows: np.ndarray) -> list[np.ndarray]:
-    """Each model's log-odds (re-based to 1:1) on ``rows``, block by block.
+def _predict(fitted: tuple[object, float], X, rows: np.ndarray) -> np.ndarray:
+    """A fitted model's log-odds (re-based to 1:1) on ``rows``, block by block.
 
-    Prediction is per row, so blocks change no number. Each block is read once for every model
-    and stays in cache while their trees walk it (scikit-learn's own loop walks the whole matrix
-    once per tree: memory-bound at millions of rows); from :data:`PARALLEL_PREDICT_ROWS` rows the
-    blocks run on every core, one thread each.
+    Prediction is per row, so blocks change no number. Each block stays in cache while every
+    tree walks it (scikit-learn's own loop walks the whole matrix once per tree: memory-bound at
+    millions of rows); from :data:`PARALLEL_PREDICT_ROWS` rows the blocks run on every core, one
+    thread each.
     """
-    out = [np.empty(len(rows)) for _ in models]
+    model, shift = fitted
+    out = np.empty(len(rows))
 
     def block(start: int) -> None:
         part = slice(start, start + PREDICT_BLOCK)
-        Xb = X[rows[part]]
-        for (model, shift), o in zip(models, out):
-            o[part] = model.decision_function(Xb).astype(np.float64) + shift
+        out[part] = model.decision_function(X[rows[part]]).astype(np.float64) + shift
 
     starts = range(0, len(rows), PREDICT_BLOCK)
     with threadpool_limits(1):
         if len(rows) < PARALLEL_PREDICT_ROWS or PREDICT_THREADS == 1:
             for start in starts:
                 block(start)
-        else:  # scikit-learn's predictors release the GIL: threads share the models, no copies
+        else:  # scikit-learn's predictors release the GIL: the threads share the model, no copies
             with ThreadPoolExecutor(PREDICT_THREADS) as pool:
                 list(pool.map(block, starts))
     return out
@@ -415,25 +417,22 @@ def _seed_vs_base(kind: str, X, seed_pos: np.ndarray, seed_weight: np.ndarray | 
     sw = None if seed_weight is None else np.asarray(seed_weight, dtype=float)
     logit = np.zeros(n)
     if not crossfit:
-        logit[rows] = _predict([_fit_model(kind, X, seed_pos, sw, base, random_state)], X, rows)[0]
+        logit[rows] = _predict(_fit_model(kind, X, seed_pos, sw, base, random_state), X, rows)
     else:
         perm = np.random.default_rng(random_state).permutation(base)
         halves = (np.sort(perm[: len(perm) // 2]), np.sort(perm[len(perm) // 2:]))
-        models = [_fit_model(kind, X, seed_pos, sw, half, random_state) for half in halves]
-        # model h scores every row but its own training half: the other half gets one model, every
-        # other row the mean of both
-        half_of = np.full(n, -1, dtype=np.int8)
-        half_of[halves[0]], half_of[halves[1]] = 0, 1
-        h = half_of[rows]
-        both = rows[h < 0]
-        p0, p1 = _predict(models, X, both)
-        total = np.zeros(n)
-        total[both] = (0.0 + p0) + p1
+        # each half of the base is scored by the model fitted against the other half; the rest by the
+        # model fitted against the whole sample
+        in_half = np.full(n, -1, dtype=np.int8)
+        in_half[halves[0]], in_half[halves[1]] = 0, 1
+        h = in_half[rows]
         for own, other in ((0, 1), (1, 0)):
             only = rows[h == own]
-            total[only] = 0.0 + _predict([models[other]], X, only)[0]
-        count = np.where(half_of[rows] < 0, 2, 1)
-        logit[rows] = total[rows] / count
+            if len(only):
+                logit[only] = _predict(_fit_model(kind, X, seed_pos, sw, halves[other], random_state), X, only)
+        rest = rows[h < 0]
+        if len(rest):
+            logit[rest] = _predict(_fit_model(kind, X, seed_pos, sw, base, random_state), X, rest)
     # the log-odds are for seeds and base 1:1; re-base to the true seed prior so the similarity reads as a probability
     logit[rows] += _prior_logit(len(seed_pos), n)
     sim = np.zeros(n)
