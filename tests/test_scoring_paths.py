@@ -103,3 +103,12 @@ def test_value_percentile_is_pandas_percentile_rank():
     expected = pd.to_numeric(v, errors="coerce").astype("float64").rank(method="average", pct=True).fillna(0.0)
     assert np.array_equal(C.value_percentile(v), expected.to_numpy())
     assert np.array_equal(C.value_percentile(pd.Series([None, None], dtype=object)), np.zeros(2))
+
+
+def test_average_ranks_are_scipy_average_ranks():
+    rng = np.random.default_rng(5)
+    for x in (rng.random(10_000), np.round(rng.normal(size=10_000), 1), np.array([0.0, -0.0, 1.0, 0.0]),
+              np.array([2.0]), rng.integers(0, 3, 50).astype(np.float32)):
+        assert np.array_equal(C.average_ranks(x), rankdata(x, method="average"))
+    with_nan = np.array([1.0, np.nan, 0.5])
+    assert np.array_equal(C.average_ranks(with_nan), rankdata(with_nan, method="average"), equal_nan=True)
