@@ -44,7 +44,7 @@ from sklearn.metrics import average_precision_score
 from threadpoolctl import threadpool_limits
 
 from lookalike.audience.candidates import CANDIDATES as CANDIDATE_ORDER
-from lookalike.audience.candidates import ScoringData
+from lookalike.audience.candidates import ScoringData, weighted
 from lookalike.errors import ResultWarning
 
 FOLDS = 5
@@ -226,7 +226,7 @@ def fold_scores(data: ScoringData, candidates: tuple[str, ...], folds: list[Fold
         rows = np.concatenate([f.positives, f.negatives])
         t0 = time.perf_counter()
         w = data.weights(f.train, f.fit_base)   # learned from this fold's seeds only
-        Xw = data.X if w is None else data.X * w
+        Xw = weighted(data.X, w)
         shared = (time.perf_counter() - t0) / len(candidates)
         sw = None if seed_weight_of is None else seed_weight_of[f.train]
         for c in candidates:

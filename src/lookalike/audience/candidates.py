@@ -24,9 +24,12 @@ and scores every customer:
 ``gbm``
     The same with scikit-learn's ``HistGradientBoostingClassifier`` (bounded: ``GBM_ITER``
     trees of ``GBM_LEAVES`` leaves, ``GBM_BINS`` bins, one thread). Both models are
-    cross-fitted: the base sample is cut in two halves, each model scores the half it did not
-    see, every other customer gets the mean of the two, so no customer is scored by a model that
-    learned it as a negative.
+    cross-fitted: the base sample is cut in two halves and each is scored by a model fitted
+    against the other half, so no customer is scored by a model that learned it as a negative;
+    every other customer is scored by the model fitted against the whole sample (the kind of
+    model validation measured). One model scores the millions: two averaged cost twice the
+    prediction, the slowest step at 10M customers, and were no more precise
+    (bench/results/evaluation/).
 ``value``
     Rank by the table's value column (``total_spent`` unless told otherwise), the marketer's
     label-free "best customers first" rule.
@@ -47,7 +50,7 @@ explanation.
 from __future__ import annotations
 
 import os
-
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -107,6 +110,37 @@ def feature_groups(feature_names: list[str], categorical: tuple[str, ...]) -> tu
             groups.append(base)
         idx[j] = groups.index(base)
     return groups, idx
+
+
+class WeightedFeatures:
+    """The feature matrix with per-column weights applied to the rows that are read.
+
+    ``W[rows]`` is ``(X * weights)[rows]``, value for value, without the weighted copy of the
+    whole matrix (10M customers × 31 columns is 1.2 GB per copy). The scorers and the
+    explanations only ever read rows (``X[rows]``, ``X.shape``), so they take this in place of
+    the product.
+    """
+
+    def __init__(self, X: np.ndarray, weights: np.ndarray):
+        self.X = X
+        self.weights = np.asarray(weights, dtype=X.dtype)
+        self.shape = X.shape
+        self.dtype = X.dtype
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    def __getitem__(self, rows) -> np.ndarray:
+        out = self.X[rows]
+        if np.shares_memory(out, self.X):  # a slice is a view: never weight the matrix itself
+            return out * self.weights
+        out *= self.weights
+        return out
+
+
+def weighted(X: np.ndarray, weights: np.ndarray | None) -> "np.ndarray | WeightedFeatures":
+    """``X`` read through ``weights`` (``X`` itself when there are none)."""
+    return X if weights is None else WeightedFeatures(X, weights)
 
 
 # --------------------------------------------------------------------------- feature relevance
@@ -317,44 +351,65 @@ def score_seed_distance(X: np.ndarray, seed_pos: np.ndarray, *, k: int = 10,
 #: the trees' predictions use every core from this many rows on (fits stay on one thread)
 PARALLEL_PREDICT_ROWS = 200_000
 PREDICT_THREADS = max(1, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+#: rows predicted at a time: a block stays in cache while every tree walks it
+PREDICT_BLOCK = 65_536
 
 
-def _fit_predict(kind: str, X: np.ndarray, seed_pos: np.ndarray, seed_weight: np.ndarray | None, base: np.ndarray,
-                 rows: np.ndarray, random_state: int) -> np.ndarray:
-    """Log-odds on ``rows`` of one seed-vs-base model fitted on ``seed_pos`` + ``base``, re-based to odds 1:1.
+def _fit_model(kind: str, X, seed_pos: np.ndarray, seed_weight: np.ndarray | None, base: np.ndarray,
+               random_state: int) -> tuple[object, float]:
+    """One seed-vs-base model fitted on ``seed_pos`` + ``base``, and the shift of its log-odds to 1:1.
 
     The logistic model weighs both classes the same in total (``class_weight="balanced"``). The
     boosted trees are fitted unweighted: weighted fitting makes scikit-learn bin every feature
     with weighted percentiles (3–5× slower) and was no better (bench/results/evaluation/auto.md);
     their log-odds are shifted by the training prior instead, which keeps the ranking.
     """
-    # one thread: fits of a few thousand rows gain little from a second one, and OpenMP/BLAS
-    # spin-waiting makes them 10-50x slower when another process shares the cores
-    with threadpool_limits(1):
-        return _fit_predict_one_thread(kind, X, seed_pos, seed_weight, base, rows, random_state)
-
-
-def _fit_predict_one_thread(kind: str, X: np.ndarray, seed_pos: np.ndarray, seed_weight: np.ndarray | None,
-                            base: np.ndarray, rows: np.ndarray, random_state: int) -> np.ndarray:
     fit_rows = np.concatenate([seed_pos, base])
     y = np.concatenate([np.ones(len(seed_pos)), np.zeros(len(base))])
     sw = None
     if seed_weight is not None and not np.allclose(seed_weight, seed_weight[0]):
         sw = np.concatenate([seed_weight / seed_weight.mean(), np.ones(len(base))])
-    if kind == "classifier":
-        model = LogisticRegression(C=1.0, max_iter=1000, class_weight="balanced")
+    # one thread: fits of a few thousand rows gain little from a second one, and OpenMP/BLAS
+    # spin-waiting makes them 10-50x slower when another process shares the cores
+    with threadpool_limits(1):
+        if kind == "classifier":
+            model = LogisticRegression(C=1.0, max_iter=1000, class_weight="balanced")
+            model.fit(X[fit_rows], y, sample_weight=sw)
+            return model, 0.0
+        model = HistGradientBoostingClassifier(max_iter=GBM_ITER, learning_rate=0.1, max_leaf_nodes=GBM_LEAVES,
+                                               max_bins=GBM_BINS, min_samples_leaf=20, l2_regularization=1.0,
+                                               early_stopping=False, random_state=random_state)
         model.fit(X[fit_rows], y, sample_weight=sw)
-        return model.decision_function(X[rows]).astype(np.float64)
-    model = HistGradientBoostingClassifier(max_iter=GBM_ITER, learning_rate=0.1, max_leaf_nodes=GBM_LEAVES,
-                                           max_bins=GBM_BINS, min_samples_leaf=20, l2_regularization=1.0,
-                                           early_stopping=False, random_state=random_state)
-    model.fit(X[fit_rows], y, sample_weight=sw)
-    # predicting is per row: over many rows a second thread halves it (10M rows: tens of seconds)
-    with threadpool_limits(PREDICT_THREADS if len(rows) >= PARALLEL_PREDICT_ROWS else 1):
-        return model.decision_function(X[rows]).astype(np.float64) - np.log(len(seed_pos) / len(base))
+        return model, -float(np.log(len(seed_pos) / len(base)))
 
 
-def _seed_vs_base(kind: str, X: np.ndarray, seed_pos: np.ndarray, seed_weight: np.ndarray | None,
+def _predict(fitted: tuple[object, float], X, rows: np.ndarray) -> np.ndarray:
+    """A fitted model's log-odds (re-based to 1:1) on ``rows``, block by block.
+
+    Prediction is per row, so blocks change no number. Each block stays in cache while every
+    tree walks it (scikit-learn's own loop walks the whole matrix once per tree: memory-bound at
+    millions of rows); from :data:`PARALLEL_PREDICT_ROWS` rows the blocks run on every core, one
+    thread each.
+    """
+    model, shift = fitted
+    out = np.empty(len(rows))
+
+    def block(start: int) -> None:
+        part = slice(start, start + PREDICT_BLOCK)
+        out[part] = model.decision_function(X[rows[part]]).astype(np.float64) + shift
+
+    starts = range(0, len(rows), PREDICT_BLOCK)
+    with threadpool_limits(1):
+        if len(rows) < PARALLEL_PREDICT_ROWS or PREDICT_THREADS == 1:
+            for start in starts:
+                block(start)
+        else:  # scikit-learn's predictors release the GIL: the threads share the model, no copies
+            with ThreadPoolExecutor(PREDICT_THREADS) as pool:
+                list(pool.map(block, starts))
+    return out
+
+
+def _seed_vs_base(kind: str, X, seed_pos: np.ndarray, seed_weight: np.ndarray | None,
                   base: np.ndarray, *, rows: np.ndarray | None = None, crossfit: bool = True,
                   random_state: int = 0) -> Scores:
     n = X.shape[0]
@@ -362,17 +417,22 @@ def _seed_vs_base(kind: str, X: np.ndarray, seed_pos: np.ndarray, seed_weight: n
     sw = None if seed_weight is None else np.asarray(seed_weight, dtype=float)
     logit = np.zeros(n)
     if not crossfit:
-        logit[rows] = _fit_predict(kind, X, seed_pos, sw, base, rows, random_state)
+        logit[rows] = _predict(_fit_model(kind, X, seed_pos, sw, base, random_state), X, rows)
     else:
         perm = np.random.default_rng(random_state).permutation(base)
         halves = (np.sort(perm[: len(perm) // 2]), np.sort(perm[len(perm) // 2:]))
-        total, count = np.zeros(n), np.zeros(n)
-        for h, other in ((0, 1), (1, 0)):
-            # model h scores every row but its own training half
-            keep = rows[~np.isin(rows, halves[h])]
-            total[keep] += _fit_predict(kind, X, seed_pos, sw, halves[h], keep, random_state)
-            count[keep] += 1
-        logit[rows] = total[rows] / np.maximum(count[rows], 1)
+        # each half of the base is scored by the model fitted against the other half; the rest by the
+        # model fitted against the whole sample
+        in_half = np.full(n, -1, dtype=np.int8)
+        in_half[halves[0]], in_half[halves[1]] = 0, 1
+        h = in_half[rows]
+        for own, other in ((0, 1), (1, 0)):
+            only = rows[h == own]
+            if len(only):
+                logit[only] = _predict(_fit_model(kind, X, seed_pos, sw, halves[other], random_state), X, only)
+        rest = rows[h < 0]
+        if len(rest):
+            logit[rest] = _predict(_fit_model(kind, X, seed_pos, sw, base, random_state), X, rest)
     # the log-odds are for seeds and base 1:1; re-base to the true seed prior so the similarity reads as a probability
     logit[rows] += _prior_logit(len(seed_pos), n)
     sim = np.zeros(n)
@@ -403,14 +463,39 @@ def score_value(value_pct: np.ndarray) -> Scores:
     return Scores(np.asarray(value_pct, dtype=np.float64), -np.asarray(value_pct, dtype=np.float64), "value", {})
 
 
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``x``, ties sharing their mean rank: ``scipy.stats.rankdata(x, "average")``.
+
+    The same numbers in a third of the time at 10M values (one SIMD quicksort, no stable sort);
+    with NaNs present, scipy's own (its NaN policy).
+
+    >>> average_ranks(np.array([3.0, 1.0, 3.0, 2.0])).tolist()
+    [3.5, 1.0, 3.5, 2.0]
+    """
+    x = np.asarray(x)
+    if x.dtype.kind != "f" or np.isnan(x).any() or len(x) == 0:
+        return rankdata(x, method="average")
+    order = np.argsort(x)
+    y = x[order]
+    starts = np.flatnonzero(np.r_[True, y[1:] != y[:-1]])
+    ends = np.r_[starts[1:], len(x)]
+    ranks = np.empty(len(x))
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return ranks
+
+
 def value_percentile(column: pd.Series) -> np.ndarray:
     """Percentile rank of a value column in (0, 1], missing values 0.
 
     >>> value_percentile(pd.Series([10.0, None, 30.0, 20.0])).round(3).tolist()
     [0.333, 0.0, 1.0, 0.667]
     """
-    num = pd.to_numeric(column, errors="coerce").astype("float64")
-    return num.rank(method="average", pct=True).fillna(0.0).to_numpy(dtype=np.float64)
+    num = pd.to_numeric(column, errors="coerce").astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    known = ~np.isnan(num)
+    out = np.zeros(len(num))
+    if known.any():  # the mean rank of ties over the known values: pandas' rank(pct=True), in half the time
+        out[known] = average_ranks(num[known]) / int(known.sum())
+    return out
 
 
 def _base_sample(n: int, seed_pos: np.ndarray, random_state: int, size: int = FIT_BASE,
@@ -433,11 +518,22 @@ def rank_average(similarities: list[np.ndarray], rows: np.ndarray | None = None)
     [1.0, 0.333, 0.667]
     """
     n = len(similarities[0])
-    rows = np.arange(n) if rows is None else rows
+    picked = similarities if rows is None else [s[rows] for s in similarities]
+    m = len(picked[0])
+
+    if m >= PARALLEL_PREDICT_ROWS and len(picked) > 1 and PREDICT_THREADS > 1:
+        with ThreadPoolExecutor(min(len(picked), PREDICT_THREADS)) as pool:  # numpy sorts without the GIL
+            ranked = list(pool.map(average_ranks, picked))
+    else:
+        ranked = [average_ranks(s) for s in picked]
+    total = np.zeros(m)
+    for r in ranked:
+        total += r / m
+    total /= len(similarities)
+    if rows is None:
+        return total
     out = np.zeros(n)
-    for s in similarities:
-        out[rows] += rankdata(s[rows], method="average") / len(rows)
-    out[rows] /= len(similarities)
+    out[rows] = total
     return out
 
 
@@ -495,14 +591,15 @@ class ScoringData:
 
     def score(self, name: str, seed_pos: np.ndarray, base: np.ndarray, *, seed_weight: np.ndarray | None = None,
               weights: np.ndarray | None = None, rows: np.ndarray | None = None, crossfit: bool = True,
-              reference: np.ndarray | None = None, Xw: np.ndarray | None = None) -> Scores:
+              reference: np.ndarray | None = None, Xw=None) -> Scores:
         """Fit candidate ``name`` on ``seed_pos`` against ``base`` and score ``rows`` (default all).
 
-        ``weights`` multiply the feature columns (``Xw`` passes the product already made);
-        ``reference`` is ``seed_share``'s neighbour pool besides the seeds (default ``base``).
+        ``weights`` multiply the feature columns (``Xw`` passes the weighted features already
+        made: :func:`weighted`); ``reference`` is ``seed_share``'s neighbour pool besides the seeds
+        (default ``base``).
         """
         if Xw is None:
-            Xw = self.X if weights is None else self.X * weights
+            Xw = weighted(self.X, weights)
         if name == "seed_share":
             return score_seed_share(Xw, seed_pos, seed_weight, k=self.k, rows=rows,
                                     reference=base if reference is None else reference)

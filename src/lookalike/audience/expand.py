@@ -25,6 +25,7 @@ import hashlib
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -44,6 +45,7 @@ from lookalike.audience.scoring import (
     feature_groups,
     score_audience,
     scoring_data,
+    weighted,
 )
 from lookalike.audience.seeds import (
     SeedDiagnostics,
@@ -279,30 +281,37 @@ def build_audience(
     weights_s = seed_w[seed_pos]
     group_names, group_idx = feature_groups(finder.feature_names_, finder.spec_.categorical)
     X = finder.X_
-    diagnostics = diagnose_seeds(X, seed_pos, ids, group_names, group_idx, seed_weight=weights_s,
+    # the seed diagnostics (an exact neighbour search among the seeds: seconds at 60k seeds) run
+    # beside the scoring, whose validation fits on one thread; FAISS and numpy release the GIL
+    pool = ThreadPoolExecutor(1)
+    try:
+        diagnosing = pool.submit(diagnose_seeds, X, seed_pos, ids, group_names, group_idx, seed_weight=weights_s,
                                  random_state=o.random_state)
-    data = scoring_data(X, finder.feature_names_, finder.spec_, customers, k=k, learn_weights=o.learn_weights,
-                        random_state=o.random_state, value_column=o.value_column)
-    order = _seed_order(customers, o.seed_order)
-    outcomes = _outcome_rows(finder, campaign_outcomes) if campaign_outcomes is not None else None
+        data = scoring_data(X, finder.feature_names_, finder.spec_, customers, k=k, learn_weights=o.learn_weights,
+                            random_state=o.random_state, value_column=o.value_column)
+        order = _seed_order(customers, o.seed_order)
+        outcomes = _outcome_rows(finder, campaign_outcomes) if campaign_outcomes is not None else None
 
-    cand, counts, neg_pos, suppress_warning, ranked_among = _funnel(finder, seed_w, o, contacts, rules,
-                                                                    contacts_as_of)
+        cand, counts, neg_pos, suppress_warning, ranked_among = _funnel(finder, seed_w, o, contacts, rules,
+                                                                        contacts_as_of)
+        later = []
+        if o.suppress is not None and suppress_warning is not None:
+            later.append(suppress_warning)
+        size_eff = min(target, counts["candidates"])
+        if size_eff < target:
+            later.append(_too_few(counts["candidates"], target))
+        if size_eff == 0:
+            raise InputError("no customer qualifies for the audience after exclusions and filters; relax them",
+                             code="no_candidates")
 
-    warnings = [*diagnostics.warnings, *literal]
-    if o.suppress is not None and suppress_warning is not None:
-        warnings.append(suppress_warning)
-    size_eff = min(target, counts["candidates"])
-    if size_eff < target:
-        warnings.append(_too_few(counts["candidates"], target))
-    if size_eff == 0:
-        raise InputError("no customer qualifies for the audience after exclusions and filters; relax them",
-                         code="no_candidates")
-
-    scores = score_audience(data, seed_pos, scorer=scorer_asked, seed_weight=weights_s, seed_order=order,
-                            outcomes=outcomes)
+        scores = score_audience(data, seed_pos, scorer=scorer_asked, seed_weight=weights_s, seed_order=order,
+                                outcomes=outcomes)
+        diagnostics = diagnosing.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    warnings = [*diagnostics.warnings, *literal, *later]
     col_w = scores.weights
-    Xw = X * col_w if col_w is not None else X
+    Xw = weighted(X, col_w)
     similarity = scores.similarity
     if o.include_seeds:  # seeds that stay candidates (e.g. retention of VIPs) rank first
         similarity = np.where(seed_w > 0, 1.0, similarity)

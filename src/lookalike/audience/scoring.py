@@ -41,6 +41,7 @@ from lookalike.audience.candidates import (  # noqa: F401  (re-exported: the sco
     seed_distances,
     seed_index_kind,
     value_percentile,
+    weighted,
 )
 from lookalike.errors import ParameterError
 
@@ -105,7 +106,7 @@ def score_audience(data: ScoringData, seed_pos: np.ndarray, *, scorer: str = "au
     reference = base if n - len(seed_pos) <= FIT_BASE else _base_sample(n, seed_pos, data.random_state,
                                                                          size=SHARE_REFERENCE)
     weights = data.weights(seed_pos, base)
-    Xw = data.X if weights is None else data.X * weights
+    Xw = weighted(data.X, weights)
     params = {"k": int(data.k), "base_sample": int(len(base)), "learn_weights": bool(weights is not None)}
     if scorer != "auto":
         s = data.score(scorer, seed_pos, base, seed_weight=seed_weight, reference=reference, Xw=Xw)
@@ -130,4 +131,4 @@ def score_audience(data: ScoringData, seed_pos: np.ndarray, *, scorer: str = "au
 __all__ = ["SCORERS", "CANDIDATES", "DEFAULT_K", "Scores", "ScoringData", "Validation", "check_scorer",
            "score_audience", "scoring_data", "feature_groups", "learned_weights", "nearest_seeds", "rank_average",
            "score_classifier", "score_gbm", "score_seed_distance", "score_seed_share", "seed_distances",
-           "score_frame_against_seeds", "seed_index_kind", "value_percentile"]
+           "score_frame_against_seeds", "seed_index_kind", "value_percentile", "weighted"]

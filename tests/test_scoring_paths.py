@@ -1,0 +1,114 @@
+"""The scorers' large-table paths (row-wise weighting, blocked and threaded prediction, threaded
+ranking) give exactly the numbers of the plain whole-matrix computations they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import rankdata
+
+from lookalike.audience import candidates as C
+
+
+def _data(n: int = 3000, d: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)).astype(np.float32)
+    seeds = np.flatnonzero(X[:, 0] + 0.5 * rng.standard_normal(n) > 1.6)
+    return X, seeds
+
+
+def _large_path(monkeypatch) -> None:
+    """Make a 3,000-row table take the path of a 10M-row one: threads, many small blocks."""
+    monkeypatch.setattr(C, "PARALLEL_PREDICT_ROWS", 1)
+    monkeypatch.setattr(C, "PREDICT_THREADS", 2)
+    monkeypatch.setattr(C, "PREDICT_BLOCK", 257)
+
+
+def test_weighted_features_read_rows_as_the_weighted_copy():
+    X, _ = _data()
+    before = X.copy()
+    w = np.random.default_rng(1).uniform(0, 3, X.shape[1]).astype(np.float32)
+    W, full = C.weighted(X, w), X * w
+    rows = np.array([5, 0, 5, len(X) - 1])
+    assert np.array_equal(W[rows], full[rows])
+    assert np.array_equal(W[rows.reshape(2, 2)], full[rows.reshape(2, 2)])  # the explanations' rows × k reads
+    assert np.array_equal(W[10:20], full[10:20])
+    assert W.shape == X.shape and len(W) == len(X)
+    assert np.array_equal(X, before)  # reading never weights the matrix itself (a slice is a view)
+    assert C.weighted(X, None) is X
+
+
+@pytest.mark.parametrize("kind", ["gbm", "classifier"])
+def test_blocked_threaded_prediction_gives_the_whole_matrix_numbers(kind, monkeypatch):
+    X, seeds = _data()
+    base = C._base_sample(len(X), seeds, 0, size=1000)
+    plain = C._seed_vs_base(kind, X, seeds, None, base)
+    _large_path(monkeypatch)
+    fast = C._seed_vs_base(kind, X, seeds, None, base)
+    assert np.array_equal(plain.similarity, fast.similarity)
+    assert np.array_equal(plain.tiebreak, fast.tiebreak)
+
+    # the cross-fit by hand: each half of the base is scored by the model fitted against the other
+    # half, every other customer by the model fitted against the whole sample
+    perm = np.random.default_rng(0).permutation(base)
+    halves = (np.sort(perm[: len(perm) // 2]), np.sort(perm[len(perm) // 2:]))
+
+    def logits(against):
+        model, shift = C._fit_model(kind, X, seeds, None, against, 0)
+        return model.decision_function(X).astype(np.float64) + shift
+
+    logit = logits(base)
+    logit[halves[0]], logit[halves[1]] = logits(halves[1])[halves[0]], logits(halves[0])[halves[1]]
+    logit += C._prior_logit(len(seeds), len(X))
+    np.testing.assert_allclose(fast.similarity, 1 / (1 + np.exp(-logit)), rtol=1e-12, atol=0)
+    assert not np.isin(seeds, base).any() and np.isin(halves[0], base).all()
+
+
+def test_weighted_scoring_matches_scoring_the_weighted_copy(monkeypatch):
+    X, seeds = _data()
+    base = C._base_sample(len(X), seeds, 0, size=1000)
+    w = np.array([3.0, 0.0, 1.0, 0.5, 0.0, 1.5], dtype=np.float32)
+    _large_path(monkeypatch)
+    for score in (C.score_gbm, C.score_classifier):
+        a = score(C.weighted(X, w), seeds, base=base)
+        b = score(X * w, seeds, base=base)
+        assert np.array_equal(a.similarity, b.similarity)
+    a = C.score_seed_share(C.weighted(X, w), seeds, reference=base)
+    b = C.score_seed_share(X * w, seeds, reference=base)
+    assert np.array_equal(a.similarity, b.similarity) and np.array_equal(a.tiebreak, b.tiebreak)
+
+
+@pytest.mark.parametrize("subset", [False, True])
+def test_threaded_rank_average_is_the_plain_mean_rank(subset, monkeypatch):
+    rng = np.random.default_rng(3)
+    sims = [rng.random(5000), np.round(rng.random(5000), 2), rng.integers(0, 5, 5000).astype(float)]  # with ties
+    rows = np.sort(rng.choice(5000, 1200, replace=False)) if subset else None
+    picked = np.arange(5000) if rows is None else rows
+    expected = np.zeros(5000)
+    for s in sims:
+        expected[picked] += rankdata(s[picked], method="average") / len(picked)
+    expected[picked] /= len(sims)
+    assert np.array_equal(C.rank_average(sims, rows), expected)
+    _large_path(monkeypatch)
+    assert np.array_equal(C.rank_average(sims, rows), expected)
+
+
+def test_value_percentile_is_pandas_percentile_rank():
+    rng = np.random.default_rng(4)
+    v = pd.Series(np.round(rng.lognormal(3, 1, 20_000), 1))  # many ties
+    v[rng.random(len(v)) < 0.1] = np.nan
+    v = v.astype(object)
+    v[:3] = ["12,5", "n/a", None]  # text the value column may still hold: not a number, ranked last
+    expected = pd.to_numeric(v, errors="coerce").astype("float64").rank(method="average", pct=True).fillna(0.0)
+    assert np.array_equal(C.value_percentile(v), expected.to_numpy())
+    assert np.array_equal(C.value_percentile(pd.Series([None, None], dtype=object)), np.zeros(2))
+
+
+def test_average_ranks_are_scipy_average_ranks():
+    rng = np.random.default_rng(5)
+    for x in (rng.random(10_000), np.round(rng.normal(size=10_000), 1), np.array([0.0, -0.0, 1.0, 0.0]),
+              np.array([2.0]), rng.integers(0, 3, 50).astype(np.float32)):
+        assert np.array_equal(C.average_ranks(x), rankdata(x, method="average"))
+    with_nan = np.array([1.0, np.nan, 0.5])
+    assert np.array_equal(C.average_ranks(with_nan), rankdata(with_nan, method="average"), equal_nan=True)
