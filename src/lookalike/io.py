@@ -486,7 +486,7 @@ def cells_frame(rows: list[list[Any]]) -> pd.DataFrame:
     if isinstance(first, str) and first.startswith(_BOM):
         rows[0] = [_strip_bom(first), *rows[0][1:]]
     cells = np.array(rows, dtype=object)
-    flat = cells.reshape(-1)  # a view: writes land in ``cells``
+    flat = cells.reshape(-1)  # a view in the order calamine made the cells (cache-friendly); writes land in cells
     kind = _CELL_TYPE(flat)
     floats = np.flatnonzero(kind == float)
     if len(floats):
@@ -504,7 +504,10 @@ def cells_frame(rows: list[list[Any]]) -> pd.DataFrame:
         flat[dates] = list(map(datetime.combine, flat[dates], [datetime.min.time()] * len(dates)))
     missing = np.fromiter(map(EXCEL_NA_TEXT.__contains__, flat), dtype=bool, count=len(flat))
     flat[missing] = np.nan
-    return pd.DataFrame(cells, columns=pd.Index(np.arange(width, dtype=np.int64)), dtype=object)  # no str inference
+    # column by column, as pandas' reader builds it: each column one contiguous array, its own block
+    frame = pd.DataFrame(dict(enumerate(cells.T.copy())), dtype=object, copy=False)  # object: no str inference
+    frame.columns = pd.Index(np.arange(width, dtype=np.int64))
+    return frame
 
 
 def _strip_bom(text: str) -> str:
