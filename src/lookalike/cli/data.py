@@ -160,8 +160,7 @@ def demo(
         # the later steps' libraries load while calamine parses the workbook (it releases the GIL)
         with imported_meanwhile(*_DEMO_LATER):
             result = load_clean(data, settings, sheet=sheet)
-        # lazy: loaded meanwhile by the thread above (and --help stays fast)
-        from lookalike.campaigns.simulate import demo_campaign
+        from lookalike.campaigns.simulate import demo_campaign  # imported meanwhile
         from lookalike.report.campaigns import render_campaign_report
         from lookalike.report.plots import distributions, pca_map, save_figure
 
