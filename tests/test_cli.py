@@ -155,24 +155,3 @@ def test_demo_on_given_data(raw_csv, workdir):
     audience = pd.read_parquet(out / "audiences" / "vip-lookalikes.parquet")
     assert len(audience) == 1000 and (audience.vip_flag == 0).all()  # 5% of 20,000, VIPs excluded
     assert (out / "audiences" / "vip-lookalikes.manifest.json").is_file()
-
-
-def test_imported_meanwhile_loads_modules_on_another_thread_and_leaves_errors_to_the_caller(tmp_path, monkeypatch):
-    import sys
-    import threading
-
-    from lookalike.cli.common import imported_meanwhile
-
-    (tmp_path / "lk_probe_ok.py").write_text("import threading\nTHREAD = threading.current_thread().name\n")
-    (tmp_path / "lk_probe_broken.py").write_text("raise RuntimeError('broken on purpose')\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for name in ("lk_probe_ok", "lk_probe_broken"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    with imported_meanwhile("lk_probe_broken", "lk_probe_ok"):  # the failure stops the thread, not the body
-        body = threading.current_thread().name
-    assert "lk_probe_ok" not in sys.modules  # after a failure the rest is left to the caller's imports
-    with imported_meanwhile("lk_probe_ok"):
-        pass
-    assert sys.modules["lk_probe_ok"].THREAD == "lookalike-imports" != body  # loaded, joined, off the caller's thread
-    with pytest.raises(RuntimeError, match="broken on purpose"):  # the caller's own import says what is wrong
-        __import__("lk_probe_broken")

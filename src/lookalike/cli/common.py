@@ -13,9 +13,7 @@ Command bodies import what they need.
 
 from __future__ import annotations
 
-import importlib
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -142,31 +140,6 @@ def step(label: str) -> Iterator[None]:
             yield
     console.print(f"[green]✓[/] {escape(label)} [dim]({time.perf_counter() - t0:.1f} s)[/]", soft_wrap=True)
 
-
-
-@contextmanager
-def imported_meanwhile(*modules: str) -> Iterator[None]:
-    """Import ``modules`` in a background thread while the body runs, then wait for them.
-
-    For a body that spends its time in native code that releases the GIL (calamine parsing a
-    workbook): the libraries the later steps of a command need (SciPy, matplotlib, SQLAlchemy,
-    about a second of imports) load on the other core instead of after the body. A module that
-    fails to import here is imported again, and its error raised, where the command uses it.
-    """
-
-    def run() -> None:
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - raised again, with its message, by the command's own import
-                return
-
-    thread = threading.Thread(target=run, name="lookalike-imports", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()  # never left running: a thread importing during interpreter shutdown can crash it
 
 class Spinners:
     """The :class:`lookalike.sources.Progress` of the CLI: a spinner per step, dim notes."""

@@ -17,7 +17,6 @@ from lookalike.cli.common import (
     err_console,
     finder_for,
     friendly_errors,
-    imported_meanwhile,
     load_clean,
     parse_weights,
     print_frame,
@@ -25,10 +24,6 @@ from lookalike.cli.common import (
     step,
 )
 from lookalike.errors import UnknownCustomerError
-
-#: What ``lookalike demo`` imports while it reads the export (:func:`~lookalike.cli.common.imported_meanwhile`):
-#: the campaign statistics and store (SciPy, statsmodels, SQLAlchemy, Alembic), the plots (matplotlib), the report.
-_DEMO_LATER = ("lookalike.campaigns.simulate", "lookalike.report.plots", "lookalike.report.campaigns")
 
 
 def generate(
@@ -135,11 +130,13 @@ def demo(
     # lazy: keeps --help fast
     import numpy as np
 
-    from lookalike import sources  # noqa: F401 - pandas, the cleaner, scikit-learn, FAISS: before the thread below
+    from lookalike.campaigns.simulate import demo_campaign
     from lookalike.cli.audiences import save_result
     from lookalike.finder import LookalikeFinder
     from lookalike.io import check_not_input, write_text
+    from lookalike.report.campaigns import render_campaign_report
     from lookalike.report.outputs import CLEAN_OUTPUTS, write_clean_outputs
+    from lookalike.report.plots import distributions, pca_map, save_figure
     from lookalike.synth import write_synthetic
 
     with friendly_errors() as settings:
@@ -157,13 +154,7 @@ def demo(
                 done(f"generated {n:,} synthetic customers in {data}")
             else:
                 console.print(f"[dim]using the generated export {escape(str(data))} (delete it to regenerate)[/]")
-        # the later steps' libraries load while calamine parses the workbook (it releases the GIL)
-        with imported_meanwhile(*_DEMO_LATER):
-            result = load_clean(data, settings, sheet=sheet)
-        from lookalike.campaigns.simulate import demo_campaign  # imported meanwhile
-        from lookalike.report.campaigns import render_campaign_report
-        from lookalike.report.plots import distributions, pca_map, save_figure
-
+        result = load_clean(data, settings, sheet=sheet)
         paths = write_clean_outputs(result, out)
         print_quality(result.report.to_dict())
         with step(f"fit {len(result.customers):,} customers"):
