@@ -502,8 +502,14 @@ def cells_frame(rows: list[list[Any]]) -> pd.DataFrame:
     dates = np.flatnonzero(kind == date)  # exactly date: a datetime is kept as it is
     if len(dates):
         flat[dates] = list(map(datetime.combine, flat[dates], [datetime.min.time()] * len(dates)))
-    missing = np.fromiter(map(EXCEL_NA_TEXT.__contains__, flat), dtype=bool, count=len(flat))
-    flat[missing] = np.nan
+    text = np.flatnonzero(kind == str)
+    if len(text):
+        # each distinct text once: the missing-value spellings are looked up among the distinct texts, and
+        # equal texts become one object, as pandas' reader leaves them (its cleaner hashes them faster)
+        codes, uniques = pd.factorize(flat[text])
+        distinct = np.asarray(uniques, dtype=object)
+        distinct[np.fromiter(map(EXCEL_NA_TEXT.__contains__, distinct), dtype=bool, count=len(distinct))] = np.nan
+        flat[text] = distinct[codes]
     # column by column, as pandas' reader builds it: each column one contiguous array, its own block
     frame = pd.DataFrame(dict(enumerate(cells.T.copy())), dtype=object, copy=False)  # object: no str inference
     frame.columns = pd.Index(np.arange(width, dtype=np.int64))
