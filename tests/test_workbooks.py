@@ -4,6 +4,7 @@ identifier columns (postcodes, phones, ids) read as the text they hold."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -181,3 +182,117 @@ def test_the_quality_report_does_not_call_a_text_postcode_fixed(tmp_path):
     assert pd.read_parquet(tmp_path / "o" / "customers.parquet")["zip"].str.startswith("0").all()
     zip_counts = json.loads((tmp_path / "o" / "quality.json").read_text())["columns"]["zip"]
     assert zip_counts.get("fixed", 0) == 0 and zip_counts["clean"] == 40
+
+
+# ------------------------------------------------------------------ issue 17: calamine read directly, pandas' cells
+def _pandas_sheets(path: Path) -> dict[str, pd.DataFrame]:
+    return pd.read_excel(path, sheet_name=None, engine="calamine", header=None, dtype=object)
+
+
+def _assert_same_cells(path: Path) -> dict[str, pd.DataFrame]:
+    """``lio.read_sheets`` gives what pandas' calamine reader gives: sheets, shapes, index types, values, cell types."""
+    want, got = _pandas_sheets(path), lio.read_sheets(path)
+    assert list(got) == list(want)
+    for name, frame in want.items():
+        pd.testing.assert_frame_equal(got[name], frame, check_exact=True, check_index_type=True,
+                                      check_column_type=True, obj=f"{path.name}:{name}")
+        kinds = [[type(v) for v in row] for row in frame.itertuples(index=False)]
+        assert [[type(v) for v in row] for row in got[name].itertuples(index=False)] == kinds, f"{path.name}:{name}"
+    return got
+
+
+def _every_kind_of_cell(path: Path) -> Path:
+    """Dates, times, durations, bools, error cells, whole and fractional floats, big numbers, missing-value
+    spellings, a byte-order mark, a merged title row, blank rows and columns, several sheets."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    ws.append(["\ufeffCustomer export"])
+    ws.merge_cells("A1:F1")
+    ws.append([])
+    ws.append(["customer_id", "signup", "at", "wait", "vip", "spent", "big", "err", "note", None, "mixed"])
+    ws.append(["C1", dt.date(2020, 1, 2), dt.time(12, 30), dt.timedelta(hours=30), True, 1.0, 2 ** 70, "#N/A",
+               "N/A", None, True])
+    ws.append([2, dt.datetime(2020, 1, 2, 3, 4, 5), dt.time(0, 0), dt.timedelta(0), False, 1.5, 1e20, "#DIV/0!",
+               "", None, 1])
+    ws.append([3.0, dt.date(1900, 3, 1), dt.time(23, 59, 59), dt.timedelta(days=-1), 1, -0.0, 2 ** 63, "#VALUE!",
+               "NULL", None, 0])
+    ws.append([-4, 45000, 0.5, -2.5, 0, 1e-9, -(2 ** 64), None, " NA ", None, False])
+    ws.append([12345678901234567, 9007199254740993, 2 ** 62, 3.25, "True", 1e15 + 0.5, 1e308, None, "nan", None,
+               "None"])
+    ws.append(["08001", "2020-01-02", "n/a", "-nan", "#N/A N/A", "<NA>", "null", "NaN", "-1.#IND", None, "x"])
+    ws["N14"] = "far corner"  # blank rows and columns up to it
+    other = wb.create_sheet("Other")
+    other["C3"] = 7
+    other["A5"] = "tail"
+    wb.create_sheet("Empty")
+    hidden = wb.create_sheet("Hidden")
+    hidden.append(["customer_id", "age"])
+    hidden.append(["C9", 40.0])
+    hidden.sheet_state = "hidden"
+    wb.save(path)
+    return path
+
+
+def test_the_excel_na_text_is_pandas_own():
+    from pandas._libs.parsers import STR_NA_VALUES  # private: the set read_excel applies, held equal here
+
+    assert lio.EXCEL_NA_TEXT == STR_NA_VALUES
+
+
+def test_the_calamine_read_gives_pandas_cells_for_every_kind_of_cell(tmp_path):
+    got = _assert_same_cells(_every_kind_of_cell(tmp_path / "kinds.xlsx"))
+    data = got["Data"]
+    assert data.shape == (14, 14) and got["Empty"].shape == (0, 0)  # trailing blank rows and columns kept
+    assert data.iat[0, 0] == "Customer export"  # the byte-order mark dropped
+    assert data.iat[3, 5] == 1 and type(data.iat[3, 5]) is int and data.iat[4, 5] == 1.5
+    assert data.iloc[3:8, 6].map(type).eq(int).all() and data.iat[5, 6] == 2 ** 63  # beyond int64 too
+    assert data.iat[3, 1] == dt.datetime(2020, 1, 2) and type(data.iat[3, 1]) is dt.datetime
+    assert pd.isna(data.iat[3, 8]) and data.iat[6, 8] == " NA "  # "N/A" is missing, " NA " is text
+    assert data.iloc[3:9, 10].map(type).tolist() == [bool, int, int, bool, float, str]  # "None" is missing
+
+
+def test_the_calamine_read_gives_pandas_cells_for_exports_and_dirty_workbooks(tmp_path):
+    from lookalike.synth import write_synthetic
+    from tests.reliability.test_bad_inputs import (
+        case_formulas_xlsx,
+        case_header_only_xlsx,
+        case_no_header_xlsx,
+    )
+
+    paths = [write_synthetic(tmp_path / "seed.xlsx", 400, seed=3),
+             write_synthetic(tmp_path / "demo.xlsx", 300, seed=1, contact=True)]
+    paths += [case(tmp_path)[0] for case in (case_formulas_xlsx, case_header_only_xlsx, case_no_header_xlsx)]
+    paths.append(_workbook(tmp_path / "w.xlsx", {"Old": [HEADER, *_rows(5, 900)], "Sheet1": [],
+                                                 "Data": [["Export"], [], HEADER, *_rows(30)]},
+                           active=2, hidden=("Old",)))
+    for path in paths:
+        _assert_same_cells(path)
+    raw = lio.read_sheets(paths[0])["customers"]
+    assert raw.shape == (401, 22) and raw.iloc[1:].map(type).nunique().max() > 2  # dirty: mixed cell types
+    for j in raw.columns:  # equal texts are one object, as pandas' reader leaves them (the cleaner hashes less)
+        texts = [v for v in raw[j] if isinstance(v, str)]
+        assert len({id(v) for v in texts}) == len(set(texts)), j
+
+
+def test_read_customers_reads_a_workbook_as_before(tmp_path):
+    # the frame read_customers returns is the one built on pandas' reader (header row found, names, identifiers)
+    from lookalike.synth import write_synthetic
+
+    path = write_synthetic(tmp_path / "seed.xlsx", 300, seed=5)
+    df = read_customers(path)
+    want = _pandas_sheets(path)["customers"]
+    names = [str(v).strip() for v in want.iloc[0]]
+    want = lio.identifiers_as_text(lio.ColumnMapping.load().apply(want.iloc[1:].set_axis(names, axis=1)
+                                                                   .reset_index(drop=True))[0])[0]
+    pd.testing.assert_frame_equal(df, want, check_exact=True)
+
+
+def test_a_chart_sheet_or_a_damaged_workbook_is_one_line(tmp_path):
+    path = _workbook(tmp_path / "w.xlsx", {"Data": [HEADER, *_rows(3)]})
+    with pytest.raises(ValueError, match="Worksheet named 'Nope' not found"):
+        lio.read_sheets(path, ["Nope"])
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(path.read_bytes()[:600])
+    with pytest.raises(InputError, match="workbook is corrupt or unreadable"):
+        read_customers(broken)

@@ -23,7 +23,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 
 import pandas as pd
+from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from lookalike.config import ColumnMapping, normalize_name
 from lookalike.config.settings import Settings
@@ -238,8 +239,6 @@ def _workbook_sheets(path: Path) -> tuple[list[_Sheet], int]:
     from xml.etree import ElementTree as ET
 
     if path.open("rb").read(4) != _ZIP_MAGIC:  # a legacy .xls: visibility from calamine, no active tab
-        from python_calamine import CalamineWorkbook, SheetVisibleEnum
-
         wb = CalamineWorkbook.from_path(str(path))
         try:
             return [_Sheet(m.name, m.visible == SheetVisibleEnum.Visible, None) for m in wb.sheets_metadata], 0
@@ -380,20 +379,24 @@ def read_workbook(
         visible = [i for i, s in enumerate(sheets) if s.visible] or list(range(len(sheets)))
         chosen = ([active] if active in visible else []) + [i for i in visible if i != active]
     tried = []
-    for i in chosen:
-        check_workbook(path, limits, sheet=sheets[i].name)
-        try:
-            raw = pd.read_excel(path, sheet_name=sheets[i].name, engine="calamine", header=None, dtype=object)
-        except Exception as exc:  # calamine raises its own error types for corrupt files
-            raise InputError(f"cannot read {name}: the workbook is corrupt or unreadable ({_short(exc)}); "
-                             "open and re-save it in Excel, or export as .csv") from exc
-        if raw.head(HEADER_SCAN_ROWS).notna().any(axis=None):  # the header is in these rows, if anywhere
-            break
-        tried.append(sheets[i].name)
-    else:
-        which = ", ".join(map(repr, tried))
-        raise EmptyDataError(f"{name} has no columns: sheet(s) {which} are empty; export the customer table with a "
-                             "header row" + ("" if sheet is not None else " (or pass --sheet NAME)"))
+    with ExitStack() as stack:
+        book = None
+        for i in chosen:
+            check_workbook(path, limits, sheet=sheets[i].name)  # before calamine parses anything of it
+            try:
+                if book is None:  # opened once, after the first check: opening parses the shared strings
+                    book = stack.enter_context(CalamineWorkbook.from_path(path))
+                raw = sheet_frame(book, sheets[i].name)
+            except Exception as exc:  # calamine raises its own error types for corrupt files
+                raise InputError(f"cannot read {name}: the workbook is corrupt or unreadable ({_short(exc)}); "
+                                 "open and re-save it in Excel, or export as .csv") from exc
+            if raw.head(HEADER_SCAN_ROWS).notna().any(axis=None):  # the header is in these rows, if anywhere
+                break
+            tried.append(sheets[i].name)
+        else:
+            which = ", ".join(map(repr, tried))
+            raise EmptyDataError(f"{name} has no columns: sheet(s) {which} are empty; export the customer table "
+                                 "with a header row" + ("" if sheet is not None else " (or pass --sheet NAME)"))
     found = find_header_row(raw, mapping)
     header = found if found is not None else int(np.flatnonzero(raw.notna().any(axis=1).to_numpy())[0])
     names = [f"Unnamed: {j}" if pd.isna(v) or not str(v).strip() else str(v).strip()
@@ -424,6 +427,101 @@ def find_header_row(raw: pd.DataFrame, mapping: ColumnMapping) -> int | None:
             best, best_score = i, score
     return best
 
+
+
+def read_sheets(path: str | os.PathLike[str], names: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Worksheets of a workbook as raw frames (:func:`sheet_frame`), the workbook opened and parsed once.
+
+    ``names`` picks the sheets (default: every worksheet, in tab order). The frames are those
+    ``pd.read_excel(path, sheet_name=None, engine="calamine", header=None, dtype=object)`` gives.
+    Calamine's errors (a damaged file, a missing sheet) are raised as they are: callers word them.
+    """
+    with CalamineWorkbook.from_path(path) as book:
+        if names is None:
+            names = [m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
+        return {n: sheet_frame(book, n) for n in names}
+
+
+def sheet_frame(book: CalamineWorkbook, name: str) -> pd.DataFrame:
+    """The worksheet ``name`` of an open workbook as a raw frame: what
+    ``pd.read_excel(path, sheet_name=name, engine="calamine", header=None, dtype=object)`` gives.
+
+    Cell for cell and type for type (:func:`cells_frame`); a chart sheet is refused as pandas refuses it.
+    """
+    if not any(m.name == name and m.typ == SheetTypeEnum.WorkSheet for m in book.sheets_metadata):
+        raise ValueError(f"Worksheet named '{name}' not found")
+    return cells_frame(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
+
+
+#: The text pandas' readers take for missing (``pandas._libs.parsers.STR_NA_VALUES``, which
+#: ``read_excel`` applies to every text cell): a test holds this equal to pandas' own set.
+EXCEL_NA_TEXT = frozenset({
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA",
+    "NULL", "NaN", "None", "n/a", "nan", "null",
+})
+_BOM = "\ufeff"
+_CELL_TYPE = np.frompyfunc(type, 1, 1)
+
+
+def cells_frame(rows: list[list[Any]]) -> pd.DataFrame:
+    """A sheet's cells (calamine's ``to_python(skip_empty_area=False)``) as the object frame pandas'
+    calamine reader builds from them with ``header=None, dtype=object``, without its per-cell Python.
+
+    As pandas does: a whole float becomes an ``int`` (``2.0`` -> ``2``; NaN and infinities stay
+    floats), a ``date`` a ``datetime`` at midnight; ``datetime``, ``time``, ``timedelta``, ``bool``
+    and other numbers are kept; a text cell in :data:`EXCEL_NA_TEXT` (an empty cell is ``""``)
+    becomes NaN; a byte-order mark opening the first cell is dropped. Columns are numbered
+    ``0..n-1`` (an int64 index), rows ``0..m-1``; no cells: an empty frame.
+    """
+    if not rows or not rows[0]:
+        return pd.DataFrame()
+    width = len(rows[0])
+    lengths = set(map(len, rows))
+    if len(lengths) > 1:  # calamine's ranges are rectangular; pandas pads short rows
+        longest = max(lengths)
+        if longest > width:
+            raise ValueError(f"Expected {width} fields in a row, saw {longest}")
+        rows = [r + [None] * (width - len(r)) for r in rows]
+    first = rows[0][0]
+    if isinstance(first, str) and first.startswith(_BOM):
+        rows[0] = [_strip_bom(first), *rows[0][1:]]
+    cells = np.array(rows, dtype=object)
+    flat = cells.reshape(-1)  # a view in the order calamine made the cells (cache-friendly); writes land in cells
+    kind = _CELL_TYPE(flat)
+    floats = np.flatnonzero(kind == float)
+    if len(floats):
+        values = flat[floats].astype(np.float64)
+        whole = np.isfinite(values) & (np.floor(values) == values)  # float.is_integer
+        if whole.any():
+            w = values[whole]
+            ints = np.empty(len(w), dtype=object)
+            small = np.abs(w) < 2.0 ** 63  # exactly an int64; beyond, Python's int of the float
+            ints[small] = w[small].astype(np.int64).astype(object)
+            ints[~small] = [int(v) for v in w[~small]]
+            flat[floats[whole]] = ints
+    dates = np.flatnonzero(kind == date)  # exactly date: a datetime is kept as it is
+    if len(dates):
+        flat[dates] = list(map(datetime.combine, flat[dates], [datetime.min.time()] * len(dates)))
+    text = np.flatnonzero(kind == str)
+    if len(text):
+        # each distinct text once: the missing-value spellings are looked up among the distinct texts, and
+        # equal texts become one object, as pandas' reader leaves them (its cleaner hashes them faster)
+        codes, uniques = pd.factorize(flat[text])
+        distinct = np.asarray(uniques, dtype=object)
+        distinct[np.fromiter(map(EXCEL_NA_TEXT.__contains__, distinct), dtype=bool, count=len(distinct))] = np.nan
+        flat[text] = distinct[codes]
+    # column by column, as pandas' reader builds it: each column one contiguous array, its own block
+    frame = pd.DataFrame(dict(enumerate(cells.T.copy())), dtype=object, copy=False)  # object: no str inference
+    frame.columns = pd.Index(np.arange(width, dtype=np.int64))
+    return frame
+
+
+def _strip_bom(text: str) -> str:
+    """The first cell without its byte-order mark, and without the quotes right after it (pandas' parser)."""
+    if len(text) > 1 and text[1] == '"':
+        end = text[2:].index('"') + 2
+        return text[2:end] + text[end + 1:]
+    return text[1:]
 
 #: Columns read as text in every format: identifiers, whose leading zeros and digits are the value.
 IDENTIFIER_COLUMNS = ("customer_id", "zip", "phone")

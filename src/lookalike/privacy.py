@@ -55,7 +55,8 @@ import lookalike.database as db
 from lookalike.errors import InputError, ParameterError
 from lookalike.export import load_export_profiles, log_rewrite, normalize_email, normalize_phone, sha256_hex
 from lookalike.finder import MODEL_FORMAT, LookalikeFinder
-from lookalike.io import atomic_path, file_digest, find_header_row, read_csv, write_csv, write_table, write_text
+from lookalike.io import (atomic_path, file_digest, find_header_row, read_csv, read_sheets, write_csv, write_table,
+                          write_text)
 
 logger = logging.getLogger(__name__)
 
@@ -284,7 +285,7 @@ def _rewrite_xlsx(path: Path, cid: str, id_cols: set[str], hashes: set[str]) -> 
     it may sit below title rows); rows are numbered as Excel numbers them (the frame starts at A1)."""
 
     mapping = ColumnMapping.load()
-    sheets = pd.read_excel(path, sheet_name=None, engine="calamine", header=None, dtype=object)
+    sheets = read_sheets(path)
     hits: dict[str, list[int]] = {}
     cells: dict[str, list[tuple[int, int]]] = {}
     for name, raw in sheets.items():
