@@ -24,6 +24,20 @@ def test_find_lookalikes_contract(finder, clean_table):
     assert out.distance.is_monotonic_increasing and (out.distance >= 0).all()
 
 
+def test_find_lookalikes_frame_is_what_the_public_constructor_builds(finder, clean_table):
+    # find_lookalikes builds its frame with pandas' fast private constructor: same frame, dtypes included
+    out = finder.find_lookalikes("C000001", k=10)
+    pos = finder.ids_.get_indexer(out["customer_id"].astype(str))
+    cols = [c for c in out.columns if c != "distance"]
+    expected = pd.DataFrame({c: finder.customers_[c].array.take(pos) for c in cols} | {"distance": out["distance"].to_numpy()},
+                            index=pd.RangeIndex(10))
+    pd.testing.assert_frame_equal(out, expected, check_exact=True)
+    assert out.columns.equals(expected.columns) and out.columns.dtype == expected.columns.dtype
+    assert out["total_orders"].dtype == finder.customers_["total_orders"].dtype  # Int64 kept, not float
+    out.loc[0, "total_spent"] = -1.0  # a result is the caller's own: writing to it leaves the finder alone
+    assert finder.find_lookalikes("C000001", k=10).loc[0, "total_spent"] != -1.0
+
+
 def test_matches_sklearn_exact_neighbours(finder):
     X = finder.X_
     nn = NearestNeighbors(n_neighbors=6).fit(X)

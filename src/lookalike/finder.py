@@ -202,6 +202,7 @@ class LookalikeFinder(BaseEstimator):
         log.info("%s", self.index_.report.summary())
         self._graphs: dict[int, tuple] = {}
         self._out = {c: table[c].array for c in LOOKALIKE_COLUMNS if c in table.columns}  # keeps Int64/category
+        self._out_columns = pd.Index([*self._out, "distance"])
 
     @property
     def index_report(self) -> IndexReport:
@@ -259,9 +260,11 @@ class LookalikeFinder(BaseEstimator):
         dist, idx = dist[0], idx[0]
         keep = (idx != pos) & (idx >= 0)
         idx, dist = idx[keep][:k], dist[keep][:k]
-        out = {c: v.take(idx) for c, v in self._out.items()}
-        out["distance"] = dist.astype(np.float64)
-        return pd.DataFrame(out, index=pd.RangeIndex(len(idx)), copy=False)
+        arrays = [v.take(idx) for v in self._out.values()] + [dist.astype(np.float64)]
+        # the constructor from a dict spends ~50 µs (of ~0.4 ms a query) inferring the columns' index;
+        # the columns are known (tests/test_finder.py holds the result equal to the dict-built frame)
+        return pd.DataFrame._from_arrays(arrays, columns=self._out_columns, index=pd.RangeIndex(len(idx)),
+                                         verify_integrity=False)
 
     def neighbour_graph(self, k: int) -> tuple[np.ndarray, np.ndarray, str]:
         """The ``k`` nearest neighbours of every customer (cached: seed sets change, the graph does not)."""
