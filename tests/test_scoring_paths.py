@@ -112,3 +112,36 @@ def test_average_ranks_are_scipy_average_ranks():
         assert np.array_equal(C.average_ranks(x), rankdata(x, method="average"))
     with_nan = np.array([1.0, np.nan, 0.5])
     assert np.array_equal(C.average_ranks(with_nan), rankdata(with_nan, method="average"), equal_nan=True)
+
+
+def test_fill_formats_every_row_as_the_plain_loop():
+    from lookalike.audience.explain import _fill
+
+    rng = np.random.default_rng(3)
+    n = 2000
+    columns = {"value": rng.choice(np.array(["1", "2", "3,5", "–"], dtype=object), n),
+               "share": rng.choice(np.array(["10 %", "20 %", float("nan")], dtype=object), n),
+               "seeds": np.full(n, "the VIPs", dtype=object),
+               "category": rng.choice(np.array([f"c{i}" for i in range(300)], dtype=object), n)}
+    template = "{value} and {share} of {seeds} in {category}"
+    plain = [template.format(**{k: v[i] for k, v in columns.items()}) for i in range(n)]
+    assert _fill(template, columns).tolist() == plain
+    assert _fill("{value}!", {"value": columns["value"]}).tolist() == [f"{v}!" for v in columns["value"]]
+    assert _fill("{value}", {"value": np.array([], dtype=object)}).tolist() == []
+
+
+@pytest.mark.parametrize("dtype", ["Int64", "Float64", "boolean", "bool", "int64", "float32", "uint8",
+                                   "int64[pyarrow]", "object", "str", "category"])
+def test_number_and_flag_shortcuts_are_pandas_to_numeric(dtype):
+    from lookalike.audience.seeds import flag_set
+    from lookalike.features import to_number
+
+    raw = {"bool": [True, False, True], "int64": [1, 0, 2], "uint8": [1, 0, 2]}.get(
+        dtype, [True, None, False] if dtype == "boolean" else ["1", None, "x"] if dtype in ("object", "str", "category")
+        else [1, None, 0])
+    s = pd.Series(raw, dtype=dtype)
+    pd.testing.assert_series_equal(to_number(s), pd.to_numeric(s, errors="coerce"))
+    # a nullable boolean with a gap made pandas' spelling raise (fillna(0) on booleans): a gap is "not set"
+    expected = (s.eq(True).fillna(False) if dtype == "boolean"
+                else pd.to_numeric(s, errors="coerce").fillna(0).eq(1)).tolist()
+    assert flag_set(s).tolist() == expected

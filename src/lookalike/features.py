@@ -150,6 +150,20 @@ class FeatureSpec:
         return tuple(dict.fromkeys(need))
 
 
+def to_number(values):
+    """``pd.to_numeric(values, errors="coerce")``, returning a numeric Series as it is (a shallow copy).
+
+    On a numeric column ``to_numeric`` changes nothing, but pandas walks nullable integers
+    (``Int64``, what the cleaner gives counts) element by element: 1.2 s per 10M rows.
+
+    >>> to_number(pd.Series(["3", "x"])).tolist(), to_number(pd.Series([1, None], dtype="Int64")).dtype
+    ([3.0, nan], Int64Dtype())
+    """
+    if isinstance(values, pd.Series) and pd.api.types.is_numeric_dtype(values.dtype):
+        return values.copy(deep=False)
+    return pd.to_numeric(values, errors="coerce")
+
+
 def derive_features(df: pd.DataFrame) -> pd.DataFrame:
     """Add derived columns (``frequency``, ``avg_ticket`` if absent) and fill categorical gaps.
 
@@ -157,12 +171,12 @@ def derive_features(df: pd.DataFrame) -> pd.DataFrame:
     """
     out = df.copy(deep=False)
     if {"total_orders", "tenure_months"} <= set(out.columns) and "frequency" not in out.columns:
-        orders = pd.to_numeric(out["total_orders"], errors="coerce")
-        tenure = pd.to_numeric(out["tenure_months"], errors="coerce").clip(lower=1)
+        orders = to_number(out["total_orders"])
+        tenure = to_number(out["tenure_months"]).clip(lower=1)
         out["frequency"] = orders / tenure
     if "avg_ticket" not in out.columns and {"total_spent", "total_orders"} <= set(out.columns):
-        orders = pd.to_numeric(out["total_orders"], errors="coerce")
-        out["avg_ticket"] = pd.to_numeric(out["total_spent"], errors="coerce") / orders.where(orders > 0)
+        orders = to_number(out["total_orders"])
+        out["avg_ticket"] = to_number(out["total_spent"]) / orders.where(orders > 0)
     return out
 
 

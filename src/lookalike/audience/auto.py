@@ -46,6 +46,7 @@ from threadpoolctl import threadpool_limits
 from lookalike.audience.candidates import CANDIDATES as CANDIDATE_ORDER
 from lookalike.audience.candidates import ScoringData, weighted
 from lookalike.errors import ResultWarning
+from lookalike.features import to_number
 
 FOLDS = 5
 FORWARD_CUTS = (0.5, 0.6, 0.7, 0.8)
@@ -116,7 +117,7 @@ def order_values(column: pd.Series) -> np.ndarray:
     [2, 0]
     """
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        return pd.to_numeric(column, errors="coerce").astype("float64").to_numpy()
+        return to_number(column).astype("float64").to_numpy()
     dates = pd.to_datetime(column, errors="coerce", format="mixed") if not pd.api.types.is_datetime64_any_dtype(
         column) else column
     ns = dates.astype("datetime64[ns]").astype("int64").astype("float64").to_numpy()

@@ -64,6 +64,7 @@ from threadpoolctl import threadpool_limits
 from lookalike.audience.seed_rule import learn_seed_rule
 from lookalike.errors import ParameterError
 from lookalike.index import build_index
+from lookalike.features import to_number
 
 if TYPE_CHECKING:  # pragma: no cover
     from lookalike.audience.auto import Validation
@@ -352,7 +353,7 @@ def score_seed_distance(X: np.ndarray, seed_pos: np.ndarray, *, k: int = 10,
 PARALLEL_PREDICT_ROWS = 200_000
 PREDICT_THREADS = max(1, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 #: rows predicted at a time: a block stays in cache while every tree walks it
-PREDICT_BLOCK = 65_536
+PREDICT_BLOCK = 8_192
 
 
 def _fit_model(kind: str, X, seed_pos: np.ndarray, seed_weight: np.ndarray | None, base: np.ndarray,
@@ -383,6 +384,32 @@ def _fit_model(kind: str, X, seed_pos: np.ndarray, seed_weight: np.ndarray | Non
         return model, -float(np.log(len(seed_pos) / len(base)))
 
 
+def one_openmp_thread() -> None:
+    """Run this (worker) thread's OpenMP regions on one thread.
+
+    OpenMP's thread count is per thread: a ``threadpool_limits`` in the caller does not reach a
+    pool's workers, whose scikit-learn calls would each start every core's worth of threads (and
+    spin-wait on them). Meant as a pool ``initializer``; the setting dies with the worker.
+    """
+    threadpool_limits(1, user_api="openmp")
+
+
+def _fit_models(kind: str, X, seed_pos: np.ndarray, seed_weight: np.ndarray | None, bases: list[np.ndarray],
+                random_state: int, *, parallel: bool) -> list[tuple[object, float]]:
+    """:func:`_fit_model` against each of ``bases``; with ``parallel``, the fits share the cores (one thread each).
+
+    A large scoring spends seconds on three one-thread fits in a row; the fits are independent and
+    seeded, so side by side they give the same models.
+    """
+    if not parallel or len(bases) < 2 or PREDICT_THREADS == 1:
+        return [_fit_model(kind, X, seed_pos, seed_weight, b, random_state) for b in bases]
+    # the caller's limit first: each fit's own threadpool_limits then saves and restores that same
+    # one-thread setting, whatever order the threads finish in
+    with threadpool_limits(1), ThreadPoolExecutor(min(len(bases), PREDICT_THREADS),
+                                                  initializer=one_openmp_thread) as pool:
+        return list(pool.map(lambda b: _fit_model(kind, X, seed_pos, seed_weight, b, random_state), bases))
+
+
 def _predict(fitted: tuple[object, float], X, rows: np.ndarray) -> np.ndarray:
     """A fitted model's log-odds (re-based to 1:1) on ``rows``, block by block.
 
@@ -404,7 +431,7 @@ def _predict(fitted: tuple[object, float], X, rows: np.ndarray) -> np.ndarray:
             for start in starts:
                 block(start)
         else:  # scikit-learn's predictors release the GIL: the threads share the model, no copies
-            with ThreadPoolExecutor(PREDICT_THREADS) as pool:
+            with ThreadPoolExecutor(PREDICT_THREADS, initializer=one_openmp_thread) as pool:
                 list(pool.map(block, starts))
     return out
 
@@ -426,13 +453,12 @@ def _seed_vs_base(kind: str, X, seed_pos: np.ndarray, seed_weight: np.ndarray | 
         in_half = np.full(n, -1, dtype=np.int8)
         in_half[halves[0]], in_half[halves[1]] = 0, 1
         h = in_half[rows]
-        for own, other in ((0, 1), (1, 0)):
-            only = rows[h == own]
-            if len(only):
-                logit[only] = _predict(_fit_model(kind, X, seed_pos, sw, halves[other], random_state), X, only)
-        rest = rows[h < 0]
-        if len(rest):
-            logit[rest] = _predict(_fit_model(kind, X, seed_pos, sw, base, random_state), X, rest)
+        jobs = [(rows[h == own], halves[other]) for own, other in ((0, 1), (1, 0))] + [(rows[h < 0], base)]
+        jobs = [(part, against) for part, against in jobs if len(part)]
+        fitted = _fit_models(kind, X, seed_pos, sw, [against for _, against in jobs], random_state,
+                             parallel=len(rows) >= PARALLEL_PREDICT_ROWS)
+        for (part, _), model in zip(jobs, fitted):
+            logit[part] = _predict(model, X, part)
     # the log-odds are for seeds and base 1:1; re-base to the true seed prior so the similarity reads as a probability
     logit[rows] += _prior_logit(len(seed_pos), n)
     sim = np.zeros(n)
@@ -490,7 +516,7 @@ def value_percentile(column: pd.Series) -> np.ndarray:
     >>> value_percentile(pd.Series([10.0, None, 30.0, 20.0])).round(3).tolist()
     [0.333, 0.0, 1.0, 0.667]
     """
-    num = pd.to_numeric(column, errors="coerce").astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    num = to_number(column).astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
     known = ~np.isnan(num)
     out = np.zeros(len(num))
     if known.any():  # the mean rank of ties over the known values: pandas' rank(pct=True), in half the time

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lookalike.errors import ResultWarning
+from lookalike.features import to_number
 
 PSI_WARN = 0.25
 PSI_WATCH = 0.10
@@ -50,8 +51,8 @@ def psi(old: pd.Series, new: pd.Series, bins: int = 10) -> float:
         cats = p.index.union(q.index)
         p, q = p.reindex(cats, fill_value=0).to_numpy(), q.reindex(cats, fill_value=0).to_numpy()
     else:
-        o = pd.to_numeric(old, errors="coerce").dropna().to_numpy(dtype=float)
-        nw = pd.to_numeric(new, errors="coerce").dropna().to_numpy(dtype=float)
+        o = to_number(old).dropna().to_numpy(dtype=float)
+        nw = to_number(new).dropna().to_numpy(dtype=float)
         if len(o) == 0 or len(nw) == 0:
             return float("nan")
         edges = np.unique(np.quantile(o, np.linspace(0, 1, bins + 1)))

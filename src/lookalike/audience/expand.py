@@ -51,12 +51,13 @@ from lookalike.audience.seeds import (
     SeedDiagnostics,
     check_id_list,
     diagnose_seeds,
+    flag_set,
     rule_literal_warnings,
     rule_mask,
     select_seeds,
 )
 from lookalike.cleaning.ids import canonical_ids
-from lookalike.features import DERIVED, derive_features
+from lookalike.features import DERIVED, derive_features, to_number
 from lookalike.errors import InputError, ParameterError, ResultWarning
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -192,7 +193,7 @@ def _funnel(finder: "LookalikeFinder", seed_w: np.ndarray, o: AudienceOptions, c
         neg_pos = np.flatnonzero(neg_mask & (seed_w == 0))
         exclude("excluded: negative seeds", neg_mask)
     if o.exclude_vips and "vip_flag" in customers:
-        exclude("excluded: VIPs", pd.to_numeric(customers["vip_flag"], errors="coerce").fillna(0).eq(1).to_numpy())
+        exclude("excluded: VIPs", flag_set(customers["vip_flag"]))
     if o.exclude_opted_out and "promo_channel" in customers:
         exclude("excluded: opted out (promo_channel none)", _text_isin(customers["promo_channel"], ["none"]))
     if o.suppress is not None:
@@ -325,7 +326,7 @@ def build_audience(
                       "negative_scorer": neg_scorer}
     rank_score = similarity.copy()
     if o.value is not None:
-        v = pd.to_numeric(customers[o.value], errors="coerce").to_numpy(dtype=float)
+        v = to_number(customers[o.value]).to_numpy(dtype=float)
         pct = pd.Series(np.where(ranked_among, v, np.nan)).rank(pct=True).fillna(0).to_numpy()
         rank_score = similarity * pct ** float(o.value_weight)
     rank_score = objective_score(rank_score, uplift, o.objective, n)
@@ -527,7 +528,7 @@ def _outcome_rows(finder: "LookalikeFinder", outcomes: pd.DataFrame) -> tuple[np
     if missing:
         raise InputError(f"campaign outcomes need columns customer_id and converted; missing {', '.join(sorted(missing))}")
     pos = finder.ids_.get_indexer(canonical_ids(outcomes["customer_id"]))
-    conv = pd.to_numeric(outcomes["converted"], errors="coerce").fillna(0).to_numpy() > 0
+    conv = to_number(outcomes["converted"]).fillna(0).to_numpy() > 0
     known = pos >= 0
     return np.unique(pos[known & conv]), np.unique(pos[known & ~conv])
 
@@ -553,7 +554,7 @@ def audience_profile(customers: pd.DataFrame, seed_pos: np.ndarray, chosen: np.n
     numeric = [c for c in spec.numeric if c in customers.columns]
     for c in numeric:
         # float64 first: the mean of an all-missing nullable Int64 column is pd.NA, not NaN
-        rows.append({"feature": c, **{g: float(pd.to_numeric(df[c], errors="coerce").astype("float64").mean())
+        rows.append({"feature": c, **{g: float(to_number(df[c]).astype("float64").mean())
                                       for g, df in groups.items()}})
     for c in [c for c in spec.categorical if c in customers.columns]:
         shares = {g: _shares(df[c]) for g, df in groups.items()}

@@ -31,6 +31,7 @@ import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
 from lookalike.errors import ParameterError
+from lookalike.features import to_number
 
 #: Categories per categorical column offered to the tree (the most frequent in the fitting sample).
 MAX_CATEGORIES = 30
@@ -106,7 +107,7 @@ def _fmt(v: float) -> str:
 
 
 def _numeric(customers: pd.DataFrame, column: str) -> np.ndarray:
-    return pd.to_numeric(customers[column], errors="coerce").astype("float64").to_numpy()
+    return to_number(customers[column]).astype("float64").to_numpy()
 
 
 def _text(customers: pd.DataFrame, column: str) -> np.ndarray:

@@ -37,6 +37,7 @@ from lookalike.cleaning.ids import canonical_ids
 from lookalike.config import ColumnMapping, normalize_name
 from lookalike.errors import EmptyDataError, InputError, ParameterError, ResultWarning, UnknownCustomerError
 from lookalike.io import read_csv, unescape_formula
+from lookalike.features import to_number
 
 OPS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in", "top_pct", "bottom_pct")
 MIN_SEEDS = 20
@@ -67,14 +68,14 @@ def with_rule_columns(customers: pd.DataFrame) -> pd.DataFrame:
     [32.0, 22.0, 12.0, 2.0, -8.0]
     """
     out = customers.copy(deep=False)
-    orders = pd.to_numeric(out.get("total_orders"), errors="coerce")
-    tenure = pd.to_numeric(out.get("tenure_months"), errors="coerce")
+    orders = to_number(out.get("total_orders"))
+    tenure = to_number(out.get("tenure_months"))
     interval = 30.44 * tenure / orders.where(orders > 0)
     out["purchase_interval_days"] = interval
-    out["recency_ratio"] = pd.to_numeric(out.get("days_since_last_purchase"), errors="coerce") / interval.where(interval > 0)
+    out["recency_ratio"] = to_number(out.get("days_since_last_purchase")) / interval.where(interval > 0)
     if "avg_ticket" in out or "total_spent" in out:
-        ticket = (pd.to_numeric(out["avg_ticket"], errors="coerce") if "avg_ticket" in out
-                  else pd.to_numeric(out["total_spent"], errors="coerce") / orders.where(orders > 0)).astype("float64")
+        ticket = (to_number(out["avg_ticket"]) if "avg_ticket" in out
+                  else to_number(out["total_spent"]) / orders.where(orders > 0)).astype("float64")
         group = out["fav_category"].astype(str) if "fav_category" in out else pd.Series("", index=out.index)
         high = ticket.groupby(group.to_numpy()).quantile(HIGH_TICKET_QUANTILE)  # one value per category
         out["category_high_ticket"] = group.map(high).astype("float64").to_numpy()
@@ -113,7 +114,7 @@ def rule_mask(customers: pd.DataFrame, conditions: Sequence[Mapping]) -> pd.Seri
         elif op in ("top_pct", "bottom_pct"):
             pct = _pct(value)
             # float64: a nullable Int64 column (age) would make the mask nullable; missing is never in
-            num = pd.to_numeric(s, errors="coerce").astype("float64")
+            num = to_number(s).astype("float64")
             cut = num.quantile(1 - pct if op == "top_pct" else pct)
             mask &= (num >= cut) if op == "top_pct" else (num <= cut)
         else:
@@ -122,7 +123,7 @@ def rule_mask(customers: pd.DataFrame, conditions: Sequence[Mapping]) -> pd.Seri
                     value, (str, int, float)):
                 raise ParameterError(f"rule '{col} {op} {value!r}' needs a number to compare with"
                                      f"{'' if ordering else ' or a text value'}; e.g. '{col} {op} 10'")
-            num = pd.to_numeric(s, errors="coerce") if not isinstance(value, str) else s.astype(object)
+            num = to_number(s) if not isinstance(value, str) else s.astype(object)
             cmp = {"==": num.__eq__, "!=": num.__ne__, ">": num.__gt__, ">=": num.__ge__,
                    "<": num.__lt__, "<=": num.__le__}[op](value)
             mask &= cmp.fillna(False).astype(bool)
@@ -263,7 +264,7 @@ def rule_columns(customers: pd.DataFrame, exclude: Iterable[str] = ()) -> list[R
         if pd.api.types.is_bool_dtype(s.dtype):
             out.append(RuleColumn(str(col), "flag"))
         elif pd.api.types.is_numeric_dtype(s.dtype):
-            num = pd.to_numeric(s, errors="coerce").astype("float64").dropna()
+            num = to_number(s).astype("float64").dropna()
             if num.empty:
                 continue
             if num.isin([0.0, 1.0]).all():
@@ -388,6 +389,21 @@ def check_id_list(listed: Iterable[str], known: Iterable[str], *, what: str, str
     return ResultWarning("few_ids_match", text, listed=n, matched=hit)
 
 
+def flag_set(column: pd.Series) -> np.ndarray:
+    """Rows whose flag is 1 (missing or not a number: not set), as a boolean array.
+
+    ``pd.to_numeric(column, errors="coerce").fillna(0).eq(1)``, without pandas' slow path for
+    nullable integers (1.3 s on a 10M-row ``Int64`` column, against milliseconds).
+
+    >>> flag_set(pd.Series([1, None, 0, 1], dtype="Int64")).tolist(), flag_set(pd.Series(["1", "x"])).tolist()
+    ([True, False, False, True], [True, False])
+    """
+    if pd.api.types.is_bool_dtype(column) or (pd.api.types.is_numeric_dtype(column)
+                                              and not pd.api.types.is_complex_dtype(column)):
+        return column.to_numpy(dtype="float64", na_value=np.nan) == 1
+    return pd.to_numeric(column, errors="coerce").fillna(0).eq(1).to_numpy(dtype=bool)
+
+
 def select_seeds(customers: pd.DataFrame, seeds: object) -> pd.Series:
     """Resolve a seed spec to a boolean mask over ``customers``.
 
@@ -398,7 +414,7 @@ def select_seeds(customers: pd.DataFrame, seeds: object) -> pd.Series:
     if isinstance(seeds, str) and seeds.lower() in ("vip", "vips"):
         if "vip_flag" not in customers.columns:
             raise InputError("seeds 'vip' need a vip_flag column; give seed ids or a rule instead")
-        return pd.to_numeric(customers["vip_flag"], errors="coerce").fillna(0).eq(1)
+        return pd.Series(flag_set(customers["vip_flag"]), index=customers.index, name="vip_flag")
     if isinstance(seeds, (list, tuple)) and seeds and all(isinstance(c, Mapping) for c in seeds):
         return rule_mask(customers, seeds)
     if isinstance(seeds, (str, os.PathLike)) and Path(seeds).is_file():

@@ -32,6 +32,7 @@ from lookalike.audience.seed_rule import SeedRule, learn_seed_rule
 from lookalike.audience.seeds import OPS, rule_mask
 from lookalike.errors import InputError, MissingColumnsError, ParameterError
 from lookalike.evaluation.metrics import _check_y
+from lookalike.features import to_number
 
 __all__ = [
     "RuleSpec",
@@ -201,7 +202,7 @@ def rule_score(customers: pd.DataFrame, rule: RuleSpec | Sequence[Mapping], *,
         return member
     if column not in customers.columns:
         raise MissingColumnsError([column], customers.columns, where="rule_score tie_break")
-    num = pd.to_numeric(customers[column], errors="coerce")
+    num = to_number(customers[column])
     pct = num.rank(method="average", pct=True).fillna(0.0).to_numpy(dtype=np.float64)
     return member + 0.5 * pct
 
@@ -218,7 +219,7 @@ def spend_rank_score(customers: pd.DataFrame, column: str = "total_spent") -> np
     customers = _check_table(customers)
     if column not in customers.columns:
         raise MissingColumnsError([column], customers.columns, where="spend_rank_score")
-    if pd.to_numeric(customers[column], errors="coerce").notna().sum() == 0:
+    if to_number(customers[column]).notna().sum() == 0:
         raise InputError(f"column {column!r} has no numeric value in {len(customers)} rows; rank by another column")
     return value_percentile(customers[column])
 

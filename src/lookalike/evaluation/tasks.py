@@ -51,7 +51,7 @@ import pandas as pd
 
 from lookalike.audience.auto import order_values
 from lookalike.errors import InputError, LookalikeError
-from lookalike.features import FeatureSpec
+from lookalike.features import FeatureSpec, to_number
 from lookalike.transactions import TransactionConfig, customers_from_transactions, parse_as_of, read_transactions
 
 MODES = ("hide", "given", "time")
@@ -307,7 +307,7 @@ def task_from_frame(df: pd.DataFrame, cfg: dict, *, source: str = "") -> Task:
                          "remove it or change the mode (see docs/evaluation.md)")
     df = df.reset_index(drop=True)
     value = t.get("value", "total_spent" if "total_spent" in df.columns else None)
-    if value is not None and (value not in df.columns or pd.to_numeric(df[value], errors="coerce").notna().sum() == 0):
+    if value is not None and (value not in df.columns or to_number(df[value]).notna().sum() == 0):
         raise where.fail("[task] value", f"= {value!r} is not a numeric column of the data",
                          f"name a numeric column ({_columns(df)}) or derive one in [columns]")
     seed_order = t.get("seed_order")

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from lookalike._version import __version__
-from lookalike.audience.seeds import MAX_TIGHTNESS
+from lookalike.audience.seeds import MAX_TIGHTNESS, flag_set
 from lookalike.audience.store import sidecar
 from lookalike.evaluation.backtest import BacktestResult, backtest
 from lookalike.evaluation.tasks import synthetic_task
@@ -33,6 +33,7 @@ from lookalike.report.campaigns import campaign_view
 from lookalike.report.plots import distributions, figure_to_svg, gain_chart, pca_map
 from lookalike.report.templating import environment, static_text
 from lookalike.report.words import data_currency, feature_label, profile_bars
+from lookalike.features import to_number
 
 if TYPE_CHECKING:
     from lookalike.campaigns.report import CampaignResults
@@ -79,7 +80,7 @@ def dataset_title(source: str) -> str:
 def distributions_reading(customers: pd.DataFrame, vip: np.ndarray, t, lang: str = "en",
                           currency: str | None = None) -> str:
     """One sentence comparing the VIPs' median spend with everyone's."""
-    spend = pd.to_numeric(customers.get("total_spent"), errors="coerce")
+    spend = to_number(customers.get("total_spent"))
     base = float(spend.median())
     v = float(spend[vip].median()) if vip.any() else float("nan")
     ratio = v / base if base else float("nan")
@@ -148,8 +149,7 @@ def _audiences(finder, paths: Sequence[Path], t=None) -> list[dict]:
 def gain_backtest(customers: pd.DataFrame, *, n_splits: int = 3, random_state: int = 0) -> BacktestResult | None:
     """The backtest behind the report's gain chart: hide VIPs, find them again with the default lookalike
     scorer and with the rules (``None`` when there are fewer than 10 VIPs to hide)."""
-    vip = (pd.to_numeric(customers["vip_flag"], errors="coerce").fillna(0).eq(1)
-           if "vip_flag" in customers else pd.Series(False, index=customers.index))
+    vip = flag_set(customers["vip_flag"]) if "vip_flag" in customers else np.zeros(len(customers), dtype=bool)
     if vip.sum() < 10:
         return None
     # the chart compares the shipped default (auto) with rules: the other scorers are left out (time)
@@ -168,8 +168,7 @@ def build_report(finder, *, quality: dict | None = None, audiences: Sequence[Pat
     """
     t = translator(lang)
     customers = finder.customers_
-    vip = (pd.to_numeric(customers["vip_flag"], errors="coerce").fillna(0).eq(1).to_numpy()
-           if "vip_flag" in customers else np.zeros(len(customers), dtype=bool))
+    vip = flag_set(customers["vip_flag"]) if "vip_flag" in customers else np.zeros(len(customers), dtype=bool)
     sections: dict = {}
     currency = data_currency(quality)
     if quality:

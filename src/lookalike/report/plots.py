@@ -40,6 +40,7 @@ from threadpoolctl import threadpool_limits
 from lookalike.errors import ParameterError
 from lookalike.i18n import format_number, format_percent, term, translator
 from lookalike.io import atomic_path
+from lookalike.features import to_number
 
 __all__ = ["distributions", "figure_to_svg", "gain_chart", "pca_map", "qini_plot", "reach_plot", "save_figure",
            "uplift_plot"]
@@ -413,7 +414,7 @@ def figure_to_svg(fig: Figure) -> str:
 def _histogram(ax: Axes, col: str, s: pd.Series, mask: np.ndarray | None, base_label: str, hi_label: str,
                lang: str = "en") -> None:
     t = translator(lang)
-    values = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    values = to_number(s).to_numpy(dtype="float64", na_value=np.nan)
     finite = np.isfinite(values)
     n_missing = int((~finite).sum())
     notes = [t("chart_missing", n=format_number(n_missing, lang), share=_share(n_missing / len(values), lang))
