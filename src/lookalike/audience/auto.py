@@ -35,6 +35,7 @@ checks this on held-out tasks).
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,7 +45,7 @@ from sklearn.metrics import average_precision_score
 from threadpoolctl import threadpool_limits
 
 from lookalike.audience.candidates import CANDIDATES as CANDIDATE_ORDER
-from lookalike.audience.candidates import ScoringData, weighted
+from lookalike.audience.candidates import PREDICT_THREADS, ScoringData, one_openmp_thread, weighted
 from lookalike.errors import ResultWarning
 from lookalike.features import to_number
 
@@ -221,20 +222,30 @@ def _ap(pos_scores: np.ndarray, neg_scores: np.ndarray) -> float:
 def fold_scores(data: ScoringData, candidates: tuple[str, ...], folds: list[Fold],
                 seed_weight_of: np.ndarray | None = None) -> tuple[dict[str, list[np.ndarray]], dict[str, float]]:
     """Each candidate's scores of each fold's positives-then-negatives, and its seconds."""
-    out: dict[str, list[np.ndarray]] = {c: [] for c in candidates}
-    seconds = dict.fromkeys(candidates, 0.0)
-    for f in folds:
+    def one(f: Fold) -> dict[str, tuple[np.ndarray, float]]:
         rows = np.concatenate([f.positives, f.negatives])
         t0 = time.perf_counter()
         w = data.weights(f.train, f.fit_base)   # learned from this fold's seeds only
         Xw = weighted(data.X, w)
         shared = (time.perf_counter() - t0) / len(candidates)
         sw = None if seed_weight_of is None else seed_weight_of[f.train]
+        got = {}
         for c in candidates:
             t0 = time.perf_counter()
             s = data.score(c, f.train, f.fit_base, seed_weight=sw, rows=rows, crossfit=False, Xw=Xw)
-            out[c].append(np.asarray(s.similarity[rows], dtype=np.float64))
-            seconds[c] += time.perf_counter() - t0 + shared
+            got[c] = (np.asarray(s.similarity[rows], dtype=np.float64), time.perf_counter() - t0 + shared)
+        return got
+
+    if len(folds) > 1 and PREDICT_THREADS > 1:
+        # the folds are independent and seeded: side by side (one thread each) they give the same
+        # numbers. The caller's limit first, so the fits' own limits save and restore that setting
+        with threadpool_limits(1), ThreadPoolExecutor(min(len(folds), PREDICT_THREADS),
+                                                      initializer=one_openmp_thread) as pool:
+            per_fold = list(pool.map(one, folds))
+    else:
+        per_fold = [one(f) for f in folds]
+    out = {c: [got[c][0] for got in per_fold] for c in candidates}
+    seconds = {c: sum(got[c][1] for got in per_fold) for c in candidates}
     return out, seconds
 
 

@@ -456,7 +456,7 @@ def _seed_vs_base(kind: str, X, seed_pos: np.ndarray, seed_weight: np.ndarray | 
         jobs = [(rows[h == own], halves[other]) for own, other in ((0, 1), (1, 0))] + [(rows[h < 0], base)]
         jobs = [(part, against) for part, against in jobs if len(part)]
         fitted = _fit_models(kind, X, seed_pos, sw, [against for _, against in jobs], random_state,
-                             parallel=len(rows) >= PARALLEL_PREDICT_ROWS)
+                             parallel=True)
         for (part, _), model in zip(jobs, fitted):
             logit[part] = _predict(model, X, part)
     # the log-odds are for seeds and base 1:1; re-base to the true seed prior so the similarity reads as a probability
