@@ -133,8 +133,6 @@ def test_the_fast_path_is_taken() -> None:
     assert part is not None and part[0].tolist() == [True, True, False]
     with _fast.disabled():
         assert _fast.ascii_part(values) is None
-    mixed = pd.Series([1.5, "a", 1.5, None], dtype=object)
-    assert _common._factorize_split(mixed) is not None
 
 
 def test_money_of_every_currency_and_annotation_agrees() -> None:

@@ -94,17 +94,15 @@ def as_series(s: object, *, arg: str = "s") -> pd.Series:
     raise ParameterError(f"{arg} must be a pandas Series (one column), got {type(s).__name__}")
 
 
-def _factorize_by_key(s: pd.Series, keys: pd.Series) -> Uniques:
-    """Factorize on ``keys`` (hashable, same NA pattern as ``s``); keep first raw value of each key."""
-    codes, _ = pd.factorize(keys, use_na_sentinel=True)
-    codes = np.asarray(codes, dtype=np.intp)
-    n_u = int(codes.max()) + 1 if codes.size else 0
-    raw = s.to_numpy(dtype=object, na_value=None)
+def _factorize_by_key(s: pd.Series, raw: np.ndarray, keys: np.ndarray, valid: np.ndarray) -> Uniques:
+    """Factorize ``raw`` (the cells of ``s``) on ``keys`` (hashable where ``valid``; other rows are
+    nulls); keep the first raw value of each key."""
+    codes = np.full(raw.size, -1, dtype=np.intp)
+    codes[valid] = pd.factorize(keys[valid], use_na_sentinel=True)[0]
     valid = codes >= 0
     pos = np.flatnonzero(valid)
-    _, first_in_valid = np.unique(codes[pos], return_index=True)  # codes are 0..n_u-1
-    values = raw[pos[first_in_valid]] if n_u else np.empty(0, dtype=object)
-    counts = np.bincount(codes[valid], minlength=n_u)
+    values = raw[pos[first_positions(codes[pos])]]  # pd.factorize numbers keys by first appearance
+    counts = np.bincount(codes[valid], minlength=values.size)
     return Uniques(codes, values, counts, s.index, s.name)
 
 
@@ -121,76 +119,45 @@ def factorize(s: pd.Series) -> Uniques:
 
     Booleans are kept apart from the numbers that compare equal to them (``True``
     vs ``1``); unhashable cells (lists, dicts from parquet) are keyed by their repr.
+    The kinds of the distinct values come along (:func:`kinds_of`).
     """
-    if _fast.enabled() and s.dtype == object and len(s):
-        split = _factorize_split(s)
-        if split is not None:
-            return split
     if isinstance(s.dtype, pd.StringDtype):  # text and missing values only
         codes, uniq = pd.factorize(s, use_na_sentinel=True)
         codes = np.asarray(codes, dtype=np.intp)
         values = np.asarray(uniq, dtype=object)
         counts = np.bincount(codes[codes >= 0], minlength=values.size)
         return Uniques(codes, values, counts, s.index, s.name, np.full(values.size, K_STR, dtype=np.int8))
+    raw = s.to_numpy(dtype=object) if s.dtype == object else None
     try:
-        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        # one hash pass over the cells as they are (cheaper than typing every cell first); the
+        # types are looked at on the distinct values only
+        codes, uniq = pd.factorize(raw if raw is not None else s, use_na_sentinel=True)
     except TypeError:  # unhashable cells
-        keys = s.map(_hashable_key)
-        keys[s.isna().to_numpy()] = None
-        return _factorize_by_key(s, keys)
+        keys = s.map(_hashable_key).to_numpy(dtype=object)
+        return _factorize_by_key(s, s.to_numpy(dtype=object), keys, ~s.isna().to_numpy())
     codes = np.asarray(codes, dtype=np.intp)
     values = np.asarray(uniq, dtype=object)
-    if s.dtype == object and values.size and _zero_one_like(values):
-        # True == 1 == 1.0 hash alike: split them only if a 0/1-like unique is present
-        is_bool = kinds(s.to_numpy(dtype=object)) == K_BOOL
-        if is_bool.any():
-            keys = pd.Series(np.where(codes >= 0, codes * 2 + is_bool, -1), index=s.index)
-            keys = keys.where(codes >= 0)
-            return _factorize_by_key(s, keys)
+    kind, plain = _kinds(values)
+    if raw is not None and values.size:
+        zero_one = _zero_one_like(values, kind, plain)
+        if zero_one.any():
+            # True == 1 == 1.0 hash alike. A boolean cell hides behind a 0/1-like value (or an odd
+            # non-text object): only the rows of those values are typed
+            hiding = zero_one | ((kind != K_STR) & ~plain)
+            rows = np.flatnonzero(hiding[codes] & (codes >= 0))
+            is_bool = np.zeros(raw.size, dtype=bool)
+            is_bool[rows] = np.fromiter(map(_BOOL_TYPES.__contains__, map(type, raw[rows])), dtype=bool,
+                                        count=rows.size)
+            if is_bool.any():
+                return _factorize_by_key(s, raw, codes.astype(np.int64) * 2 + is_bool, codes >= 0)
     counts = np.bincount(codes[codes >= 0], minlength=values.size)
-    return Uniques(codes, values, counts, s.index, s.name)
+    return Uniques(codes, values, counts, s.index, s.name, kind)
 
 
+_BOOL_TYPES = frozenset({bool, np.bool_})  # neither can be subclassed: the exact type tells
 #: Number types whose float64 equals 0 or 1 exactly when the number does.
 _PLAIN_NUMBERS = frozenset({int, float, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
                             np.uint64, np.float16, np.float32, np.float64})
-
-
-def _factorize_split(s: pd.Series) -> Uniques | None:
-    """:func:`factorize` of a column of text, plain numbers and None, with the numbers hashed as
-    float64 (much faster than Python objects; 1 and 1.0, 0.0 and -0.0 meet as they do as objects).
-    Codes follow first appearance and each unique is its first raw value, as ``pd.factorize``
-    gives them. None when other cells (booleans, dates, huge ints, ...) need the general path."""
-    raw = s.to_numpy(dtype=object)
-    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty", "boolean"):
-        return None  # nothing to split (a quick C-level look before typing every cell)
-    tcodes, types = pd.factorize(np.fromiter(map(type, raw), dtype=object, count=raw.size))
-    text_t = np.array([issubclass(t, str) for t in types])
-    num_t = np.array([t in _PLAIN_NUMBERS for t in types])
-    if not num_t.any() or not (text_t | num_t | np.array([t is type(None) for t in types])).all():
-        return None
-    num_rows, text_rows = np.flatnonzero(num_t[tcodes]), np.flatnonzero(text_t[tcodes])
-    f = to_float(raw[num_rows])
-    with np.errstate(invalid="ignore"):
-        if (np.abs(f) > _MAX_EXACT_INT).any():  # floats stop telling big ints apart
-            return None
-    ncodes, _ = pd.factorize(f, use_na_sentinel=True)
-    tcodes2, _ = pd.factorize(raw[text_rows], use_na_sentinel=True)
-    valid = ncodes >= 0
-    num_rows, ncodes = num_rows[valid], ncodes[valid]
-    # the first row of each distinct number and text; in row order they are the uniques
-    nfirst, tfirst = num_rows[first_positions(ncodes)], text_rows[first_positions(tcodes2)]
-    head = np.zeros(raw.size, dtype=bool)
-    head[nfirst] = True
-    head[tfirst] = True
-    heads = np.flatnonzero(head)
-    rank = np.cumsum(head) - 1
-    codes = np.full(raw.size, -1, dtype=np.intp)
-    codes[num_rows] = rank[nfirst][ncodes]
-    codes[text_rows] = rank[tfirst][tcodes2]
-    counts = np.bincount(codes[codes >= 0], minlength=heads.size)
-    kind = np.where(text_t[tcodes[heads]], K_STR, K_NUM).astype(np.int8)
-    return Uniques(codes, raw[heads], counts, s.index, s.name, kind)
 
 
 def first_positions(codes: np.ndarray) -> np.ndarray:
@@ -201,24 +168,16 @@ def first_positions(codes: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1))
 
 
-_MAX_EXACT_INT = 2.0**53
-
-
-def _zero_one_like(values: np.ndarray) -> bool:
-    """Any boolean, or any non-complex number equal to 0 or 1, among ``values``."""
-    kind = kinds(values)
-    if (kind == K_BOOL).any():
-        return True
-    plain = np.zeros(values.size, dtype=bool)
-    num = np.flatnonzero(kind == K_NUM)
-    plain[num] = [t in _PLAIN_NUMBERS for t in map(type, values[num])]
+def _zero_one_like(values: np.ndarray, kind: np.ndarray, plain: np.ndarray) -> np.ndarray:
+    """Which values are booleans or non-complex numbers equal to 0 or 1 (``kind``, ``plain``: from :func:`_kinds`)."""
+    out = kind == K_BOOL
     f = to_float(values[plain])
-    if ((f == 0) | (f == 1)).any():
-        return True
-    return any(  # other number types (Fraction, Decimal, ...): compared as they are, few
-        isinstance(v, _num.Number) and not isinstance(v, complex) and _equals_zero_or_one(v)
-        for v in values[~plain & (kind != K_STR)]
-    )
+    out[plain] = (f == 0) | (f == 1)
+    other = np.flatnonzero(~plain & (kind != K_STR) & ~out)
+    out[other] = [  # other number types (Fraction, Decimal, ...): compared as they are, few
+        isinstance(v, _num.Number) and not isinstance(v, complex) and _equals_zero_or_one(v) for v in values[other]
+    ]
+    return out
 
 
 def _equals_zero_or_one(v: object) -> bool:
@@ -245,11 +204,18 @@ def kinds(values: np.ndarray) -> np.ndarray:
 
     A kind depends on the type alone, so it is decided once per distinct type.
     """
-    if values.size == 0:
-        return np.zeros(0, dtype=np.int8)
+    return _kinds(values)[0]
+
+
+def _kinds(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`kinds` of ``values`` and which of them are numbers of a :data:`_PLAIN_NUMBERS` type."""
+    if values.size == 0 or pd.api.types.infer_dtype(values, skipna=False) == "string":  # a C-level look
+        return np.full(values.size, K_STR, dtype=np.int8), np.zeros(values.size, dtype=bool)
     # fromiter: np.array(list of types) would inspect every type object as a possible sequence
     codes, distinct = pd.factorize(np.fromiter(map(type, values), dtype=object, count=values.size))
-    return np.array([_kind_of(t) for t in distinct], dtype=np.int8)[codes]
+    kind = np.array([_kind_of(t) for t in distinct], dtype=np.int8)[codes]
+    plain = np.array([t in _PLAIN_NUMBERS for t in distinct], dtype=bool)[codes]
+    return kind, plain
 
 
 def kinds_of(u: Uniques) -> np.ndarray:
