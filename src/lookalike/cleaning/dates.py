@@ -166,20 +166,26 @@ def _assemble(y: np.ndarray, m: np.ndarray, d: np.ndarray, hh: np.ndarray, mm: n
     )
     if not ok.any():
         return out
-    part = [np.char.zfill(a[ok].astype(np.int64).astype(str), w) for a, w in ((y, 4), (m, 2), (d, 2), (hh, 2), (mm, 2), (ss, 2))]
-    sep = ("-", "-", " ", ":", ":")
-    text = part[0]
-    for s, p in zip(sep, part[1:]):
-        text = np.char.add(np.char.add(text, s), p)
-    parsed = pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce")
-    out[ok] = np.asarray(parsed.as_unit("ns").asi8)
+    # calendar arithmetic in numpy: the month as datetime64[M], then the day within it (a day past
+    # the month's end - "2022-02-30" - is no date)
+    y, m, d, hh, mm, ss = (a[ok].astype(np.int64) for a in (y, m, d, hh, mm, ss))
+    month = ((y - 1970) * 12 + (m - 1)).astype("datetime64[M]")
+    first = month.astype("datetime64[D]")
+    in_month = d <= ((month + 1).astype("datetime64[D]") - first).astype(np.int64)
+    day_ns = (first.astype(np.int64) + (d - 1)) * _NS_PER_DAY
+    clock_ns = ((hh * 60 + mm) * 60 + ss) * 10**9
+    out[ok] = np.where(in_month, day_ns + clock_ns, _NAT)
     return out
 
 
 def _clock(m: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Hours (am/pm applied), minutes, seconds, and a validity mask from a match frame."""
     hh, mm, ss = _num(m["H"]), _num(m["M"]), _num(m["S"])
-    ampm = m["ampm"].fillna("").str.replace(r"[.\s]", "", regex=True).to_numpy(dtype=object)
+    said = m["ampm"].to_numpy(dtype=object)
+    has = pd.notna(said)
+    ampm = np.full(said.size, "", dtype=object)
+    if has.any():  # few texts say am/pm
+        ampm[has] = c.text_series(said[has]).str.replace(r"[.\s]", "", regex=True).to_numpy(dtype=object)
     pm, am = ampm == "pm", ampm == "am"
     ok = ~((pm | am) & ((hh > 12) | (hh < 1)))
     hh = np.where(pm & (hh < 12), hh + 12, np.where(am & (hh == 12), 0, hh))
@@ -187,7 +193,10 @@ def _clock(m: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
 
 
 def _year(y: np.ndarray, raw: pd.Series) -> np.ndarray:
-    short = raw.str.len().to_numpy(dtype=np.float64, na_value=np.nan) == 2
+    text = raw.to_numpy(dtype=object)
+    has = pd.notna(text)
+    short = np.zeros(text.size, dtype=bool)
+    short[has] = np.fromiter(map(len, text[has]), dtype=np.int64, count=int(has.sum())) == 2
     return np.where(short, np.where(y <= 69, 2000 + y, 1900 + y), y)
 
 

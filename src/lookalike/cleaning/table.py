@@ -347,29 +347,40 @@ def clean_customers(
     return CleanResult(customers=customers, quarantine=quarantine, report=report)
 
 
-def _label_keys(texts: np.ndarray) -> np.ndarray:
+def _label_keys(texts: np.ndarray) -> pa.Array:
     """Texts (str or None) upper-case without spaces or punctuation ("Grand total:" -> "GRANDTOTAL")."""
-    text = pa.array(texts, pa.string(), from_pandas=True)
-    return pc.replace_substring_regex(pc.utf8_upper(text), r"[^\p{L}\p{N}]+", "").to_numpy(zero_copy_only=False)
+    upper = pc.utf8_upper(pa.array(texts, pa.string(), from_pandas=True))
+    # ASCII letters and digits only (most ids): nothing to remove; the others through the regex
+    plain = pc.fill_null(pc.and_(pc.string_is_ascii(upper), pc.ascii_is_alnum(upper)), True)
+    strip = pc.invert(plain)
+    if not pc.any(strip).as_py():
+        return upper
+    return pc.replace_with_mask(upper, strip, pc.replace_substring_regex(upper.filter(strip), r"[^\p{L}\p{N}]+", ""))
+
+
+def _is_label(keys: pa.Array, labels: object) -> np.ndarray:
+    """Which keys (from :func:`_label_keys`) are one of ``labels``."""
+    return pc.fill_null(pc.is_in(keys, value_set=pa.array(sorted(labels), pa.string())), False).to_numpy(
+        zero_copy_only=False)
 
 
 def _header_and_total_rows(df: pd.DataFrame, ids: np.ndarray, mapping: ColumnMapping) -> pd.Series:
     """The quarantine reason of rows that are not customers (else NA): a repeated header (the id
     cell is a name of the id column) or a total row (a :data:`TOTAL_LABELS` label in the id cell,
     or in the first column when the row has no id). ``ids`` are the canonical ids of ``df``."""
-    reason = pd.Series(None, index=df.index, dtype=object)
+    reason = np.full(len(df), None, dtype=object)
     names = [normalize_name(a) for a in ("customer_id", *mapping.aliases.get("customer_id", ()))]
-    header_keys = _label_keys(np.array(names, dtype=object))
+    header_keys = _label_keys(np.array(names, dtype=object)).to_pylist()
     keys = _label_keys(ids)
-    reason[np.isin(keys, list(TOTAL_LABELS))] = TOTAL_ROW
-    reason[np.isin(keys, header_keys)] = REPEATED_HEADER
+    reason[_is_label(keys, TOTAL_LABELS)] = TOTAL_ROW
+    reason[_is_label(keys, header_keys)] = REPEATED_HEADER
     first = df.columns[0]
-    no_id = pd.isna(ids)
+    no_id = keys.is_null().to_numpy(zero_copy_only=False)
     if first != "customer_id" and no_id.any():
         cells = df[first].to_numpy(dtype=object)[no_id]  # the rows without an id: few
         first_keys = _label_keys(np.array([v if isinstance(v, str) else None for v in cells], dtype=object))
-        reason.iloc[np.flatnonzero(no_id)[np.isin(first_keys, list(TOTAL_LABELS))]] = TOTAL_ROW
-    return reason
+        reason[np.flatnonzero(no_id)[_is_label(first_keys, TOTAL_LABELS)]] = TOTAL_ROW
+    return pd.Series(reason, index=df.index, dtype=object)
 
 
 def _summing_rows(table: pd.DataFrame, candidates: np.ndarray, held_totals: pd.Index) -> np.ndarray:
