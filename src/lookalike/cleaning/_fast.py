@@ -120,6 +120,18 @@ def _replace_rows(arr: pa.Array, rows: np.ndarray, fn: Callable[[pa.Array], pa.A
     return pc.replace_with_mask(arr, mask, fn(arr.filter(mask)))
 
 
+def only_bytes(arr: pa.Array, table: np.ndarray) -> np.ndarray:
+    """Which texts are non-empty and made only of the bytes in ``table`` (see :func:`byte_table`)."""
+    arr = _contiguous(arr)
+    offsets, _ = _buffers(arr)
+    return ~_rows_with(arr, ~table) & (np.diff(offsets) > 0)
+
+
+def byte_table(chars: str) -> np.ndarray:
+    """A 256-entry lookup of the ASCII ``chars`` (for :func:`only_bytes`)."""
+    return _byte_table(chars)
+
+
 def _byte_table(chars: str) -> np.ndarray:
     table = np.zeros(256, dtype=bool)
     table[[ord(ch) for ch in chars]] = True

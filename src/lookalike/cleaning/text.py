@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from lookalike.cleaning import _common as c
@@ -218,15 +219,35 @@ def normalize_id(s: pd.Series) -> ColumnParse:
 
     is_str = kind == c.K_STR
     texts = u.values[is_str]
-    norm = _fast.split_apply(texts, lambda a: _fast.to_objects(pc.ascii_upper(_fast.without_spaces(
-        pc.replace_substring(a, "`", "'")))), _id_text)
-    missing = (norm == "") | c.is_missing_token(c.text_series(texts))
-    same = norm == texts
+    norm, missing, same = texts.copy(), np.zeros(texts.size, dtype=bool), np.ones(texts.size, dtype=bool)
+    # already canonical (printable ASCII without lower case, spaces or backticks: the rule changes
+    # nothing) is most ids; their missing tokens are the upper-case ones. The rest go the whole way
+    part = _fast.ascii_part(texts)
+    done = np.zeros(texts.size, dtype=bool)
+    if part is not None:
+        ascii_rows, arr = np.flatnonzero(part[0]), part[1]
+        canonical = _fast.only_bytes(arr, _CANONICAL_ID)
+        done[ascii_rows[canonical]] = True
+        missing[ascii_rows[canonical]] = _fast.to_bool(pc.is_in(arr.filter(pa.array(canonical)),
+                                                                value_set=_MISSING_UPPER))
+    rest = np.flatnonzero(~done)
+    if rest.size:
+        todo = texts[rest]
+        fixed = _fast.split_apply(todo, lambda a: _fast.to_objects(pc.ascii_upper(_fast.without_spaces(
+            pc.replace_substring(a, "`", "'")))), _id_text)
+        norm[rest] = fixed
+        missing[rest] = (fixed == "") | c.is_missing_token(c.text_series(todo))
+        same[rest] = fixed == todo
     values[is_str] = np.where(missing, None, norm)
     status[is_str] = np.where(missing, c.S_MISSING, np.where(same, c.S_CLEAN, c.S_FIXED))
 
     out = pd.Series(c.to_rows(u, values, None), index=u.index, name=u.name, dtype=object)
     return ColumnParse(out, c.status_rows(u, status), {})
+
+
+#: Bytes of ids the rule leaves as they are, and the missing tokens such ids can spell.
+_CANONICAL_ID = _fast.byte_table("".join(map(chr, [*range(0x21, 0x60), *range(0x7B, 0x7F)])))
+_MISSING_UPPER = pa.array(sorted({t.upper() for t in c.MISSING_TOKENS if t.isascii()}), pa.string())
 
 
 def _id_text(texts: np.ndarray) -> np.ndarray:
