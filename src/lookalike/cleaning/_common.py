@@ -73,6 +73,10 @@ class Uniques:
     index:  the input index (outputs are aligned with it).
     name:   the input name.
     kind:   :func:`kinds` of ``values`` when known (see :func:`kinds_of`).
+    text:   ``values`` as an Arrow string array when all are text and factorizing built it (the
+            fast path of near-unique text columns: later passes need not touch the cells again).
+    numbers: float64 of each value that is a number (kind K_NUM; :func:`to_float`), NaN for the
+            others, when factorizing read them (see :func:`numbers_of`).
     """
 
     codes: np.ndarray
@@ -81,6 +85,8 @@ class Uniques:
     index: pd.Index
     name: object
     kind: np.ndarray | None = None  # :func:`kinds` of ``values`` when factorizing already knew it
+    text: pa.Array | None = None  # ``values`` as an Arrow string array, when factorizing made one
+    numbers: np.ndarray | None = None  # :func:`numbers_of` the values, when factorizing read them
 
 
 def as_series(s: object, *, arg: str = "s") -> pd.Series:
@@ -128,6 +134,16 @@ def factorize(s: pd.Series) -> Uniques:
         counts = np.bincount(codes[codes >= 0], minlength=values.size)
         return Uniques(codes, values, counts, s.index, s.name, np.full(values.size, K_STR, dtype=np.int8))
     raw = s.to_numpy(dtype=object) if s.dtype == object else None
+    if raw is not None and _fast.enabled() and len(raw) > _SAMPLE and _near_unique(raw[:_SAMPLE]):
+        # most cells distinct (ids, amounts): hashing them as scattered Python objects costs more
+        # than reading each once into Arrow or float64 and hashing those
+        head = raw[:_SAMPLE]
+        if pd.api.types.infer_dtype(head, skipna=True) == "string":
+            u = _factorize_text(s, raw)
+        else:  # amounts: floats are the costly objects (ints and texts repeat, floats are new each)
+            u = _factorize_split(s, raw) if sum(type(v) is float for v in head) > head.size // 2 else None
+        if u is not None:
+            return u
     try:
         # one hash pass over the cells as they are (cheaper than typing every cell first); the
         # types are looked at on the distinct values only
@@ -138,8 +154,9 @@ def factorize(s: pd.Series) -> Uniques:
     codes = np.asarray(codes, dtype=np.intp)
     values = np.asarray(uniq, dtype=object)
     kind, plain = _kinds(values)
+    numbers = _numbers(values, kind, plain)
     if raw is not None and values.size:
-        zero_one = _zero_one_like(values, kind, plain)
+        zero_one = _zero_one_like(values, kind, plain, numbers)
         if zero_one.any():
             # True == 1 == 1.0 hash alike. A boolean cell hides behind a 0/1-like value (or an odd
             # non-text object): only the rows of those values are typed
@@ -151,9 +168,72 @@ def factorize(s: pd.Series) -> Uniques:
             if is_bool.any():
                 return _factorize_by_key(s, raw, codes.astype(np.int64) * 2 + is_bool, codes >= 0)
     counts = np.bincount(codes[codes >= 0], minlength=values.size)
-    return Uniques(codes, values, counts, s.index, s.name, kind)
+    return Uniques(codes, values, counts, s.index, s.name, kind, numbers=numbers)
 
 
+_SAMPLE = 2048
+
+
+def _near_unique(head: np.ndarray) -> bool:
+    """Most of the column's first cells are distinct."""
+    return pd.unique(head).size > head.size // 2
+
+
+def _factorize_text(s: pd.Series, raw: np.ndarray) -> Uniques | None:
+    """:func:`factorize` of a column of text and None through one Arrow string array (None when
+    a cell is anything else). The cells are read once: hashing them as Python objects scattered
+    in memory costs more than copying their bytes, and the array serves the parsers after."""
+    try:
+        arr = pa.array(raw, pa.string(), from_pandas=False)
+    except (pa.ArrowException, UnicodeError):  # a non-text cell, a lone surrogate
+        return None
+    enc = arr.dictionary_encode()  # indices numbered by first appearance, as pd.factorize
+    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.intp)
+    valid = codes >= 0
+    pos = np.flatnonzero(valid)
+    values = raw[pos[first_positions(codes[pos])]]
+    counts = np.bincount(codes[valid], minlength=values.size)
+    return Uniques(codes, values, counts, s.index, s.name, np.full(values.size, K_STR, dtype=np.int8),
+                   enc.dictionary)
+
+
+def _factorize_split(s: pd.Series, raw: np.ndarray) -> Uniques | None:
+    """:func:`factorize` of a column of text, plain numbers and None, the numbers hashed as float64
+    (1 and 1.0, 0.0 and -0.0 meet as they do as objects) and the texts apart. Codes follow first
+    appearance and each unique is its first raw value, as ``pd.factorize`` gives them. None when
+    other cells (booleans, dates, huge ints, ...) need the general path."""
+    tcodes, types = pd.factorize(np.fromiter(map(type, raw), dtype=object, count=raw.size))
+    text_t = np.array([issubclass(t, str) for t in types])
+    num_t = np.array([t in _PLAIN_NUMBERS for t in types])
+    if not (text_t | num_t | np.array([t is type(None) for t in types])).all():
+        return None
+    num_rows, text_rows = np.flatnonzero(num_t[tcodes]), np.flatnonzero(text_t[tcodes])
+    f = to_float(raw[num_rows])
+    with np.errstate(invalid="ignore"):
+        if (np.abs(f) > _MAX_EXACT_INT).any():  # floats stop telling big ints apart
+            return None
+    ncodes, _ = pd.factorize(f, use_na_sentinel=True)
+    tcodes2, _ = pd.factorize(raw[text_rows], use_na_sentinel=True)
+    valid = ncodes >= 0
+    num_rows, ncodes = num_rows[valid], ncodes[valid]
+    # the first row of each distinct number and text; in row order they are the uniques
+    nfirst, tfirst = num_rows[first_positions(ncodes)], text_rows[first_positions(tcodes2)]
+    head = np.zeros(raw.size, dtype=bool)
+    head[nfirst] = True
+    head[tfirst] = True
+    heads = np.flatnonzero(head)
+    rank = np.cumsum(head) - 1
+    codes = np.full(raw.size, -1, dtype=np.intp)
+    codes[num_rows] = rank[nfirst][ncodes]
+    codes[text_rows] = rank[tfirst][tcodes2]
+    counts = np.bincount(codes[codes >= 0], minlength=heads.size)
+    kind = np.where(text_t[tcodes[heads]], K_STR, K_NUM).astype(np.int8)
+    numbers = np.full(heads.size, np.nan)
+    numbers[rank[nfirst]] = f[valid][first_positions(ncodes)]
+    return Uniques(codes, raw[heads], counts, s.index, s.name, kind, numbers=numbers)
+
+
+_MAX_EXACT_INT = 2.0**53
 _BOOL_TYPES = frozenset({bool, np.bool_})  # neither can be subclassed: the exact type tells
 #: Number types whose float64 equals 0 or 1 exactly when the number does.
 _PLAIN_NUMBERS = frozenset({int, float, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
@@ -168,15 +248,34 @@ def first_positions(codes: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1))
 
 
-def _zero_one_like(values: np.ndarray, kind: np.ndarray, plain: np.ndarray) -> np.ndarray:
-    """Which values are booleans or non-complex numbers equal to 0 or 1 (``kind``, ``plain``: from :func:`_kinds`)."""
+def _zero_one_like(values: np.ndarray, kind: np.ndarray, plain: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """Which values are booleans or non-complex numbers equal to 0 or 1 (``kind``, ``plain``: from
+    :func:`_kinds`; ``numbers``: from :func:`_numbers`)."""
     out = kind == K_BOOL
-    f = to_float(values[plain])
-    out[plain] = (f == 0) | (f == 1)
+    out[plain] = (numbers[plain] == 0) | (numbers[plain] == 1)
     other = np.flatnonzero(~plain & (kind != K_STR) & ~out)
     out[other] = [  # other number types (Fraction, Decimal, ...): compared as they are, few
         isinstance(v, _num.Number) and not isinstance(v, complex) and _equals_zero_or_one(v) for v in values[other]
     ]
+    return out
+
+
+def _numbers(values: np.ndarray, kind: np.ndarray, plain: np.ndarray) -> np.ndarray:
+    """:func:`to_float` of the values that are numbers (kind K_NUM), NaN for the others."""
+    out = np.full(values.size, np.nan)
+    out[plain] = to_float(values[plain])
+    odd = np.flatnonzero((kind == K_NUM) & ~plain)  # Decimal, Fraction, ...: few
+    out[odd] = to_float(values[odd])
+    return out
+
+
+def numbers_of(u: Uniques) -> np.ndarray:
+    """float64 of each unique value that is a number (kind K_NUM), NaN for the others."""
+    if u.numbers is not None:
+        return u.numbers
+    kind = kinds_of(u)
+    out = np.full(u.values.size, np.nan)
+    out[kind == K_NUM] = to_float(u.values[kind == K_NUM])
     return out
 
 

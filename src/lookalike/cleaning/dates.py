@@ -267,7 +267,7 @@ def parse_date(s: pd.Series, *, dayfirst: bool | None = None, as_of: object = No
     fmt[is_date] = "datetime"
 
     is_num = kind == c.K_NUM
-    f = c.to_float(u.values[is_num])
+    f = c.numbers_of(u)[is_num]
     serial = _excel(f)
     ymd = np.where(np.isfinite(f) & (f == np.floor(f)) & (f >= 17000101) & (f <= 22991231), f, np.nan)
     no_time = np.full(ymd.size, np.nan)

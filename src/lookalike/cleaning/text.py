@@ -222,14 +222,19 @@ def normalize_id(s: pd.Series) -> ColumnParse:
     norm, missing, same = texts.copy(), np.zeros(texts.size, dtype=bool), np.ones(texts.size, dtype=bool)
     # already canonical (printable ASCII without lower case, spaces or backticks: the rule changes
     # nothing) is most ids; their missing tokens are the upper-case ones. The rest go the whole way
-    part = _fast.ascii_part(texts)
     done = np.zeros(texts.size, dtype=bool)
+    if u.text is not None and is_str.all():  # the texts in Arrow already (near-unique ids)
+        part = (np.ones(texts.size, dtype=bool), u.text)
+    else:
+        part = _fast.ascii_part(texts)
     if part is not None:
         ascii_rows, arr = np.flatnonzero(part[0]), part[1]
         canonical = _fast.only_bytes(arr, _CANONICAL_ID)
         done[ascii_rows[canonical]] = True
-        missing[ascii_rows[canonical]] = _fast.to_bool(pc.is_in(arr.filter(pa.array(canonical)),
-                                                                value_set=_MISSING_UPPER))
+        kept = arr.filter(pa.array(canonical))
+        missing[ascii_rows[canonical]] = _fast.to_bool(pc.is_in(kept, value_set=_MISSING_UPPER))
+        if u.text is not None:  # new str objects, side by side in memory: later passes over the ids are quick
+            norm[ascii_rows[canonical]] = _fast.to_objects(kept)
     rest = np.flatnonzero(~done)
     if rest.size:
         todo = texts[rest]
