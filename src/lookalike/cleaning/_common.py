@@ -182,17 +182,17 @@ def _near_unique(head: np.ndarray) -> bool:
 def _factorize_text(s: pd.Series, raw: np.ndarray) -> Uniques | None:
     """:func:`factorize` of a column of text and None through one Arrow string array (None when
     a cell is anything else). The cells are read once: hashing them as Python objects scattered
-    in memory costs more than copying their bytes, and the array serves the parsers after."""
+    in memory costs more than copying their bytes. The distinct texts come back as new ``str``
+    objects side by side in memory (equal to the first raw value; a ``str`` subclass cell comes
+    back as ``str``), so the parsers' passes over them are quick, and the Arrow array comes along."""
     try:
         arr = pa.array(raw, pa.string(), from_pandas=False)
     except (pa.ArrowException, UnicodeError):  # a non-text cell, a lone surrogate
         return None
     enc = arr.dictionary_encode()  # indices numbered by first appearance, as pd.factorize
     codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.intp)
-    valid = codes >= 0
-    pos = np.flatnonzero(valid)
-    values = raw[pos[first_positions(codes[pos])]]
-    counts = np.bincount(codes[valid], minlength=values.size)
+    values = _fast.to_objects(enc.dictionary)
+    counts = np.bincount(codes[codes >= 0], minlength=values.size)
     return Uniques(codes, values, counts, s.index, s.name, np.full(values.size, K_STR, dtype=np.int8),
                    enc.dictionary)
 

@@ -233,8 +233,6 @@ def normalize_id(s: pd.Series) -> ColumnParse:
         done[ascii_rows[canonical]] = True
         kept = arr.filter(pa.array(canonical))
         missing[ascii_rows[canonical]] = _fast.to_bool(pc.is_in(kept, value_set=_MISSING_UPPER))
-        if u.text is not None:  # new str objects, side by side in memory: later passes over the ids are quick
-            norm[ascii_rows[canonical]] = _fast.to_objects(kept)
     rest = np.flatnonzero(~done)
     if rest.size:
         todo = texts[rest]
