@@ -88,6 +88,9 @@ _ANNOTATED = re.compile(
     rf"(?P<asuf>(?:\s*(?:\((?:{_SUFFIX_NOTE})\)|{_SUFFIX_NOTE}))+)?$"
 )
 _MAX_ANNOTATED = 80
+# every annotation has a letter (non-ASCII ones too: "K" matches the Kelvin sign without case) or
+# one of these marks (dashes and daggers are non-ASCII)
+_ANNOTATION_BYTES = _fast.byte_table("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz*~+-", non_ascii=True)
 _NET = re.compile(r"(?i)\bH\.?T|hors|\+|plus|m[aá]s|ex|sin\b|s/|zzgl|w/o|net|neto")
 _GROSS = re.compile(r"(?i)T\.?T\.?C|TVAC|toutes|incl|inc\b|inkl|inclu|con\b|c/|w/(?!o)|gross|brut")
 
@@ -102,6 +105,11 @@ def _strip_annotations(t: pd.Series) -> tuple[pd.Series, np.ndarray]:
     short = np.flatnonzero(np.fromiter(map(len, values), dtype=np.int64, count=values.size) <= _MAX_ANNOTATED)
     if not short.size:
         return t, labels
+    maybe = _fast.with_bytes(values[short], _ANNOTATION_BYTES)
+    if maybe is not None:  # texts without a letter or mark hold no annotation ("$1,340.83")
+        short = short[maybe]
+        if not short.size:
+            return t, labels
     part = values[short]
     shapes = _fast.match_shapes(part, _ANNOTATED)
     if shapes is not None:
