@@ -422,7 +422,11 @@ def count_by(keys: np.ndarray, counts: np.ndarray, mask: np.ndarray | None = Non
         keys, counts = keys[mask], counts[mask]
     if keys.size == 0:
         return {}
-    codes, uniq = pd.factorize(np.array([str(k) for k in keys], dtype=object))
+    if pd.api.types.infer_dtype(keys, skipna=False) == "string":  # texts already: their str() is themselves
+        codes, uniq = pd.factorize(keys)
+        uniq = np.asarray(uniq, dtype=object)
+    else:
+        codes, uniq = pd.factorize(np.array([str(k) for k in keys], dtype=object))
     sums = np.bincount(codes, weights=counts, minlength=len(uniq)).astype(np.int64)
     order = np.argsort(-sums, kind="stable")
     return {str(uniq[i]): int(sums[i]) for i in order}

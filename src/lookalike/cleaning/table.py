@@ -267,7 +267,9 @@ def clean_customers(
         p = parsed.get(col)
         return None if p is None else p.values.where(p.ok())
 
-    out["customer_id"] = parsed["customer_id"].values
+    # ids as Arrow text from here on (the clean table's dtype): the merge and the checks below hash
+    # and test them in Arrow instead of going through 100k Python strings again
+    out["customer_id"] = parsed["customer_id"].values.astype(str)
     for clean_col, dirty_col in TWINS:
         merged, info = _merge_twin(parsed.get(clean_col), parsed.get(dirty_col))
         if info is not None:
@@ -474,7 +476,7 @@ def _merge_duplicates(kept: pd.DataFrame) -> tuple[pd.DataFrame, int, int, int]:
     # column); the merged values are written over the first copy of each id
     keep = np.flatnonzero(~later)
     first = np.flatnonzero(dup_mask[~later])
-    merged = merged.reindex(kept["customer_id"].to_numpy()[keep[first]])
+    merged = merged.reindex(kept["customer_id"].take(keep[first]).to_numpy())
     out = {}
     for c in kept.columns:
         col = kept[c]
@@ -482,7 +484,10 @@ def _merge_duplicates(kept: pd.DataFrame) -> tuple[pd.DataFrame, int, int, int]:
             out[c] = col.take(keep).reset_index(drop=True)
             continue
         new = merged[c]
-        if col.dtype == new.dtype:
+        if c == "never_purchased":  # True where a copy says so (False was masked as a placeholder)
+            values = col.to_numpy(dtype=bool)[keep]
+            values[first] = pd.array(new.to_numpy(dtype=object), dtype="boolean").fillna(False).to_numpy(dtype=bool)
+        elif col.dtype == new.dtype:
             values = col.array.take(keep)
             values[first] = new.array
         else:  # placeholders masked, NA from groupby.first: _finalize_dtypes types the column again
