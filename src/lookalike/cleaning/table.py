@@ -247,12 +247,16 @@ def clean_customers(
     export_day = as_of_day(as_of if as_of is not None else pd.Timestamp.today())
     parsers = _column_parsers(vocab, as_of=export_day)
     ids = parsers["customer_id"](df["customer_id"])
+    # ids as Arrow text from here on (the clean table's dtype): the checks and the merge below
+    # hash and test them in Arrow instead of going through 100k Python strings again
+    id_text = ids.values.astype(str)
     # repeated headers and total rows are not data: quarantined before any cell is parsed
-    held = _header_and_total_rows(df, ids.values.to_numpy(dtype=object), mapping)
+    held = _header_and_total_rows(df, id_text, mapping)
     held_rows = df.loc[held.notna()]
     if len(held_rows):
         df = df.loc[held.isna()]
         ids = parsers["customer_id"](df["customer_id"])
+        id_text = ids.values.astype(str)
     parsed: dict[str, ColumnParse] = {"customer_id": ids, **{c: parsers[c](df[c]) for c in parsers
                                                               if c in df.columns and c != "customer_id"}}
     known = set(parsers) | {"avg_ticket", "never_purchased", "signup_date", "total_spent", "promo_channel", "promo_level"}
@@ -267,9 +271,7 @@ def clean_customers(
         p = parsed.get(col)
         return None if p is None else p.values.where(p.ok())
 
-    # ids as Arrow text from here on (the clean table's dtype): the merge and the checks below hash
-    # and test them in Arrow instead of going through 100k Python strings again
-    out["customer_id"] = parsed["customer_id"].values.astype(str)
+    out["customer_id"] = id_text
     for clean_col, dirty_col in TWINS:
         merged, info = _merge_twin(parsed.get(clean_col), parsed.get(dirty_col))
         if info is not None:
@@ -349,9 +351,11 @@ def clean_customers(
     return CleanResult(customers=customers, quarantine=quarantine, report=report)
 
 
-def _label_keys(texts: np.ndarray) -> pa.Array:
-    """Texts (str or None) upper-case without spaces or punctuation ("Grand total:" -> "GRANDTOTAL")."""
-    upper = pc.utf8_upper(pa.array(texts, pa.string(), from_pandas=True))
+def _label_keys(texts: np.ndarray | pd.Series) -> pa.Array:
+    """Texts (str or None; or a str Series) upper-case without spaces or punctuation ("Grand total:" ->
+    "GRANDTOTAL")."""
+    arr = pa.array(texts, pa.string(), from_pandas=True) if isinstance(texts, np.ndarray) else pa.array(texts)
+    upper = pc.utf8_upper(arr.cast(pa.string()) if arr.type != pa.string() else arr)
     # ASCII letters and digits only (most ids): nothing to remove; the others through the regex
     plain = pc.fill_null(pc.and_(pc.string_is_ascii(upper), pc.ascii_is_alnum(upper)), True)
     strip = pc.invert(plain)
@@ -366,7 +370,7 @@ def _is_label(keys: pa.Array, labels: object) -> np.ndarray:
         zero_copy_only=False)
 
 
-def _header_and_total_rows(df: pd.DataFrame, ids: np.ndarray, mapping: ColumnMapping) -> pd.Series:
+def _header_and_total_rows(df: pd.DataFrame, ids: pd.Series, mapping: ColumnMapping) -> pd.Series:
     """The quarantine reason of rows that are not customers (else NA): a repeated header (the id
     cell is a name of the id column) or a total row (a :data:`TOTAL_LABELS` label in the id cell,
     or in the first column when the row has no id). ``ids`` are the canonical ids of ``df``."""
