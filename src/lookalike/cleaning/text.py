@@ -37,6 +37,7 @@ import difflib
 import re
 from decimal import Decimal
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -87,10 +88,18 @@ def _lookup(vocabulary: Mapping[str, Sequence[str]]) -> dict[str, str]:
     """Key -> canonical, rejecting vocabularies where one key means two values."""
     if not isinstance(vocabulary, Mapping) or not vocabulary:
         raise ParameterError(f"vocabulary must be a non-empty mapping {{canonical: [aliases]}}, got {type(vocabulary).__name__}")
-    canon, aliases = [], []
     for name, al in vocabulary.items():
         if not isinstance(name, str) or isinstance(al, str) or not isinstance(al, Sequence) or not all(isinstance(a, str) for a in al):
             raise ParameterError(f"vocabulary entry {name!r} must map a string to a list of strings, got {al!r}")
+    # the same vocabulary comes with every clean: its keys are worked out once (a copy is returned)
+    return dict(_lookup_of(tuple((name, tuple(al)) for name, al in vocabulary.items()), _fast.enabled()))
+
+
+@lru_cache(maxsize=32)
+def _lookup_of(entries: tuple[tuple[str, tuple[str, ...]], ...], fast: bool) -> dict[str, str]:
+    """:func:`_lookup` of the entries (``fast``: the fast path was on; each path works it out itself)."""
+    canon, aliases = [], []
+    for name, al in entries:
         canon.append(name)
         aliases.extend((a, name) for a in al)
     canon_keys = _key(c.text_series(np.array(canon, dtype=object))).tolist()
@@ -151,7 +160,7 @@ def normalize_category(
     t = c.text_series(raw)
     tk = c.token_key(t)
     key = tk.str.replace(_NON_WORD, "", regex=True)
-    canonical = key.map(table).to_numpy(dtype=object)
+    canonical = np.array([table.get(k) for k in key.to_numpy(dtype=object)], dtype=object)  # distinct spellings
     known = ~pd.isna(canonical)
     exact = known & (raw == canonical)
     missing = ~known & ((key == "") | key.isin(_MISSING_KEYS) | tk.isin(c.MISSING_TOKENS)).to_numpy(dtype=bool)
