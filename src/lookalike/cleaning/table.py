@@ -507,7 +507,7 @@ def _id_codes(ids: pd.Series) -> np.ndarray:
     (pandas' route, a chunked array, can cost 20x more on its first call in a process)."""
     if not isinstance(ids.dtype, pd.StringDtype) or ids.dtype.storage != "pyarrow":
         return pd.factorize(ids)[0]
-    enc = pa.array(ids).cast(pa.string()).dictionary_encode()  # first appearance order, as pd.factorize
+    enc = pa.array(ids).dictionary_encode()  # first appearance order, as pd.factorize
     return pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.intp)
 
 
