@@ -163,8 +163,8 @@ def factorize(s: pd.Series) -> Uniques:
             hiding = zero_one | ((kind != K_STR) & ~plain)
             rows = np.flatnonzero(hiding[codes] & (codes >= 0))
             is_bool = np.zeros(raw.size, dtype=bool)
-            is_bool[rows] = np.fromiter(map(_BOOL_TYPES.__contains__, map(type, raw[rows])), dtype=bool,
-                                        count=rows.size)
+            cells = raw if rows.size == raw.size else raw[rows]  # a 0/1 flag column: every row
+            is_bool[rows] = np.fromiter(map(_BOOL_TYPES.__contains__, map(type, cells)), dtype=bool, count=rows.size)
             if is_bool.any():
                 return _factorize_by_key(s, raw, codes.astype(np.int64) * 2 + is_bool, codes >= 0)
     counts = np.bincount(codes[codes >= 0], minlength=values.size)
