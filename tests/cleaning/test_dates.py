@@ -299,3 +299,31 @@ def test_as_of_forms(as_of: object) -> None:
 def test_bad_as_of(bad: object) -> None:
     with pytest.raises(ParameterError, match="as_of must be a date"):
         parse_date(pd.Series(["2022-01-01"]), as_of=bad)
+
+
+def test_assemble_agrees_with_pandas_on_every_day_and_edge() -> None:
+    # _assemble computes dates with numpy calendar arithmetic; pandas parsing the same components
+    # as "%Y-%m-%d %H:%M:%S" text is the reference (impossible days such as Feb 30 are NaT in both)
+    from lookalike.cleaning.dates import _NAT, _assemble
+
+    rng = np.random.default_rng(7)
+    years = np.concatenate([np.arange(1676, 1682), np.arange(1896, 1904), np.arange(1996, 2004), np.arange(2098, 2102),
+                            np.arange(2258, 2264)]).astype(float)
+    y, m, d = (g.ravel() for g in np.meshgrid(years, np.arange(0, 14.0), np.arange(0, 33.0), indexing="ij"))
+    n = y.size
+    hh = rng.choice([np.nan, 0, 9, 23, 24], n)
+    mm = rng.choice([np.nan, 0, 30, 59, 60], n)
+    ss = rng.choice([np.nan, 0, 1, 59, 60], n)
+    y[::97], m[::89], d[::83] = np.nan, np.inf, np.nan
+    got = _assemble(y, m, d, hh, mm, ss)
+
+    h0, m0, s0 = (np.nan_to_num(a, nan=0.0) for a in (hh, mm, ss))
+    ok = (np.isfinite(y) & np.isfinite(m) & np.isfinite(d) & (y >= 1678) & (y <= 2261) & (m >= 1) & (m <= 12)
+          & (d >= 1) & (d <= 31) & (h0 < 24) & (m0 < 60) & (s0 < 60))
+    text = [f"{int(a):04d}-{int(b):02d}-{int(c):02d} {int(e):02d}:{int(f):02d}:{int(g):02d}"
+            for a, b, c, e, f, g in zip(y[ok], m[ok], d[ok], h0[ok], m0[ok], s0[ok])]
+    want = np.full(n, _NAT, dtype=np.int64)
+    want[ok] = pd.to_datetime(pd.Series(text), format="%Y-%m-%d %H:%M:%S", errors="coerce").dt.as_unit("ns").to_numpy(
+        dtype=np.int64)  # NaT is int64 min, as _NAT
+    assert (got == _NAT).sum() > 1000 and (got != _NAT).sum() > 4000
+    np.testing.assert_array_equal(got, want)

@@ -126,6 +126,73 @@ def test_factorize_agrees_on_mixed_columns(cells: list) -> None:
     assert [(type(v), repr(v)) for v in fast.values] == [(type(v), repr(v)) for v in slow.values]
 
 
+def _reference_factorize(cells: list) -> tuple[list[int], list]:
+    """The factorize rule cell by cell: nulls -1; booleans apart from the numbers equal to them;
+    otherwise Python equality (1 == 1.0, 0.0 == -0.0); each unique is its first cell."""
+    seen: dict = {}
+    codes, values = [], []
+    for v in cells:
+        if v is None or (isinstance(v, float) and v != v):
+            codes.append(-1)
+            continue
+        key = (isinstance(v, (bool, np.bool_)), v)
+        if key not in seen:
+            seen[key] = len(values)
+            values.append(v)
+        codes.append(seen[key])
+    return codes, values
+
+
+def _assert_factorize_matches_reference(cells: list) -> None:
+    s = pd.Series(cells, dtype=object)
+    want_codes, want_values = _reference_factorize(cells)
+    for u in (_common.factorize(s), _slow_factorize(s)):
+        np.testing.assert_array_equal(u.codes, want_codes)
+        assert [(type(v), v) for v in u.values] == [(type(v), v) for v in want_values]
+        np.testing.assert_array_equal(u.counts, np.bincount([c for c in want_codes if c >= 0],
+                                                            minlength=len(want_values)))
+        np.testing.assert_array_equal(_common.kinds_of(u), _common.kinds(np.array(want_values, dtype=object)))
+        nums = np.array([float(v) if k == _common.K_NUM else np.nan
+                         for v, k in zip(want_values, _common.kinds(np.array(want_values, dtype=object)))])
+        np.testing.assert_array_equal(_common.numbers_of(u), nums)
+
+
+def _slow_factorize(s: pd.Series) -> _common.Uniques:
+    with _fast.disabled():
+        return _common.factorize(s)
+
+
+ADVERSARIAL = [0, 1, 0.0, -0.0, 1.0, True, False, np.bool_(True), 2**53, 2**53 + 1, float("inf"), float("-inf"),
+               float("nan"), None, "1", "1.0", " 1", "\u0661", "\uff11", "1\u00a0", "\t1\n", "", "x", np.float32(0.1),
+               0.1, np.int64(7), 7, 7.0, 12345678901234567890]
+
+
+@pytest.mark.parametrize("head", ["text", "amounts"])
+@pytest.mark.parametrize("tail", ["plain", "adversarial"])
+def test_near_unique_columns_factorize_like_the_general_path(head: str, tail: str) -> None:
+    # columns whose first cells are mostly distinct take the Arrow (text) or float64 (amounts) route
+    rng = np.random.default_rng(5)
+    n = 6000
+    if head == "text":
+        cells = [f"C{i:06d}" if i % 97 else None for i in rng.permutation(n)] + ["C000005", "c000005", "Ñ1"]
+    else:
+        cells = [round(float(x), 2) if i % 7 else f"${x:,.2f}" for i, x in enumerate(rng.uniform(0, 5000, n))]
+        cells += [12, 12.0, 0, -0.0, 0.0, None, float("nan"), "12", 1, 1.0]
+    if tail == "adversarial":
+        cells += ADVERSARIAL + cells[:50]
+    _assert_factorize_matches_reference(cells)
+
+
+def test_the_near_unique_routes_are_taken() -> None:
+    # guards the test above against comparing the general path with itself
+    ids = pd.Series([f"C{i:06d}" for i in range(5000)], dtype=object)
+    assert _common.factorize(ids).text is not None and _slow_factorize(ids).text is None
+    amounts = pd.Series([i * 1.01 for i in range(5000)] + ["$1.00"], dtype=object)
+    assert _common._factorize_split(amounts, amounts.to_numpy()) is not None
+    mixed = pd.Series([i * 1.01 for i in range(5000)] + [True], dtype=object)  # a boolean: the general path
+    assert _common._factorize_split(mixed, mixed.to_numpy()) is None
+
+
 def test_the_fast_path_is_taken() -> None:
     # guards the agreement tests above against comparing the slow path with itself
     values = np.array([" C000001 ", "c 2", "Ñandú"], dtype=object)
@@ -133,8 +200,6 @@ def test_the_fast_path_is_taken() -> None:
     assert part is not None and part[0].tolist() == [True, True, False]
     with _fast.disabled():
         assert _fast.ascii_part(values) is None
-    mixed = pd.Series([1.5, "a", 1.5, None], dtype=object)
-    assert _common._factorize_split(mixed) is not None
 
 
 def test_money_of_every_currency_and_annotation_agrees() -> None:

@@ -27,6 +27,8 @@ STATUSES: tuple[str, ...] = (CLEAN, FIXED, AMBIGUOUS, CODE, MISSING, INVALID)
 STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
 _OK = (CLEAN, FIXED, AMBIGUOUS)
 _OK_CODES = np.array([STATUSES.index(s) for s in _OK], dtype=np.int8)
+# status code -> has a value, by lookup (the last slot answers code -1, a missing status)
+_OK_TABLE = np.array([s in _OK for s in STATUSES] + [False], dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,11 @@ class ColumnParse:
             vc = self.status.value_counts()
             return {s: int(vc.get(s, 0)) for s in STATUSES}
         codes = self.status.array.codes
-        n = np.bincount(codes[codes >= 0], minlength=len(STATUSES))
+        n = np.bincount(codes.astype(np.intp) + 1, minlength=len(STATUSES) + 1)[1:]  # slot 0: code -1
         return {s: int(n[i]) for i, s in enumerate(STATUSES)}
 
     def ok(self) -> np.ndarray:
         """Boolean array: the cell has a value (CLEAN, FIXED or AMBIGUOUS)."""
         if self.status.dtype != STATUS_DTYPE:
             return self.status.isin(_OK).to_numpy(dtype=bool)
-        return np.isin(self.status.array.codes, _OK_CODES)
+        return _OK_TABLE[self.status.array.codes]

@@ -73,6 +73,10 @@ class Uniques:
     index:  the input index (outputs are aligned with it).
     name:   the input name.
     kind:   :func:`kinds` of ``values`` when known (see :func:`kinds_of`).
+    text:   ``values`` as an Arrow string array when all are text and factorizing built it (the
+            fast path of near-unique text columns: later passes need not touch the cells again).
+    numbers: float64 of each value that is a number (kind K_NUM; :func:`to_float`), NaN for the
+            others, when factorizing read them (see :func:`numbers_of`).
     """
 
     codes: np.ndarray
@@ -81,6 +85,8 @@ class Uniques:
     index: pd.Index
     name: object
     kind: np.ndarray | None = None  # :func:`kinds` of ``values`` when factorizing already knew it
+    text: pa.Array | None = None  # ``values`` as an Arrow string array, when factorizing made one
+    numbers: np.ndarray | None = None  # :func:`numbers_of` the values, when factorizing read them
 
 
 def as_series(s: object, *, arg: str = "s") -> pd.Series:
@@ -94,17 +100,15 @@ def as_series(s: object, *, arg: str = "s") -> pd.Series:
     raise ParameterError(f"{arg} must be a pandas Series (one column), got {type(s).__name__}")
 
 
-def _factorize_by_key(s: pd.Series, keys: pd.Series) -> Uniques:
-    """Factorize on ``keys`` (hashable, same NA pattern as ``s``); keep first raw value of each key."""
-    codes, _ = pd.factorize(keys, use_na_sentinel=True)
-    codes = np.asarray(codes, dtype=np.intp)
-    n_u = int(codes.max()) + 1 if codes.size else 0
-    raw = s.to_numpy(dtype=object, na_value=None)
+def _factorize_by_key(s: pd.Series, raw: np.ndarray, keys: np.ndarray, valid: np.ndarray) -> Uniques:
+    """Factorize ``raw`` (the cells of ``s``) on ``keys`` (hashable where ``valid``; other rows are
+    nulls); keep the first raw value of each key."""
+    codes = np.full(raw.size, -1, dtype=np.intp)
+    codes[valid] = pd.factorize(keys[valid], use_na_sentinel=True)[0]
     valid = codes >= 0
     pos = np.flatnonzero(valid)
-    _, first_in_valid = np.unique(codes[pos], return_index=True)  # codes are 0..n_u-1
-    values = raw[pos[first_in_valid]] if n_u else np.empty(0, dtype=object)
-    counts = np.bincount(codes[valid], minlength=n_u)
+    values = raw[pos[first_positions(codes[pos])]]  # pd.factorize numbers keys by first appearance
+    counts = np.bincount(codes[valid], minlength=values.size)
     return Uniques(codes, values, counts, s.index, s.name)
 
 
@@ -121,53 +125,87 @@ def factorize(s: pd.Series) -> Uniques:
 
     Booleans are kept apart from the numbers that compare equal to them (``True``
     vs ``1``); unhashable cells (lists, dicts from parquet) are keyed by their repr.
+    The kinds of the distinct values come along (:func:`kinds_of`).
     """
-    if _fast.enabled() and s.dtype == object and len(s):
-        split = _factorize_split(s)
-        if split is not None:
-            return split
     if isinstance(s.dtype, pd.StringDtype):  # text and missing values only
         codes, uniq = pd.factorize(s, use_na_sentinel=True)
         codes = np.asarray(codes, dtype=np.intp)
         values = np.asarray(uniq, dtype=object)
         counts = np.bincount(codes[codes >= 0], minlength=values.size)
         return Uniques(codes, values, counts, s.index, s.name, np.full(values.size, K_STR, dtype=np.int8))
+    raw = s.to_numpy(dtype=object) if s.dtype == object else None
+    if raw is not None and _fast.enabled() and len(raw) > _SAMPLE and _near_unique(raw[:_SAMPLE]):
+        # most cells distinct (ids, amounts): hashing them as scattered Python objects costs more
+        # than reading each once into Arrow or float64 and hashing those
+        head = raw[:_SAMPLE]
+        if pd.api.types.infer_dtype(head, skipna=True) == "string":
+            u = _factorize_text(s, raw)
+        else:  # amounts: floats are the costly objects (ints and texts repeat, floats are new each)
+            u = _factorize_split(s, raw) if sum(type(v) is float for v in head) > head.size // 2 else None
+        if u is not None:
+            return u
     try:
-        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        # one hash pass over the cells as they are (cheaper than typing every cell first); the
+        # types are looked at on the distinct values only
+        codes, uniq = pd.factorize(raw if raw is not None else s, use_na_sentinel=True)
     except TypeError:  # unhashable cells
-        keys = s.map(_hashable_key)
-        keys[s.isna().to_numpy()] = None
-        return _factorize_by_key(s, keys)
+        keys = s.map(_hashable_key).to_numpy(dtype=object)
+        return _factorize_by_key(s, s.to_numpy(dtype=object), keys, ~s.isna().to_numpy())
     codes = np.asarray(codes, dtype=np.intp)
     values = np.asarray(uniq, dtype=object)
-    if s.dtype == object and values.size and _zero_one_like(values):
-        # True == 1 == 1.0 hash alike: split them only if a 0/1-like unique is present
-        is_bool = kinds(s.to_numpy(dtype=object)) == K_BOOL
-        if is_bool.any():
-            keys = pd.Series(np.where(codes >= 0, codes * 2 + is_bool, -1), index=s.index)
-            keys = keys.where(codes >= 0)
-            return _factorize_by_key(s, keys)
+    kind, plain = _kinds(values)
+    numbers = _numbers(values, kind, plain)
+    if raw is not None and values.size:
+        zero_one = _zero_one_like(values, kind, plain, numbers)
+        if zero_one.any():
+            # True == 1 == 1.0 hash alike. A boolean cell hides behind a 0/1-like value (or an odd
+            # non-text object): only the rows of those values are typed
+            hiding = zero_one | ((kind != K_STR) & ~plain)
+            rows = np.flatnonzero(hiding[codes] & (codes >= 0))
+            is_bool = np.zeros(raw.size, dtype=bool)
+            cells = raw if rows.size == raw.size else raw[rows]  # a 0/1 flag column: every row
+            is_bool[rows] = np.fromiter(map(_BOOL_TYPES.__contains__, map(type, cells)), dtype=bool, count=rows.size)
+            if is_bool.any():
+                return _factorize_by_key(s, raw, codes.astype(np.int64) * 2 + is_bool, codes >= 0)
     counts = np.bincount(codes[codes >= 0], minlength=values.size)
-    return Uniques(codes, values, counts, s.index, s.name)
+    return Uniques(codes, values, counts, s.index, s.name, kind, numbers=numbers)
 
 
-#: Number types whose float64 equals 0 or 1 exactly when the number does.
-_PLAIN_NUMBERS = frozenset({int, float, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
-                            np.uint64, np.float16, np.float32, np.float64})
+_SAMPLE = 2048
 
 
-def _factorize_split(s: pd.Series) -> Uniques | None:
-    """:func:`factorize` of a column of text, plain numbers and None, with the numbers hashed as
-    float64 (much faster than Python objects; 1 and 1.0, 0.0 and -0.0 meet as they do as objects).
-    Codes follow first appearance and each unique is its first raw value, as ``pd.factorize``
-    gives them. None when other cells (booleans, dates, huge ints, ...) need the general path."""
-    raw = s.to_numpy(dtype=object)
-    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty", "boolean"):
-        return None  # nothing to split (a quick C-level look before typing every cell)
+def _near_unique(head: np.ndarray) -> bool:
+    """Most of the column's first cells are distinct."""
+    return pd.unique(head).size > head.size // 2
+
+
+def _factorize_text(s: pd.Series, raw: np.ndarray) -> Uniques | None:
+    """:func:`factorize` of a column of text and None through one Arrow string array (None when
+    a cell is anything else). The cells are read once: hashing them as Python objects scattered
+    in memory costs more than copying their bytes. The distinct texts come back as new ``str``
+    objects side by side in memory (equal to the first raw value; a ``str`` subclass cell comes
+    back as ``str``), so the parsers' passes over them are quick, and the Arrow array comes along."""
+    try:
+        arr = pa.array(raw, pa.string(), from_pandas=False)
+    except (pa.ArrowException, UnicodeError):  # a non-text cell, a lone surrogate
+        return None
+    enc = arr.dictionary_encode()  # indices numbered by first appearance, as pd.factorize
+    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.intp)
+    values = _fast.to_objects(enc.dictionary)
+    counts = np.bincount(codes[codes >= 0], minlength=values.size)
+    return Uniques(codes, values, counts, s.index, s.name, np.full(values.size, K_STR, dtype=np.int8),
+                   enc.dictionary)
+
+
+def _factorize_split(s: pd.Series, raw: np.ndarray) -> Uniques | None:
+    """:func:`factorize` of a column of text, plain numbers and None, the numbers hashed as float64
+    (1 and 1.0, 0.0 and -0.0 meet as they do as objects) and the texts apart. Codes follow first
+    appearance and each unique is its first raw value, as ``pd.factorize`` gives them. None when
+    other cells (booleans, dates, huge ints, ...) need the general path."""
     tcodes, types = pd.factorize(np.fromiter(map(type, raw), dtype=object, count=raw.size))
     text_t = np.array([issubclass(t, str) for t in types])
     num_t = np.array([t in _PLAIN_NUMBERS for t in types])
-    if not num_t.any() or not (text_t | num_t | np.array([t is type(None) for t in types])).all():
+    if not (text_t | num_t | np.array([t is type(None) for t in types])).all():
         return None
     num_rows, text_rows = np.flatnonzero(num_t[tcodes]), np.flatnonzero(text_t[tcodes])
     f = to_float(raw[num_rows])
@@ -190,7 +228,16 @@ def _factorize_split(s: pd.Series) -> Uniques | None:
     codes[text_rows] = rank[tfirst][tcodes2]
     counts = np.bincount(codes[codes >= 0], minlength=heads.size)
     kind = np.where(text_t[tcodes[heads]], K_STR, K_NUM).astype(np.int8)
-    return Uniques(codes, raw[heads], counts, s.index, s.name, kind)
+    numbers = np.full(heads.size, np.nan)
+    numbers[rank[nfirst]] = f[valid][first_positions(ncodes)]
+    return Uniques(codes, raw[heads], counts, s.index, s.name, kind, numbers=numbers)
+
+
+_MAX_EXACT_INT = 2.0**53
+_BOOL_TYPES = frozenset({bool, np.bool_})  # neither can be subclassed: the exact type tells
+#: Number types whose float64 equals 0 or 1 exactly when the number does.
+_PLAIN_NUMBERS = frozenset({int, float, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                            np.uint64, np.float16, np.float32, np.float64})
 
 
 def first_positions(codes: np.ndarray) -> np.ndarray:
@@ -201,24 +248,35 @@ def first_positions(codes: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1))
 
 
-_MAX_EXACT_INT = 2.0**53
+def _zero_one_like(values: np.ndarray, kind: np.ndarray, plain: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """Which values are booleans or non-complex numbers equal to 0 or 1 (``kind``, ``plain``: from
+    :func:`_kinds`; ``numbers``: from :func:`_numbers`)."""
+    out = kind == K_BOOL
+    out[plain] = (numbers[plain] == 0) | (numbers[plain] == 1)
+    other = np.flatnonzero(~plain & (kind != K_STR) & ~out)
+    out[other] = [  # other number types (Fraction, Decimal, ...): compared as they are, few
+        isinstance(v, _num.Number) and not isinstance(v, complex) and _equals_zero_or_one(v) for v in values[other]
+    ]
+    return out
 
 
-def _zero_one_like(values: np.ndarray) -> bool:
-    """Any boolean, or any non-complex number equal to 0 or 1, among ``values``."""
-    kind = kinds(values)
-    if (kind == K_BOOL).any():
-        return True
-    plain = np.zeros(values.size, dtype=bool)
-    num = np.flatnonzero(kind == K_NUM)
-    plain[num] = [t in _PLAIN_NUMBERS for t in map(type, values[num])]
-    f = to_float(values[plain])
-    if ((f == 0) | (f == 1)).any():
-        return True
-    return any(  # other number types (Fraction, Decimal, ...): compared as they are, few
-        isinstance(v, _num.Number) and not isinstance(v, complex) and _equals_zero_or_one(v)
-        for v in values[~plain & (kind != K_STR)]
-    )
+def _numbers(values: np.ndarray, kind: np.ndarray, plain: np.ndarray) -> np.ndarray:
+    """:func:`to_float` of the values that are numbers (kind K_NUM), NaN for the others."""
+    out = np.full(values.size, np.nan)
+    out[plain] = to_float(values[plain])
+    odd = np.flatnonzero((kind == K_NUM) & ~plain)  # Decimal, Fraction, ...: few
+    out[odd] = to_float(values[odd])
+    return out
+
+
+def numbers_of(u: Uniques) -> np.ndarray:
+    """float64 of each unique value that is a number (kind K_NUM), NaN for the others."""
+    if u.numbers is not None:
+        return u.numbers
+    kind = kinds_of(u)
+    out = np.full(u.values.size, np.nan)
+    out[kind == K_NUM] = to_float(u.values[kind == K_NUM])
+    return out
 
 
 def _equals_zero_or_one(v: object) -> bool:
@@ -245,11 +303,18 @@ def kinds(values: np.ndarray) -> np.ndarray:
 
     A kind depends on the type alone, so it is decided once per distinct type.
     """
-    if values.size == 0:
-        return np.zeros(0, dtype=np.int8)
+    return _kinds(values)[0]
+
+
+def _kinds(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`kinds` of ``values`` and which of them are numbers of a :data:`_PLAIN_NUMBERS` type."""
+    if values.size == 0 or pd.api.types.infer_dtype(values, skipna=False) == "string":  # a C-level look
+        return np.full(values.size, K_STR, dtype=np.int8), np.zeros(values.size, dtype=bool)
     # fromiter: np.array(list of types) would inspect every type object as a possible sequence
     codes, distinct = pd.factorize(np.fromiter(map(type, values), dtype=object, count=values.size))
-    return np.array([_kind_of(t) for t in distinct], dtype=np.int8)[codes]
+    kind = np.array([_kind_of(t) for t in distinct], dtype=np.int8)[codes]
+    plain = np.array([t in _PLAIN_NUMBERS for t in distinct], dtype=bool)[codes]
+    return kind, plain
 
 
 def kinds_of(u: Uniques) -> np.ndarray:
@@ -357,7 +422,11 @@ def count_by(keys: np.ndarray, counts: np.ndarray, mask: np.ndarray | None = Non
         keys, counts = keys[mask], counts[mask]
     if keys.size == 0:
         return {}
-    codes, uniq = pd.factorize(np.array([str(k) for k in keys], dtype=object))
+    if pd.api.types.infer_dtype(keys, skipna=False) == "string":  # texts already: their str() is themselves
+        codes, uniq = pd.factorize(keys)
+        uniq = np.asarray(uniq, dtype=object)
+    else:
+        codes, uniq = pd.factorize(np.array([str(k) for k in keys], dtype=object))
     sums = np.bincount(codes, weights=counts, minlength=len(uniq)).astype(np.int64)
     order = np.argsort(-sums, kind="stable")
     return {str(uniq[i]): int(sums[i]) for i in order}

@@ -120,6 +120,30 @@ def _replace_rows(arr: pa.Array, rows: np.ndarray, fn: Callable[[pa.Array], pa.A
     return pc.replace_with_mask(arr, mask, fn(arr.filter(mask)))
 
 
+def with_bytes(values: np.ndarray, table: np.ndarray) -> np.ndarray | None:
+    """Which texts (object array of ``str``) hold a byte of ``table`` (see :func:`byte_table`), or
+    None when the fast path is off or a cell is not text."""
+    if not _ENABLED:
+        return None
+    arr = _text_array(values) if values.size else None
+    return None if arr is None else _rows_with(arr, table)
+
+
+def only_bytes(arr: pa.Array, table: np.ndarray) -> np.ndarray:
+    """Which texts are non-empty and made only of the bytes in ``table`` (see :func:`byte_table`)."""
+    arr = _contiguous(arr)
+    offsets, _ = _buffers(arr)
+    return ~_rows_with(arr, ~table) & (np.diff(offsets) > 0)
+
+
+def byte_table(chars: str, *, non_ascii: bool = False) -> np.ndarray:
+    """A 256-entry lookup of the ASCII ``chars`` (and every byte of a non-ASCII character when
+    ``non_ascii``), for :func:`only_bytes` and :func:`with_bytes`."""
+    table = _byte_table(chars)
+    table[0x80:] = non_ascii
+    return table
+
+
 def _byte_table(chars: str) -> np.ndarray:
     table = np.zeros(256, dtype=bool)
     table[[ord(ch) for ch in chars]] = True

@@ -256,7 +256,7 @@ def scan_column(
     values = np.full(n, np.nan)
     status = np.full(n, c.S_INVALID, dtype=np.int8)
     is_num = kind == c.K_NUM
-    f = c.to_float(u.values[is_num])
+    f = c.numbers_of(u)[is_num]
     values[is_num] = np.where(np.isfinite(f), f, np.nan)
     status[is_num] = np.where(np.isfinite(f), c.S_CLEAN, np.where(np.isnan(f), c.S_MISSING, c.S_INVALID))
     is_str = kind == c.K_STR

@@ -138,20 +138,29 @@ _YEAR_LO, _YEAR_HI = 1678, 2261
 _NAT = np.iinfo(np.int64).min
 
 
-def _extract(sub: pd.Series, pattern: str) -> pd.DataFrame:
-    """``sub.str.extract(pattern)``, once per distinct shape of the texts when the pattern allows it."""
-    groups = _fast.extract(sub.to_numpy(dtype=object), _COMPILED[pattern])
+def _extract(values: np.ndarray, pattern: str) -> dict[str, np.ndarray]:
+    """``str.extract(pattern)`` of the texts: {group: object array, None where absent}, the groups
+    in the pattern's order; once per distinct shape of the texts when the pattern allows it."""
+    groups = _fast.extract(values, _COMPILED[pattern])
     if groups is None:
-        return sub.str.extract(pattern)
-    return pd.DataFrame(groups, index=sub.index, dtype=object)
+        m = c.text_series(values).str.extract(pattern)
+        groups = {g: np.where(pd.isna(col), None, col) for g, col in ((g, m[g].to_numpy(dtype=object)) for g in m)}
+    order = _COMPILED[pattern].groupindex
+    return {g: groups[g] for g in sorted(groups, key=order.__getitem__)}
 
 
-def _num(col: pd.Series) -> np.ndarray:
-    """Digit groups (``[0-9]`` text or missing) to float64, NaN where missing."""
+def _num(col: np.ndarray) -> np.ndarray:
+    """Digit groups (``[0-9]`` text or None) to float64, NaN where missing."""
     if _fast.enabled():  # the groups hold ASCII digits (and a "." in a serial): Arrow parses them alike
-        return pa.array(col.to_numpy(dtype=object), pa.string(), from_pandas=True).cast(pa.float64()).to_numpy(
-            zero_copy_only=False)
-    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        return pa.array(col, pa.string(), from_pandas=True).cast(pa.float64()).to_numpy(zero_copy_only=False)
+    return pd.to_numeric(pd.Series(col, dtype=object), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _month(m: dict[str, np.ndarray]) -> np.ndarray:
+    """The month number of a match: its name (group ``mon``) or its digits (group ``m``)."""
+    if "mon" in m:
+        return pd.Series(m["mon"], dtype=object).map(MONTHS).to_numpy(dtype=np.float64, na_value=np.nan)
+    return _num(m["m"])
 
 
 def _assemble(y: np.ndarray, m: np.ndarray, d: np.ndarray, hh: np.ndarray, mm: np.ndarray, ss: np.ndarray) -> np.ndarray:
@@ -166,28 +175,36 @@ def _assemble(y: np.ndarray, m: np.ndarray, d: np.ndarray, hh: np.ndarray, mm: n
     )
     if not ok.any():
         return out
-    part = [np.char.zfill(a[ok].astype(np.int64).astype(str), w) for a, w in ((y, 4), (m, 2), (d, 2), (hh, 2), (mm, 2), (ss, 2))]
-    sep = ("-", "-", " ", ":", ":")
-    text = part[0]
-    for s, p in zip(sep, part[1:]):
-        text = np.char.add(np.char.add(text, s), p)
-    parsed = pd.to_datetime(text, format="%Y-%m-%d %H:%M:%S", errors="coerce")
-    out[ok] = np.asarray(parsed.as_unit("ns").asi8)
+    # calendar arithmetic in numpy: the month as datetime64[M], then the day within it (a day past
+    # the month's end - "2022-02-30" - is no date)
+    y, m, d, hh, mm, ss = (a[ok].astype(np.int64) for a in (y, m, d, hh, mm, ss))
+    month = ((y - 1970) * 12 + (m - 1)).astype("datetime64[M]")
+    first = month.astype("datetime64[D]")
+    in_month = d <= ((month + 1).astype("datetime64[D]") - first).astype(np.int64)
+    day_ns = (first.astype(np.int64) + (d - 1)) * _NS_PER_DAY
+    clock_ns = ((hh * 60 + mm) * 60 + ss) * 10**9
+    out[ok] = np.where(in_month, day_ns + clock_ns, _NAT)
     return out
 
 
-def _clock(m: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Hours (am/pm applied), minutes, seconds, and a validity mask from a match frame."""
+def _clock(m: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Hours (am/pm applied), minutes, seconds, and a validity mask from a match (see :func:`_extract`)."""
     hh, mm, ss = _num(m["H"]), _num(m["M"]), _num(m["S"])
-    ampm = m["ampm"].fillna("").str.replace(r"[.\s]", "", regex=True).to_numpy(dtype=object)
+    said = m["ampm"]
+    has = pd.notna(said)
+    ampm = np.full(said.size, "", dtype=object)
+    if has.any():  # few texts say am/pm
+        ampm[has] = c.text_series(said[has]).str.replace(r"[.\s]", "", regex=True).to_numpy(dtype=object)
     pm, am = ampm == "pm", ampm == "am"
     ok = ~((pm | am) & ((hh > 12) | (hh < 1)))
     hh = np.where(pm & (hh < 12), hh + 12, np.where(am & (hh == 12), 0, hh))
     return hh, mm, ss, ok
 
 
-def _year(y: np.ndarray, raw: pd.Series) -> np.ndarray:
-    short = raw.str.len().to_numpy(dtype=np.float64, na_value=np.nan) == 2
+def _year(y: np.ndarray, text: np.ndarray) -> np.ndarray:
+    has = pd.notna(text)
+    short = np.zeros(text.size, dtype=bool)
+    short[has] = np.fromiter(map(len, text[has]), dtype=np.int64, count=int(has.sum())) == 2
     return np.where(short, np.where(y <= 69, 2000 + y, 1900 + y), y)
 
 
@@ -258,7 +275,7 @@ def parse_date(s: pd.Series, *, dayfirst: bool | None = None, as_of: object = No
     fmt[is_date] = "datetime"
 
     is_num = kind == c.K_NUM
-    f = c.to_float(u.values[is_num])
+    f = c.numbers_of(u)[is_num]
     serial = _excel(f)
     ymd = np.where(np.isfinite(f) & (f == np.floor(f)) & (f >= 17000101) & (f <= 22991231), f, np.nan)
     no_time = np.full(ymd.size, np.nan)
@@ -272,6 +289,7 @@ def parse_date(s: pd.Series, *, dayfirst: bool | None = None, as_of: object = No
     str_idx = np.flatnonzero(is_str)
     t = c.token_key(c.text_series(u.values[is_str]))
     missing = t.isin(c.MISSING_TOKENS).to_numpy(dtype=bool)  # t is already a token key
+    texts = t.to_numpy(dtype=object)
     t_ns = np.full(t.size, _NAT, dtype=np.int64)
     t_st = np.where(missing, c.S_MISSING, c.S_INVALID).astype(np.int8)
     t_fmt = np.full(t.size, None, dtype=object)
@@ -281,23 +299,22 @@ def parse_date(s: pd.Series, *, dayfirst: bool | None = None, as_of: object = No
     for group, pattern in _PATTERNS.items():  # a handful of pattern groups, each vectorized
         if not todo.any():
             break
-        sub = t[todo]
-        m = _extract(sub, pattern)
-        hit = m.iloc[:, 0].notna().to_numpy() if m.shape[1] else np.zeros(len(sub), dtype=bool)
+        groups = _extract(texts[todo], pattern)
+        hit = next(iter(groups.values())) != None  # noqa: E711 - the first group: a match
         if not hit.any():
             continue
-        m = m[hit]
+        m = {g: v[hit] for g, v in groups.items()}
         pos = np.flatnonzero(todo)[hit]
-        st = np.full(hit.sum(), c.S_FIXED, dtype=np.int8)
+        n_hit = pos.size
+        st = np.full(n_hit, c.S_FIXED, dtype=np.int8)
         if group == "excel_serial":
             val = _excel(_num(m["serial"]))
         elif group == "compact":
-            none = np.full(len(m), np.nan)
+            none = np.full(n_hit, np.nan)
             val = _assemble(_num(m["y"]), _num(m["m"]), _num(m["d"]), none, none, none)
         elif group.startswith("month_year"):
-            none = np.full(len(m), np.nan)
-            month = m["mon"].map(MONTHS).to_numpy(dtype=np.float64, na_value=np.nan) if "mon" in m else _num(m["m"])
-            val = _assemble(_num(m["y4"]), month, np.ones(len(m)), none, none, none)  # the first of the month
+            none = np.full(n_hit, np.nan)
+            val = _assemble(_num(m["y4"]), _month(m), np.ones(n_hit), none, none, none)  # the first of the month
         else:
             hh, mm, ss, clock_ok = _clock(m)
             y = _year(_num(m["y"]), m["y"])
@@ -314,8 +331,7 @@ def parse_date(s: pd.Series, *, dayfirst: bool | None = None, as_of: object = No
                 if dayfirst is None:
                     st[(a <= 12) & (b <= 12) & (a != b)] = c.S_AMBIGUOUS
             else:
-                month = m["mon"].map(MONTHS).to_numpy(dtype=np.float64, na_value=np.nan) if "mon" in m else _num(m["m"])
-                day = _num(m["d"])
+                month, day = _month(m), _num(m["d"])
             val = _assemble(y, month, day, hh, mm, ss)
             val[~clock_ok] = _NAT
         good = val != _NAT

@@ -88,6 +88,9 @@ _ANNOTATED = re.compile(
     rf"(?P<asuf>(?:\s*(?:\((?:{_SUFFIX_NOTE})\)|{_SUFFIX_NOTE}))+)?$"
 )
 _MAX_ANNOTATED = 80
+# every annotation has a letter (non-ASCII ones too: "K" matches the Kelvin sign without case) or
+# one of these marks (dashes and daggers are non-ASCII)
+_ANNOTATION_BYTES = _fast.byte_table("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz*~+-", non_ascii=True)
 _NET = re.compile(r"(?i)\bH\.?T|hors|\+|plus|m[aá]s|ex|sin\b|s/|zzgl|w/o|net|neto")
 _GROSS = re.compile(r"(?i)T\.?T\.?C|TVAC|toutes|incl|inc\b|inkl|inclu|con\b|c/|w/(?!o)|gross|brut")
 
@@ -97,14 +100,23 @@ def _strip_annotations(t: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
     Only texts of at most :data:`_MAX_ANNOTATED` characters are looked at: an amount with its
     annotations is short, and the pattern's lazy parts would take quadratic time on a long text."""
-    values = t.to_numpy(dtype=object)
+    values = t.to_numpy(dtype=object)  # cleaned texts: all str
     labels = np.full(values.size, None, dtype=object)
-    short = np.flatnonzero(t.str.len().to_numpy(dtype=np.float64, na_value=np.inf) <= _MAX_ANNOTATED)
+    short = np.flatnonzero(np.fromiter(map(len, values), dtype=np.int64, count=values.size) <= _MAX_ANNOTATED)
     if not short.size:
         return t, labels
+    maybe = _fast.with_bytes(values[short], _ANNOTATION_BYTES)
+    if maybe is not None:  # texts without a letter or mark hold no annotation ("$1,340.83")
+        short = short[maybe]
+        if not short.size:
+            return t, labels
     part = values[short]
-    groups = _fast.extract(part, _ANNOTATED)
-    if groups is None:
+    shapes = _fast.match_shapes(part, _ANNOTATED)
+    if shapes is not None:
+        if not any((shapes.span[g][:, 0] >= 0).any() for g in ("apre", "dash", "asuf")):
+            return t, labels  # no annotation in any shape: the usual column
+        groups = {g: shapes.objects(g) for g in _ANNOTATED.groupindex}
+    else:
         m = c.text_series(part).str.extract(_ANNOTATED)
         groups = {g: np.where(pd.isna(col), None, col) for g, col in ((g, m[g].to_numpy(dtype=object)) for g in m)}
     found = {g: pd.Series(groups[g], dtype=object) for g in ("apre", "dash", "asuf")}
@@ -195,11 +207,16 @@ def parse_money(s: pd.Series) -> ColumnParse:
     >>> r.values.tolist()[:3], r.values.tolist()[4:], r.notes["mixed_currencies"]
     ([2464.06, 1234.56, 12.5], [1234.5, 12.5], True)
     """
-    sc = nm.scan_column(s, _PATTERN, prepare=_strip_annotations,
-                        accept=lambda nt: _currencies(nt) != None)  # noqa: E711 - elementwise
+    found: dict[str, np.ndarray] = {}
+
+    def accept(nt: nm.NumText) -> np.ndarray:
+        found["currency"] = _currencies(nt)  # the scan keeps each text's prefix and suffix: named once
+        return found["currency"] != None  # noqa: E711 - elementwise
+
+    sc = nm.scan_column(s, _PATTERN, prepare=_strip_annotations, accept=accept)
     u, values, status, is_str, nt, decimal = sc.u, sc.values, sc.status, sc.is_str, sc.nt, sc.decimal
     v, ambiguous, missing, labels = sc.number, sc.ambiguous, sc.missing, sc.prepared
-    cur_name = _currencies(nt)  # looked up again: lookup() caches every token
+    cur_name = found["currency"]
     # a currency counted in whole units groups thousands: "¥1,234" is 1234 and "Rp 12.500" 12500
     whole = ambiguous & _whole_units(cur_name)
     v = np.where(whole, np.where(np.abs(nt.value_dot) > np.abs(nt.value_com), nt.value_dot, nt.value_com), v)

@@ -164,7 +164,7 @@ def parse_bool(s: pd.Series) -> ColumnParse:
     status[is_bool] = c.S_CLEAN
 
     is_num = kind == c.K_NUM
-    f = c.to_float(u.values[is_num])
+    f = c.numbers_of(u)[is_num]
     zero_one = (f == 0) | (f == 1)
     truth[is_num] = f == 1
     known[is_num] = zero_one

@@ -247,12 +247,16 @@ def clean_customers(
     export_day = as_of_day(as_of if as_of is not None else pd.Timestamp.today())
     parsers = _column_parsers(vocab, as_of=export_day)
     ids = parsers["customer_id"](df["customer_id"])
+    # ids as Arrow text from here on (the clean table's dtype): the checks and the merge below
+    # hash and test them in Arrow instead of going through 100k Python strings again
+    id_text = ids.values.astype(str)
     # repeated headers and total rows are not data: quarantined before any cell is parsed
-    held = _header_and_total_rows(df, ids.values.to_numpy(dtype=object), mapping)
+    held = _header_and_total_rows(df, id_text, mapping)
     held_rows = df.loc[held.notna()]
     if len(held_rows):
         df = df.loc[held.isna()]
         ids = parsers["customer_id"](df["customer_id"])
+        id_text = ids.values.astype(str)
     parsed: dict[str, ColumnParse] = {"customer_id": ids, **{c: parsers[c](df[c]) for c in parsers
                                                               if c in df.columns and c != "customer_id"}}
     known = set(parsers) | {"avg_ticket", "never_purchased", "signup_date", "total_spent", "promo_channel", "promo_level"}
@@ -267,7 +271,7 @@ def clean_customers(
         p = parsed.get(col)
         return None if p is None else p.values.where(p.ok())
 
-    out["customer_id"] = parsed["customer_id"].values
+    out["customer_id"] = id_text
     for clean_col, dirty_col in TWINS:
         merged, info = _merge_twin(parsed.get(clean_col), parsed.get(dirty_col))
         if info is not None:
@@ -347,29 +351,42 @@ def clean_customers(
     return CleanResult(customers=customers, quarantine=quarantine, report=report)
 
 
-def _label_keys(texts: np.ndarray) -> np.ndarray:
-    """Texts (str or None) upper-case without spaces or punctuation ("Grand total:" -> "GRANDTOTAL")."""
-    text = pa.array(texts, pa.string(), from_pandas=True)
-    return pc.replace_substring_regex(pc.utf8_upper(text), r"[^\p{L}\p{N}]+", "").to_numpy(zero_copy_only=False)
+def _label_keys(texts: np.ndarray | pd.Series) -> pa.Array:
+    """Texts (str or None; or a str Series) upper-case without spaces or punctuation ("Grand total:" ->
+    "GRANDTOTAL")."""
+    arr = pa.array(texts, pa.string(), from_pandas=True) if isinstance(texts, np.ndarray) else pa.array(texts)
+    upper = pc.utf8_upper(arr.cast(pa.string()) if arr.type != pa.string() else arr)
+    # ASCII letters and digits only (most ids): nothing to remove; the others through the regex
+    plain = pc.fill_null(pc.and_(pc.string_is_ascii(upper), pc.ascii_is_alnum(upper)), True)
+    strip = pc.invert(plain)
+    if not pc.any(strip).as_py():
+        return upper
+    return pc.replace_with_mask(upper, strip, pc.replace_substring_regex(upper.filter(strip), r"[^\p{L}\p{N}]+", ""))
 
 
-def _header_and_total_rows(df: pd.DataFrame, ids: np.ndarray, mapping: ColumnMapping) -> pd.Series:
+def _is_label(keys: pa.Array, labels: object) -> np.ndarray:
+    """Which keys (from :func:`_label_keys`) are one of ``labels``."""
+    return pc.fill_null(pc.is_in(keys, value_set=pa.array(sorted(labels), pa.string())), False).to_numpy(
+        zero_copy_only=False)
+
+
+def _header_and_total_rows(df: pd.DataFrame, ids: pd.Series, mapping: ColumnMapping) -> pd.Series:
     """The quarantine reason of rows that are not customers (else NA): a repeated header (the id
     cell is a name of the id column) or a total row (a :data:`TOTAL_LABELS` label in the id cell,
     or in the first column when the row has no id). ``ids`` are the canonical ids of ``df``."""
-    reason = pd.Series(None, index=df.index, dtype=object)
+    reason = np.full(len(df), None, dtype=object)
     names = [normalize_name(a) for a in ("customer_id", *mapping.aliases.get("customer_id", ()))]
-    header_keys = _label_keys(np.array(names, dtype=object))
+    header_keys = _label_keys(np.array(names, dtype=object)).to_pylist()
     keys = _label_keys(ids)
-    reason[np.isin(keys, list(TOTAL_LABELS))] = TOTAL_ROW
-    reason[np.isin(keys, header_keys)] = REPEATED_HEADER
+    reason[_is_label(keys, TOTAL_LABELS)] = TOTAL_ROW
+    reason[_is_label(keys, header_keys)] = REPEATED_HEADER
     first = df.columns[0]
-    no_id = pd.isna(ids)
+    no_id = keys.is_null().to_numpy(zero_copy_only=False)
     if first != "customer_id" and no_id.any():
         cells = df[first].to_numpy(dtype=object)[no_id]  # the rows without an id: few
         first_keys = _label_keys(np.array([v if isinstance(v, str) else None for v in cells], dtype=object))
-        reason.iloc[np.flatnonzero(no_id)[np.isin(first_keys, list(TOTAL_LABELS))]] = TOTAL_ROW
-    return reason
+        reason[np.flatnonzero(no_id)[_is_label(first_keys, TOTAL_LABELS)]] = TOTAL_ROW
+    return pd.Series(reason, index=df.index, dtype=object)
 
 
 def _summing_rows(table: pd.DataFrame, candidates: np.ndarray, held_totals: pd.Index) -> np.ndarray:
@@ -439,7 +456,7 @@ def _merge_duplicates(kept: pd.DataFrame) -> tuple[pd.DataFrame, int, int, int]:
 
     The merged row of an id takes the place of its first row; the other rows of the id go.
     """
-    codes = pd.factorize(kept["customer_id"])[0]
+    codes = _id_codes(kept["customer_id"])
     later = np.ones(codes.size, dtype=bool)
     later[first_positions(codes)] = False
     if not later.any():
@@ -463,7 +480,7 @@ def _merge_duplicates(kept: pd.DataFrame) -> tuple[pd.DataFrame, int, int, int]:
     # column); the merged values are written over the first copy of each id
     keep = np.flatnonzero(~later)
     first = np.flatnonzero(dup_mask[~later])
-    merged = merged.reindex(kept["customer_id"].to_numpy()[keep[first]])
+    merged = merged.reindex(kept["customer_id"].take(keep[first]).to_numpy())
     out = {}
     for c in kept.columns:
         col = kept[c]
@@ -471,7 +488,10 @@ def _merge_duplicates(kept: pd.DataFrame) -> tuple[pd.DataFrame, int, int, int]:
             out[c] = col.take(keep).reset_index(drop=True)
             continue
         new = merged[c]
-        if col.dtype == new.dtype:
+        if c == "never_purchased":  # True where a copy says so (False was masked as a placeholder)
+            values = col.to_numpy(dtype=bool)[keep]
+            values[first] = pd.array(new.to_numpy(dtype=object), dtype="boolean").fillna(False).to_numpy(dtype=bool)
+        elif col.dtype == new.dtype:
             values = col.array.take(keep)
             values[first] = new.array
         else:  # placeholders masked, NA from groupby.first: _finalize_dtypes types the column again
@@ -480,6 +500,15 @@ def _merge_duplicates(kept: pd.DataFrame) -> tuple[pd.DataFrame, int, int, int]:
         out[c] = pd.Series(values, dtype=values.dtype)  # object stays object (no inference of str)
     n_ids = int(merged.shape[0])
     return pd.DataFrame(out, columns=kept.columns, copy=False), int(later.sum()), n_ids, conflicts
+
+
+def _id_codes(ids: pd.Series) -> np.ndarray:
+    """``pd.factorize(ids)[0]`` of the Arrow-text ids, through one contiguous Arrow string array
+    (pandas' route, a chunked array, can cost 20x more on its first call in a process)."""
+    if not isinstance(ids.dtype, pd.StringDtype) or ids.dtype.storage != "pyarrow":
+        return pd.factorize(ids)[0]
+    enc = pa.array(ids).dictionary_encode()  # first appearance order, as pd.factorize
+    return pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.intp)
 
 
 def _conflicting_ids(dups: pd.DataFrame, value_cols: list[str]) -> int:

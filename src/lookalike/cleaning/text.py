@@ -37,10 +37,12 @@ import difflib
 import re
 from decimal import Decimal
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from lookalike.cleaning import _common as c
@@ -86,10 +88,18 @@ def _lookup(vocabulary: Mapping[str, Sequence[str]]) -> dict[str, str]:
     """Key -> canonical, rejecting vocabularies where one key means two values."""
     if not isinstance(vocabulary, Mapping) or not vocabulary:
         raise ParameterError(f"vocabulary must be a non-empty mapping {{canonical: [aliases]}}, got {type(vocabulary).__name__}")
-    canon, aliases = [], []
     for name, al in vocabulary.items():
         if not isinstance(name, str) or isinstance(al, str) or not isinstance(al, Sequence) or not all(isinstance(a, str) for a in al):
             raise ParameterError(f"vocabulary entry {name!r} must map a string to a list of strings, got {al!r}")
+    # the same vocabulary comes with every clean: its keys are worked out once (a copy is returned)
+    return dict(_lookup_of(tuple((name, tuple(al)) for name, al in vocabulary.items()), _fast.enabled()))
+
+
+@lru_cache(maxsize=32)
+def _lookup_of(entries: tuple[tuple[str, tuple[str, ...]], ...], fast: bool) -> dict[str, str]:
+    """:func:`_lookup` of the entries (``fast``: the fast path was on; each path works it out itself)."""
+    canon, aliases = [], []
+    for name, al in entries:
         canon.append(name)
         aliases.extend((a, name) for a in al)
     canon_keys = _key(c.text_series(np.array(canon, dtype=object))).tolist()
@@ -150,7 +160,7 @@ def normalize_category(
     t = c.text_series(raw)
     tk = c.token_key(t)
     key = tk.str.replace(_NON_WORD, "", regex=True)
-    canonical = key.map(table).to_numpy(dtype=object)
+    canonical = np.array([table.get(k) for k in key.to_numpy(dtype=object)], dtype=object)  # distinct spellings
     known = ~pd.isna(canonical)
     exact = known & (raw == canonical)
     missing = ~known & ((key == "") | key.isin(_MISSING_KEYS) | tk.isin(c.MISSING_TOKENS)).to_numpy(dtype=bool)
@@ -218,15 +228,38 @@ def normalize_id(s: pd.Series) -> ColumnParse:
 
     is_str = kind == c.K_STR
     texts = u.values[is_str]
-    norm = _fast.split_apply(texts, lambda a: _fast.to_objects(pc.ascii_upper(_fast.without_spaces(
-        pc.replace_substring(a, "`", "'")))), _id_text)
-    missing = (norm == "") | c.is_missing_token(c.text_series(texts))
-    same = norm == texts
+    norm, missing, same = texts.copy(), np.zeros(texts.size, dtype=bool), np.ones(texts.size, dtype=bool)
+    # already canonical (printable ASCII without lower case, spaces or backticks: the rule changes
+    # nothing) is most ids; their missing tokens are the upper-case ones. The rest go the whole way
+    done = np.zeros(texts.size, dtype=bool)
+    if u.text is not None and is_str.all():  # the texts in Arrow already (near-unique ids)
+        part = (np.ones(texts.size, dtype=bool), u.text)
+    else:
+        part = _fast.ascii_part(texts)
+    if part is not None:
+        ascii_rows, arr = np.flatnonzero(part[0]), part[1]
+        canonical = _fast.only_bytes(arr, _CANONICAL_ID)
+        done[ascii_rows[canonical]] = True
+        kept = arr.filter(pa.array(canonical))
+        missing[ascii_rows[canonical]] = _fast.to_bool(pc.is_in(kept, value_set=_MISSING_UPPER))
+    rest = np.flatnonzero(~done)
+    if rest.size:
+        todo = texts[rest]
+        fixed = _fast.split_apply(todo, lambda a: _fast.to_objects(pc.ascii_upper(_fast.without_spaces(
+            pc.replace_substring(a, "`", "'")))), _id_text)
+        norm[rest] = fixed
+        missing[rest] = (fixed == "") | c.is_missing_token(c.text_series(todo))
+        same[rest] = fixed == todo
     values[is_str] = np.where(missing, None, norm)
     status[is_str] = np.where(missing, c.S_MISSING, np.where(same, c.S_CLEAN, c.S_FIXED))
 
     out = pd.Series(c.to_rows(u, values, None), index=u.index, name=u.name, dtype=object)
     return ColumnParse(out, c.status_rows(u, status), {})
+
+
+#: Bytes of ids the rule leaves as they are, and the missing tokens such ids can spell.
+_CANONICAL_ID = _fast.byte_table("".join(map(chr, [*range(0x21, 0x60), *range(0x7B, 0x7F)])))
+_MISSING_UPPER = pa.array(sorted({t.upper() for t in c.MISSING_TOKENS if t.isascii()}), pa.string())
 
 
 def _id_text(texts: np.ndarray) -> np.ndarray:
