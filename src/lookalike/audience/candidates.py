@@ -346,7 +346,9 @@ def score_seed_distance(X: np.ndarray, seed_pos: np.ndarray, *, k: int = 10,
     d = np.full(n, np.inf)
     d[rows] = dist.mean(axis=1)
     med = float(np.median(d[rows])) or 1.0
-    return Scores(np.exp(-d * np.log(2.0) / med), d, "seed_distance", {"k": int(min(k, len(seed_pos)))})
+    sim = np.zeros(n)  # exp(-inf) elsewhere: computed on the scored rows only
+    sim[rows] = np.exp(-d[rows] * np.log(2.0) / med)
+    return Scores(sim, d, "seed_distance", {"k": int(min(k, len(seed_pos)))})
 
 
 #: the trees' predictions use every core from this many rows on (fits stay on one thread)
@@ -646,5 +648,14 @@ class ScoringData:
                 np.random.default_rng(self.random_state).choice(base, FIT_BASE, replace=False))
             rule = learn_seed_rule(self.customers, self.rule_numeric, self.rule_categorical, seed_pos, from_rows,
                                    random_state=self.random_state)
-            return score_rule(rule, self.customers, self.value_pct)
+            if rows is None:
+                return score_rule(rule, self.customers, self.value_pct)
+            # a rule scores each row on its own: a validation fold reads its few thousand rows only
+            # (the whole table's text columns cost seconds per fold at 10M)
+            rows = np.asarray(rows)
+            part = score_rule(rule, self.customers.iloc[rows], None if self.value_pct is None else self.value_pct[rows])
+            sim = np.zeros(self.n)
+            sim[rows] = part.similarity
+            tie = -self.value_pct if self.value_pct is not None else np.zeros(self.n)
+            return Scores(sim, tie, part.scorer, part.params)
         raise ParameterError(f"unknown candidate {name!r}; use one of {', '.join(CANDIDATES)}")
