@@ -155,3 +155,28 @@ def test_demo_on_given_data(raw_csv, workdir):
     audience = pd.read_parquet(out / "audiences" / "vip-lookalikes.parquet")
     assert len(audience) == 1000 and (audience.vip_flag == 0).all()  # 5% of 20,000, VIPs excluded
     assert (out / "audiences" / "vip-lookalikes.manifest.json").is_file()
+
+
+def test_imports_frozen_hides_the_live_objects_from_the_collector_only_while_the_body_runs():
+    import gc
+
+    from lookalike.cli.common import imports_frozen
+
+    before = gc.get_freeze_count()
+    with imports_frozen():
+        assert gc.get_freeze_count() > before  # the objects alive on entry: out of every collection
+        assert gc.isenabled()  # the body's own garbage is still collected
+    assert gc.get_freeze_count() == before  # back in the generations: a long test process leaks nothing
+    with pytest.raises(RuntimeError), imports_frozen():
+        raise RuntimeError("restored on failure too")
+    assert gc.get_freeze_count() == before
+
+
+def test_the_cli_process_skips_the_final_collections_at_exit():
+    import subprocess
+    import sys
+
+    code = ("import atexit, gc, lookalike.cli; atexit._run_exitfuncs(); "  # what the interpreter runs at exit
+            "print(gc.get_freeze_count() > 0)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True"

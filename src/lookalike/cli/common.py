@@ -13,6 +13,8 @@ Command bodies import what they need.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DbOption", "OutputFormat", "ReportFormat", "SheetOption", "Spinners", "customers_for", "done", "err_console", "error", "fail", "finder_for",
-    "friendly_errors", "load_clean", "open_store", "option_pairs", "parse_weights", "print_frame", "progress_bar", "size_note",
+    "friendly_errors", "imports_frozen", "load_clean", "open_store", "option_pairs", "parse_weights", "print_frame", "progress_bar", "size_note",
     "step", "warn",
 ]
 
@@ -122,6 +124,26 @@ def friendly_errors() -> Iterator[Settings]:
             raise
         error(f"unexpected failure: {type(exc).__name__}: {str(exc)[:300]} "
               "(set LOOKALIKE_DEBUG=1 for the traceback, and please report it)", EXIT_FAILURE)
+
+
+@contextmanager
+def imports_frozen() -> Iterator[None]:
+    """Run a command body with the objects alive now out of the garbage collector's sight, then restore them.
+
+    Entered after a command's imports: the ~250,000 functions, classes and dicts of its ~2,300 modules live
+    until exit, yet every full collection traverses them all (0.1-0.2 s each; a demo triggers several while
+    it allocates). Frozen objects are still freed by reference counting; only their cycles wait for the end.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+# At exit nothing is left to collect: the interpreter's final collections would only traverse every live
+# object (0.4 s after a demo). Freezing skips them; files and databases are closed by their own code.
+atexit.register(gc.freeze)
 
 
 @contextmanager

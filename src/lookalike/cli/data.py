@@ -17,6 +17,7 @@ from lookalike.cli.common import (
     err_console,
     finder_for,
     friendly_errors,
+    imports_frozen,
     load_clean,
     parse_weights,
     print_frame,
@@ -139,7 +140,7 @@ def demo(
     from lookalike.report.plots import distributions, pca_map, save_figure
     from lookalike.synth import write_synthetic
 
-    with friendly_errors() as settings:
+    with friendly_errors() as settings, imports_frozen():
         t0 = time.perf_counter()
         console = err_console()
         check_not_input([out, *(out / n for n in (*CLEAN_OUTPUTS, "model", "audiences", "pca_vip.png",
