@@ -157,19 +157,28 @@ def test_demo_on_given_data(raw_csv, workdir):
     assert (out / "audiences" / "vip-lookalikes.manifest.json").is_file()
 
 
-def test_imports_frozen_hides_the_live_objects_from_the_collector_only_while_the_body_runs():
+@pytest.mark.parametrize("enabled", [True, False])
+def test_imports_frozen_pauses_the_collector_for_the_imports_then_freezes_them_for_the_body(enabled):
     import gc
 
     from lookalike.cli.common import imports_frozen
 
     before = gc.get_freeze_count()
-    with imports_frozen():
-        assert gc.get_freeze_count() > before  # the objects alive on entry: out of every collection
-        assert gc.isenabled()  # the body's own garbage is still collected
-    assert gc.get_freeze_count() == before  # back in the generations: a long test process leaks nothing
-    with pytest.raises(RuntimeError), imports_frozen():
-        raise RuntimeError("restored on failure too")
-    assert gc.get_freeze_count() == before
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with imports_frozen() as imported:
+            assert not gc.isenabled()  # the imports load with no collection
+            objects = [[i] for i in range(1000)]  # what the imports leave alive
+            imported()
+            assert gc.get_freeze_count() >= before + len(objects)  # they and all before are out of every collection
+            assert gc.isenabled() is enabled  # the body's own garbage is collected as before
+        assert gc.get_freeze_count() == before  # back in the generations: a long test process leaks nothing
+        assert gc.isenabled() is enabled
+        with pytest.raises(RuntimeError), imports_frozen():  # restored when the imports fail too
+            raise RuntimeError("an import failed")
+        assert gc.get_freeze_count() == before and gc.isenabled() is enabled
+    finally:
+        gc.enable()
 
 
 def test_the_cli_process_skips_the_final_collections_at_exit():
