@@ -155,3 +155,37 @@ def test_demo_on_given_data(raw_csv, workdir):
     audience = pd.read_parquet(out / "audiences" / "vip-lookalikes.parquet")
     assert len(audience) == 1000 and (audience.vip_flag == 0).all()  # 5% of 20,000, VIPs excluded
     assert (out / "audiences" / "vip-lookalikes.manifest.json").is_file()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_imports_frozen_pauses_the_collector_for_the_imports_then_freezes_them_for_the_body(enabled):
+    import gc
+
+    from lookalike.cli.common import imports_frozen
+
+    before = gc.get_freeze_count()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with imports_frozen() as imported:
+            assert not gc.isenabled()  # the imports load with no collection
+            objects = [[i] for i in range(1000)]  # what the imports leave alive
+            imported()
+            assert gc.get_freeze_count() >= before + len(objects)  # they and all before are out of every collection
+            assert gc.isenabled() is enabled  # the body's own garbage is collected as before
+        assert gc.get_freeze_count() == before  # back in the generations: a long test process leaks nothing
+        assert gc.isenabled() is enabled
+        with pytest.raises(RuntimeError), imports_frozen():  # restored when the imports fail too
+            raise RuntimeError("an import failed")
+        assert gc.get_freeze_count() == before and gc.isenabled() is enabled
+    finally:
+        gc.enable()
+
+
+def test_the_cli_process_skips_the_final_collections_at_exit():
+    import subprocess
+    import sys
+
+    code = ("import atexit, gc, lookalike.cli; atexit._run_exitfuncs(); "  # what the interpreter runs at exit
+            "print(gc.get_freeze_count() > 0)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True"

@@ -296,3 +296,24 @@ def test_a_chart_sheet_or_a_damaged_workbook_is_one_line(tmp_path):
     broken.write_bytes(path.read_bytes()[:600])
     with pytest.raises(InputError, match="workbook is corrupt or unreadable"):
         read_customers(broken)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_sheet_is_read_with_the_collector_paused_and_left_as_it_was(tmp_path, monkeypatch, enabled):
+    import gc
+
+    path = _workbook(tmp_path / "w.xlsx", {"Data": [HEADER, *_rows(3)]})
+    seen = []
+    real = lio.cells_frame
+    monkeypatch.setattr(lio, "cells_frame", lambda rows: (seen.append(gc.isenabled()), real(rows))[1])
+    (gc.enable if enabled else gc.disable)()
+    try:
+        frame = lio.read_sheets(path)["Data"]
+        assert gc.isenabled() is enabled  # restored, whatever it was
+    finally:
+        gc.enable()
+    assert seen == [False] and frame.shape == (4, len(HEADER))  # the rows became cells with no collection
+    monkeypatch.setattr(lio, "cells_frame", lambda rows: 1 / 0)
+    with pytest.raises(ZeroDivisionError):  # restored after a failure too
+        lio.read_sheets(path)
+    assert gc.isenabled()

@@ -15,6 +15,7 @@ Lookalike writes is moved into place only when complete), :func:`write_csv` and
 from __future__ import annotations
 
 import csv
+import gc
 import gzip
 import json
 import math
@@ -450,7 +451,20 @@ def sheet_frame(book: CalamineWorkbook, name: str) -> pd.DataFrame:
     """
     if not any(m.name == name and m.typ == SheetTypeEnum.WorkSheet for m in book.sheets_metadata):
         raise ValueError(f"Worksheet named '{name}' not found")
-    return cells_frame(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
+    with _collector_paused():  # a list per row, no cycles: collections would only re-traverse the growing rows
+        return cells_frame(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while the body runs (as it was before, after)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 #: The text pandas' readers take for missing (``pandas._libs.parsers.STR_NA_VALUES``, which

@@ -17,6 +17,7 @@ from lookalike.cli.common import (
     err_console,
     finder_for,
     friendly_errors,
+    imports_frozen,
     load_clean,
     parse_weights,
     print_frame,
@@ -127,59 +128,62 @@ def demo(
     sheet: SheetOption = None,
 ) -> None:
     """Generate (or take) an export, clean it, fit, show VIP lookalikes, write out/ with reports and plots."""
-    # lazy: keeps --help fast
-    import numpy as np
+    with imports_frozen() as imported:
+        # lazy: keeps --help fast
+        import numpy as np
 
-    from lookalike.campaigns.simulate import demo_campaign
-    from lookalike.cli.audiences import save_result
-    from lookalike.finder import LookalikeFinder
-    from lookalike.io import check_not_input, write_text
-    from lookalike.report.campaigns import render_campaign_report
-    from lookalike.report.outputs import CLEAN_OUTPUTS, write_clean_outputs
-    from lookalike.report.plots import distributions, pca_map, save_figure
-    from lookalike.synth import write_synthetic
+        from lookalike.campaigns.simulate import demo_campaign
+        from lookalike.cli.audiences import save_result
+        from lookalike.finder import LookalikeFinder
+        from lookalike.io import check_not_input, write_text
+        from lookalike.report.campaigns import render_campaign_report
+        from lookalike.report.outputs import CLEAN_OUTPUTS, write_clean_outputs
+        from lookalike.report.plots import distributions, pca_map, save_figure
+        from lookalike.synth import write_synthetic
 
-    with friendly_errors() as settings:
-        t0 = time.perf_counter()
-        console = err_console()
-        check_not_input([out, *(out / n for n in (*CLEAN_OUTPUTS, "model", "audiences", "pca_vip.png",
-                                                  "distributions.png"))], [data])
-        if data is None:
-            data = Path("data") / f"synthetic_{n}_seed{seed}.xlsx"
-            if not data.exists():
-                data.parent.mkdir(parents=True, exist_ok=True)
-                progress, update = progress_bar(n, f"generate {data}")
-                with progress:
-                    write_synthetic(data, n, seed, contact=True, progress=update)
-                done(f"generated {n:,} synthetic customers in {data}")
-            else:
-                console.print(f"[dim]using the generated export {escape(str(data))} (delete it to regenerate)[/]")
-        result = load_clean(data, settings, sheet=sheet)
-        paths = write_clean_outputs(result, out)
-        print_quality(result.report.to_dict())
-        with step(f"fit {len(result.customers):,} customers"):
-            finder = LookalikeFinder().fit(result.customers)
-        finder.save(out / "model")
-        customers = finder.customers_
-        vip = (customers["vip_flag"].fillna(0).to_numpy() == 1) if "vip_flag" in customers else np.zeros(len(customers), bool)
-        with step("plots: PCA map with VIPs, distributions"):
-            paths.append(save_figure(pca_map(finder.X_, vip), out / "pca_vip.png"))
-            paths.append(save_figure(distributions(customers, highlight=customers.get("vip_flag").eq(1)
-                                                   if "vip_flag" in customers else None), out / "distributions.png"))
-        vip_ids = customers.loc[vip, "customer_id"].head(3).tolist() or customers["customer_id"].head(3).tolist()
-        for cid in vip_ids:
-            print_frame(finder.find_lookalikes(cid, k=k), OutputFormat.table, title=f"Lookalikes of VIP {cid}")
-        if vip.sum() >= 2:
-            with step("audience: the top 5% lookalikes of all VIPs"):
-                result = finder.build_audience("vip", "5%", exclude_vips=True)
-            save_result(result, out / "audiences" / "vip-lookalikes.parquet", data, OutputFormat.table, 5,
-                        customers=customers)
-            paths.append(out / "audiences")
-            with step("campaign: 10% holdout, simulated outcomes with a known uplift, report"):
-                db_path, results, summary = demo_campaign(result.audience, customers, out)
-                report = write_text(out / "campaign_report.html", render_campaign_report(
-                    [results], title="Demo campaign: VIP lookalikes (simulated outcomes)"))
-            console.print(summary, soft_wrap=True, markup=False)
-            paths.extend([db_path, report])
-        done(f"demo done in {time.perf_counter() - t0:.1f} s; outputs in {out}/: "
-             f"{', '.join(p.name for p in paths)}, model/")
+        imported()
+        with friendly_errors() as settings:
+            t0 = time.perf_counter()
+            console = err_console()
+            check_not_input([out, *(out / n for n in (*CLEAN_OUTPUTS, "model", "audiences", "pca_vip.png",
+                                                      "distributions.png"))], [data])
+            if data is None:
+                data = Path("data") / f"synthetic_{n}_seed{seed}.xlsx"
+                if not data.exists():
+                    data.parent.mkdir(parents=True, exist_ok=True)
+                    progress, update = progress_bar(n, f"generate {data}")
+                    with progress:
+                        write_synthetic(data, n, seed, contact=True, progress=update)
+                    done(f"generated {n:,} synthetic customers in {data}")
+                else:
+                    console.print(f"[dim]using the generated export {escape(str(data))} (delete it to regenerate)[/]")
+            result = load_clean(data, settings, sheet=sheet)
+            paths = write_clean_outputs(result, out)
+            print_quality(result.report.to_dict())
+            with step(f"fit {len(result.customers):,} customers"):
+                finder = LookalikeFinder().fit(result.customers)
+            finder.save(out / "model")
+            customers = finder.customers_
+            vip = (customers["vip_flag"].fillna(0).to_numpy() == 1) if "vip_flag" in customers \
+                else np.zeros(len(customers), bool)
+            with step("plots: PCA map with VIPs, distributions"):
+                paths.append(save_figure(pca_map(finder.X_, vip), out / "pca_vip.png"))
+                highlight = customers.get("vip_flag").eq(1) if "vip_flag" in customers else None
+                paths.append(save_figure(distributions(customers, highlight=highlight), out / "distributions.png"))
+            vip_ids = customers.loc[vip, "customer_id"].head(3).tolist() or customers["customer_id"].head(3).tolist()
+            for cid in vip_ids:
+                print_frame(finder.find_lookalikes(cid, k=k), OutputFormat.table, title=f"Lookalikes of VIP {cid}")
+            if vip.sum() >= 2:
+                with step("audience: the top 5% lookalikes of all VIPs"):
+                    result = finder.build_audience("vip", "5%", exclude_vips=True)
+                save_result(result, out / "audiences" / "vip-lookalikes.parquet", data, OutputFormat.table, 5,
+                            customers=customers)
+                paths.append(out / "audiences")
+                with step("campaign: 10% holdout, simulated outcomes with a known uplift, report"):
+                    db_path, results, summary = demo_campaign(result.audience, customers, out)
+                    report = write_text(out / "campaign_report.html", render_campaign_report(
+                        [results], title="Demo campaign: VIP lookalikes (simulated outcomes)"))
+                console.print(summary, soft_wrap=True, markup=False)
+                paths.extend([db_path, report])
+            done(f"demo done in {time.perf_counter() - t0:.1f} s; outputs in {out}/: "
+                 f"{', '.join(p.name for p in paths)}, model/")
