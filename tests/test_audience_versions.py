@@ -55,6 +55,7 @@ def test_version_of_reads_only_positive_whole_numbers():
                                     {"parameters": {"version": "2"}}, {"parameters": {"version": 0}})] == [1, 1, 3, 1, 1, 1]
 
 
+@pytest.mark.slow  # over a second: make test runs it, make check stays under a minute
 def test_workspace_versions_and_a_failed_save_keeps_the_previous_one(tmp_path, monkeypatch):
     ws = Workspace(tmp_path / "home")
     ws.prepare("d", lambda: generate(600, seed=8).raw, {"kind": "demo"}, lambda share, message: None)

@@ -95,6 +95,7 @@ def test_closed_loop_validation_on_an_earlier_campaigns_outcomes(drift, tmp_path
     engine.dispose()
 
 
+@pytest.mark.slow  # over a second: make test runs it, make check stays under a minute
 def test_cli_expand_takes_seed_order_and_learns_from_the_store(drift, tmp_path, monkeypatch):
     from lookalike.cli import app
 

@@ -39,7 +39,7 @@ def test_weighted_features_read_rows_as_the_weighted_copy():
     assert C.weighted(X, None) is X
 
 
-@pytest.mark.parametrize("kind", ["gbm", "classifier"])
+@pytest.mark.parametrize("kind", [pytest.param("gbm", marks=pytest.mark.slow), "classifier"])
 def test_blocked_threaded_prediction_gives_the_whole_matrix_numbers(kind, monkeypatch):
     X, seeds = _data()
     base = C._base_sample(len(X), seeds, 0, size=1000)
@@ -145,3 +145,92 @@ def test_number_and_flag_shortcuts_are_pandas_to_numeric(dtype):
     expected = (s.eq(True).fillna(False) if dtype == "boolean"
                 else pd.to_numeric(s, errors="coerce").fillna(0).eq(1)).tolist()
     assert flag_set(s).tolist() == expected
+
+
+def _tree_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Rows the trees must send the right way: gaps, ±inf, few distinct values, wide ranges."""
+    rng = np.random.default_rng(seed)
+    n = 4000
+    X = rng.standard_normal((n, 7)).astype(np.float32)
+    X[:, 1] = rng.integers(0, 4, n)                          # four values: few thresholds
+    X[rng.random(n) < 0.15, 2] = np.nan                      # gaps the splits send left or right
+    X[:, 3] = np.where(rng.random(n) < 0.5, np.nan, X[:, 3])  # half missing: "split on nan" (+inf threshold)
+    X[:, 4] *= 1e6
+    y = (X[:, 0] + 0.7 * X[:, 1] + np.nan_to_num(X[:, 2]) + np.isnan(X[:, 3]) + rng.standard_normal(n) > 1.5)
+    return X, y.astype(int)
+
+
+def _fitted_gbm(X, y, **kw):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    params = dict(max_iter=C.GBM_ITER, learning_rate=0.1, max_leaf_nodes=C.GBM_LEAVES, max_bins=C.GBM_BINS,
+                  min_samples_leaf=20, l2_regularization=1.0, early_stopping=False, random_state=0)
+    return HistGradientBoostingClassifier(**(params | kw)).fit(X, y)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_compiled_trees_give_decision_function_bit_for_bit(seed):
+    from lookalike.audience import trees
+
+    X, y = _tree_data(seed)
+    model = _fitted_gbm(X, y)
+    compiled = trees.compile_trees(model)
+    assert compiled is not None and compiled.masks.dtype == np.uint16
+    assert np.isinf(compiled.thresholds[3, : compiled.n_thresholds[3]]).any()  # the "split on nan" case is in
+    # the data, plus rows sitting exactly on every threshold, just around them, and at ±inf
+    probe = np.repeat(X[:64], 8, axis=0)
+    for f in range(X.shape[1]):
+        real = compiled.thresholds[f, : compiled.n_thresholds[f]]
+        real = real[np.isfinite(real)]
+        vals = np.concatenate([real, np.nextafter(real, np.inf), np.nextafter(real, -np.inf),
+                               [np.inf, -np.inf, np.nan]])
+        probe[: len(vals), f] = vals.astype(np.float32)
+        probe = np.roll(probe, 97, axis=0)
+    for rows in (X, probe, X.astype(np.float64)):
+        assert np.array_equal(trees.decision(compiled, rows), model.decision_function(rows))
+
+
+def test_trees_the_tables_cannot_hold_are_left_to_scikit_learn():
+    from lookalike.audience import trees
+
+    X, y = _tree_data()
+    assert trees.compile_trees(_fitted_gbm(X, y, max_leaf_nodes=31, max_iter=5)) is None  # 31 leaves > 16 bits
+    Xc = X.copy()
+    Xc[:, 1] = np.abs(Xc[:, 1])
+    assert trees.compile_trees(_fitted_gbm(Xc, y, categorical_features=[1], max_iter=5)) is None
+    assert trees.compile_trees(_fitted_gbm(X, y, max_leaf_nodes=16, max_iter=5)) is not None
+
+
+def test_large_predictions_go_through_the_compiled_trees(monkeypatch):
+    X, seeds = _data()
+    base = C._base_sample(len(X), seeds, 0, size=1000)
+    calls = []
+    real = C.tree_decision
+    monkeypatch.setattr(C, "tree_decision", lambda compiled, rows: calls.append(len(rows)) or real(compiled, rows))
+    plain = C._seed_vs_base("gbm", X, seeds, None, base)
+    assert calls == []  # small tables: scikit-learn's own prediction
+    _large_path(monkeypatch)
+    fast = C._seed_vs_base("gbm", X, seeds, None, base)
+    assert sum(calls) == len(X) and max(calls) == 257
+    assert np.array_equal(plain.similarity, fast.similarity)
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_every_reason_opens_with_a_capital_whatever_opens_it(lang):
+    from lookalike.audience.explain import describe
+
+    members = pd.DataFrame({"total_spent": [3200.0, 50.0, 3000.0, 10.0, 2900.0],
+                            "fav_category": ["home", "Home", "électronique", "Home", "Home"]})
+    profile = pd.DataFrame({"feature": ["total_spent", "fav_category=home", "fav_category=électronique"],
+                            "seeds": [3000.0, 0.6, 0.3], "audience": [2000.0, 0.4, 0.2], "base": [1000.0, 0.1, 0.1]})
+    features = np.array([["fav_category", "total_spent"], ["", ""], ["fav_category", ""],
+                         ["total_spent", "fav_category"], ["fav_category", "total_spent"]], dtype=object)
+    levels = np.array(["strong", "weak", "", "seed", ""], dtype=object)
+    out = describe(members, features, profile, levels=levels, lang=lang)
+    plain = describe(members, features, profile, lang=lang)  # no levels: the first phrase opens every sentence
+    for text in [*out, *plain]:
+        assert text and text[0] == text[0].upper() and text[0].isalpha(), text
+    # the phrases after the opening keep their case; a lead-less sentence is its phrases, capitalised
+    assert out[2] == plain[2] and out[2].startswith(("Prefers électronique", "Prefiere électronique"))
+    assert out[0].lower().count("home") == 1 and "; " in out[0]
+    assert out[4] == plain[4] and out[3] != plain[3]  # a kept seed says it is one

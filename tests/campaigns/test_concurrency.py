@@ -110,6 +110,7 @@ def _sqlite_path(engine) -> str:
     return engine.url.database
 
 
+@pytest.mark.slow  # over a second: make test runs it, make check stays under a minute
 def test_sqlite_waits_for_a_busy_database_then_writes(engine):
     if engine.dialect.name != "sqlite":
         return  # SQLite's file lock; PostgreSQL's row locks are covered above

@@ -38,6 +38,7 @@ def _export(runner, data, source, out, *extra):
                                "-o", str(out), *extra])
 
 
+@pytest.mark.slow  # over a second: make test runs it, make check stays under a minute
 def test_the_data_it_was_built_from_exports_in_any_form(runner, data, tmp_path):
     for i, source in enumerate((data / "model_a", data / "clean_a" / "customers.parquet", data / "a.csv")):
         res = _export(runner, data, source, tmp_path / str(i))

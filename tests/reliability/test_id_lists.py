@@ -81,6 +81,7 @@ def test_a_list_that_matches_nobody_is_reported_and_refused_with_strict(runner, 
     assert "only 0 of 50" in error_lines(res.output)[0] and not (tmp_path / "b.parquet").exists()
 
 
+@pytest.mark.slow  # over a second: make test runs it, make check stays under a minute
 def test_export_exclude_reads_quoted_lists_and_reports_strangers(runner, model, tmp_path):
     from lookalike.cli import app
 

@@ -62,6 +62,7 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from lookalike.audience.seed_rule import learn_seed_rule
+from lookalike.audience.trees import compile_trees, decision as tree_decision
 from lookalike.errors import ParameterError
 from lookalike.index import build_index
 from lookalike.features import to_number
@@ -351,7 +352,8 @@ def score_seed_distance(X: np.ndarray, seed_pos: np.ndarray, *, k: int = 10,
     return Scores(sim, d, "seed_distance", {"k": int(min(k, len(seed_pos)))})
 
 
-#: the trees' predictions use every core from this many rows on (fits stay on one thread)
+#: the trees' predictions use every core, and boosted trees their compiled tables, from this many
+#: rows on (fits stay on one thread)
 PARALLEL_PREDICT_ROWS = 200_000
 PREDICT_THREADS = max(1, len(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 #: rows predicted at a time: a block stays in cache while every tree walks it
@@ -418,18 +420,23 @@ def _predict(fitted: tuple[object, float], X, rows: np.ndarray) -> np.ndarray:
     Prediction is per row, so blocks change no number. Each block stays in cache while every
     tree walks it (scikit-learn's own loop walks the whole matrix once per tree: memory-bound at
     millions of rows); from :data:`PARALLEL_PREDICT_ROWS` rows the blocks run on every core, one
-    thread each.
+    thread each, and boosted trees are scored from their QuickScorer tables
+    (:mod:`lookalike.audience.trees`: the same numbers, about 7× faster).
     """
     model, shift = fitted
     out = np.empty(len(rows))
+    large = len(rows) >= PARALLEL_PREDICT_ROWS
+    compiled = compile_trees(model) if large and isinstance(model, HistGradientBoostingClassifier) else None
 
     def block(start: int) -> None:
         part = slice(start, start + PREDICT_BLOCK)
-        out[part] = model.decision_function(X[rows[part]]).astype(np.float64) + shift
+        raw = (tree_decision(compiled, X[rows[part]]) if compiled is not None
+               else model.decision_function(X[rows[part]]))
+        out[part] = raw.astype(np.float64) + shift
 
     starts = range(0, len(rows), PREDICT_BLOCK)
     with threadpool_limits(1):
-        if len(rows) < PARALLEL_PREDICT_ROWS or PREDICT_THREADS == 1:
+        if not large or PREDICT_THREADS == 1:
             for start in starts:
                 block(start)
         else:  # scikit-learn's predictors release the GIL: the threads share the model, no copies
@@ -495,7 +502,8 @@ def average_ranks(x: np.ndarray) -> np.ndarray:
     """1-based ranks of ``x``, ties sharing their mean rank: ``scipy.stats.rankdata(x, "average")``.
 
     The same numbers in a third of the time at 10M values (one SIMD quicksort, no stable sort);
-    with NaNs present, scipy's own (its NaN policy).
+    with NaNs present, scipy's own (its NaN policy). Without ties (a model's continuous scores)
+    the ranks are the positions in the sorted order: no run lengths to build.
 
     >>> average_ranks(np.array([3.0, 1.0, 3.0, 2.0])).tolist()
     [3.5, 1.0, 3.5, 2.0]
@@ -505,9 +513,15 @@ def average_ranks(x: np.ndarray) -> np.ndarray:
         return rankdata(x, method="average")
     order = np.argsort(x)
     y = x[order]
-    starts = np.flatnonzero(np.r_[True, y[1:] != y[:-1]])
-    ends = np.r_[starts[1:], len(x)]
+    new = np.empty(len(x), dtype=bool)
+    new[0] = True
+    np.not_equal(y[1:], y[:-1], out=new[1:])
     ranks = np.empty(len(x))
+    if new.all():
+        ranks[order] = np.arange(1, len(x) + 1, dtype=np.float64)
+        return ranks
+    starts = np.flatnonzero(new)
+    ends = np.r_[starts[1:], len(x)]
     ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
     return ranks
 

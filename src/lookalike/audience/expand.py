@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from lookalike.audience.auto import order_values
+from lookalike.audience.candidates import one_openmp_thread
 from lookalike.audience.contacts import ContactRules, contact_exclusions, require_history, utc_timestamp
 from lookalike.audience.explain import (SEED_MARK, describe, distance_reference, feature_lists, resemblance,
                                         similarity_reference)
@@ -283,8 +284,9 @@ def build_audience(
     group_names, group_idx = feature_groups(finder.feature_names_, finder.spec_.categorical)
     X = finder.X_
     # the seed diagnostics (an exact neighbour search among the seeds: seconds at 60k seeds) run
-    # beside the scoring, whose validation fits on one thread; FAISS and numpy release the GIL
-    pool = ThreadPoolExecutor(1)
+    # beside the scoring, whose validation fits on one thread; FAISS and numpy release the GIL. One OpenMP
+    # thread: the scoring keeps the other core busy, and two would spin-wait on it
+    pool = ThreadPoolExecutor(1, initializer=one_openmp_thread)
     try:
         diagnosing = pool.submit(diagnose_seeds, X, seed_pos, ids, group_names, group_idx, seed_weight=weights_s,
                                  random_state=o.random_state)

@@ -259,6 +259,11 @@ def _like(values: np.ndarray, seeds_mean: float, base_mean: float) -> np.ndarray
         return np.abs(np.log(values / seeds_mean)) < np.log(LIKE)
 
 
+#: columns a sentence reads besides its own feature's (the ticket gap's and the frequency's inputs)
+_PHRASE_COLUMNS = frozenset({"avg_ticket", "ticket_gap", "category_high_ticket", "fav_category", "total_orders",
+                             "tenure_months"})
+
+
 def _phrase(feature: str, rows: pd.DataFrame, base: dict, seeds: dict, say: _Speaker) -> np.ndarray:
     """The sentence of ``feature`` for each of ``rows`` (one feature, many members)."""
     kind = PHRASES.get(feature)
@@ -344,7 +349,9 @@ def describe(members: pd.DataFrame, features: np.ndarray | pd.Series, profile: p
             if not feature:
                 continue
             hit = np.flatnonzero(features[:, j] == feature)
-            phrases[hit, j] = _phrase(str(feature), rows.iloc[hit], base, seed_means, say)
+            # only the columns a sentence reads: taking every column of 500k members, once per feature, cost a second
+            cols = [c for c in rows.columns if c == feature or c in _PHRASE_COLUMNS]
+            phrases[hit, j] = _phrase(str(feature), rows[cols].iloc[hit], base, seed_means, say)
     joined = phrases[:, 0] if phrases.shape[1] else np.full(n, "", dtype=object)
     for j in range(1, phrases.shape[1]):
         joined = np.where((joined != "") & (phrases[:, j] != ""), joined + "; " + phrases[:, j], joined + phrases[:, j])
@@ -354,15 +361,22 @@ def describe(members: pd.DataFrame, features: np.ndarray | pd.Series, profile: p
     for level in pd.unique(levels):  # ≤ 5 levels
         hit = levels == level
         if level == "seed":
-            out[hit] = t("why_seed", seeds=say.seeds)
+            out[hit] = _capital(t("why_seed", seeds=say.seeds))
             continue
         lead = t(f"why_{level}", seeds=say.seeds) if level else ""
         empty = joined[hit] == ""
-        overall = t(f"why_overall_{level}" if level else "why_overall", seeds=say.seeds)
-        out[hit] = np.where(empty, overall, lead + joined[hit])
-    # a sentence starts with a capital (without a lead the first phrase opens it)
-    text = pd.Series(out, dtype=object)
-    return (text.str[:1].str.upper() + text.str[1:]).to_numpy(dtype=object)
+        overall = _capital(t(f"why_overall_{level}" if level else "why_overall", seeds=say.seeds))
+        if lead:  # a sentence starts with a capital: the lead's, capitalised once rather than per member
+            out[hit] = np.where(empty, overall, _capital(lead) + joined[hit])
+        else:  # without a lead the first phrase opens it
+            text = pd.Series(joined[hit], dtype=object)
+            out[hit] = np.where(empty, overall, (text.str[:1].str.upper() + text.str[1:]).to_numpy(dtype=object))
+    return out
+
+
+def _capital(text: str) -> str:
+    """``text`` with its first character upper-cased (a sentence starts with a capital)."""
+    return text[:1].upper() + text[1:]
 
 
 def summary(profile: pd.DataFrame, size: int, *, lang: str = "en", currency: str | None = None) -> str:
