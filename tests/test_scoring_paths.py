@@ -234,3 +234,18 @@ def test_every_reason_opens_with_a_capital_whatever_opens_it(lang):
     assert out[2] == plain[2] and out[2].startswith(("Prefers électronique", "Prefiere électronique"))
     assert out[0].lower().count("home") == 1 and "; " in out[0]
     assert out[4] == plain[4] and out[3] != plain[3]  # a kept seed says it is one
+
+
+@pytest.mark.parametrize("missing", [0.0, 0.3, 1.0])
+def test_value_ranks_from_the_percentile_sort_are_the_percentiles_own_ranks(missing):
+    rng = np.random.default_rng(11)
+    n = 5000
+    values = pd.Series(np.round(rng.lognormal(3, 1, n), 0))  # many ties
+    values[rng.random(n) < missing] = np.nan
+    pct, ranks = C.value_percentile_ranks(values)
+    assert np.array_equal(pct, C.value_percentile(values))
+    assert np.array_equal(ranks, rankdata(pct, method="average"))
+    other = rng.random(n)
+    assert np.array_equal(C.rank_average([other, pct], ranks=[None, ranks]), C.rank_average([other, pct]))
+    rows = np.arange(0, n, 3)  # a subset ranks its own values: the full ranks are not read
+    assert np.array_equal(C.rank_average([other, pct], rows, ranks=[None, ranks]), C.rank_average([other, pct], rows))

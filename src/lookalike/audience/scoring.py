@@ -41,6 +41,7 @@ from lookalike.audience.candidates import (  # noqa: F401  (re-exported: the sco
     seed_distances,
     seed_index_kind,
     value_percentile,
+    value_percentile_ranks,
     weighted,
 )
 from lookalike.errors import ParameterError
@@ -72,12 +73,13 @@ def scoring_data(X: np.ndarray, feature_names: list[str], spec, customers: pd.Da
     if column is None and "total_spent" in customers.columns and pd.to_numeric(
             customers["total_spent"], errors="coerce").notna().any():
         column = "total_spent"
+    value_pct, value_ranks = value_percentile_ranks(customers[column]) if column else (None, None)
     return ScoringData(
         X=X, group_idx=group_idx, is_categorical=np.array([g in spec.categorical for g in groups]),
         customers=customers,
         rule_numeric=tuple(c for c in tuple(spec.numeric) + tuple(spec.boolean) if c in customers.columns),
         rule_categorical=tuple(c for c in spec.categorical if c in customers.columns),
-        value_pct=value_percentile(customers[column]) if column else None, value_column=column,
+        value_pct=value_pct, value_ranks=value_ranks, value_column=column,
         k=int(k), learn_weights=bool(learn_weights), random_state=int(random_state))
 
 
@@ -121,7 +123,9 @@ def score_audience(data: ScoringData, seed_pos: np.ndarray, *, scorer: str = "au
         members[name] = s.similarity
         member_params[name] = s.params
         first = first or s
-    similarity = rank_average(list(members.values())) if len(members) > 1 else first.similarity
+    similarity = (rank_average(list(members.values()),
+                               ranks=[data.value_ranks if name == "value" else None for name in members])
+                  if len(members) > 1 else first.similarity)
     params.update({"combined": list(validation.chosen), "validation": validation.kind,
                    "members": member_params, "seconds": round(time.perf_counter() - t0, 3)})
     return Scores(similarity, first.tiebreak, "auto", params, weights=weights, validation=validation,
