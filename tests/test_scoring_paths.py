@@ -249,3 +249,50 @@ def test_value_ranks_from_the_percentile_sort_are_the_percentiles_own_ranks(miss
     assert np.array_equal(C.rank_average([other, pct], ranks=[None, ranks]), C.rank_average([other, pct]))
     rows = np.arange(0, n, 3)  # a subset ranks its own values: the full ranks are not read
     assert np.array_equal(C.rank_average([other, pct], rows, ranks=[None, ranks]), C.rank_average([other, pct], rows))
+
+
+def test_without_numba_large_predictions_fall_back_to_scikit_learn(monkeypatch):
+    import builtins
+
+    from lookalike.audience import trees
+
+    X, seeds = _data()
+    base = C._base_sample(len(X), seeds, 0, size=1000)
+    _large_path(monkeypatch)
+    compiled = C._seed_vs_base("gbm", X, seeds, None, base)
+    real_import = builtins.__import__
+
+    def no_numba(name, *args, **kwargs):
+        if name == "numba" or name.startswith("numba."):
+            raise ImportError("No module named 'numba'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_numba)
+    monkeypatch.setattr(trees, "_KERNEL", [])  # as in a process that never loaded it
+    model = C._fit_model("gbm", X, seeds, None, base, 0)[0]
+    assert trees.compile_trees(model) is None
+    fallback = C._seed_vs_base("gbm", X, seeds, None, base)
+    assert np.array_equal(compiled.similarity, fallback.similarity)
+
+
+def test_a_read_only_install_compiles_the_kernel_in_memory(monkeypatch):
+    import numba
+
+    from lookalike.audience import trees
+
+    real = numba.njit
+    asked = []
+
+    def njit(*args, **kwargs):
+        asked.append(kwargs.get("cache", False))
+        if kwargs.get("cache"):
+            raise RuntimeError("cannot cache function '_quickscore': no locator available")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(numba, "njit", njit)
+    monkeypatch.setattr(trees, "_KERNEL", [])
+    X, y = _tree_data()
+    model = _fitted_gbm(X, y, max_iter=10)
+    compiled = trees.compile_trees(model)
+    assert asked == [True, False] and compiled is not None
+    assert np.array_equal(trees.decision(compiled, X[:500]), model.decision_function(X[:500]))

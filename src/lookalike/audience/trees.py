@@ -14,17 +14,21 @@ The numbers are scikit-learn's own, bit for bit: the same float64 comparisons (`
 a missing value goes where the split sends missing values), the leaf values added in tree order
 to the same baseline (``tests/test_scoring_paths.py`` compares with ``decision_function``).
 Ensembles the tables do not hold (more than 16 leaves a tree, categorical splits, several trees
-per iteration) are left to scikit-learn (:func:`compile_trees` returns ``None``).
+per iteration), or a machine where Numba cannot be loaded, are left to scikit-learn
+(:func:`compile_trees` returns ``None``).
 
 The kernel is compiled by Numba on first use (cached on disk), so only large tables pay for it.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 #: leaves a tree may have: one bit each in a 16-bit mask
 MAX_LEAVES = 16
@@ -71,7 +75,7 @@ def compile_trees(model) -> CompiledTrees | None:
     (the version in the lock; the bit-for-bit test guards an upgrade).
     """
     predictors = getattr(model, "_predictors", None)
-    if not predictors or any(len(it) != 1 for it in predictors):
+    if not predictors or any(len(it) != 1 for it in predictors) or _kernel() is None:
         return None
     trees = [it[0].nodes for it in predictors]
     if any(int(t["is_leaf"].sum()) > MAX_LEAVES or t["is_categorical"].any() for t in trees):
@@ -132,11 +136,19 @@ def _quickscore(X, thresholds, n_thr, features, masks, leaf_values, baseline, lo
 _KERNEL: list[Callable] = []
 
 
-def _kernel() -> Callable:
+def _kernel() -> Callable | None:
+    """The compiled kernel, or None when Numba cannot be loaded (scikit-learn then scores: slower, same numbers)."""
     if not _KERNEL:
-        import numba  # only large tables score this way: the import and compile stay off small ones
-
-        _KERNEL.append(numba.njit(nogil=True, cache=True)(_quickscore))
+        try:
+            import numba  # only large tables score this way: the import and compile stay off small ones
+        except ImportError:  # a broken install (numba and llvmlite are locked dependencies)
+            logger.warning("numba cannot be imported; boosted trees are scored by scikit-learn (slower)")
+            _KERNEL.append(None)
+            return None
+        try:
+            _KERNEL.append(numba.njit(nogil=True, cache=True)(_quickscore))
+        except RuntimeError:  # no writable cache directory (a read-only install): compile in memory
+            _KERNEL.append(numba.njit(nogil=True)(_quickscore))
     return _KERNEL[0]
 
 
@@ -153,6 +165,8 @@ def decision(compiled: CompiledTrees, X: np.ndarray) -> np.ndarray:
     """
     X = np.ascontiguousarray(X)
     out = np.empty(len(X))
-    _kernel()(X, compiled.thresholds, compiled.n_thresholds, compiled.features, compiled.masks,
+    kernel = _kernel()
+    assert kernel is not None, "compile_trees returns None without the kernel"
+    kernel(X, compiled.thresholds, compiled.n_thresholds, compiled.features, compiled.masks,
               compiled.leaf_values, compiled.baseline, _LOWEST_BIT, out)
     return out
