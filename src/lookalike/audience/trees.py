@@ -168,5 +168,5 @@ def decision(compiled: CompiledTrees, X: np.ndarray) -> np.ndarray:
     kernel = _kernel()
     assert kernel is not None, "compile_trees returns None without the kernel"
     kernel(X, compiled.thresholds, compiled.n_thresholds, compiled.features, compiled.masks,
-              compiled.leaf_values, compiled.baseline, _LOWEST_BIT, out)
+           compiled.leaf_values, compiled.baseline, _LOWEST_BIT, out)
     return out
