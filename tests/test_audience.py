@@ -194,6 +194,44 @@ def test_seed_diagnostics_flag_random_and_small_sets_not_tight_ones(world):
     assert any(w.startswith("too small") for w in small.warnings)
 
 
+def _clustered_seeds(n: int = 4_000, planted: int = 12, dim: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Seeds in tight clusters, with ``planted`` seeds far from every cluster (their positions returned)."""
+    rng = np.random.default_rng(5)
+    centres = rng.normal(0, 4, (40, dim))
+    X = (centres[rng.integers(0, 40, n)] + rng.normal(0, 1, (n, dim))).astype(np.float32)
+    far = rng.choice(n, planted, replace=False)
+    X[far] = rng.normal(0, 4, (planted, dim)) + 30 * rng.choice([-1, 1], (planted, dim))
+    return X, far
+
+
+def test_seed_outliers_exact_and_approximate_agree(monkeypatch):
+    """Above EXACT_OUTLIER_PAIRS the outliers' distances come from an IVF and the flagged seeds are
+    re-measured exactly: the planted outliers are found both ways, and nothing an exact search keeps
+    inside is flagged (an IVF's k-th distance is never below the exact one)."""
+    import lookalike.audience.seeds as seeds_mod
+
+    X, far = _clustered_seeds()
+    pos = np.arange(len(X))
+    ids = pos.astype(str)
+    names = [f"f{j}" for j in range(X.shape[1])]
+    exact = seeds_mod.diagnose_seeds(X, pos, ids, names, np.arange(X.shape[1]))
+    monkeypatch.setattr(seeds_mod, "EXACT_OUTLIER_PAIRS", 1_000)
+    from lookalike.audience import scoring
+
+    calls, search = [], scoring.nearest_seeds
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("kind"))
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(scoring, "nearest_seeds", spy)  # diagnose_seeds imports it when it runs
+    approx = seeds_mod.diagnose_seeds(X, pos, ids, names, np.arange(X.shape[1]))
+    assert calls[0] == "ivf" and calls[1:] == ["exact"]
+    assert set(ids[far]) <= set(exact.outliers) and set(ids[far]) <= set(approx.outliers)
+    assert set(approx.outliers) <= set(exact.outliers)
+    assert len(approx.outliers) >= 0.9 * len(exact.outliers)
+
+
 @pytest.mark.slow
 def test_negative_seeds_push_their_lookalikes_down(world):
     finder, truth = world

@@ -280,15 +280,21 @@ def score_frame_against_seeds(frame: pd.DataFrame, *, pipeline, index, k: int,
                          "distance": seed_distances(X, index, k)})
 
 
-def nearest_seeds(X: np.ndarray, seed_pos: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distances and seed *positions* of the ``k`` nearest seeds of each of ``rows`` (a seed never matches itself)."""
-    return _nearest(X, seed_pos, rows, k)
+def nearest_seeds(X: np.ndarray, seed_pos: np.ndarray, rows: np.ndarray, k: int,
+                  kind: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Distances and seed *positions* of the ``k`` nearest seeds of each of ``rows`` (a seed never matches itself).
+
+    ``kind``: the seed index (``"exact"``, ``"ivf"``); default :func:`seed_index_kind`.
+    """
+    return _nearest(X, seed_pos, rows, k, kind)
 
 
-def _nearest(X: np.ndarray, ref: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _nearest(X: np.ndarray, ref: np.ndarray, rows: np.ndarray, k: int,
+             kind: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest of ``ref`` (row positions) for each of ``rows``, the row itself left out."""
     k_eff = min(k + 1, len(ref))
-    index = build_index(np.ascontiguousarray(X[ref]), seed_index_kind(len(rows), len(ref)))
+    kind = seed_index_kind(len(rows), len(ref)) if kind is None else kind
+    index = build_index(np.ascontiguousarray(X[ref]), kind)
     dist, local = index.search(np.ascontiguousarray(X[rows]), k_eff)
     pos = np.where(local >= 0, ref[np.maximum(local, 0)], -1)
     own = pos == rows[:, None]
