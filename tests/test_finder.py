@@ -142,3 +142,35 @@ def test_canonical_id_agrees_with_the_cleaner(raw):
     expected = normalize_id(pd.Series([raw], dtype=object)).values.iloc[0]
     assert canonical_id(raw) == expected
     assert list(canonical_ids([raw])) == [expected]
+
+
+def test_value_ranks_are_kept_with_the_fitted_table(finder, tmp_path, monkeypatch):
+    """The value column's percentiles and ranks depend on the table alone: fit computes them once,
+    every expansion reads them, and the audience is the one computed without them."""
+    from lookalike.audience import candidates, scoring
+
+    pct, ranks = finder.value_ranks("total_spent")
+    want = candidates.value_percentile_ranks(finder.customers_["total_spent"])
+    np.testing.assert_array_equal(pct, want[0])
+    np.testing.assert_array_equal(ranks, want[1])
+    assert "total_spent" in finder._values and not pct.flags.writeable and not ranks.flags.writeable
+    with pytest.raises(ValueError):
+        pct[0] = 1.0  # shared by every expansion: nobody writes into them
+
+    calls = []
+    real = scoring.value_percentile_ranks
+    monkeypatch.setattr(scoring, "value_percentile_ranks", lambda col: calls.append(col.name) or real(col))
+    kept = finder.build_audience("vip", 40, scorer="auto")
+    assert calls == []  # read from the finder, not sorted again
+    fresh = lk.LookalikeFinder().fit(finder.customers_)
+    fresh._values.clear()
+    again = fresh.build_audience("vip", 40, scorer="auto")
+    assert calls == []  # the finder computes them on first use
+    pd.testing.assert_frame_equal(kept.audience, again.audience)
+    with pytest.raises(ParameterError, match="not in the customer table"):
+        finder.value_ranks("no_such_column")
+
+    finder.save(tmp_path / "m")  # not saved: a loaded finder computes them when an expansion asks
+    loaded = lk.LookalikeFinder.load(tmp_path / "m")
+    assert loaded._values == {}
+    np.testing.assert_array_equal(loaded.value_ranks("total_spent")[1], ranks)

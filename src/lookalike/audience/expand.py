@@ -283,7 +283,7 @@ def build_audience(
     weights_s = seed_w[seed_pos]
     group_names, group_idx = feature_groups(finder.feature_names_, finder.spec_.categorical)
     X = finder.X_
-    # the seed diagnostics (an exact neighbour search among the seeds: seconds at 60k seeds) run
+    # the seed diagnostics (a neighbour search among the seeds: a second or two at 60k seeds) run
     # beside the scoring, whose validation fits on one thread; FAISS and numpy release the GIL. One OpenMP
     # thread: the scoring keeps the other core busy, and two would spin-wait on it
     pool = ThreadPoolExecutor(1, initializer=one_openmp_thread)
@@ -291,7 +291,7 @@ def build_audience(
         diagnosing = pool.submit(diagnose_seeds, X, seed_pos, ids, group_names, group_idx, seed_weight=weights_s,
                                  random_state=o.random_state)
         data = scoring_data(X, finder.feature_names_, finder.spec_, customers, k=k, learn_weights=o.learn_weights,
-                            random_state=o.random_state, value_column=o.value_column)
+                            random_state=o.random_state, value_column=o.value_column, values=finder.value_ranks)
         order = _seed_order(customers, o.seed_order)
         outcomes = _outcome_rows(finder, campaign_outcomes) if campaign_outcomes is not None else None
 

@@ -16,6 +16,7 @@ and used by every candidate that reads the features.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -57,23 +58,39 @@ def check_scorer(scorer: str) -> str:
     return scorer
 
 
+def value_column_of(customers: pd.DataFrame, value_column: str | None = None) -> str | None:
+    """The value column the scorers rank by: ``value_column``, else ``total_spent`` when it holds numbers.
+
+    >>> value_column_of(pd.DataFrame({"total_spent": [1.0, None]})), value_column_of(pd.DataFrame({"x": [1]}))
+    ('total_spent', None)
+    """
+    if value_column is not None:
+        if value_column not in customers.columns:
+            raise ParameterError(f"value column {value_column!r} is not in the customer table; name a numeric "
+                                 "column such as total_spent")
+        return value_column
+    if "total_spent" in customers.columns and pd.to_numeric(customers["total_spent"], errors="coerce").notna().any():
+        return "total_spent"
+    return None
+
+
 def scoring_data(X: np.ndarray, feature_names: list[str], spec, customers: pd.DataFrame, *, k: int = DEFAULT_K,
-                 learn_weights: bool = True, random_state: int = 0, value_column: str | None = None) -> ScoringData:
+                 learn_weights: bool = True, random_state: int = 0, value_column: str | None = None,
+                 values: Callable[[str], tuple[np.ndarray, np.ndarray]] | None = None) -> ScoringData:
     """What the candidates read: the features, the table's own columns for the rule, the value column.
 
     ``spec`` is the :class:`~lookalike.features.FeatureSpec` behind ``X``; ``value_column``
-    defaults to ``total_spent`` when the table has numbers in it (no value candidate otherwise).
+    defaults to ``total_spent`` when the table has numbers in it (:func:`value_column_of`; no value
+    candidate otherwise). ``values(column)`` gives that column's :func:`value_percentile_ranks` when
+    they are already known (a fitted finder keeps them); by default they are computed here.
     The backtest and ``build_audience`` both build their data here, with the same defaults.
     """
     groups, group_idx = feature_groups(list(feature_names), tuple(spec.categorical))
-    column = value_column
-    if column is not None and column not in customers.columns:
-        raise ParameterError(f"value column {column!r} is not in the customer table; name a numeric column such as "
-                             "total_spent")
-    if column is None and "total_spent" in customers.columns and pd.to_numeric(
-            customers["total_spent"], errors="coerce").notna().any():
-        column = "total_spent"
-    value_pct, value_ranks = value_percentile_ranks(customers[column]) if column else (None, None)
+    column = value_column_of(customers, value_column)
+    if column is None:
+        value_pct = value_ranks = None
+    else:
+        value_pct, value_ranks = values(column) if values is not None else value_percentile_ranks(customers[column])
     return ScoringData(
         X=X, group_idx=group_idx, is_categorical=np.array([g in spec.categorical for g in groups]),
         customers=customers,
@@ -133,6 +150,6 @@ def score_audience(data: ScoringData, seed_pos: np.ndarray, *, scorer: str = "au
 
 
 __all__ = ["SCORERS", "CANDIDATES", "DEFAULT_K", "Scores", "ScoringData", "Validation", "check_scorer",
-           "score_audience", "scoring_data", "feature_groups", "learned_weights", "nearest_seeds", "rank_average",
+           "score_audience", "scoring_data", "value_column_of", "feature_groups", "learned_weights", "nearest_seeds", "rank_average",
            "score_classifier", "score_gbm", "score_seed_distance", "score_seed_share", "seed_distances",
            "score_frame_against_seeds", "seed_index_kind", "value_percentile", "weighted"]
