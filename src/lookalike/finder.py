@@ -92,6 +92,13 @@ def _single_chunks(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(**merged) if merged else table
 
 
+def _read_only(arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """The arrays, no longer writeable: a finder shares them with every expansion."""
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
+
+
 def saved_spec(path: str | os.PathLike[str]) -> FeatureSpec:
     """The feature spec a saved model was fitted with (its manifest checked, the model not loaded)."""
     manifest = read_manifest(path, fmt=MODEL_FORMAT, version=MODEL_FORMAT_VERSION, files=(_CUSTOMERS, _FEATURES),
@@ -178,9 +185,13 @@ class LookalikeFinder(BaseEstimator):
         table = customers.reset_index(drop=True)
         pipeline = make_feature_pipeline(spec, self.weights)
         X = _fit_transform(pipeline, table)
+        # every expansion ranks by the value column: its ranks once per table, before the index (whose
+        # build is the peak of a fit: the sort's scratch memory is freed by then; 10M: 5.6 -> 5.3 GiB)
+        column = value_column_of(table)
+        values = _read_only(value_percentile_ranks(table[column])) if column is not None else None
         self._set_state(spec, pipeline, table, X)
-        if (column := value_column_of(table)) is not None:  # every expansion ranks by it: once, with the index
-            self.value_ranks(column)
+        if values is not None:
+            self._values[column] = values
         return self
 
     def _set_state(self, spec: FeatureSpec, pipeline, table: pd.DataFrame, X: np.ndarray) -> None:
@@ -219,9 +230,7 @@ class LookalikeFinder(BaseEstimator):
             if column not in self.customers_.columns:
                 raise ParameterError(f"value column {column!r} is not in the customer table; name a numeric "
                                      "column such as total_spent")
-            pct, ranks = value_percentile_ranks(self.customers_[column])
-            pct.flags.writeable = ranks.flags.writeable = False  # shared by every expansion
-            self._values[column] = (pct, ranks)
+            self._values[column] = _read_only(value_percentile_ranks(self.customers_[column]))
         return self._values[column]
 
     @property
