@@ -296,3 +296,17 @@ def test_a_read_only_install_compiles_the_kernel_in_memory(monkeypatch):
     compiled = trees.compile_trees(model)
     assert asked == [True, False] and compiled is not None
     assert np.array_equal(trees.decision(compiled, X[:500]), model.decision_function(X[:500]))
+
+
+def test_mean_cdf_is_the_mean_of_the_mid_rank_cdf_in_any_order():
+    """The weights' separation reads the mean mid-rank CDF from sorted keys: the same value as the
+    mean of each key's own CDF (ties counting half), whatever order the keys come in."""
+    from lookalike.audience.candidates import _mean_cdf
+
+    rng = np.random.default_rng(3)
+    base = np.sort(np.round(rng.normal(size=5_000), 1)).astype(np.float32)  # many ties
+    keys = np.round(rng.normal(0.3, 1.2, size=1_234), 1).astype(np.float32)
+    per_key = (np.searchsorted(base, keys, "left") + np.searchsorted(base, keys, "right")) / (2.0 * len(base))
+    assert _mean_cdf(base, keys) == pytest.approx(per_key.mean(), rel=1e-12)
+    assert _mean_cdf(base, keys[::-1]) == _mean_cdf(base, keys)  # exact: whole counts
+    assert _mean_cdf(base, base) == pytest.approx(0.5)  # the base against itself sits at the middle

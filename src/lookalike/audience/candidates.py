@@ -148,9 +148,19 @@ def weighted(X: np.ndarray, weights: np.ndarray | None) -> "np.ndarray | Weighte
 # --------------------------------------------------------------------------- feature relevance
 
 
-def _column_cdf(base: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Mid-rank empirical CDF of the sorted ``base`` at ``values`` (ties count half)."""
-    return (np.searchsorted(base, values, "left") + np.searchsorted(base, values, "right")) / (2.0 * len(base))
+def _mean_cdf(base: np.ndarray, values: np.ndarray) -> float:
+    """Mean over ``values`` of the mid-rank empirical CDF of the sorted ``base`` (ties count half).
+
+    The counts are whole numbers, so their sum is exact in any order: ``values`` are sorted first,
+    which lets each binary search start where the last one ended (the null draws' thousands of
+    searches took most of a weight fit: 0.40 -> 0.1 s for 5,677 seeds at 100k).
+
+    >>> _mean_cdf(np.array([1.0, 2.0, 3.0, 4.0]), np.array([4.0, 0.0, 2.0]))  # (7/8 + 0 + 3/8) / 3
+    0.4166666666666667
+    """
+    keys = np.sort(values)
+    below = int(np.searchsorted(base, keys, "left").sum()) + int(np.searchsorted(base, keys, "right").sum())
+    return below / (2.0 * len(base) * len(keys))
 
 
 class _Separation:
@@ -179,8 +189,8 @@ class _Separation:
                 out[g] = float(np.sum((ps - self.pb[g]) ** 2 / np.maximum(self.pb[g], 1.0 / self.n_base)))
             else:
                 x = S[:, cols[0]]
-                shift = 2 * _column_cdf(self.sorted[g], x).mean() - 1
-                spread = 2 * _column_cdf(self.spread[g], np.abs(x - self.med[g])).mean() - 1
+                shift = 2 * _mean_cdf(self.sorted[g], x) - 1
+                spread = 2 * _mean_cdf(self.spread[g], np.abs(x - self.med[g])) - 1
                 out[g] = np.pi * (shift**2 + spread**2)
         return out
 
