@@ -130,9 +130,12 @@ def test_rank_order_sorts_ids_only_where_needed():
         ids = np.array([f"C{i:04d}" for i in rng.permutation(n)], dtype=object)
         reference = np.lexsort((ids, tiebreak, -score))
         np.testing.assert_array_equal(rank_order(score, tiebreak, ids), reference)
+        # the finder's Arrow-backed id index, as build_audience passes it (never turned into 10M strings)
+        np.testing.assert_array_equal(rank_order(score, tiebreak, pd.Index(ids, dtype="str")), reference)
         head = int(rng.integers(1, n + 1))
         got = rank_order(score, tiebreak, ids, head=head)
         np.testing.assert_array_equal(got[:head], reference[:head])
+        np.testing.assert_array_equal(rank_order(score, tiebreak, pd.Index(ids, dtype="str"), head=head), got)
         # with a head, the rows that can be in it: every row scoring at least the head's last
         assert len(set(got)) == len(got) and set(got) == set(np.flatnonzero(score >= score[reference[head - 1]]))
 

@@ -480,7 +480,7 @@ def _column_mean_std(X: np.ndarray, chunk: int = 65_536) -> tuple[np.ndarray, np
     return mu, np.sqrt(ss / max(X.shape[0], 1))
 
 
-def diagnose_seeds(X: np.ndarray, seed_pos: np.ndarray, ids: np.ndarray, group_names: list[str],
+def diagnose_seeds(X: np.ndarray, seed_pos: np.ndarray, ids: np.ndarray | pd.Index, group_names: list[str],
                    group_idx: np.ndarray, *, seed_weight: np.ndarray | None = None,
                    random_state: int = 0, pairs: int = 20_000) -> SeedDiagnostics:
     """Diagnostics of a seed set on the feature matrix ``X``."""
