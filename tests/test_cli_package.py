@@ -40,6 +40,24 @@ def test_import_lookalike_loads_no_data_library():
     assert [m for m in HEAVY if m in loaded] == []
 
 
+def test_the_data_libraries_are_installed_with_their_bytecode():
+    """make install compiles at install time: where PYTHONDONTWRITEBYTECODE is set (CI images,
+    containers) Python never caches what it compiles, and each command would compile pandas,
+    scikit-learn and SciPy from source again (2-3 s a process; the demo took 12 s, not 9)."""
+    import importlib
+    import importlib.util
+    import os
+
+    missing = []
+    for name in ("pandas", "pandas.core.frame", "numpy", "sklearn.base", "sklearn.utils.validation",
+                 "scipy.stats._continuous_distns", "pyarrow.parquet.core", "faiss"):
+        source = importlib.import_module(name).__file__
+        cached = importlib.util.cache_from_source(source)
+        if not os.path.exists(cached) or os.path.getmtime(cached) < os.path.getmtime(source):
+            missing.append(name)
+    assert missing == [], f"no bytecode for {missing}: install with make install (pip compiles), not --no-compile"
+
+
 @pytest.mark.slow
 def test_the_api_does_not_import_the_web_ui_nor_the_app_factory():
     loaded = _modules_after("import lookalike.api.routes, lookalike.api.service")
