@@ -415,3 +415,16 @@ def test_explanations_in_blocks_equal_one_block(world, monkeypatch):
     whole = ex.contributions(finder.X_, seeds, rows, idx, len(names))
     monkeypatch.setattr(ex, "_BLOCK", 333)
     np.testing.assert_array_equal(ex.contributions(finder.X_, seeds, rows, idx, len(names)), whole)
+
+
+@pytest.mark.parametrize("values", [
+    np.array(["Resembles the VIPs: 35 orders", "seed", ""], dtype=object),
+    np.array(["a", None, np.nan, 3], dtype=object),
+    np.array(["strong", "weak"]),
+    np.array([], dtype=object),
+])
+def test_reason_texts_are_what_astype_str_made(values):
+    from lookalike.audience.expand import _texts
+
+    got, want = pd.Series(_texts(values)), pd.Series(values.astype(str))
+    assert got.dtype == want.dtype and got.equals(want)

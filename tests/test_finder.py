@@ -144,6 +144,44 @@ def test_canonical_id_agrees_with_the_cleaner(raw):
     assert list(canonical_ids([raw])) == [expected]
 
 
+def test_the_base_profile_is_kept_with_the_fitted_table(finder, tmp_path, monkeypatch):
+    """The audience profile's base column depends on the table alone: fit computes it once, every
+    expansion reads it, and the profile is the one computed from the whole table (derived features
+    and category order included)."""
+    from lookalike.audience import expand
+
+    base = finder.base_profile()
+    assert base == expand.base_profile(finder.customers_, finder.spec_)
+    assert any(c == "frequency" for c, _, _ in base)  # derived: not a column of the clean table
+    assert [c for c, cat, _ in base if cat is not None][:1] == [finder.spec_.categorical[0]]
+
+    calls = []
+    real = expand.base_profile
+    monkeypatch.setattr(expand, "base_profile", lambda *a: calls.append(1) or real(*a))
+    result = finder.build_audience("vip", 40, scorer="auto")
+    assert calls == []  # read from the finder, not computed again
+    chosen = finder.ids_.get_indexer(result.audience["customer_id"])
+    seeds = finder.ids_.get_indexer(result.seed_ids)
+    want = expand.audience_profile(finder.customers_, seeds, chosen, finder.spec_)  # computes its base
+    assert calls == [1]
+    pd.testing.assert_frame_equal(result.profile, want)
+    # the old way, every column of every group taken and derived in full
+    derived = expand.derive_features(finder.customers_)
+    for row in want.itertuples():
+        column, _, category = row.feature.partition("=")
+        col = derived[column]
+        if not category:
+            assert row.base == pytest.approx(float(col.astype("float64").mean()))
+            assert row.seeds == pytest.approx(float(col.iloc[seeds].astype("float64").mean()))
+        else:
+            assert row.base == pytest.approx(float((col.astype(str) == category).mean()))
+            assert row.audience == pytest.approx(float((col.iloc[chosen].astype(str) == category).mean()))
+
+    finder.save(tmp_path / "m")  # not saved: a loaded finder computes it when an expansion asks
+    loaded = lk.LookalikeFinder.load(tmp_path / "m")
+    assert loaded._base is None and loaded.base_profile() == base
+
+
 def test_value_ranks_are_kept_with_the_fitted_table(finder, tmp_path, monkeypatch):
     """The value column's percentiles and ranks depend on the table alone: fit computes them once,
     every expansion reads them, and the audience is the one computed without them."""

@@ -353,7 +353,7 @@ def build_audience(
         audience.insert(3, "predicted_uplift", np.round(np.asarray(uplift, dtype=float)[chosen], 6))
     if o.value is not None or o.objective != "similarity":
         audience.insert(3, "rank_score", np.round(rank_score[chosen], 6))
-    profile = audience_profile(customers, seed_pos, chosen, finder.spec_)
+    profile = audience_profile(customers, seed_pos, chosen, finder.spec_, base=finder.base_profile())
     reference = similarity_reference(scores.similarity, seed_pos)
     distance_ref = None
     if explain:
@@ -364,10 +364,10 @@ def build_audience(
         if o.include_seeds:  # a seed kept in the audience is there because it is one
             kept = seed_w[chosen] > 0
             levels, lists = np.where(kept, "seed", levels), np.where(kept, SEED_MARK, lists)
-        audience.insert(3, "reason", describe(audience, features, profile, levels=levels,
-                                              seeds=seed_kind(seed_names)).astype(str))
-        audience.insert(4, "reason_features", lists.astype(str))
-        audience.insert(5, "resemblance", levels.astype(str))
+        audience.insert(3, "reason", _texts(describe(audience, features, profile, levels=levels,
+                                                     seeds=seed_kind(seed_names))))
+        audience.insert(4, "reason_features", _texts(lists))
+        audience.insert(5, "resemblance", _texts(levels))
     audience = audience.reset_index(drop=True)
     counts["audience"] = len(audience)
     params = {
@@ -433,7 +433,8 @@ def combine_audiences(finder: "LookalikeFinder", results: Sequence[AudienceResul
     # one warning per kind (the groups' diagnostics say the same thing with their own numbers)
     warnings = list({w.code if isinstance(w, ResultWarning) else w: w for r in results for w in r.warnings}.values())
     return AudienceResult(audience=audience, diagnostics=diagnostics, reach=results[0].reach.iloc[:0],
-                          profile=audience_profile(finder.customers_, seed_pos, chosen, finder.spec_),
+                          profile=audience_profile(finder.customers_, seed_pos, chosen, finder.spec_,
+                                                   base=finder.base_profile()),
                           sensitive=sensitive_profile(finder.customers_, chosen, finder.spec_.sensitive),
                           counts=counts, params=params, seed_ids=seed_ids, warnings=warnings)
 
@@ -536,6 +537,16 @@ def _outcome_rows(finder: "LookalikeFinder", outcomes: pd.DataFrame) -> tuple[np
     return np.unique(pos[known & conv]), np.unique(pos[known & ~conv])
 
 
+def _texts(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``values.astype(str)`` as the text column pandas makes of it, without numpy's fixed-width copy
+    on the way (500k reasons: 1.7 s and ~300 MB, against 0.05 s). A missing value is written as
+    ``astype(str)`` writes it (``"None"``, ``"nan"``), not left missing."""
+    values = np.asarray(values, dtype=object)
+    if pd.isna(values).any():
+        values = values.astype(str)
+    return pd.array(values, dtype="str")
+
+
 def reach_table(sorted_similarity: np.ndarray, n_base: int, shares: Sequence[float] = REACH_SHARES) -> pd.DataFrame:
     """Audience size against similarity: mean and minimum similarity of the top N, for N as shares of the base."""
     csum = np.cumsum(sorted_similarity)
@@ -548,24 +559,62 @@ def reach_table(sorted_similarity: np.ndarray, n_base: int, shares: Sequence[flo
     return pd.DataFrame(rows, columns=["share_of_base", "size", "mean_similarity", "min_similarity"])
 
 
-def audience_profile(customers: pd.DataFrame, seed_pos: np.ndarray, chosen: np.ndarray, spec) -> pd.DataFrame:
-    """Mean of each numeric feature and share of each category, in seeds, audience and base."""
-    if any(c in DERIVED and c not in customers.columns for c in spec.numeric):
-        customers = derive_features(customers)  # frequency: orders per month, as the features see it
-    groups = {"seeds": customers.iloc[seed_pos], "audience": customers.iloc[chosen], "base": customers}
+#: One row of a profile: (column, category or None for a numeric feature, its value over the base).
+ProfileRow = tuple[str, "str | None", float]
+#: Columns derive_features reads (frequency, avg_ticket): kept with the profiled ones.
+_DERIVE_INPUTS = frozenset({"total_orders", "tenure_months", "total_spent"})
+
+
+def _profile_rows(customers: pd.DataFrame, spec, pos: np.ndarray | None = None) -> pd.DataFrame:
+    """The columns a profile reads, of the rows at ``pos`` (all rows: None), derived features added.
+
+    Only those columns are taken: ``iloc`` of every column of 10M customers (text included) for the
+    seeds and the audience cost 0.16 s; derived features are row-wise, so deriving after the take
+    gives the same values."""
+    keep = [c for c in customers.columns if c in spec.numeric or c in spec.categorical or c in _DERIVE_INPUTS]
+    frame = customers[keep] if pos is None else customers[keep].iloc[pos]
+    if any(c in DERIVED and c not in frame.columns for c in spec.numeric):
+        frame = derive_features(frame)  # frequency: orders per month, as the features see it
+    return frame
+
+
+def _mean(values: pd.Series) -> float:
+    # float64 first: the mean of an all-missing nullable Int64 column is pd.NA, not NaN
+    return float(to_number(values).astype("float64").mean())
+
+
+def base_profile(customers: pd.DataFrame, spec) -> tuple[ProfileRow, ...]:
+    """The base column of :func:`audience_profile`: the mean of each numeric feature and the share
+    of each category (in the order of their counts) over the whole table.
+
+    It depends on the table alone, so a finder keeps it (:meth:`LookalikeFinder.base_profile`):
+    0.3-0.5 s of every expansion at 10M customers."""
+    base = _profile_rows(customers, spec)
+    rows: list[ProfileRow] = [(c, None, _mean(base[c])) for c in spec.numeric if c in base.columns]
+    for c in [c for c in spec.categorical if c in base.columns]:
+        rows += [(c, cat, float(share)) for cat, share in _shares(base[c]).items()]
+    return tuple(rows)
+
+
+def audience_profile(customers: pd.DataFrame, seed_pos: np.ndarray, chosen: np.ndarray, spec,
+                     base: tuple[ProfileRow, ...] | None = None) -> pd.DataFrame:
+    """Mean of each numeric feature and share of each category, in seeds, audience and base.
+
+    ``base``: :func:`base_profile` of ``customers`` when it is already known (a finder keeps it)."""
+    base = base_profile(customers, spec) if base is None else base
+    groups = {"seeds": _profile_rows(customers, spec, seed_pos), "audience": _profile_rows(customers, spec, chosen)}
+    shares: dict[str, dict[str, pd.Series]] = {}
     rows = []
-    numeric = [c for c in spec.numeric if c in customers.columns]
-    for c in numeric:
-        # float64 first: the mean of an all-missing nullable Int64 column is pd.NA, not NaN
-        rows.append({"feature": c, **{g: float(to_number(df[c]).astype("float64").mean())
-                                      for g, df in groups.items()}})
-    for c in [c for c in spec.categorical if c in customers.columns]:
-        shares = {g: _shares(df[c]) for g, df in groups.items()}
-        for cat in shares["base"].index:
-            rows.append({"feature": f"{c}={cat}", **{g: float(s.get(cat, 0.0)) for g, s in shares.items()}})
+    for column, category, value in base:  # features and categories, not customers
+        if category is None:
+            rows.append({"feature": column, **{g: _mean(df[column]) for g, df in groups.items()}, "base": value})
+            continue
+        if column not in shares:
+            shares[column] = {g: _shares(df[column]) for g, df in groups.items()}
+        rows.append({"feature": f"{column}={category}",
+                     **{g: float(s.get(category, 0.0)) for g, s in shares[column].items()}, "base": value})
     prof = pd.DataFrame(rows, columns=["feature", "seeds", "audience", "base"])
-    base = prof["base"].replace(0, np.nan)
-    prof["audience_vs_base"] = prof["audience"] / base
+    prof["audience_vs_base"] = prof["audience"] / prof["base"].replace(0, np.nan)
     return prof
 
 
@@ -644,5 +693,5 @@ def cut_audience(result: AudienceResult, finder: "LookalikeFinder", size: object
     return dataclasses.replace(
         result, audience=audience, counts={**result.counts, "audience": size_eff},
         params={**result.params, "size": target}, warnings=warnings,
-        profile=audience_profile(customers, seed_pos, chosen, finder.spec_),
+        profile=audience_profile(customers, seed_pos, chosen, finder.spec_, base=finder.base_profile()),
         sensitive=sensitive_profile(customers, chosen, finder.spec_.sensitive))
