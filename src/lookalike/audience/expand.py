@@ -162,7 +162,7 @@ def _seed_weights(customers: pd.DataFrame, seeds: object) -> tuple[np.ndarray, l
     for s in sets:
         if not (isinstance(s.weight, (int, float)) and s.weight > 0):
             raise ParameterError(f"seed set weight must be > 0, got {s.weight!r}")
-        w += select_seeds(customers, s.spec).to_numpy() * float(s.weight)
+        w[select_seeds(customers, s.spec).to_numpy(dtype=bool)] += float(s.weight)  # no n-row float temporary
     return w, [_set_name(s) for s in sets]
 
 
